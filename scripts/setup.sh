@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Idempotent: installs the pinned native libraries (ONNX Runtime, MuJoCo) and the Python
+# test peers from PyPI wheels into .venv/ and links them under .deps/ (both git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=${PYTHON:-python3}
+ORT_VERSION=1.31.1
+MUJOCO_VERSION=3.17.0
+
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv"
+  "$PY" -m venv .venv
+fi
+STAMP=.venv/.g1d-setup-v1
+if [ ! -f "$STAMP" ]; then
+  echo "[setup] installing pinned wheels into .venv (onnxruntime==$ORT_VERSION, mujoco==$MUJOCO_VERSION)"
+  .venv/bin/pip install --quiet --disable-pip-version-check \
+    "onnxruntime==$ORT_VERSION" "mujoco==$MUJOCO_VERSION" "onnx" "numpy" "pyyaml"
+  touch "$STAMP"
+fi
+SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+mkdir -p .deps/lib
+# MuJoCo: the crate links against an unversioned libmujoco.so in an absolute directory.
+ln -sfn "$SITE/mujoco/libmujoco.so.$MUJOCO_VERSION" .deps/lib/libmujoco.so
+ln -sfn "$SITE/mujoco/libmujoco.so.$MUJOCO_VERSION" .deps/lib/libmujoco.so.$MUJOCO_VERSION
+# ONNX Runtime: loaded at run time (ort load-dynamic); keep the library inside capi/ so its
+# RUNPATH finds the provider libraries, and point at it through a directory link.
+ln -sfn "$SITE/onnxruntime/capi" .deps/ort
+test -f ".deps/ort/libonnxruntime.so.$ORT_VERSION" || { echo "[setup] onnxruntime library missing"; exit 1; }
+test -f ".deps/lib/libmujoco.so" || { echo "[setup] libmujoco missing"; exit 1; }
+echo "[setup] native libraries ready under $ROOT/.deps"
