@@ -232,7 +232,6 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let (r1, q1, qd1) = random_step(&mut rng);
         let (r2, q2, qd2) = random_step(&mut rng);
-        let k1 = forward_kinematics(&r1, &q1, &qd1);
         let k2 = forward_kinematics(&r2, &q2, &qd2);
         let f1 = CharacterFrame::from_root(&r1.pos_w, &r1.quat_w);
         let f2 = CharacterFrame::from_root(&r2.pos_w, &r2.quat_w);

@@ -1,0 +1,217 @@
+//! Simulator configuration: physics options, domain randomisation, pushes, obstacles.
+
+use serde::{Deserialize, Serialize};
+
+use crate::SimError;
+
+/// Physics and scene settings. Defaults reproduce the setting the shipped mjlab policies were
+/// trained in (G1_FACTS.md): 5 ms implicitfast steps, 50 Hz control, foot friction 0.6.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// Physics step (s).
+    pub timestep_s: f64,
+    /// Physics steps per control step (control period = `timestep_s · decimation`).
+    pub decimation: usize,
+    /// Constraint solver iterations.
+    pub solver_iterations: i32,
+    /// Line-search iterations.
+    pub ls_iterations: i32,
+    /// Sliding friction coefficient of the foot capsules on the floor.
+    pub foot_friction: f64,
+    pub randomization: Randomization,
+    /// Root velocity kicks; `None` disables them.
+    pub pushes: Option<PushConfig>,
+    pub obstacles: Vec<Obstacle>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            timestep_s: 0.005,
+            decimation: 4,
+            solver_iterations: 10,
+            ls_iterations: 20,
+            foot_friction: 0.6,
+            randomization: Randomization::default(),
+            pushes: None,
+            obstacles: Vec::new(),
+        }
+    }
+}
+
+impl SimConfig {
+    /// Control period (s).
+    pub fn control_dt_s(&self) -> f64 {
+        self.timestep_s * self.decimation as f64
+    }
+
+    pub fn validate(&self) -> Result<(), SimError> {
+        let bad = |key: &str, why: String| Err(SimError::Config { key: key.into(), why });
+        if !(self.timestep_s > 0.0 && self.timestep_s <= 0.01) {
+            return bad("timestep_s", format!("{} is outside (0, 0.01] s", self.timestep_s));
+        }
+        if self.decimation == 0 {
+            return bad("decimation", "must be at least 1".into());
+        }
+        if self.solver_iterations < 1 || self.ls_iterations < 1 {
+            return bad("solver_iterations", "solver and line-search iterations must be ≥ 1".into());
+        }
+        if !(self.foot_friction > 0.0 && self.foot_friction < 5.0) {
+            return bad("foot_friction", format!("{} is outside (0, 5)", self.foot_friction));
+        }
+        self.randomization.validate()?;
+        if let Some(p) = &self.pushes {
+            p.validate()?;
+        }
+        for (i, o) in self.obstacles.iter().enumerate() {
+            o.validate().map_err(|why| SimError::Config { key: format!("obstacles[{i}]"), why })?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-episode domain randomisation, drawn from the episode seed. Zero ranges disable a term.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Randomization {
+    /// Foot–floor friction is multiplied by a factor drawn uniformly from this range.
+    pub friction_scale: [f64; 2],
+    /// Every link mass (and inertia) is multiplied by a factor drawn from this range.
+    pub mass_scale: [f64; 2],
+    /// Torso centre-of-mass offset, uniform in ±this per axis (m).
+    pub torso_com_offset_m: f64,
+    /// Encoder offset per joint, uniform in ±this (rad): the robot's notion of its default
+    /// pose differs from the true one, as after an imperfect calibration.
+    pub default_pose_offset_rad: f64,
+}
+
+impl Default for Randomization {
+    fn default() -> Self {
+        Self { friction_scale: [1.0, 1.0], mass_scale: [1.0, 1.0], torso_com_offset_m: 0.0, default_pose_offset_rad: 0.0 }
+    }
+}
+
+impl Randomization {
+    /// The ranges used for dataset collection (similar to the mjlab training ranges).
+    pub fn training() -> Self {
+        Self { friction_scale: [0.5, 1.5], mass_scale: [0.9, 1.1], torso_com_offset_m: 0.03, default_pose_offset_rad: 0.01 }
+    }
+
+    pub fn validate(&self) -> Result<(), SimError> {
+        let bad = |key: &str, why: String| Err(SimError::Config { key: format!("randomization.{key}"), why });
+        let range_ok = |r: [f64; 2], lo: f64, hi: f64| r[0] <= r[1] && r[0] >= lo && r[1] <= hi;
+        if !range_ok(self.friction_scale, 0.05, 5.0) {
+            return bad("friction_scale", format!("{:?} must be an ordered range within [0.05, 5]", self.friction_scale));
+        }
+        if !range_ok(self.mass_scale, 0.5, 2.0) {
+            return bad("mass_scale", format!("{:?} must be an ordered range within [0.5, 2]", self.mass_scale));
+        }
+        if !(0.0..=0.1).contains(&self.torso_com_offset_m) {
+            return bad("torso_com_offset_m", format!("{} is outside [0, 0.1] m", self.torso_com_offset_m));
+        }
+        if !(0.0..=0.2).contains(&self.default_pose_offset_rad) {
+            return bad("default_pose_offset_rad", format!("{} is outside [0, 0.2] rad", self.default_pose_offset_rad));
+        }
+        Ok(())
+    }
+}
+
+/// Instantaneous root velocity kicks at random intervals (SPEC.md walk+perturb protocol:
+/// U(0, 0.5) m/s every 1 s).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// Time between kicks, drawn uniformly from this range (s).
+    pub interval_s: [f64; 2],
+    /// Horizontal speed change drawn uniformly from [0, max] (m/s), direction uniform.
+    pub max_speed_mps: f64,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self { interval_s: [1.0, 1.0], max_speed_mps: 0.5 }
+    }
+}
+
+impl PushConfig {
+    pub fn validate(&self) -> Result<(), SimError> {
+        if !(self.interval_s[0] > 0.0 && self.interval_s[0] <= self.interval_s[1]) {
+            return Err(SimError::Config {
+                key: "pushes.interval_s".into(),
+                why: format!("{:?} must be an ordered range of positive seconds", self.interval_s),
+            });
+        }
+        if !(0.0..=3.0).contains(&self.max_speed_mps) {
+            return Err(SimError::Config {
+                key: "pushes.max_speed_mps".into(),
+                why: format!("{} is outside [0, 3] m/s", self.max_speed_mps),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A static obstacle primitive, in world coordinates (m, rad). `center` may give `[x, y]`
+/// (the obstacle then stands on the ground) or `[x, y, z]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "shape", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Obstacle {
+    Sphere {
+        center: Vec<f64>,
+        radius: f64,
+    },
+    Box {
+        center: Vec<f64>,
+        half_extents: [f64; 3],
+        #[serde(default)]
+        yaw: f64,
+    },
+    Cylinder {
+        center: Vec<f64>,
+        radius: f64,
+        height: f64,
+    },
+}
+
+impl Obstacle {
+    fn validate(&self) -> Result<(), String> {
+        let c = match self {
+            Obstacle::Sphere { center, radius } => {
+                if *radius <= 0.0 {
+                    return Err(format!("radius {radius} must be positive"));
+                }
+                center
+            }
+            Obstacle::Box { center, half_extents, .. } => {
+                if half_extents.iter().any(|h| *h <= 0.0) {
+                    return Err(format!("half_extents {half_extents:?} must be positive"));
+                }
+                center
+            }
+            Obstacle::Cylinder { center, radius, height } => {
+                if *radius <= 0.0 || *height <= 0.0 {
+                    return Err(format!("radius {radius} and height {height} must be positive"));
+                }
+                center
+            }
+        };
+        if c.len() != 2 && c.len() != 3 {
+            return Err(format!("center has {} numbers; give [x, y] or [x, y, z]", c.len()));
+        }
+        if c.iter().any(|v| !v.is_finite()) {
+            return Err("center is not finite".into());
+        }
+        Ok(())
+    }
+
+    /// Centre in world coordinates; a 2-D centre puts the primitive on the ground.
+    pub fn center_3d(&self) -> [f64; 3] {
+        let (c, z_ground) = match self {
+            Obstacle::Sphere { center, radius } => (center, *radius),
+            Obstacle::Box { center, half_extents, .. } => (center, half_extents[2]),
+            Obstacle::Cylinder { center, height, .. } => (center, height / 2.0),
+        };
+        [c[0], c[1], if c.len() == 3 { c[2] } else { z_ground }]
+    }
+}
