@@ -1,1 +1,142 @@
-fn main() {}
+//! `g1d`: the g1_diffusion command-line tool.
+
+mod bench;
+mod rollout;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use g1_expert::{Expert, MotionSpec};
+use g1_sim::{PushConfig, Sim, SimConfig};
+
+#[derive(Parser)]
+#[command(name = "g1d", version, about = "Guided state–action diffusion control of the Unitree G1")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Stage 1 expert policy on the simulated G1 (headless) and summarise what happened.
+    Sim(SimArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Simulator + velocity policy loop, one thread: steps/s and × real time, against the same
+    /// loop in Python (mujoco + onnxruntime from PyPI).
+    Sim(bench::BenchSimArgs),
+}
+
+#[derive(clap::Args)]
+struct SimArgs {
+    /// Policy directory (deploy.yaml + policy.onnx) or BeyondMimic .onnx file.
+    #[arg(long)]
+    policy: PathBuf,
+    /// Velocity command `vx,vy,wz` (m/s, m/s, rad/s) for velocity policies.
+    #[arg(long, value_parser = parse_command, allow_hyphen_values = true, default_value = "0,0,0")]
+    command: [f64; 3],
+    /// Reference motion CSV for tracking policies (default: the policy's motion.yaml).
+    #[arg(long)]
+    motion: Option<PathBuf>,
+    /// Frame rate of --motion (default: 60 if the file name says 60hz, else 30).
+    #[arg(long)]
+    motion_fps: Option<f64>,
+    /// Simulated seconds (default: 10 s, or the whole clip for tracking policies).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Seed of the episode (randomisation and pushes).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Kick the root: U(0, 0.5) m/s horizontal velocity changes every 1 s.
+    #[arg(long)]
+    pushes: bool,
+    /// Print one JSON object instead of the readable summary.
+    #[arg(long)]
+    json: bool,
+    /// Assets directory (default: ./assets, or the repository's).
+    #[arg(long)]
+    assets: Option<PathBuf>,
+}
+
+fn parse_command(s: &str) -> Result<[f64; 3], String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>().map_err(|e| format!("`{x}`: {e}")))
+        .collect::<Result<_, _>>()?;
+    if v.len() != 3 || v.iter().any(|x| !x.is_finite()) {
+        return Err(format!("expected three finite numbers vx,vy,wz, got `{s}`"));
+    }
+    Ok([v[0], v[1], v[2]])
+}
+
+fn cmd_sim(a: SimArgs) -> Result<()> {
+    let assets = a.assets.unwrap_or_else(g1_sim::default_assets_dir);
+    let motion = a.motion.as_deref().map(|m| MotionSpec::from_csv(m, a.motion_fps));
+    let mut expert = Expert::load(&a.policy, motion).with_context(|| format!("loading policy {}", a.policy.display()))?;
+    if let Some(r) = expert.command_ranges {
+        let [vx, vy, wz] = a.command;
+        let inside = |v: f64, r: [f64; 2]| v >= r[0] - 1e-9 && v <= r[1] + 1e-9;
+        if !(inside(vx, r.lin_vel_x) && inside(vy, r.lin_vel_y) && inside(wz, r.ang_vel_z)) {
+            anyhow::bail!(
+                "--command {vx},{vy},{wz} is outside the policy's trained ranges vx {:?}, vy {:?}, wz {:?}",
+                r.lin_vel_x,
+                r.lin_vel_y,
+                r.ang_vel_z
+            );
+        }
+    }
+    if let Some(s) = a.seconds {
+        if !(s > 0.0 && s <= 3600.0) {
+            anyhow::bail!("--seconds {s} must be in (0, 3600]");
+        }
+    }
+    let cfg = SimConfig { pushes: a.pushes.then(PushConfig::default), ..SimConfig::default() };
+    let mut sim = Sim::new(&assets, cfg).context("building the simulator")?;
+    let opts = rollout::RolloutOptions { seconds: a.seconds, command: a.command, seed: a.seed };
+    let s = rollout::run(&mut sim, &mut expert, &opts)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        println!("policy        {} ({:?}, {})", s.policy, s.kind, expert.observation_layout());
+        if s.kind == g1_expert::PolicyKind::Velocity {
+            println!("command       vx {:.2} m/s, vy {:.2} m/s, wz {:.2} rad/s", s.command[0], s.command[1], s.command[2]);
+        }
+        println!("simulated     {:.2} s ({} control steps, seed {}, {} pushes)", s.seconds, s.steps, s.seed, s.pushes);
+        match s.fall_time_s {
+            Some(t) => println!("outcome       FELL at {t:.2} s"),
+            None => println!("outcome       stayed up (lowest head height {:.2} m)", s.min_head_height_m),
+        }
+        println!("distance      {:.2} m", s.distance_m);
+        println!(
+            "mean velocity vx {:.2} m/s, vy {:.2} m/s, wz {:.2} rad/s (heading frame)",
+            s.mean_velocity[0], s.mean_velocity[1], s.mean_velocity[2]
+        );
+        if let Some(e) = s.joint_rmse_rad {
+            println!("joint RMSE    {e:.3} rad against the reference");
+        }
+        println!("speed         {:.0}× real time", s.realtime_factor);
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Sim(a) => cmd_sim(a),
+        Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
