@@ -63,6 +63,9 @@ struct SimArgs {
     /// Assets directory (default: ./assets, or the repository's).
     #[arg(long)]
     assets: Option<PathBuf>,
+    /// Simulator settings (YAML of `SimConfig`: timestep, friction, randomisation, obstacles).
+    #[arg(long)]
+    sim_config: Option<PathBuf>,
 }
 
 fn parse_command(s: &str) -> Result<[f64; 3], String> {
@@ -97,7 +100,16 @@ fn cmd_sim(a: SimArgs) -> Result<()> {
             anyhow::bail!("--seconds {s} must be in (0, 3600]");
         }
     }
-    let cfg = SimConfig { pushes: a.pushes.then(PushConfig::default), ..SimConfig::default() };
+    let mut cfg = match &a.sim_config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_yaml::from_str::<SimConfig>(&text).with_context(|| format!("parsing {}", p.display()))?
+        }
+        None => SimConfig::default(),
+    };
+    if a.pushes {
+        cfg.pushes = Some(PushConfig::default());
+    }
     let mut sim = Sim::new(&assets, cfg).context("building the simulator")?;
     let opts = rollout::RolloutOptions { seconds: a.seconds, command: a.command, seed: a.seed };
     let s = rollout::run(&mut sim, &mut expert, &opts)?;

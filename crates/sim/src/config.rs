@@ -17,8 +17,10 @@ pub struct SimConfig {
     pub solver_iterations: i32,
     /// Line-search iterations.
     pub ls_iterations: i32,
-    /// Sliding friction coefficient of the foot capsules on the floor.
+    /// Sliding friction coefficient of the feet on the floor.
     pub foot_friction: f64,
+    /// Which foot geoms touch the floor.
+    pub foot_contact: FootContact,
     pub randomization: Randomization,
     /// Root velocity kicks; `None` disables them.
     pub pushes: Option<PushConfig>,
@@ -33,6 +35,7 @@ impl Default for SimConfig {
             solver_iterations: 10,
             ls_iterations: 20,
             foot_friction: 0.6,
+            foot_contact: FootContact::CapsulesAndSole,
             randomization: Randomization::default(),
             pushes: None,
             obstacles: Vec::new(),
@@ -69,6 +72,21 @@ impl SimConfig {
         }
         Ok(())
     }
+}
+
+/// Foot–floor contact geometry.
+///
+/// mjlab trained the shipped mjlab policies with three capsules per foot; Isaac Lab policies
+/// were trained with the mesh sole, and the shipped Isaac Lab gangnam policy falls after ~4 s
+/// on capsules alone but dances its whole window with the flat sole box added. Both mjlab
+/// policies meet their checks either way, so the default includes the sole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FootContact {
+    /// The three capsules of Menagerie's `scene_mjx.xml` (as mjlab trained).
+    Capsules,
+    /// The capsules plus the flat sole box (`*_foot_box_collision`, 18 × 6 cm).
+    CapsulesAndSole,
 }
 
 /// Per-episode domain randomisation, drawn from the episode seed. Zero ranges disable a term.

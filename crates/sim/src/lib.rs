@@ -23,7 +23,7 @@ use mujoco_rs::wrappers::mj_model::MjtObjBase as MjtObj;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-pub use config::{Obstacle, PushConfig, Randomization, SimConfig};
+pub use config::{FootContact, Obstacle, PushConfig, Randomization, SimConfig};
 
 /// Errors of the simulator crate.
 #[derive(Debug, thiserror::Error)]

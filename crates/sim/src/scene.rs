@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::config::{Obstacle, SimConfig};
+use crate::config::{FootContact, Obstacle, SimConfig};
 use crate::SimError;
 
 /// Names of the robot's collision geoms (those that can touch obstacles).
@@ -119,6 +119,11 @@ pub fn scene_xml(assets_dir: &Path, cfg: &SimConfig) -> Result<String, SimError>
     }
     extra.push_str("  </worldbody>\n  <contact>\n");
     extra.push_str(&pairs);
+    if cfg.foot_contact == FootContact::CapsulesAndSole {
+        for side in ["left", "right"] {
+            let _ = writeln!(extra, r#"    <pair geom1="{side}_foot_box_collision" geom2="floor" condim="3" friction="{mu} {mu} 0.005 0.0001 0.0001"/>"#);
+        }
+    }
     for i in 0..cfg.obstacles.len() {
         for g in ROBOT_COLLISION_GEOMS.iter().filter(|g| **g != "floor") {
             let _ = writeln!(
