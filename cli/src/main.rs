@@ -12,7 +12,11 @@ use g1_expert::{Expert, MotionSpec};
 use g1_sim::{PushConfig, Sim, SimConfig};
 
 #[derive(Parser)]
-#[command(name = "g1d", version, about = "Guided state–action diffusion control of the Unitree G1")]
+#[command(
+    name = "g1d",
+    version,
+    about = "Guided state–action diffusion control of the Unitree G1"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -81,8 +85,12 @@ fn parse_command(s: &str) -> Result<[f64; 3], String> {
 
 fn cmd_sim(a: SimArgs) -> Result<()> {
     let assets = a.assets.unwrap_or_else(g1_sim::default_assets_dir);
-    let motion = a.motion.as_deref().map(|m| MotionSpec::from_csv(m, a.motion_fps));
-    let mut expert = Expert::load(&a.policy, motion).with_context(|| format!("loading policy {}", a.policy.display()))?;
+    let motion = a
+        .motion
+        .as_deref()
+        .map(|m| MotionSpec::from_csv(m, a.motion_fps));
+    let mut expert = Expert::load(&a.policy, motion)
+        .with_context(|| format!("loading policy {}", a.policy.display()))?;
     if let Some(r) = expert.command_ranges {
         let [vx, vy, wz] = a.command;
         let inside = |v: f64, r: [f64; 2]| v >= r[0] - 1e-9 && v <= r[1] + 1e-9;
@@ -102,8 +110,10 @@ fn cmd_sim(a: SimArgs) -> Result<()> {
     }
     let mut cfg = match &a.sim_config {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_yaml::from_str::<SimConfig>(&text).with_context(|| format!("parsing {}", p.display()))?
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_yaml::from_str::<SimConfig>(&text)
+                .with_context(|| format!("parsing {}", p.display()))?
         }
         None => SimConfig::default(),
     };
@@ -111,19 +121,37 @@ fn cmd_sim(a: SimArgs) -> Result<()> {
         cfg.pushes = Some(PushConfig::default());
     }
     let mut sim = Sim::new(&assets, cfg).context("building the simulator")?;
-    let opts = rollout::RolloutOptions { seconds: a.seconds, command: a.command, seed: a.seed };
+    let opts = rollout::RolloutOptions {
+        seconds: a.seconds,
+        command: a.command,
+        seed: a.seed,
+    };
     let s = rollout::run(&mut sim, &mut expert, &opts)?;
     if a.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
-        println!("policy        {} ({:?}, {})", s.policy, s.kind, expert.observation_layout());
+        println!(
+            "policy        {} ({:?}, {})",
+            s.policy,
+            s.kind,
+            expert.observation_layout()
+        );
         if s.kind == g1_expert::PolicyKind::Velocity {
-            println!("command       vx {:.2} m/s, vy {:.2} m/s, wz {:.2} rad/s", s.command[0], s.command[1], s.command[2]);
+            println!(
+                "command       vx {:.2} m/s, vy {:.2} m/s, wz {:.2} rad/s",
+                s.command[0], s.command[1], s.command[2]
+            );
         }
-        println!("simulated     {:.2} s ({} control steps, seed {}, {} pushes)", s.seconds, s.steps, s.seed, s.pushes);
+        println!(
+            "simulated     {:.2} s ({} control steps, seed {}, {} pushes)",
+            s.seconds, s.steps, s.seed, s.pushes
+        );
         match s.fall_time_s {
             Some(t) => println!("outcome       FELL at {t:.2} s"),
-            None => println!("outcome       stayed up (lowest head height {:.2} m)", s.min_head_height_m),
+            None => println!(
+                "outcome       stayed up (lowest head height {:.2} m)",
+                s.min_head_height_m
+            ),
         }
         println!("distance      {:.2} m", s.distance_m);
         println!(

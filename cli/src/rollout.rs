@@ -82,11 +82,16 @@ pub fn initial_state(sim: &mut Sim, expert: &Expert) -> InitialState {
 pub fn run(sim: &mut Sim, expert: &mut Expert, opts: &RolloutOptions) -> Result<RolloutSummary> {
     let dt = sim.control_dt_s();
     if (expert.step_dt_s - dt).abs() > 1e-9 {
-        anyhow::bail!("policy step_dt {} s differs from the simulator control period {dt} s", expert.step_dt_s);
+        anyhow::bail!(
+            "policy step_dt {} s differs from the simulator control period {dt} s",
+            expert.step_dt_s
+        );
     }
     let init = initial_state(sim, expert);
     sim.reset(&init, opts.seed)?;
-    expert.reset(&robot_state(sim)).context("resetting the policy")?;
+    expert
+        .reset(&robot_state(sim))
+        .context("resetting the policy")?;
     let max_steps = match (opts.seconds, expert.motion_steps()) {
         (Some(s), Some(n)) => ((s / dt).round() as usize).min(n),
         (Some(s), None) => (s / dt).round() as usize,
@@ -103,7 +108,9 @@ pub fn run(sim: &mut Sim, expert: &mut Expert, opts: &RolloutOptions) -> Result<
         if expert.kind == PolicyKind::MotionTracking {
             let r = expert.reference()?;
             let gt = sim.ground_truth();
-            sq_err += (0..NUM_JOINTS).map(|j| (gt.q[j] - r.q_sdk[j]).powi(2)).sum::<f64>();
+            sq_err += (0..NUM_JOINTS)
+                .map(|j| (gt.q[j] - r.q_sdk[j]).powi(2))
+                .sum::<f64>();
             n_err += NUM_JOINTS;
         }
         let a = expert.step(&state, opts.command)?;
@@ -134,7 +141,8 @@ pub fn run(sim: &mut Sim, expert: &mut Expert, opts: &RolloutOptions) -> Result<
         steps,
         fell,
         fall_time_s,
-        distance_m: ((gt.root.pos_w.x - start.x).powi(2) + (gt.root.pos_w.y - start.y).powi(2)).sqrt(),
+        distance_m: ((gt.root.pos_w.x - start.x).powi(2) + (gt.root.pos_w.y - start.y).powi(2))
+            .sqrt(),
         mean_velocity: [mean.x, mean.y, mean.z],
         joint_rmse_rad: (n_err > 0).then(|| (sq_err / n_err as f64).sqrt()),
         pushes: sim.pushes_applied(),

@@ -69,7 +69,11 @@ impl ScalarOrVec {
         match self {
             ScalarOrVec::Scalar(s) => Ok(vec![*s; n]),
             ScalarOrVec::Vec(v) if v.len() == n => Ok(v.clone()),
-            ScalarOrVec::Vec(v) => Err(ExpertError::SizeMismatch { what: what.into(), expected: n, found: v.len() }),
+            ScalarOrVec::Vec(v) => Err(ExpertError::SizeMismatch {
+                what: what.into(),
+                expected: n,
+                found: v.len(),
+            }),
         }
     }
 }
@@ -84,17 +88,31 @@ pub struct CommandRanges {
 
 impl DeployYaml {
     pub fn load(path: &Path) -> Result<Self, ExpertError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ExpertError::Io { path: path.to_path_buf(), why: e.to_string() })?;
-        serde_yaml::from_str(&text).map_err(|e| ExpertError::Parse { path: path.to_path_buf(), why: e.to_string() })
+        let text = std::fs::read_to_string(path).map_err(|e| ExpertError::Io {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        serde_yaml::from_str(&text).map_err(|e| ExpertError::Parse {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        })
     }
 
     /// The velocity command ranges, if the policy declares a `base_velocity` command.
     pub fn command_ranges(&self) -> Option<CommandRanges> {
-        let r = self.commands.as_ref()?.get("base_velocity")?.get("ranges")?;
+        let r = self
+            .commands
+            .as_ref()?
+            .get("base_velocity")?
+            .get("ranges")?;
         let pair = |k: &str| -> Option<[f64; 2]> {
             let s = r.get(k)?.as_sequence()?;
             Some([s.first()?.as_f64()?, s.get(1)?.as_f64()?])
         };
-        Some(CommandRanges { lin_vel_x: pair("lin_vel_x")?, lin_vel_y: pair("lin_vel_y")?, ang_vel_z: pair("ang_vel_z")? })
+        Some(CommandRanges {
+            lin_vel_x: pair("lin_vel_x")?,
+            lin_vel_y: pair("lin_vel_y")?,
+            ang_vel_z: pair("ang_vel_z")?,
+        })
     }
 }

@@ -34,9 +34,17 @@ pub enum ExpertError {
     #[error("cannot parse {path}: {why}")]
     Parse { path: PathBuf, why: String },
     #[error("unknown observation term `{term}` in {source_name}; known terms: {known}")]
-    UnknownTerm { term: String, source_name: String, known: String },
+    UnknownTerm {
+        term: String,
+        source_name: String,
+        known: String,
+    },
     #[error("size mismatch in {what}: expected {expected}, found {found}")]
-    SizeMismatch { what: String, expected: usize, found: usize },
+    SizeMismatch {
+        what: String,
+        expected: usize,
+        found: usize,
+    },
     #[error("ONNX Runtime: {0}")]
     Onnx(String),
     #[error("policy metadata: {0}")]
@@ -106,7 +114,10 @@ enum Reference {
     None,
     Clip(MotionClip),
     /// Inside the ONNX graph (BeyondMimic): outputs at the given time step.
-    Graph { anchor_index: usize, num_steps: Option<usize> },
+    Graph {
+        anchor_index: usize,
+        num_steps: Option<usize>,
+    },
 }
 
 /// The reference frame used this step (aligned to the robot's start).
@@ -147,17 +158,37 @@ impl MotionSpec {
             #[serde(default)]
             end_s: Option<f64>,
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| ExpertError::Io { path: path.clone(), why: e.to_string() })?;
-        let s: Sidecar = serde_yaml::from_str(&text).map_err(|e| ExpertError::Parse { path: path.clone(), why: e.to_string() })?;
-        Ok(Some(Self { csv: dir.join(s.file), fps: s.fps, window: MotionWindow { start_s: s.start_s, end_s: s.end_s } }))
+        let text = std::fs::read_to_string(&path).map_err(|e| ExpertError::Io {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        let s: Sidecar = serde_yaml::from_str(&text).map_err(|e| ExpertError::Parse {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        Ok(Some(Self {
+            csv: dir.join(s.file),
+            fps: s.fps,
+            window: MotionWindow {
+                start_s: s.start_s,
+                end_s: s.end_s,
+            },
+        }))
     }
 
     /// A CSV given on the command line: frame rate from `fps`, else 60 if the name says
     /// `60hz`, else 30 (LAFAN1).
     pub fn from_csv(csv: &Path, fps: Option<f64>) -> Self {
-        let name = csv.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let name = csv
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
         let fps = fps.unwrap_or(if name.contains("60hz") { 60.0 } else { 30.0 });
-        Self { csv: csv.to_path_buf(), fps, window: MotionWindow::default() }
+        Self {
+            csv: csv.to_path_buf(),
+            fps,
+            window: MotionWindow::default(),
+        }
     }
 }
 
@@ -189,7 +220,11 @@ pub struct Expert {
 
 fn array29(v: &[f64], what: &str) -> Result<[f64; NUM_JOINTS], ExpertError> {
     if v.len() != NUM_JOINTS {
-        return Err(ExpertError::SizeMismatch { what: what.into(), expected: NUM_JOINTS, found: v.len() });
+        return Err(ExpertError::SizeMismatch {
+            what: what.into(),
+            expected: NUM_JOINTS,
+            found: v.len(),
+        });
     }
     Ok(std::array::from_fn(|i| v[i]))
 }
@@ -215,7 +250,10 @@ impl Expert {
             Self::load_beyondmimic(path, name)
         } else if path.is_dir() {
             let onnx: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| ExpertError::Io { path: path.into(), why: e.to_string() })?
+                .map_err(|e| ExpertError::Io {
+                    path: path.into(),
+                    why: e.to_string(),
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
                 .collect();
@@ -228,16 +266,27 @@ impl Expert {
                 ))),
             }
         } else {
-            Err(ExpertError::Io { path: path.into(), why: "no such policy directory or .onnx file".into() })
+            Err(ExpertError::Io {
+                path: path.into(),
+                why: "no such policy directory or .onnx file".into(),
+            })
         }
     }
 
-    fn load_deploy(dir: &Path, name: String, motion: Option<MotionSpec>) -> Result<Self, ExpertError> {
+    fn load_deploy(
+        dir: &Path,
+        name: String,
+        motion: Option<MotionSpec>,
+    ) -> Result<Self, ExpertError> {
         let yaml_path = dir.join("deploy.yaml");
         let cfg = DeployYaml::load(&yaml_path)?;
         let map = &cfg.joint_ids_map;
         if map.len() != NUM_JOINTS {
-            return Err(ExpertError::SizeMismatch { what: "joint_ids_map".into(), expected: NUM_JOINTS, found: map.len() });
+            return Err(ExpertError::SizeMismatch {
+                what: "joint_ids_map".into(),
+                expected: NUM_JOINTS,
+                found: map.len(),
+            });
         }
         let mut seen = [false; NUM_JOINTS];
         for &m in map {
@@ -250,11 +299,14 @@ impl Expert {
             seen[m] = true;
         }
         let joint_map: [usize; NUM_JOINTS] = std::array::from_fn(|i| map[i]);
-        let (_, action) = cfg
-            .actions
-            .first()
-            .ok_or_else(|| ExpertError::Parse { path: yaml_path.clone(), why: "no action term".into() })?;
-        let action_scale = array29(&action.scale.expand(NUM_JOINTS, "actions.scale")?, "actions.scale")?;
+        let (_, action) = cfg.actions.first().ok_or_else(|| ExpertError::Parse {
+            path: yaml_path.clone(),
+            why: "no action term".into(),
+        })?;
+        let action_scale = array29(
+            &action.scale.expand(NUM_JOINTS, "actions.scale")?,
+            "actions.scale",
+        )?;
         let default_policy = array29(&cfg.default_joint_pos, "default_joint_pos")?;
         let action_offset = match &action.offset {
             Some(o) => array29(&o.expand(NUM_JOINTS, "actions.offset")?, "actions.offset")?,
@@ -286,10 +338,20 @@ impl Expert {
                     })
                 }
             };
-            terms.push(TermSpec { term, name: term_name.clone(), scale, history: t.history_length.max(1), clip });
+            terms.push(TermSpec {
+                term,
+                name: term_name.clone(),
+                scale,
+                history: t.history_length.max(1),
+                clip,
+            });
         }
         let uses_motion = terms.iter().any(|t| t.term.needs_reference());
-        let kind = if uses_motion { PolicyKind::MotionTracking } else { PolicyKind::Velocity };
+        let kind = if uses_motion {
+            PolicyKind::MotionTracking
+        } else {
+            PolicyKind::Velocity
+        };
         let reference = if uses_motion {
             let spec = match motion {
                 Some(m) => m,
@@ -300,14 +362,20 @@ impl Expert {
                     ))
                 })?,
             };
-            Reference::Clip(MotionClip::from_csv(&spec.csv, spec.fps, spec.window, cfg.step_dt)?)
+            Reference::Clip(MotionClip::from_csv(
+                &spec.csv,
+                spec.fps,
+                spec.window,
+                cfg.step_dt,
+            )?)
         } else {
             Reference::None
         };
         let session = runtime::session(&dir.join("policy.onnx"))?;
         let obs = obs::ObsBuilder::new(terms);
-        let width = input_width(&session, "obs")
-            .ok_or_else(|| ExpertError::Metadata("the ONNX model has no `obs` input with a fixed width".into()))?;
+        let width = input_width(&session, "obs").ok_or_else(|| {
+            ExpertError::Metadata("the ONNX model has no `obs` input with a fixed width".into())
+        })?;
         if width != obs.dim() {
             return Err(ExpertError::SizeMismatch {
                 what: format!("observation ({}) vs ONNX input `obs`", obs.describe()),
@@ -344,20 +412,33 @@ impl Expert {
         let session = runtime::session(path)?;
         let meta = session.metadata()?;
         let get = |k: &str| -> Result<String, ExpertError> {
-            meta.custom(k).ok_or_else(|| ExpertError::Metadata(format!("{}: metadata key `{k}` missing", path.display())))
+            meta.custom(k).ok_or_else(|| {
+                ExpertError::Metadata(format!("{}: metadata key `{k}` missing", path.display()))
+            })
         };
         let list = |k: &str| -> Result<Vec<String>, ExpertError> {
-            Ok(get(k)?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            Ok(get(k)?
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect())
         };
         let nums = |k: &str| -> Result<Vec<f64>, ExpertError> {
             list(k)?
                 .iter()
-                .map(|s| s.parse::<f64>().map_err(|e| ExpertError::Metadata(format!("`{k}`: `{s}`: {e}"))))
+                .map(|s| {
+                    s.parse::<f64>()
+                        .map_err(|e| ExpertError::Metadata(format!("`{k}`: `{s}`: {e}")))
+                })
                 .collect()
         };
         let joint_names = list("joint_names")?;
         if joint_names.len() != NUM_JOINTS {
-            return Err(ExpertError::SizeMismatch { what: "metadata joint_names".into(), expected: NUM_JOINTS, found: joint_names.len() });
+            return Err(ExpertError::SizeMismatch {
+                what: "metadata joint_names".into(),
+                expected: NUM_JOINTS,
+                found: joint_names.len(),
+            });
         }
         let mut joint_map = [0usize; NUM_JOINTS];
         for (i, n) in joint_names.iter().enumerate() {
@@ -375,10 +456,17 @@ impl Expert {
         }
         let default_policy = array29(&nums("default_joint_pos")?, "metadata default_joint_pos")?;
         let scale = nums("action_scale")?;
-        let action_scale = if scale.len() == 1 { [scale[0]; NUM_JOINTS] } else { array29(&scale, "metadata action_scale")? };
+        let action_scale = if scale.len() == 1 {
+            [scale[0]; NUM_JOINTS]
+        } else {
+            array29(&scale, "metadata action_scale")?
+        };
         let obs_names = list("observation_names")?;
         let hist: Vec<usize> = match meta.custom("observation_history_lengths") {
-            Some(_) => nums("observation_history_lengths")?.iter().map(|v| *v as usize).collect(),
+            Some(_) => nums("observation_history_lengths")?
+                .iter()
+                .map(|v| *v as usize)
+                .collect(),
             None => vec![1; obs_names.len()],
         };
         if hist.len() != obs_names.len() {
@@ -395,22 +483,33 @@ impl Expert {
                 source_name: format!("{} metadata", path.display()),
                 known: ObsTerm::known_names(),
             })?;
-            terms.push(TermSpec { term, name: n.clone(), scale: vec![1.0; term.dim()], history: h.max(1), clip: None });
+            terms.push(TermSpec {
+                term,
+                name: n.clone(),
+                scale: vec![1.0; term.dim()],
+                history: h.max(1),
+                clip: None,
+            });
         }
         let anchor = get("anchor_body_name")?;
         let bodies = list("body_names")?;
-        let anchor_index = bodies
-            .iter()
-            .position(|b| *b == anchor)
-            .ok_or_else(|| ExpertError::Metadata(format!("anchor body `{anchor}` not in body_names")))?;
+        let anchor_index = bodies.iter().position(|b| *b == anchor).ok_or_else(|| {
+            ExpertError::Metadata(format!("anchor body `{anchor}` not in body_names"))
+        })?;
         if Body::from_name(&anchor) != Some(Body::Torso) {
-            return Err(ExpertError::Metadata(format!("anchor body `{anchor}` unsupported (expected torso_link)")));
+            return Err(ExpertError::Metadata(format!(
+                "anchor body `{anchor}` unsupported (expected torso_link)"
+            )));
         }
         if !session.inputs().iter().any(|i| i.name() == "time_step") {
-            return Err(ExpertError::Metadata(format!("{}: no `time_step` input", path.display())));
+            return Err(ExpertError::Metadata(format!(
+                "{}: no `time_step` input",
+                path.display()
+            )));
         }
         let obs = obs::ObsBuilder::new(terms);
-        let width = input_width(&session, "obs").ok_or_else(|| ExpertError::Metadata("no `obs` input".into()))?;
+        let width = input_width(&session, "obs")
+            .ok_or_else(|| ExpertError::Metadata("no `obs` input".into()))?;
         if width != obs.dim() {
             return Err(ExpertError::SizeMismatch {
                 what: format!("observation ({}) vs ONNX input `obs`", obs.describe()),
@@ -418,7 +517,9 @@ impl Expert {
                 found: obs.dim(),
             });
         }
-        let num_steps = meta.custom("num_time_steps").and_then(|s| s.trim().parse().ok());
+        let num_steps = meta
+            .custom("num_time_steps")
+            .and_then(|s| s.trim().parse().ok());
         drop(meta);
         Ok(Self {
             name,
@@ -436,7 +537,10 @@ impl Expert {
             input_buf: vec![0.0; obs.dim()],
             obs,
             session,
-            reference: Reference::Graph { anchor_index, num_steps },
+            reference: Reference::Graph {
+                anchor_index,
+                num_steps,
+            },
             step: 0,
             last_action: [0.0; NUM_JOINTS],
             align_quat: UnitQuaternion::identity(),
@@ -508,7 +612,8 @@ impl Expert {
         if self.kind == PolicyKind::MotionTracking {
             let raw = self.reference_raw(0)?;
             let robot_torso = self.robot_torso_quat(state);
-            let yaw = g1::bodypos::heading_yaw(&robot_torso) - g1::bodypos::heading_yaw(&raw.torso_quat_w);
+            let yaw = g1::bodypos::heading_yaw(&robot_torso)
+                - g1::bodypos::heading_yaw(&raw.torso_quat_w);
             self.align_quat = UnitQuaternion::from_axis_angle(&Vector3::z_axis(), yaw);
             self.ref0_torso_pos = raw.torso_pos_w;
             if let Some(p) = self.robot_torso_pos(state) {
@@ -533,7 +638,9 @@ impl Expert {
     /// The reference at step `k` before alignment.
     fn reference_raw(&mut self, k: usize) -> Result<ReferenceSample, ExpertError> {
         match &self.reference {
-            Reference::None => Err(ExpertError::Usage("this policy has no reference motion".into())),
+            Reference::None => Err(ExpertError::Usage(
+                "this policy has no reference motion".into(),
+            )),
             Reference::Clip(c) => {
                 let f = c.frame(k);
                 Ok(ReferenceSample {
@@ -544,20 +651,27 @@ impl Expert {
                     torso_pos_w: f.torso_pos_w,
                 })
             }
-            Reference::Graph { anchor_index, num_steps } => {
+            Reference::Graph {
+                anchor_index,
+                num_steps,
+            } => {
                 let k = num_steps.map_or(k, |n| k.min(n.saturating_sub(1)));
                 let anchor = *anchor_index;
                 self.input_buf.iter_mut().for_each(|v| *v = 0.0);
-                let obs = ndarray::ArrayView2::from_shape((1, self.input_buf.len()), &self.input_buf)
-                    .map_err(|e| ExpertError::Onnx(e.to_string()))?;
+                let obs =
+                    ndarray::ArrayView2::from_shape((1, self.input_buf.len()), &self.input_buf)
+                        .map_err(|e| ExpertError::Onnx(e.to_string()))?;
                 let ts = [k as f32];
-                let ts = ndarray::ArrayView2::from_shape((1, 1), &ts).map_err(|e| ExpertError::Onnx(e.to_string()))?;
+                let ts = ndarray::ArrayView2::from_shape((1, 1), &ts)
+                    .map_err(|e| ExpertError::Onnx(e.to_string()))?;
                 let out = self.session.run(ort::inputs![
                     "obs" => TensorRef::from_array_view(obs)?,
                     "time_step" => TensorRef::from_array_view(ts)?,
                 ])?;
                 let vec = |name: &str| -> Result<Vec<f64>, ExpertError> {
-                    let v = out.get(name).ok_or_else(|| ExpertError::Metadata(format!("no `{name}` output")))?;
+                    let v = out
+                        .get(name)
+                        .ok_or_else(|| ExpertError::Metadata(format!("no `{name}` output")))?;
                     let (_, d) = v.try_extract_tensor::<f32>()?;
                     Ok(d.iter().map(|x| *x as f64).collect())
                 };
@@ -565,8 +679,14 @@ impl Expert {
                 let jv = vec("joint_vel")?;
                 let bp = vec("body_pos_w")?;
                 let bq = vec("body_quat_w")?;
-                if jp.len() < NUM_JOINTS || jv.len() < NUM_JOINTS || bp.len() < 3 * (anchor + 1) || bq.len() < 4 * (anchor + 1) {
-                    return Err(ExpertError::Metadata("reference outputs are too short".into()));
+                if jp.len() < NUM_JOINTS
+                    || jv.len() < NUM_JOINTS
+                    || bp.len() < 3 * (anchor + 1)
+                    || bq.len() < 4 * (anchor + 1)
+                {
+                    return Err(ExpertError::Metadata(
+                        "reference outputs are too short".into(),
+                    ));
                 }
                 let q_policy: [f64; NUM_JOINTS] = std::array::from_fn(|i| jp[i]);
                 let mut q_sdk = [0.0; NUM_JOINTS];
@@ -577,8 +697,17 @@ impl Expert {
                     q_policy,
                     dq_policy: std::array::from_fn(|i| jv[i]),
                     q_sdk,
-                    torso_quat_w: g1::quat_from_wxyz([bq[4 * anchor], bq[4 * anchor + 1], bq[4 * anchor + 2], bq[4 * anchor + 3]]),
-                    torso_pos_w: Vector3::new(bp[3 * anchor], bp[3 * anchor + 1], bp[3 * anchor + 2]),
+                    torso_quat_w: g1::quat_from_wxyz([
+                        bq[4 * anchor],
+                        bq[4 * anchor + 1],
+                        bq[4 * anchor + 2],
+                        bq[4 * anchor + 3],
+                    ]),
+                    torso_pos_w: Vector3::new(
+                        bp[3 * anchor],
+                        bp[3 * anchor + 1],
+                        bp[3 * anchor + 2],
+                    ),
                 })
             }
         }
@@ -595,37 +724,73 @@ impl Expert {
 
     /// One control step: observation → network → joint targets. `velocity_cmd` is
     /// `[vx, vy, wz]` in the heading frame (ignored by tracking policies).
-    pub fn step(&mut self, state: &RobotState, velocity_cmd: [f64; 3]) -> Result<ExpertAction, ExpertError> {
+    pub fn step(
+        &mut self,
+        state: &RobotState,
+        velocity_cmd: [f64; 3],
+    ) -> Result<ExpertAction, ExpertError> {
         let pelvis = g1::quat_from_wxyz(state.imu_quat_wxyz);
-        let reference = if self.kind == PolicyKind::MotionTracking { Some(self.reference()?) } else { None };
+        let reference = if self.kind == PolicyKind::MotionTracking {
+            Some(self.reference()?)
+        } else {
+            None
+        };
         let mut values: Vec<Vec<f64>> = Vec::with_capacity(self.obs.terms().len());
         for spec in self.obs.terms() {
             let v: Vec<f64> = match spec.term {
                 ObsTerm::BaseAngVel => state.gyro_b.to_vec(),
-                ObsTerm::ProjectedGravity => (pelvis.inverse() * Vector3::new(0.0, 0.0, -1.0)).as_slice().to_vec(),
+                ObsTerm::ProjectedGravity => (pelvis.inverse() * Vector3::new(0.0, 0.0, -1.0))
+                    .as_slice()
+                    .to_vec(),
                 ObsTerm::VelocityCommands => velocity_cmd.to_vec(),
-                ObsTerm::JointPosRel => {
-                    (0..NUM_JOINTS).map(|i| state.q[self.joint_map[i]] - self.default_policy[i]).collect()
-                }
-                ObsTerm::JointVelRel => (0..NUM_JOINTS).map(|i| state.dq[self.joint_map[i]]).collect(),
+                ObsTerm::JointPosRel => (0..NUM_JOINTS)
+                    .map(|i| state.q[self.joint_map[i]] - self.default_policy[i])
+                    .collect(),
+                ObsTerm::JointVelRel => (0..NUM_JOINTS)
+                    .map(|i| state.dq[self.joint_map[i]])
+                    .collect(),
                 ObsTerm::LastAction => self.last_action.to_vec(),
                 ObsTerm::MotionCommand => {
-                    let r = reference.as_ref().ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?;
-                    r.q_policy.iter().chain(r.dq_policy.iter()).copied().collect()
+                    let r = reference
+                        .as_ref()
+                        .ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?;
+                    r.q_policy
+                        .iter()
+                        .chain(r.dq_policy.iter())
+                        .copied()
+                        .collect()
                 }
                 ObsTerm::MotionAnchorOriB => {
-                    let r = reference.as_ref().ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?;
+                    let r = reference
+                        .as_ref()
+                        .ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?;
                     let robot = self.robot_torso_quat(state);
-                    let m: Matrix3<f64> = (robot.inverse() * r.torso_quat_w).to_rotation_matrix().into_inner();
-                    vec![m[(0, 0)], m[(0, 1)], m[(1, 0)], m[(1, 1)], m[(2, 0)], m[(2, 1)]]
+                    let m: Matrix3<f64> = (robot.inverse() * r.torso_quat_w)
+                        .to_rotation_matrix()
+                        .into_inner();
+                    vec![
+                        m[(0, 0)],
+                        m[(0, 1)],
+                        m[(1, 0)],
+                        m[(1, 1)],
+                        m[(2, 0)],
+                        m[(2, 1)],
+                    ]
                 }
                 ObsTerm::MotionAnchorPosB => {
-                    let r = reference.as_ref().ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?;
-                    let p = self.robot_torso_pos(state).ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?;
+                    let r = reference
+                        .as_ref()
+                        .ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?;
+                    let p = self
+                        .robot_torso_pos(state)
+                        .ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?;
                     let robot = self.robot_torso_quat(state);
                     (robot.inverse() * (r.torso_pos_w - p)).as_slice().to_vec()
                 }
-                ObsTerm::BaseLinVel => state.root_lin_vel_b.ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?.to_vec(),
+                ObsTerm::BaseLinVel => state
+                    .root_lin_vel_b
+                    .ok_or_else(|| ExpertError::MissingInput(spec.name.clone()))?
+                    .to_vec(),
             };
             values.push(v);
         }
@@ -635,25 +800,35 @@ impl Expert {
             let obs = ndarray::ArrayView2::from_shape((1, self.input_buf.len()), &self.input_buf)
                 .map_err(|e| ExpertError::Onnx(e.to_string()))?;
             let ts = [self.step as f32];
-            let ts = ndarray::ArrayView2::from_shape((1, 1), &ts).map_err(|e| ExpertError::Onnx(e.to_string()))?;
+            let ts = ndarray::ArrayView2::from_shape((1, 1), &ts)
+                .map_err(|e| ExpertError::Onnx(e.to_string()))?;
             let out = if self.format == PolicyFormat::BeyondMimic {
                 self.session.run(ort::inputs![
                     "obs" => TensorRef::from_array_view(obs)?,
                     "time_step" => TensorRef::from_array_view(ts)?,
                 ])?
             } else {
-                self.session.run(ort::inputs!["obs" => TensorRef::from_array_view(obs)?])?
+                self.session
+                    .run(ort::inputs!["obs" => TensorRef::from_array_view(obs)?])?
             };
-            let a = out.get("actions").ok_or_else(|| ExpertError::Metadata("no `actions` output".into()))?;
+            let a = out
+                .get("actions")
+                .ok_or_else(|| ExpertError::Metadata("no `actions` output".into()))?;
             let (_, d) = a.try_extract_tensor::<f32>()?;
             if d.len() != NUM_JOINTS {
-                return Err(ExpertError::SizeMismatch { what: "ONNX output `actions`".into(), expected: NUM_JOINTS, found: d.len() });
+                return Err(ExpertError::SizeMismatch {
+                    what: "ONNX output `actions`".into(),
+                    expected: NUM_JOINTS,
+                    found: d.len(),
+                });
             }
             let arr: [f64; NUM_JOINTS] = std::array::from_fn(|i| d[i] as f64);
             arr
         };
         if raw.iter().any(|v| !v.is_finite()) {
-            return Err(ExpertError::Onnx("the policy produced a non-finite action".into()));
+            return Err(ExpertError::Onnx(
+                "the policy produced a non-finite action".into(),
+            ));
         }
         let clipped: [f64; NUM_JOINTS] = match self.action_clip {
             Some([lo, hi]) => std::array::from_fn(|i| raw[i].clamp(lo, hi)),
@@ -668,6 +843,12 @@ impl Expert {
         }
         self.last_action = raw;
         self.step += 1;
-        Ok(ExpertAction { raw, normalized, q_target, kp: self.kp_sdk, kd: self.kd_sdk })
+        Ok(ExpertAction {
+            raw,
+            normalized,
+            q_target,
+            kp: self.kp_sdk,
+            kd: self.kd_sdk,
+        })
     }
 }

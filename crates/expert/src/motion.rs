@@ -45,20 +45,32 @@ pub struct MotionWindow {
 
 impl MotionClip {
     /// Reads a CSV clip recorded at `fps` and resamples `window` of it to `dt_s`.
-    pub fn from_csv(path: &Path, fps: f64, window: MotionWindow, dt_s: f64) -> Result<Self, ExpertError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ExpertError::Io { path: path.to_path_buf(), why: e.to_string() })?;
+    pub fn from_csv(
+        path: &Path,
+        fps: f64,
+        window: MotionWindow,
+        dt_s: f64,
+    ) -> Result<Self, ExpertError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ExpertError::Io {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        })?;
         let mut rows: Vec<[f64; 7 + NUM_JOINTS]> = Vec::new();
         for (ln, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
-            let vals: Result<Vec<f64>, _> = line.split(',').map(|v| v.trim().parse::<f64>()).collect();
+            let vals: Result<Vec<f64>, _> =
+                line.split(',').map(|v| v.trim().parse::<f64>()).collect();
             let vals = match vals {
                 Ok(v) => v,
                 Err(_) if ln == 0 => continue, // a header line
                 Err(e) => {
-                    return Err(ExpertError::Parse { path: path.to_path_buf(), why: format!("line {}: {e}", ln + 1) })
+                    return Err(ExpertError::Parse {
+                        path: path.to_path_buf(),
+                        why: format!("line {}: {e}", ln + 1),
+                    })
                 }
             };
             if vals.len() != 7 + NUM_JOINTS {
@@ -75,21 +87,32 @@ impl MotionClip {
             rows.push(std::array::from_fn(|i| vals[i]));
         }
         if rows.len() < 2 {
-            return Err(ExpertError::Parse { path: path.to_path_buf(), why: "fewer than two frames".into() });
+            return Err(ExpertError::Parse {
+                path: path.to_path_buf(),
+                why: "fewer than two frames".into(),
+            });
         }
-        if !(fps > 0.0) || !(dt_s > 0.0) {
-            return Err(ExpertError::Parse { path: path.to_path_buf(), why: format!("bad rates fps={fps} dt={dt_s}") });
+        if !(fps.is_finite() && fps > 0.0 && dt_s.is_finite() && dt_s > 0.0) {
+            return Err(ExpertError::Parse {
+                path: path.to_path_buf(),
+                why: format!("bad rates fps={fps} dt={dt_s}"),
+            });
         }
         let duration = (rows.len() - 1) as f64 / fps;
         let end = window.end_s.unwrap_or(duration).min(duration);
         if !(window.start_s >= 0.0 && window.start_s < end) {
             return Err(ExpertError::Parse {
                 path: path.to_path_buf(),
-                why: format!("window {}–{end} s is empty (clip lasts {duration:.2} s)", window.start_s),
+                why: format!(
+                    "window {}–{end} s is empty (clip lasts {duration:.2} s)",
+                    window.start_s
+                ),
             });
         }
         let n = ((end - window.start_s) / dt_s).floor() as usize + 1;
-        let quat = |r: &[f64; 36]| UnitQuaternion::from_quaternion(g1::nalgebra::Quaternion::new(r[6], r[3], r[4], r[5]));
+        let quat = |r: &[f64; 36]| {
+            UnitQuaternion::from_quaternion(g1::nalgebra::Quaternion::new(r[6], r[3], r[4], r[5]))
+        };
         let mut frames: Vec<MotionFrame> = (0..n)
             .map(|k| {
                 let u = (window.start_s + k as f64 * dt_s) * fps;
@@ -117,13 +140,23 @@ impl MotionClip {
             let (a, b) = (k.saturating_sub(1), (k + 1).min(m - 1));
             let span = (b - a) as f64 * dt_s;
             let (qa, qb) = (frames[a].q, frames[b].q);
-            frames[k].dq = std::array::from_fn(|j| if span > 0.0 { (qb[j] - qa[j]) / span } else { 0.0 });
+            frames[k].dq = std::array::from_fn(|j| {
+                if span > 0.0 {
+                    (qb[j] - qa[j]) / span
+                } else {
+                    0.0
+                }
+            });
             let root = g1::RootState::at_rest(frames[k].root_pos_w, frames[k].root_quat_w);
             let kin = g1::forward_kinematics(&root, &frames[k].q, &[0.0; NUM_JOINTS]);
             frames[k].torso_quat_w = kin.quat_w[Body::Torso.index()];
             frames[k].torso_pos_w = kin.pos_w[Body::Torso.index()];
         }
-        Ok(Self { frames, dt_s, source_fps: fps })
+        Ok(Self {
+            frames,
+            dt_s,
+            source_fps: fps,
+        })
     }
 
     pub fn duration_s(&self) -> f64 {
@@ -154,7 +187,12 @@ mod tests {
             let mut q = vec![0.0; 29];
             q[3] = 0.3 * t;
             row.extend(q);
-            text.push_str(&row.iter().map(|v| format!("{v:.9}")).collect::<Vec<_>>().join(","));
+            text.push_str(
+                &row.iter()
+                    .map(|v| format!("{v:.9}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
             text.push('\n');
         }
         std::fs::write(&path, text).unwrap();
@@ -165,11 +203,22 @@ mod tests {
         assert!((f.q[3] - 0.15).abs() < 1e-9);
         assert!((f.dq[3] - 0.3).abs() < 1e-9);
         assert!((g1::bodypos::heading_yaw(&f.root_quat_w) - 0.15).abs() < 1e-6);
-        let w = MotionClip::from_csv(&path, 30.0, MotionWindow { start_s: 0.2, end_s: Some(0.6) }, 0.02).unwrap();
+        let w = MotionClip::from_csv(
+            &path,
+            30.0,
+            MotionWindow {
+                start_s: 0.2,
+                end_s: Some(0.6),
+            },
+            0.02,
+        )
+        .unwrap();
         assert_eq!(w.frames.len(), 21);
         assert!((w.frame(0).root_pos_w.x - 0.2).abs() < 1e-9);
         std::fs::write(&path, "1,2,3\n4,5,6\n").unwrap();
-        let err = MotionClip::from_csv(&path, 30.0, MotionWindow::default(), 0.02).unwrap_err().to_string();
+        let err = MotionClip::from_csv(&path, 30.0, MotionWindow::default(), 0.02)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("3 columns"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -64,7 +64,10 @@ impl ObsTerm {
         }
     }
     pub fn needs_reference(self) -> bool {
-        matches!(self, ObsTerm::MotionCommand | ObsTerm::MotionAnchorOriB | ObsTerm::MotionAnchorPosB)
+        matches!(
+            self,
+            ObsTerm::MotionCommand | ObsTerm::MotionAnchorOriB | ObsTerm::MotionAnchorPosB
+        )
     }
 }
 
@@ -101,7 +104,13 @@ impl ObsBuilder {
     pub fn describe(&self) -> String {
         self.terms
             .iter()
-            .map(|t| if t.history > 1 { format!("{}[{}×{}]", t.name, t.term.dim(), t.history) } else { format!("{}[{}]", t.name, t.term.dim()) })
+            .map(|t| {
+                if t.history > 1 {
+                    format!("{}[{}×{}]", t.name, t.term.dim(), t.history)
+                } else {
+                    format!("{}[{}]", t.name, t.term.dim())
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -163,19 +172,44 @@ mod tests {
     #[test]
     fn history_is_term_major_and_filled_at_reset() {
         let terms = vec![
-            TermSpec { term: ObsTerm::BaseAngVel, name: "base_ang_vel".into(), scale: vec![2.0; 3], history: 3, clip: None },
-            TermSpec { term: ObsTerm::VelocityCommands, name: "velocity_commands".into(), scale: vec![1.0; 3], history: 2, clip: Some([-1.0, 1.0]) },
+            TermSpec {
+                term: ObsTerm::BaseAngVel,
+                name: "base_ang_vel".into(),
+                scale: vec![2.0; 3],
+                history: 3,
+                clip: None,
+            },
+            TermSpec {
+                term: ObsTerm::VelocityCommands,
+                name: "velocity_commands".into(),
+                scale: vec![1.0; 3],
+                history: 2,
+                clip: Some([-1.0, 1.0]),
+            },
         ];
         let mut b = ObsBuilder::new(terms);
         assert_eq!(b.dim(), 15);
-        b.push(&[vec![1.0, 2.0, 3.0], vec![5.0, 0.5, -5.0]]).unwrap();
+        b.push(&[vec![1.0, 2.0, 3.0], vec![5.0, 0.5, -5.0]])
+            .unwrap();
         let mut out = vec![0.0f32; 15];
         b.write(&mut out);
-        assert_eq!(out, [2., 4., 6., 2., 4., 6., 2., 4., 6., 1., 0.5, -1., 1., 0.5, -1.]);
+        assert_eq!(
+            out,
+            [2., 4., 6., 2., 4., 6., 2., 4., 6., 1., 0.5, -1., 1., 0.5, -1.]
+        );
         b.push(&[vec![0.0, 0.0, 1.0], vec![0.0, 0.0, 0.0]]).unwrap();
         b.write(&mut out);
-        assert_eq!(out, [2., 4., 6., 2., 4., 6., 0., 0., 2., 1., 0.5, -1., 0., 0., 0.]);
-        let err = b.push(&[vec![0.0; 2], vec![0.0; 3]]).unwrap_err().to_string();
-        assert!(err.contains("base_ang_vel") && err.contains("expected 3") && err.contains("found 2"), "{err}");
+        assert_eq!(
+            out,
+            [2., 4., 6., 2., 4., 6., 0., 0., 2., 1., 0.5, -1., 0., 0., 0.]
+        );
+        let err = b
+            .push(&[vec![0.0; 2], vec![0.0; 3]])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("base_ang_vel") && err.contains("expected 3") && err.contains("found 2"),
+            "{err}"
+        );
     }
 }

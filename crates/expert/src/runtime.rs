@@ -19,7 +19,10 @@ pub fn library_path() -> PathBuf {
     if let Some(p) = option_env!("ORT_DYLIB_PATH") {
         return PathBuf::from(p);
     }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.deps/ort/libonnxruntime.so.1.31.1"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../.deps/ort/libonnxruntime.so.1.31.1"
+    ))
 }
 
 /// The shared environment, created on first use.
@@ -44,7 +47,10 @@ pub fn environment() -> Result<&'static Environment, ExpertError> {
 /// A single-threaded CPU session for a small policy network.
 pub fn session(path: &Path) -> Result<Session, ExpertError> {
     if !path.exists() {
-        return Err(ExpertError::Io { path: path.to_path_buf(), why: "file not found".into() });
+        return Err(ExpertError::Io {
+            path: path.to_path_buf(),
+            why: "file not found".into(),
+        });
     }
     let env = environment()?;
     let map = |e: ort::Error| ExpertError::Onnx(format!("{}: {e}", path.display()));

@@ -85,7 +85,10 @@ pub struct CharacterFrame {
 
 impl CharacterFrame {
     pub fn from_root(pos_w: &Vector3<f64>, quat_w: &UnitQuaternion<f64>) -> Self {
-        Self { origin_w: Vector3::new(pos_w.x, pos_w.y, 0.0), yaw_rad: heading_yaw(quat_w) }
+        Self {
+            origin_w: Vector3::new(pos_w.x, pos_w.y, 0.0),
+            yaw_rad: heading_yaw(quat_w),
+        }
     }
     /// World-from-frame rotation.
     pub fn rotation(&self) -> UnitQuaternion<f64> {
@@ -117,15 +120,35 @@ fn put(s: &mut BodyPosState, r: Range<usize>, v: &Vector3<f64>) {
 pub fn build_state(kin: &BodyKinematics, reference: &CharacterFrame) -> BodyPosState {
     let mut s = [0.0; STATE_DIM];
     let root = kin.root();
-    put(&mut s, layout::ROOT_POS, &reference.point_from_world(&root.pos_w));
+    put(
+        &mut s,
+        layout::ROOT_POS,
+        &reference.point_from_world(&root.pos_w),
+    );
     let rel = reference.rotation().inverse() * root.quat_w;
     put(&mut s, layout::ROOT_ROTVEC, &rel.scaled_axis());
-    put(&mut s, layout::ROOT_LIN_VEL, &reference.vector_from_world(&root.lin_vel_w));
-    put(&mut s, layout::ROOT_ANG_VEL, &reference.vector_from_world(&root.ang_vel_w));
+    put(
+        &mut s,
+        layout::ROOT_LIN_VEL,
+        &reference.vector_from_world(&root.lin_vel_w),
+    );
+    put(
+        &mut s,
+        layout::ROOT_ANG_VEL,
+        &reference.vector_from_world(&root.ang_vel_w),
+    );
     let own = CharacterFrame::from_root(&root.pos_w, &root.quat_w);
     for b in 0..NUM_BODIES {
-        put(&mut s, layout::body_pos(b), &own.point_from_world(&kin.pos_w[b]));
-        put(&mut s, layout::body_vel(b), &own.vector_from_world(&kin.lin_vel_w[b]));
+        put(
+            &mut s,
+            layout::body_pos(b),
+            &own.point_from_world(&kin.pos_w[b]),
+        );
+        put(
+            &mut s,
+            layout::body_vel(b),
+            &own.vector_from_world(&kin.lin_vel_w[b]),
+        );
     }
     s
 }
@@ -151,7 +174,11 @@ pub fn rebase_state(s: &BodyPosState, from: &CharacterFrame, to: &CharacterFrame
     let pos_w = from.point_to_world(&v3(layout::ROOT_POS));
     put(&mut out, layout::ROOT_POS, &to.point_from_world(&pos_w));
     let q_w = from.rotation() * UnitQuaternion::from_scaled_axis(v3(layout::ROOT_ROTVEC));
-    put(&mut out, layout::ROOT_ROTVEC, &(to.rotation().inverse() * q_w).scaled_axis());
+    put(
+        &mut out,
+        layout::ROOT_ROTVEC,
+        &(to.rotation().inverse() * q_w).scaled_axis(),
+    );
     for r in [layout::ROOT_LIN_VEL, layout::ROOT_ANG_VEL] {
         let v_w = from.vector_to_world(&v3(r.clone()));
         put(&mut out, r, &to.vector_from_world(&v_w));
@@ -169,14 +196,26 @@ mod tests {
 
     fn random_step(rng: &mut ChaCha8Rng) -> (RootState, [f64; NUM_JOINTS], [f64; NUM_JOINTS]) {
         let root = RootState {
-            pos_w: Vector3::new(rng.gen_range(-3.0..3.0), rng.gen_range(-3.0..3.0), rng.gen_range(0.5..0.9)),
+            pos_w: Vector3::new(
+                rng.gen_range(-3.0..3.0),
+                rng.gen_range(-3.0..3.0),
+                rng.gen_range(0.5..0.9),
+            ),
             quat_w: UnitQuaternion::from_euler_angles(
                 rng.gen_range(-0.3..0.3),
                 rng.gen_range(-0.3..0.3),
                 rng.gen_range(-3.1..3.1),
             ),
-            lin_vel_w: Vector3::new(rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0), rng.gen_range(-0.3..0.3)),
-            ang_vel_w: Vector3::new(rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0)),
+            lin_vel_w: Vector3::new(
+                rng.gen_range(-1.0..1.0),
+                rng.gen_range(-1.0..1.0),
+                rng.gen_range(-0.3..0.3),
+            ),
+            ang_vel_w: Vector3::new(
+                rng.gen_range(-1.0..1.0),
+                rng.gen_range(-1.0..1.0),
+                rng.gen_range(-1.0..1.0),
+            ),
         };
         let q = std::array::from_fn(|_| rng.gen_range(-0.5..0.5));
         let qd = std::array::from_fn(|_| rng.gen_range(-2.0..2.0));
@@ -201,14 +240,24 @@ mod tests {
             let traj: Vec<_> = (0..21).map(|_| random_step(&mut rng)).collect();
             let yaw = rng.gen_range(-3.1..3.1);
             let t = Vector3::new(rng.gen_range(-10.0..10.0), rng.gen_range(-10.0..10.0), 0.0);
-            let kins: Vec<_> = traj.iter().map(|(r, q, qd)| forward_kinematics(r, q, qd)).collect();
-            let kins_t: Vec<_> =
-                traj.iter().map(|(r, q, qd)| forward_kinematics(&transform(r, yaw, t), q, qd)).collect();
+            let kins: Vec<_> = traj
+                .iter()
+                .map(|(r, q, qd)| forward_kinematics(r, q, qd))
+                .collect();
+            let kins_t: Vec<_> = traj
+                .iter()
+                .map(|(r, q, qd)| forward_kinematics(&transform(r, yaw, t), q, qd))
+                .collect();
             let a = build_window(&kins, 4);
             let b = build_window(&kins_t, 4);
             for (sa, sb) in a.iter().zip(&b) {
                 for i in 0..STATE_DIM {
-                    assert!((sa[i] - sb[i]).abs() < 1e-9, "index {i}: {} vs {}", sa[i], sb[i]);
+                    assert!(
+                        (sa[i] - sb[i]).abs() < 1e-9,
+                        "index {i}: {} vs {}",
+                        sa[i],
+                        sb[i]
+                    );
                 }
             }
         }
@@ -230,7 +279,7 @@ mod tests {
     #[test]
     fn rebase_matches_direct_build() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let (r1, q1, qd1) = random_step(&mut rng);
+        let (r1, _, _) = random_step(&mut rng);
         let (r2, q2, qd2) = random_step(&mut rng);
         let k2 = forward_kinematics(&r2, &q2, &qd2);
         let f1 = CharacterFrame::from_root(&r1.pos_w, &r1.quat_w);
@@ -247,7 +296,10 @@ mod tests {
         let n = layout::names();
         assert_eq!(n.len(), STATE_DIM);
         assert_eq!(n[layout::body_pos(0).start], "body_pos.pelvis.x");
-        assert_eq!(n[layout::body_vel(29).end - 1], "body_vel.right_wrist_yaw_link.z");
+        assert_eq!(
+            n[layout::body_vel(29).end - 1],
+            "body_vel.right_wrist_yaw_link.z"
+        );
         assert_eq!(STATE_DIM, 192);
     }
 }

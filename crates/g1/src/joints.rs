@@ -4,6 +4,9 @@
 //! Values are checked against the MJCF when the simulator loads the model
 //! (`g1_sim::Sim::new`), so a drifting model file is a start-up error, not a silent bug.
 
+// Limits are the MJCF literals (e.g. 0.5236), not approximations of π fractions.
+#![allow(clippy::approx_constant)]
+
 use std::f64::consts::PI;
 use std::fmt;
 
@@ -164,35 +167,211 @@ macro_rules! row {
 
 /// The joint table, indexed by SDK motor index.
 pub const JOINTS: [JointInfo; NUM_JOINTS] = [
-    row!(LeftHipPitch, "left_hip_pitch", M7520_14, Y, -2.5307, 2.8798, -0.1),
-    row!(LeftHipRoll, "left_hip_roll", M7520_22, X, -0.5236, 2.9671, 0.0),
-    row!(LeftHipYaw, "left_hip_yaw", M7520_14, Z, -2.7576, 2.7576, 0.0),
+    row!(
+        LeftHipPitch,
+        "left_hip_pitch",
+        M7520_14,
+        Y,
+        -2.5307,
+        2.8798,
+        -0.1
+    ),
+    row!(
+        LeftHipRoll,
+        "left_hip_roll",
+        M7520_22,
+        X,
+        -0.5236,
+        2.9671,
+        0.0
+    ),
+    row!(
+        LeftHipYaw,
+        "left_hip_yaw",
+        M7520_14,
+        Z,
+        -2.7576,
+        2.7576,
+        0.0
+    ),
     row!(LeftKnee, "left_knee", M7520_22, Y, -0.087267, 2.8798, 0.3),
-    row!(LeftAnklePitch, "left_ankle_pitch", Dual5020, Y, -0.87267, 0.5236, -0.2),
-    row!(LeftAnkleRoll, "left_ankle_roll", Dual5020, X, -0.2618, 0.2618, 0.0),
-    row!(RightHipPitch, "right_hip_pitch", M7520_14, Y, -2.5307, 2.8798, -0.1),
-    row!(RightHipRoll, "right_hip_roll", M7520_22, X, -2.9671, 0.5236, 0.0),
-    row!(RightHipYaw, "right_hip_yaw", M7520_14, Z, -2.7576, 2.7576, 0.0),
+    row!(
+        LeftAnklePitch,
+        "left_ankle_pitch",
+        Dual5020,
+        Y,
+        -0.87267,
+        0.5236,
+        -0.2
+    ),
+    row!(
+        LeftAnkleRoll,
+        "left_ankle_roll",
+        Dual5020,
+        X,
+        -0.2618,
+        0.2618,
+        0.0
+    ),
+    row!(
+        RightHipPitch,
+        "right_hip_pitch",
+        M7520_14,
+        Y,
+        -2.5307,
+        2.8798,
+        -0.1
+    ),
+    row!(
+        RightHipRoll,
+        "right_hip_roll",
+        M7520_22,
+        X,
+        -2.9671,
+        0.5236,
+        0.0
+    ),
+    row!(
+        RightHipYaw,
+        "right_hip_yaw",
+        M7520_14,
+        Z,
+        -2.7576,
+        2.7576,
+        0.0
+    ),
     row!(RightKnee, "right_knee", M7520_22, Y, -0.087267, 2.8798, 0.3),
-    row!(RightAnklePitch, "right_ankle_pitch", Dual5020, Y, -0.87267, 0.5236, -0.2),
-    row!(RightAnkleRoll, "right_ankle_roll", Dual5020, X, -0.2618, 0.2618, 0.0),
+    row!(
+        RightAnklePitch,
+        "right_ankle_pitch",
+        Dual5020,
+        Y,
+        -0.87267,
+        0.5236,
+        -0.2
+    ),
+    row!(
+        RightAnkleRoll,
+        "right_ankle_roll",
+        Dual5020,
+        X,
+        -0.2618,
+        0.2618,
+        0.0
+    ),
     row!(WaistYaw, "waist_yaw", M7520_14, Z, -2.618, 2.618, 0.0),
     row!(WaistRoll, "waist_roll", Dual5020, X, -0.52, 0.52, 0.0),
     row!(WaistPitch, "waist_pitch", Dual5020, Y, -0.52, 0.52, 0.0),
-    row!(LeftShoulderPitch, "left_shoulder_pitch", M5020, Y, -3.0892, 2.6704, 0.35),
-    row!(LeftShoulderRoll, "left_shoulder_roll", M5020, X, -1.5882, 2.2515, 0.18),
-    row!(LeftShoulderYaw, "left_shoulder_yaw", M5020, Z, -2.618, 2.618, 0.0),
+    row!(
+        LeftShoulderPitch,
+        "left_shoulder_pitch",
+        M5020,
+        Y,
+        -3.0892,
+        2.6704,
+        0.35
+    ),
+    row!(
+        LeftShoulderRoll,
+        "left_shoulder_roll",
+        M5020,
+        X,
+        -1.5882,
+        2.2515,
+        0.18
+    ),
+    row!(
+        LeftShoulderYaw,
+        "left_shoulder_yaw",
+        M5020,
+        Z,
+        -2.618,
+        2.618,
+        0.0
+    ),
     row!(LeftElbow, "left_elbow", M5020, Y, -1.0472, 2.0944, 0.87),
-    row!(LeftWristRoll, "left_wrist_roll", M5020, X, -1.97222, 1.97222, 0.0),
-    row!(LeftWristPitch, "left_wrist_pitch", M4010, Y, -1.61443, 1.61443, 0.0),
-    row!(LeftWristYaw, "left_wrist_yaw", M4010, Z, -1.61443, 1.61443, 0.0),
-    row!(RightShoulderPitch, "right_shoulder_pitch", M5020, Y, -3.0892, 2.6704, 0.35),
-    row!(RightShoulderRoll, "right_shoulder_roll", M5020, X, -2.2515, 1.5882, -0.18),
-    row!(RightShoulderYaw, "right_shoulder_yaw", M5020, Z, -2.618, 2.618, 0.0),
+    row!(
+        LeftWristRoll,
+        "left_wrist_roll",
+        M5020,
+        X,
+        -1.97222,
+        1.97222,
+        0.0
+    ),
+    row!(
+        LeftWristPitch,
+        "left_wrist_pitch",
+        M4010,
+        Y,
+        -1.61443,
+        1.61443,
+        0.0
+    ),
+    row!(
+        LeftWristYaw,
+        "left_wrist_yaw",
+        M4010,
+        Z,
+        -1.61443,
+        1.61443,
+        0.0
+    ),
+    row!(
+        RightShoulderPitch,
+        "right_shoulder_pitch",
+        M5020,
+        Y,
+        -3.0892,
+        2.6704,
+        0.35
+    ),
+    row!(
+        RightShoulderRoll,
+        "right_shoulder_roll",
+        M5020,
+        X,
+        -2.2515,
+        1.5882,
+        -0.18
+    ),
+    row!(
+        RightShoulderYaw,
+        "right_shoulder_yaw",
+        M5020,
+        Z,
+        -2.618,
+        2.618,
+        0.0
+    ),
     row!(RightElbow, "right_elbow", M5020, Y, -1.0472, 2.0944, 0.87),
-    row!(RightWristRoll, "right_wrist_roll", M5020, X, -1.97222, 1.97222, 0.0),
-    row!(RightWristPitch, "right_wrist_pitch", M4010, Y, -1.61443, 1.61443, 0.0),
-    row!(RightWristYaw, "right_wrist_yaw", M4010, Z, -1.61443, 1.61443, 0.0),
+    row!(
+        RightWristRoll,
+        "right_wrist_roll",
+        M5020,
+        X,
+        -1.97222,
+        1.97222,
+        0.0
+    ),
+    row!(
+        RightWristPitch,
+        "right_wrist_pitch",
+        M4010,
+        Y,
+        -1.61443,
+        1.61443,
+        0.0
+    ),
+    row!(
+        RightWristYaw,
+        "right_wrist_yaw",
+        M4010,
+        Z,
+        -1.61443,
+        1.61443,
+        0.0
+    ),
 ];
 
 impl Joint {
@@ -276,7 +455,10 @@ mod tests {
     #[test]
     fn default_pose_within_limits() {
         for r in JOINTS {
-            assert!(r.default_pos_rad >= r.pos_limits_rad[0] && r.default_pos_rad <= r.pos_limits_rad[1]);
+            assert!(
+                r.default_pos_rad >= r.pos_limits_rad[0]
+                    && r.default_pos_rad <= r.pos_limits_rad[1]
+            );
         }
     }
 }

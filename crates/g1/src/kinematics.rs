@@ -22,7 +22,12 @@ pub struct RootState {
 impl RootState {
     /// At rest at `pos_w` with orientation `quat_w`.
     pub fn at_rest(pos_w: Vector3<f64>, quat_w: UnitQuaternion<f64>) -> Self {
-        Self { pos_w, quat_w, lin_vel_w: Vector3::zeros(), ang_vel_w: Vector3::zeros() }
+        Self {
+            pos_w,
+            quat_w,
+            lin_vel_w: Vector3::zeros(),
+            ang_vel_w: Vector3::zeros(),
+        }
     }
 
     /// From MuJoCo free-joint coordinates: `qpos = [x y z qw qx qy qz]`,
@@ -114,7 +119,12 @@ pub fn forward_kinematics(
         ang_vel_w[b] = ang_vel_w[p] + r * (axis * qd[j]);
         lin_vel_w[b] = lin_vel_w[p] + ang_vel_w[p].cross(&(x - pos_w[p]));
     }
-    BodyKinematics { pos_w, quat_w, lin_vel_w, ang_vel_w }
+    BodyKinematics {
+        pos_w,
+        quat_w,
+        lin_vel_w,
+        ang_vel_w,
+    }
 }
 
 /// Orientation of one body from the root orientation and joint angles (no velocities).
@@ -153,7 +163,15 @@ mod tests {
     fn mujoco_root_roundtrip() {
         let qpos = [0.1, -0.2, 0.8, 0.9, 0.1, -0.2, 0.3];
         let n = (qpos[3..].iter().map(|x| x * x).sum::<f64>()).sqrt();
-        let qpos_n = [qpos[0], qpos[1], qpos[2], qpos[3] / n, qpos[4] / n, qpos[5] / n, qpos[6] / n];
+        let qpos_n = [
+            qpos[0],
+            qpos[1],
+            qpos[2],
+            qpos[3] / n,
+            qpos[4] / n,
+            qpos[5] / n,
+            qpos[6] / n,
+        ];
         let qvel = [0.3, 0.2, -0.1, 1.0, -2.0, 0.5];
         let r = RootState::from_mujoco(&qpos_n, &qvel);
         let (p2, v2) = r.to_mujoco();

@@ -10,7 +10,10 @@ pub mod kinematics;
 pub mod mirror;
 
 pub use bodies::{Body, BodyInfo, BODIES, NUM_BODIES};
-pub use bodypos::{build_state, build_state_self, build_window, BodyPosState, CharacterFrame, LAYOUT_VERSION, STATE_DIM};
+pub use bodypos::{
+    build_state, build_state_self, build_window, BodyPosState, CharacterFrame, LAYOUT_VERSION,
+    STATE_DIM,
+};
 pub use joints::{default_pose, Joint, JointInfo, MotorClass, JOINTS, NUM_JOINTS};
 pub use kinematics::{forward_kinematics, quat_from_wxyz, quat_to_wxyz, BodyKinematics, RootState};
 pub use nalgebra;

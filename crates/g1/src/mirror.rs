@@ -79,7 +79,11 @@ pub fn mirror_action(a: &[f64; NUM_JOINTS]) -> [f64; NUM_JOINTS] {
 }
 
 /// Whether `offset`/`scale` (SDK order) allow [`mirror_action`].
-pub fn action_mirror_is_valid(offset: &[f64; NUM_JOINTS], scale: &[f64; NUM_JOINTS], tol: f64) -> bool {
+pub fn action_mirror_is_valid(
+    offset: &[f64; NUM_JOINTS],
+    scale: &[f64; NUM_JOINTS],
+    tol: f64,
+) -> bool {
     let m = JointMirror::new();
     let off_m = m.apply(offset);
     (0..NUM_JOINTS)
@@ -112,15 +116,39 @@ pub fn mirror_state(s: &BodyPosState) -> BodyPosState {
     let put = |out: &mut BodyPosState, start: usize, v: Vector3<f64>| {
         out[start..start + 3].copy_from_slice(v.as_slice());
     };
-    put(&mut out, layout::ROOT_POS.start, reflect_point(&v3(layout::ROOT_POS.start)));
-    put(&mut out, layout::ROOT_ROTVEC.start, reflect_axial(&v3(layout::ROOT_ROTVEC.start)));
-    put(&mut out, layout::ROOT_LIN_VEL.start, reflect_point(&v3(layout::ROOT_LIN_VEL.start)));
-    put(&mut out, layout::ROOT_ANG_VEL.start, reflect_axial(&v3(layout::ROOT_ANG_VEL.start)));
+    put(
+        &mut out,
+        layout::ROOT_POS.start,
+        reflect_point(&v3(layout::ROOT_POS.start)),
+    );
+    put(
+        &mut out,
+        layout::ROOT_ROTVEC.start,
+        reflect_axial(&v3(layout::ROOT_ROTVEC.start)),
+    );
+    put(
+        &mut out,
+        layout::ROOT_LIN_VEL.start,
+        reflect_point(&v3(layout::ROOT_LIN_VEL.start)),
+    );
+    put(
+        &mut out,
+        layout::ROOT_ANG_VEL.start,
+        reflect_axial(&v3(layout::ROOT_ANG_VEL.start)),
+    );
     for b in BODIES.iter().take(NUM_BODIES) {
         let m = mirror_body(b.body).index();
         let i = b.body.index();
-        put(&mut out, layout::body_pos(m).start, reflect_point(&v3(layout::body_pos(i).start)));
-        put(&mut out, layout::body_vel(m).start, reflect_point(&v3(layout::body_vel(i).start)));
+        put(
+            &mut out,
+            layout::body_pos(m).start,
+            reflect_point(&v3(layout::body_pos(i).start)),
+        );
+        put(
+            &mut out,
+            layout::body_vel(m).start,
+            reflect_point(&v3(layout::body_vel(i).start)),
+        );
     }
     out
 }
@@ -198,10 +226,19 @@ mod tests {
         let q: [f64; NUM_JOINTS] = std::array::from_fn(|i| 0.4 * ((i as f64) * 0.9).sin());
         let qd: [f64; NUM_JOINTS] = std::array::from_fn(|i| ((i as f64) * 1.7).cos());
         let s = build_state_self(&forward_kinematics(&root, &q, &qd));
-        let s_m = build_state_self(&forward_kinematics(&mirror_root(&root), &m.apply(&q), &m.apply(&qd)));
+        let s_m = build_state_self(&forward_kinematics(
+            &mirror_root(&root),
+            &m.apply(&q),
+            &m.apply(&qd),
+        ));
         let expect = mirror_state(&s);
         for i in 0..crate::STATE_DIM {
-            assert!((s_m[i] - expect[i]).abs() < 1e-3, "index {i}: {} vs {}", s_m[i], expect[i]);
+            assert!(
+                (s_m[i] - expect[i]).abs() < 1e-3,
+                "index {i}: {} vs {}",
+                s_m[i],
+                expect[i]
+            );
         }
         let (idx, sign) = state_mirror_map();
         for i in 0..crate::STATE_DIM {

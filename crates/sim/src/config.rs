@@ -50,25 +50,42 @@ impl SimConfig {
     }
 
     pub fn validate(&self) -> Result<(), SimError> {
-        let bad = |key: &str, why: String| Err(SimError::Config { key: key.into(), why });
+        let bad = |key: &str, why: String| {
+            Err(SimError::Config {
+                key: key.into(),
+                why,
+            })
+        };
         if !(self.timestep_s > 0.0 && self.timestep_s <= 0.01) {
-            return bad("timestep_s", format!("{} is outside (0, 0.01] s", self.timestep_s));
+            return bad(
+                "timestep_s",
+                format!("{} is outside (0, 0.01] s", self.timestep_s),
+            );
         }
         if self.decimation == 0 {
             return bad("decimation", "must be at least 1".into());
         }
         if self.solver_iterations < 1 || self.ls_iterations < 1 {
-            return bad("solver_iterations", "solver and line-search iterations must be ≥ 1".into());
+            return bad(
+                "solver_iterations",
+                "solver and line-search iterations must be ≥ 1".into(),
+            );
         }
         if !(self.foot_friction > 0.0 && self.foot_friction < 5.0) {
-            return bad("foot_friction", format!("{} is outside (0, 5)", self.foot_friction));
+            return bad(
+                "foot_friction",
+                format!("{} is outside (0, 5)", self.foot_friction),
+            );
         }
         self.randomization.validate()?;
         if let Some(p) = &self.pushes {
             p.validate()?;
         }
         for (i, o) in self.obstacles.iter().enumerate() {
-            o.validate().map_err(|why| SimError::Config { key: format!("obstacles[{i}]"), why })?;
+            o.validate().map_err(|why| SimError::Config {
+                key: format!("obstacles[{i}]"),
+                why,
+            })?;
         }
         Ok(())
     }
@@ -106,30 +123,63 @@ pub struct Randomization {
 
 impl Default for Randomization {
     fn default() -> Self {
-        Self { friction_scale: [1.0, 1.0], mass_scale: [1.0, 1.0], torso_com_offset_m: 0.0, default_pose_offset_rad: 0.0 }
+        Self {
+            friction_scale: [1.0, 1.0],
+            mass_scale: [1.0, 1.0],
+            torso_com_offset_m: 0.0,
+            default_pose_offset_rad: 0.0,
+        }
     }
 }
 
 impl Randomization {
     /// The ranges used for dataset collection (similar to the mjlab training ranges).
     pub fn training() -> Self {
-        Self { friction_scale: [0.5, 1.5], mass_scale: [0.9, 1.1], torso_com_offset_m: 0.03, default_pose_offset_rad: 0.01 }
+        Self {
+            friction_scale: [0.5, 1.5],
+            mass_scale: [0.9, 1.1],
+            torso_com_offset_m: 0.03,
+            default_pose_offset_rad: 0.01,
+        }
     }
 
     pub fn validate(&self) -> Result<(), SimError> {
-        let bad = |key: &str, why: String| Err(SimError::Config { key: format!("randomization.{key}"), why });
+        let bad = |key: &str, why: String| {
+            Err(SimError::Config {
+                key: format!("randomization.{key}"),
+                why,
+            })
+        };
         let range_ok = |r: [f64; 2], lo: f64, hi: f64| r[0] <= r[1] && r[0] >= lo && r[1] <= hi;
         if !range_ok(self.friction_scale, 0.05, 5.0) {
-            return bad("friction_scale", format!("{:?} must be an ordered range within [0.05, 5]", self.friction_scale));
+            return bad(
+                "friction_scale",
+                format!(
+                    "{:?} must be an ordered range within [0.05, 5]",
+                    self.friction_scale
+                ),
+            );
         }
         if !range_ok(self.mass_scale, 0.5, 2.0) {
-            return bad("mass_scale", format!("{:?} must be an ordered range within [0.5, 2]", self.mass_scale));
+            return bad(
+                "mass_scale",
+                format!(
+                    "{:?} must be an ordered range within [0.5, 2]",
+                    self.mass_scale
+                ),
+            );
         }
         if !(0.0..=0.1).contains(&self.torso_com_offset_m) {
-            return bad("torso_com_offset_m", format!("{} is outside [0, 0.1] m", self.torso_com_offset_m));
+            return bad(
+                "torso_com_offset_m",
+                format!("{} is outside [0, 0.1] m", self.torso_com_offset_m),
+            );
         }
         if !(0.0..=0.2).contains(&self.default_pose_offset_rad) {
-            return bad("default_pose_offset_rad", format!("{} is outside [0, 0.2] rad", self.default_pose_offset_rad));
+            return bad(
+                "default_pose_offset_rad",
+                format!("{} is outside [0, 0.2] rad", self.default_pose_offset_rad),
+            );
         }
         Ok(())
     }
@@ -148,7 +198,10 @@ pub struct PushConfig {
 
 impl Default for PushConfig {
     fn default() -> Self {
-        Self { interval_s: [1.0, 1.0], max_speed_mps: 0.5 }
+        Self {
+            interval_s: [1.0, 1.0],
+            max_speed_mps: 0.5,
+        }
     }
 }
 
@@ -157,7 +210,10 @@ impl PushConfig {
         if !(self.interval_s[0] > 0.0 && self.interval_s[0] <= self.interval_s[1]) {
             return Err(SimError::Config {
                 key: "pushes.interval_s".into(),
-                why: format!("{:?} must be an ordered range of positive seconds", self.interval_s),
+                why: format!(
+                    "{:?} must be an ordered range of positive seconds",
+                    self.interval_s
+                ),
             });
         }
         if !(0.0..=3.0).contains(&self.max_speed_mps) {
@@ -201,21 +257,34 @@ impl Obstacle {
                 }
                 center
             }
-            Obstacle::Box { center, half_extents, .. } => {
+            Obstacle::Box {
+                center,
+                half_extents,
+                ..
+            } => {
                 if half_extents.iter().any(|h| *h <= 0.0) {
                     return Err(format!("half_extents {half_extents:?} must be positive"));
                 }
                 center
             }
-            Obstacle::Cylinder { center, radius, height } => {
+            Obstacle::Cylinder {
+                center,
+                radius,
+                height,
+            } => {
                 if *radius <= 0.0 || *height <= 0.0 {
-                    return Err(format!("radius {radius} and height {height} must be positive"));
+                    return Err(format!(
+                        "radius {radius} and height {height} must be positive"
+                    ));
                 }
                 center
             }
         };
         if c.len() != 2 && c.len() != 3 {
-            return Err(format!("center has {} numbers; give [x, y] or [x, y, z]", c.len()));
+            return Err(format!(
+                "center has {} numbers; give [x, y] or [x, y, z]",
+                c.len()
+            ));
         }
         if c.iter().any(|v| !v.is_finite()) {
             return Err("center is not finite".into());
@@ -227,7 +296,11 @@ impl Obstacle {
     pub fn center_3d(&self) -> [f64; 3] {
         let (c, z_ground) = match self {
             Obstacle::Sphere { center, radius } => (center, *radius),
-            Obstacle::Box { center, half_extents, .. } => (center, half_extents[2]),
+            Obstacle::Box {
+                center,
+                half_extents,
+                ..
+            } => (center, half_extents[2]),
             Obstacle::Cylinder { center, height, .. } => (center, height / 2.0),
         };
         [c[0], c[1], if c.len() == 3 { c[2] } else { z_ground }]

@@ -64,7 +64,13 @@ impl MotorCommand {
     }
     /// Position targets with explicit gains.
     pub fn with_gains(q: [f64; NUM_JOINTS], kp: [f64; NUM_JOINTS], kd: [f64; NUM_JOINTS]) -> Self {
-        Self { q, dq: [0.0; NUM_JOINTS], kp, kd, tau: [0.0; NUM_JOINTS] }
+        Self {
+            q,
+            dq: [0.0; NUM_JOINTS],
+            kp,
+            kd,
+            tau: [0.0; NUM_JOINTS],
+        }
     }
     /// Zero stiffness, joint damping only (the robot's safe "damping" mode).
     pub fn damping() -> Self {
@@ -77,7 +83,9 @@ impl MotorCommand {
         }
     }
     pub fn is_finite(&self) -> bool {
-        [self.q, self.dq, self.kp, self.kd, self.tau].iter().all(|a| a.iter().all(|v| v.is_finite()))
+        [self.q, self.dq, self.kp, self.kd, self.tau]
+            .iter()
+            .all(|a| a.iter().all(|v| v.is_finite()))
     }
 }
 
@@ -122,7 +130,10 @@ impl InitialState {
     /// [`Sim::place_on_ground`] (call it, or give `pelvis_height_m` yourself).
     pub fn standing(pelvis_height_m: f64) -> Self {
         Self {
-            root: RootState::at_rest(Vector3::new(0.0, 0.0, pelvis_height_m), UnitQuaternion::identity()),
+            root: RootState::at_rest(
+                Vector3::new(0.0, 0.0, pelvis_height_m),
+                UnitQuaternion::identity(),
+            ),
             q: g1::default_pose(),
             dq: [0.0; NUM_JOINTS],
         }
@@ -180,7 +191,8 @@ impl Sim {
     pub fn new(assets_dir: &Path, cfg: SimConfig) -> Result<Self, SimError> {
         cfg.validate()?;
         let xml = scene::scene_xml(assets_dir, &cfg)?;
-        let mut model = MjModel::from_xml_string(&xml).map_err(|e| SimError::Compile(e.to_string()))?;
+        let mut model =
+            MjModel::from_xml_string(&xml).map_err(|e| SimError::Compile(e.to_string()))?;
         {
             let opt = model.opt_mut();
             opt.timestep = cfg.timestep_s;
@@ -203,13 +215,23 @@ impl Sim {
         let torso_body = id(&model, MjtObj::mjOBJ_BODY, "torso_link")?;
         let head_geom = id(&model, MjtObj::mjOBJ_GEOM, "head_collision")?;
         let floor = id(&model, MjtObj::mjOBJ_GEOM, "floor")?;
-        let feet: Vec<usize> = ["left_foot1", "left_foot2", "left_foot3", "right_foot1", "right_foot2", "right_foot3"]
-            .iter()
-            .map(|n| id(&model, MjtObj::mjOBJ_GEOM, &format!("{n}_collision")))
-            .collect::<Result<_, _>>()?;
+        let feet: Vec<usize> = [
+            "left_foot1",
+            "left_foot2",
+            "left_foot3",
+            "right_foot1",
+            "right_foot2",
+            "right_foot3",
+        ]
+        .iter()
+        .map(|n| id(&model, MjtObj::mjOBJ_GEOM, &format!("{n}_collision")))
+        .collect::<Result<_, _>>()?;
         let foot_floor_pairs: Vec<usize> = (0..model.ffi().npair as usize)
             .filter(|&p| {
-                let (g1, g2) = (model.pair_geom1()[p] as usize, model.pair_geom2()[p] as usize);
+                let (g1, g2) = (
+                    model.pair_geom1()[p] as usize,
+                    model.pair_geom2()[p] as usize,
+                );
                 (feet.contains(&g1) && g2 == floor) || (feet.contains(&g2) && g1 == floor)
             })
             .collect();
@@ -225,8 +247,11 @@ impl Sim {
         let sensor = |name: &str| -> Result<usize, SimError> {
             Ok(model.sensor_adr()[id(&model, MjtObj::mjOBJ_SENSOR, name)?] as usize)
         };
-        let (sensor_quat, sensor_gyro, sensor_acc) =
-            (sensor("orientation_pelvis")?, sensor("gyro_pelvis")?, sensor("accelerometer_pelvis")?);
+        let (sensor_quat, sensor_gyro, sensor_acc) = (
+            sensor("orientation_pelvis")?,
+            sensor("gyro_pelvis")?,
+            sensor("accelerometer_pelvis")?,
+        );
         let nominal = Nominal {
             body_mass: model.body_mass().to_vec(),
             body_inertia: model.body_inertia().to_vec(),
@@ -299,7 +324,9 @@ impl Sim {
         let mut lowest = f64::INFINITY;
         for side in ["left", "right"] {
             for k in 1..=3 {
-                let g = model.name_to_id(MjtObj::mjOBJ_GEOM, &format!("{side}_foot{k}_collision")).unwrap_or(0);
+                let g = model
+                    .name_to_id(MjtObj::mjOBJ_GEOM, &format!("{side}_foot{k}_collision"))
+                    .unwrap_or(0);
                 let size = model.geom_size()[g];
                 let c = self.data.geom_xpos()[g];
                 let m = self.data.geom_xmat()[g];
@@ -343,8 +370,14 @@ impl Sim {
         let mass_scale = draw(&mut self.rng, r.mass_scale);
         let sym = |rng: &mut ChaCha8Rng, a: f64| if a > 0.0 { rng.gen_range(-a..a) } else { 0.0 };
         let torso_com_offset_m = std::array::from_fn(|_| sym(&mut self.rng, r.torso_com_offset_m));
-        let encoder_offset_rad = std::array::from_fn(|_| sym(&mut self.rng, r.default_pose_offset_rad));
-        self.episode = EpisodeRandomization { friction_scale, mass_scale, torso_com_offset_m, encoder_offset_rad };
+        let encoder_offset_rad =
+            std::array::from_fn(|_| sym(&mut self.rng, r.default_pose_offset_rad));
+        self.episode = EpisodeRandomization {
+            friction_scale,
+            mass_scale,
+            torso_com_offset_m,
+            encoder_offset_rad,
+        };
         {
             // SAFETY: parameter values only; sizes and addresses are untouched.
             let model = unsafe { self.data.model_mut() };
@@ -370,8 +403,13 @@ impl Sim {
         self.data.reset();
         self.write_configuration(init);
         self.pushes = 0;
-        self.next_push_s = self.cfg.pushes.as_ref().map(|p| draw(&mut self.rng, p.interval_s));
-        let hold = MotorCommand::position(std::array::from_fn(|i| init.q[i] + encoder_offset_rad[i]));
+        self.next_push_s = self
+            .cfg
+            .pushes
+            .as_ref()
+            .map(|p| draw(&mut self.rng, p.interval_s));
+        let hold =
+            MotorCommand::position(std::array::from_fn(|i| init.q[i] + encoder_offset_rad[i]));
         self.set_command(&hold);
         self.data.forward();
         Ok(())
@@ -380,7 +418,11 @@ impl Sim {
     /// Sets the joint command applied from now on (held until replaced, as on the robot).
     /// Non-finite values are rejected by falling back to damping, never applied.
     pub fn set_command(&mut self, cmd: &MotorCommand) {
-        let cmd = if cmd.is_finite() { *cmd } else { MotorCommand::damping() };
+        let cmd = if cmd.is_finite() {
+            *cmd
+        } else {
+            MotorCommand::damping()
+        };
         self.command = cmd;
         let off = self.episode.encoder_offset_rad;
         // SAFETY: parameter values only.
@@ -409,8 +451,14 @@ impl Sim {
     pub fn step_control(&mut self) {
         if let (Some(t), Some(p)) = (self.next_push_s, self.cfg.pushes.clone()) {
             if self.data.time() + 1e-9 >= t {
-                let speed = if p.max_speed_mps > 0.0 { self.rng.gen_range(0.0..p.max_speed_mps) } else { 0.0 };
-                let dir = self.rng.gen_range(-std::f64::consts::PI..std::f64::consts::PI);
+                let speed = if p.max_speed_mps > 0.0 {
+                    self.rng.gen_range(0.0..p.max_speed_mps)
+                } else {
+                    0.0
+                };
+                let dir = self
+                    .rng
+                    .gen_range(-std::f64::consts::PI..std::f64::consts::PI);
                 self.kick([speed * dir.cos(), speed * dir.sin()]);
                 let dt = if p.interval_s[1] > p.interval_s[0] {
                     self.rng.gen_range(p.interval_s[0]..p.interval_s[1])
@@ -453,13 +501,28 @@ impl Sim {
         let tau = std::array::from_fn(|i| {
             let lim = JOINTS[i].effort_limit_nm();
             let ctrl = c.q[i] - off[i];
-            (c.kp[i].max(0.0) * (ctrl - qpos[7 + i]) + c.kd[i].max(0.0) * (c.dq[i] - qvel[6 + i]) + c.tau[i])
+            (c.kp[i].max(0.0) * (ctrl - qpos[7 + i])
+                + c.kd[i].max(0.0) * (c.dq[i] - qvel[6 + i])
+                + c.tau[i])
                 .clamp(-lim, lim)
         });
         Sensors {
-            imu_quat_wxyz: [s[self.sensor_quat], s[self.sensor_quat + 1], s[self.sensor_quat + 2], s[self.sensor_quat + 3]],
-            gyro_b: [s[self.sensor_gyro], s[self.sensor_gyro + 1], s[self.sensor_gyro + 2]],
-            accel_b: [s[self.sensor_acc], s[self.sensor_acc + 1], s[self.sensor_acc + 2]],
+            imu_quat_wxyz: [
+                s[self.sensor_quat],
+                s[self.sensor_quat + 1],
+                s[self.sensor_quat + 2],
+                s[self.sensor_quat + 3],
+            ],
+            gyro_b: [
+                s[self.sensor_gyro],
+                s[self.sensor_gyro + 1],
+                s[self.sensor_gyro + 2],
+            ],
+            accel_b: [
+                s[self.sensor_acc],
+                s[self.sensor_acc + 1],
+                s[self.sensor_acc + 2],
+            ],
             q: std::array::from_fn(|i| qpos[7 + i] + off[i]),
             dq: std::array::from_fn(|i| qvel[6 + i]),
             tau,
@@ -518,7 +581,10 @@ impl Sim {
 fn check_model(model: &MjModel) -> Result<(), SimError> {
     let m = model.ffi();
     let mismatch = |s: String| Err(SimError::ModelMismatch(s));
-    if m.nu as usize != NUM_JOINTS || m.njnt as usize != NUM_JOINTS + 1 || m.nbody as usize != NUM_BODIES + 1 {
+    if m.nu as usize != NUM_JOINTS
+        || m.njnt as usize != NUM_JOINTS + 1
+        || m.nbody as usize != NUM_BODIES + 1
+    {
         return mismatch(format!(
             "expected {NUM_JOINTS} actuators, {} joints, {} bodies; model has {}, {}, {}",
             NUM_JOINTS + 1,
@@ -533,7 +599,10 @@ fn check_model(model: &MjModel) -> Result<(), SimError> {
         let j = i + 1;
         let name = model.id_to_name(MjtObj::mjOBJ_JOINT, j).unwrap_or("");
         if name != row.model_name() {
-            return mismatch(format!("joint {j} is `{name}`, table row {i} is `{}`", row.model_name()));
+            return mismatch(format!(
+                "joint {j} is `{name}`, table row {i} is `{}`",
+                row.model_name()
+            ));
         }
         if model.actuator_trnid()[i][0] as usize != j {
             return mismatch(format!("actuator {i} does not drive `{name}`"));
@@ -542,27 +611,47 @@ fn check_model(model: &MjModel) -> Result<(), SimError> {
             return mismatch(format!("`{name}` has unexpected qpos/dof address"));
         }
         let axis = model.jnt_axis()[j];
-        if axis.iter().zip(row.axis.unit()).any(|(a, b)| (a - b).abs() > TOL) {
+        if axis
+            .iter()
+            .zip(row.axis.unit())
+            .any(|(a, b)| (a - b).abs() > TOL)
+        {
             return mismatch(format!("`{name}` axis {axis:?} vs table {:?}", row.axis));
         }
         let range = model.jnt_range()[j];
-        if (range[0] - row.pos_limits_rad[0]).abs() > TOL || (range[1] - row.pos_limits_rad[1]).abs() > TOL {
-            return mismatch(format!("`{name}` range {range:?} vs table {:?}", row.pos_limits_rad));
+        if (range[0] - row.pos_limits_rad[0]).abs() > TOL
+            || (range[1] - row.pos_limits_rad[1]).abs() > TOL
+        {
+            return mismatch(format!(
+                "`{name}` range {range:?} vs table {:?}",
+                row.pos_limits_rad
+            ));
         }
         let arm = model.dof_armature()[6 + i];
         if (arm - row.armature()).abs() > TOL {
-            return mismatch(format!("`{name}` armature {arm} vs table {}", row.armature()));
+            return mismatch(format!(
+                "`{name}` armature {arm} vs table {}",
+                row.armature()
+            ));
         }
         let frc = model.jnt_actfrcrange()[j];
-        if (frc[1] - row.effort_limit_nm()).abs() > TOL || (frc[0] + row.effort_limit_nm()).abs() > TOL {
-            return mismatch(format!("`{name}` effort range {frc:?} vs table ±{}", row.effort_limit_nm()));
+        if (frc[1] - row.effort_limit_nm()).abs() > TOL
+            || (frc[0] + row.effort_limit_nm()).abs() > TOL
+        {
+            return mismatch(format!(
+                "`{name}` effort range {frc:?} vs table ±{}",
+                row.effort_limit_nm()
+            ));
         }
     }
     for (b, row) in BODIES.iter().enumerate() {
         let mb = b + 1;
         let name = model.id_to_name(MjtObj::mjOBJ_BODY, mb).unwrap_or("");
         if name != row.name {
-            return mismatch(format!("body {mb} is `{name}`, table row {b} is `{}`", row.name));
+            return mismatch(format!(
+                "body {mb} is `{name}`, table row {b} is `{}`",
+                row.name
+            ));
         }
         let parent = model.body_parentid()[mb] as usize;
         if parent != row.parent.map_or(0, |p| p.index() + 1) {
@@ -571,10 +660,18 @@ fn check_model(model: &MjModel) -> Result<(), SimError> {
         if b > 0 {
             let pos = model.body_pos()[mb];
             let quat = model.body_quat()[mb];
-            if pos.iter().zip(row.pos_in_parent).any(|(a, c)| (a - c).abs() > TOL)
-                || quat.iter().zip(row.quat_in_parent).any(|(a, c)| (a - c).abs() > TOL)
+            if pos
+                .iter()
+                .zip(row.pos_in_parent)
+                .any(|(a, c)| (a - c).abs() > TOL)
+                || quat
+                    .iter()
+                    .zip(row.quat_in_parent)
+                    .any(|(a, c)| (a - c).abs() > TOL)
             {
-                return mismatch(format!("`{name}` offset {pos:?} {quat:?} disagrees with the table"));
+                return mismatch(format!(
+                    "`{name}` offset {pos:?} {quat:?} disagrees with the table"
+                ));
             }
         }
         // MuJoCo joint ids count the free joint first: body `mb` carries joint `mb - 1`.

@@ -50,7 +50,10 @@ pub fn obstacle_geom_name(i: usize) -> String {
 }
 
 fn read(path: &Path) -> Result<String, SimError> {
-    std::fs::read_to_string(path).map_err(|e| SimError::Asset { path: path.to_path_buf(), why: e.to_string() })
+    std::fs::read_to_string(path).map_err(|e| SimError::Asset {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })
 }
 
 /// Returns the complete scene MJCF for `assets_dir` (the repository's `assets/`).
@@ -60,17 +63,26 @@ pub fn scene_xml(assets_dir: &Path, cfg: &SimConfig) -> Result<String, SimError>
     let robot = read(&robot_path)?;
     let scene = read(&mjcf_dir.join("scene_mjx.xml"))?;
     let mesh_dir = mjcf_dir.join("assets");
-    let mesh_dir = mesh_dir
-        .canonicalize()
-        .map_err(|e| SimError::Asset { path: mesh_dir.clone(), why: e.to_string() })?;
+    let mesh_dir = mesh_dir.canonicalize().map_err(|e| SimError::Asset {
+        path: mesh_dir.clone(),
+        why: e.to_string(),
+    })?;
     let mesh_attr = r#"meshdir="assets""#;
     if !robot.contains(mesh_attr) {
-        return Err(SimError::Asset { path: robot_path, why: format!("expected `{mesh_attr}` in <compiler>") });
+        return Err(SimError::Asset {
+            path: robot_path,
+            why: format!("expected `{mesh_attr}` in <compiler>"),
+        });
     }
-    let mut xml = robot.replacen(mesh_attr, &format!(r#"meshdir="{}""#, mesh_dir.display()), 1);
-    let end = xml
-        .rfind("</mujoco>")
-        .ok_or_else(|| SimError::Asset { path: robot_path.clone(), why: "no closing </mujoco>".into() })?;
+    let mut xml = robot.replacen(
+        mesh_attr,
+        &format!(r#"meshdir="{}""#, mesh_dir.display()),
+        1,
+    );
+    let end = xml.rfind("</mujoco>").ok_or_else(|| SimError::Asset {
+        path: robot_path.clone(),
+        why: "no closing </mujoco>".into(),
+    })?;
     xml.truncate(end);
 
     // Contact pairs of the Menagerie scene, foot friction from the config.
@@ -105,7 +117,11 @@ pub fn scene_xml(assets_dir: &Path, cfg: &SimConfig) -> Result<String, SimError>
                 extra,
                 r#"    <geom name="{name}" type="sphere" size="{radius}" pos="{x} {y} {z}" {common}/>"#
             ),
-            Obstacle::Box { half_extents: h, yaw, .. } => writeln!(
+            Obstacle::Box {
+                half_extents: h,
+                yaw,
+                ..
+            } => writeln!(
                 extra,
                 r#"    <geom name="{name}" type="box" size="{} {} {}" pos="{x} {y} {z}" euler="0 0 {yaw}" {common}/>"#,
                 h[0], h[1], h[2]
@@ -121,7 +137,10 @@ pub fn scene_xml(assets_dir: &Path, cfg: &SimConfig) -> Result<String, SimError>
     extra.push_str(&pairs);
     if cfg.foot_contact == FootContact::CapsulesAndSole {
         for side in ["left", "right"] {
-            let _ = writeln!(extra, r#"    <pair geom1="{side}_foot_box_collision" geom2="floor" condim="3" friction="{mu} {mu} 0.005 0.0001 0.0001"/>"#);
+            let _ = writeln!(
+                extra,
+                r#"    <pair geom1="{side}_foot_box_collision" geom2="floor" condim="3" friction="{mu} {mu} 0.005 0.0001 0.0001"/>"#
+            );
         }
     }
     for i in 0..cfg.obstacles.len() {

@@ -8,14 +8,26 @@ use rand_chacha::ChaCha8Rng;
 
 fn random_state(rng: &mut ChaCha8Rng) -> InitialState {
     let root = RootState {
-        pos_w: Vector3::new(rng.gen_range(-2.0..2.0), rng.gen_range(-2.0..2.0), rng.gen_range(0.3..1.2)),
+        pos_w: Vector3::new(
+            rng.gen_range(-2.0..2.0),
+            rng.gen_range(-2.0..2.0),
+            rng.gen_range(0.3..1.2),
+        ),
         quat_w: UnitQuaternion::from_euler_angles(
             rng.gen_range(-3.1..3.1),
             rng.gen_range(-1.5..1.5),
             rng.gen_range(-3.1..3.1),
         ),
-        lin_vel_w: Vector3::new(rng.gen_range(-2.0..2.0), rng.gen_range(-2.0..2.0), rng.gen_range(-2.0..2.0)),
-        ang_vel_w: Vector3::new(rng.gen_range(-3.0..3.0), rng.gen_range(-3.0..3.0), rng.gen_range(-3.0..3.0)),
+        lin_vel_w: Vector3::new(
+            rng.gen_range(-2.0..2.0),
+            rng.gen_range(-2.0..2.0),
+            rng.gen_range(-2.0..2.0),
+        ),
+        ang_vel_w: Vector3::new(
+            rng.gen_range(-3.0..3.0),
+            rng.gen_range(-3.0..3.0),
+            rng.gen_range(-3.0..3.0),
+        ),
     };
     let q = std::array::from_fn(|i| {
         let [lo, hi] = JOINTS[i].pos_limits_rad;
@@ -46,8 +58,14 @@ fn fk_matches_mujoco_on_random_configurations() {
             }
         }
     }
-    println!("worst errors: pos {:.2e} m, rot {:.2e} rad, lin vel {:.2e} m/s, ang vel {:.2e} rad/s", worst[0], worst[1], worst[2], worst[3]);
-    assert!(worst.iter().all(|e| *e <= 1e-6), "FK disagrees with MuJoCo: {worst:?}");
+    println!(
+        "worst errors: pos {:.2e} m, rot {:.2e} rad, lin vel {:.2e} m/s, ang vel {:.2e} rad/s",
+        worst[0], worst[1], worst[2], worst[3]
+    );
+    assert!(
+        worst.iter().all(|e| *e <= 1e-6),
+        "FK disagrees with MuJoCo: {worst:?}"
+    );
 }
 
 #[test]
@@ -70,7 +88,12 @@ fn body_pos_state_matches_mujoco_quantities() {
         }
         let theirs = g1::build_state_self(&kin);
         for i in 0..g1::STATE_DIM {
-            assert!((ours[i] - theirs[i]).abs() <= 1e-6, "index {i}: {} vs {}", ours[i], theirs[i]);
+            assert!(
+                (ours[i] - theirs[i]).abs() <= 1e-6,
+                "index {i}: {} vs {}",
+                ours[i],
+                theirs[i]
+            );
         }
     }
 }
@@ -99,9 +122,18 @@ fn sensors_report_pd_torque_and_gravity() {
     sim.forward();
     let force = sim.data().actuator_force();
     for i in 0..NUM_JOINTS {
-        assert!((s.tau[i] - force[i]).abs() < 1e-9 * (1.0 + force[i].abs()), "joint {i}: {} vs {}", s.tau[i], force[i]);
+        assert!(
+            (s.tau[i] - force[i]).abs() < 1e-9 * (1.0 + force[i].abs()),
+            "joint {i}: {} vs {}",
+            s.tau[i],
+            force[i]
+        );
     }
-    assert!(s.tau.iter().any(|t| t.abs() > 1.0), "no joint is loaded: {:?}", s.tau);
+    assert!(
+        s.tau.iter().any(|t| t.abs() > 1.0),
+        "no joint is loaded: {:?}",
+        s.tau
+    );
 }
 
 fn rollout(seed: u64, cfg: SimConfig) -> Vec<f64> {
@@ -111,7 +143,8 @@ fn rollout(seed: u64, cfg: SimConfig) -> Vec<f64> {
     sim.reset(&init, seed).unwrap();
     let mut out = Vec::new();
     for k in 0..75 {
-        let q: [f64; NUM_JOINTS] = std::array::from_fn(|i| g1::default_pose()[i] + 0.1 * ((k + i) as f64 * 0.3).sin());
+        let q: [f64; NUM_JOINTS] =
+            std::array::from_fn(|i| g1::default_pose()[i] + 0.1 * ((k + i) as f64 * 0.3).sin());
         sim.set_command(&MotorCommand::position(q));
         sim.step_control();
         out.extend_from_slice(sim.data().qpos());
@@ -124,14 +157,23 @@ fn rollout(seed: u64, cfg: SimConfig) -> Vec<f64> {
 fn same_seed_same_trajectory_bit_for_bit() {
     let cfg = SimConfig {
         randomization: g1_sim::Randomization::training(),
-        pushes: Some(g1_sim::PushConfig { interval_s: [0.3, 0.6], max_speed_mps: 0.5 }),
+        pushes: Some(g1_sim::PushConfig {
+            interval_s: [0.3, 0.6],
+            max_speed_mps: 0.5,
+        }),
         ..SimConfig::default()
     };
     let a = rollout(5, cfg.clone());
     let b = rollout(5, cfg.clone());
     let c = rollout(6, cfg);
-    assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "same seed diverged");
-    assert!(a.iter().zip(&c).any(|(x, y)| x != y), "different seeds gave the same trajectory");
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+        "same seed diverged"
+    );
+    assert!(
+        a.iter().zip(&c).any(|(x, y)| x != y),
+        "different seeds gave the same trajectory"
+    );
 }
 
 #[test]
@@ -144,9 +186,19 @@ fn obstacles_are_in_the_scene_and_report_contacts() {
     // The robot stands inside the cylinder at the origin: contacts must be reported.
     sim.step_control();
     assert!(sim.obstacle_contacts() > 0);
-    let bad: Result<SimConfig, _> = serde_yaml::from_str("obstacles:\n  - {shape: cone, center: [0, 0], radius: 1}\n");
+    let bad: Result<SimConfig, _> =
+        serde_yaml::from_str("obstacles:\n  - {shape: cone, center: [0, 0], radius: 1}\n");
     assert!(bad.is_err());
-    let cfg = SimConfig { obstacles: vec![g1_sim::Obstacle::Sphere { center: vec![1.0], radius: 0.2 }], ..SimConfig::default() };
-    let err = Sim::new(&default_assets_dir(), cfg).err().expect("bad obstacle accepted").to_string();
+    let cfg = SimConfig {
+        obstacles: vec![g1_sim::Obstacle::Sphere {
+            center: vec![1.0],
+            radius: 0.2,
+        }],
+        ..SimConfig::default()
+    };
+    let err = Sim::new(&default_assets_dir(), cfg)
+        .err()
+        .expect("bad obstacle accepted")
+        .to_string();
     assert!(err.contains("obstacles[0]"), "{err}");
 }
