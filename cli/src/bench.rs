@@ -43,7 +43,7 @@ struct BenchReport {
 }
 
 pub fn bench_sim(a: BenchSimArgs) -> Result<()> {
-    if !(a.seconds > 0.0) || a.repeats == 0 {
+    if !(a.seconds.is_finite() && a.seconds > 0.0) || a.repeats == 0 {
         anyhow::bail!("--seconds must be positive and --repeats at least 1");
     }
     let assets = g1_sim::default_assets_dir();
