@@ -202,3 +202,22 @@ fn obstacles_are_in_the_scene_and_report_contacts() {
         .to_string();
     assert!(err.contains("obstacles[0]"), "{err}");
 }
+
+#[test]
+fn shipped_sim_config_parses_and_validates() {
+    let path = default_assets_dir().join("../config/sim_randomized.yaml");
+    let cfg: SimConfig = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    cfg.validate().unwrap();
+    assert_eq!(cfg.obstacles.len(), 1);
+    let bad: Result<SimConfig, _> = serde_yaml::from_str("timestep: 0.005\n");
+    assert!(bad.unwrap_err().to_string().contains("timestep"));
+    let cfg = SimConfig {
+        timestep_s: 0.5,
+        ..SimConfig::default()
+    };
+    assert!(cfg
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("timestep_s"));
+}
