@@ -188,3 +188,30 @@ fn out_of_range_command_and_missing_policy_are_refused() {
     ]);
     assert!(!ok && err.contains("`x`"), "{err}");
 }
+
+#[test]
+fn beyondmimic_export_built_from_a_shipped_policy_runs() {
+    // The fixture is made by the repository itself (scripts/make_beyondmimic_fixture.py):
+    // obs [1,160] + time_step, reference baked into the graph, CSV metadata_props.
+    let out = std::env::temp_dir().join(format!("g1d_bm_fixture_{}.onnx", std::process::id()));
+    let py = repo().join(".venv/bin/python");
+    let status = Command::new(&py)
+        .args([
+            "scripts/make_beyondmimic_fixture.py",
+            "--seconds",
+            "8",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .current_dir(repo())
+        .status()
+        .expect("run the fixture builder with the .venv Python (make setup)");
+    assert!(status.success());
+    let j = sim_json(&["--policy", out.to_str().unwrap()]);
+    std::fs::remove_file(&out).ok();
+    assert_eq!(j["kind"], "motion_tracking");
+    assert_eq!(j["steps"], 401, "{j}");
+    assert_eq!(j["fell"], false, "{j}");
+    let e = j["joint_rmse_rad"].as_f64().unwrap();
+    assert!(e < 0.2, "joint RMSE {e}");
+}
