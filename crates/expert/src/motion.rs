@@ -109,7 +109,7 @@ impl MotionClip {
                 ),
             });
         }
-        let n = ((end - window.start_s) / dt_s).floor() as usize + 1;
+        let n = ((end - window.start_s) / dt_s + 1e-9).floor() as usize + 1;
         let quat = |r: &[f64; 36]| {
             UnitQuaternion::from_quaternion(g1::nalgebra::Quaternion::new(r[6], r[3], r[4], r[5]))
         };
