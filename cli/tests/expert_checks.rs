@@ -117,51 +117,51 @@ fn edited_policy(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
     dir
 }
 
+/// Runs `g1d sim` on an edited copy of the walking policy and returns its error output.
+fn sim_error(name: &str, edit: impl Fn(String) -> String) -> String {
+    let dir = edited_policy(name, edit);
+    let (ok, _, err) = g1d(&["sim", "--policy", dir.to_str().unwrap(), "--seconds", "1"]);
+    std::fs::remove_dir_all(dir).ok();
+    assert!(!ok, "the edited policy `{name}` was accepted");
+    err
+}
+
 #[test]
 fn unknown_term_is_a_clear_error() {
-    let dir = edited_policy("unknown", |y| {
+    let err = sim_error("unknown", |y| {
         y.replace("  projected_gravity:", "  feet_air_time:")
     });
-    let (ok, _, err) = g1d(&["sim", "--policy", dir.to_str().unwrap(), "--seconds", "1"]);
-    assert!(!ok);
     assert!(
         err.contains("unknown observation term `feet_air_time`"),
         "{err}"
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn scale_size_mismatch_names_the_term_and_both_sizes() {
-    let dir = edited_policy("scale", |y| {
+    let err = sim_error("scale", |y| {
         y.replace("scale: [ 1.0, 1.0, 1.0 ]", "scale: [1.0, 1.0]")
     });
-    let (ok, _, err) = g1d(&["sim", "--policy", dir.to_str().unwrap(), "--seconds", "1"]);
-    assert!(!ok);
     assert!(
         err.contains("velocity_commands") && err.contains("expected 3") && err.contains("found 2"),
         "{err}"
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn observation_width_mismatch_with_the_network_is_caught() {
-    let dir = edited_policy("width", |y| {
+    let err = sim_error("width", |y| {
         y.replace(
             "    history_length: 1\n  projected_gravity",
             "    history_length: 2\n  projected_gravity",
         )
     });
-    let (ok, _, err) = g1d(&["sim", "--policy", dir.to_str().unwrap(), "--seconds", "1"]);
-    assert!(!ok);
     assert!(
         err.contains("expected 96")
             && err.contains("found 99")
             && err.contains("base_ang_vel[3×2]"),
         "{err}"
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
