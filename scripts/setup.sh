@@ -12,11 +12,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   "$PY" -m venv .venv
 fi
-STAMP=.venv/.g1d-setup-v1
+STAMP=.venv/.g1d-setup-v2
 if [ ! -f "$STAMP" ]; then
   echo "[setup] installing pinned wheels into .venv (onnxruntime==$ORT_VERSION, mujoco==$MUJOCO_VERSION)"
   .venv/bin/pip install --quiet --disable-pip-version-check \
-    "onnxruntime==$ORT_VERSION" "mujoco==$MUJOCO_VERSION" "onnx" "numpy" "pyyaml"
+    "onnxruntime==$ORT_VERSION" "mujoco==$MUJOCO_VERSION" "onnx" "numpy" "pyyaml" \
+    "rosbags==0.11.9" "mcap==1.6.0" "mcap-ros2-support==0.6.0" "zstandard"
   touch "$STAMP"
 fi
 SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
