@@ -9,7 +9,7 @@ use g1_expert::Expert;
 use g1_sim::{Sim, SimConfig};
 use serde::Serialize;
 
-use crate::rollout;
+use g1_data::rollout;
 
 #[derive(clap::Args)]
 pub struct BenchSimArgs {

@@ -1,7 +1,8 @@
 //! `g1d`: the g1_diffusion command-line tool.
 
 mod bench;
-mod rollout;
+mod data_cmds;
+use g1_data::rollout;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,11 @@ struct Cli {
 enum Command {
     /// Run a Stage 1 expert policy on the simulated G1 (headless) and summarise what happened.
     Sim(SimArgs),
+    /// Collect Stage 1 expert data (noise, delay, pushes, randomisation) into rosbags.
+    Collect(data_cmds::CollectArgs),
+    /// Inspect or repair rosbag2 (MCAP) bags.
+    #[command(subcommand)]
+    Bag(data_cmds::BagCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -170,6 +176,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Sim(a) => cmd_sim(a),
+        Command::Collect(a) => data_cmds::cmd_collect(a),
+        Command::Bag(c) => data_cmds::cmd_bag(c),
         Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
     };
     match r {

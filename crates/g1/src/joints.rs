@@ -150,6 +150,12 @@ impl JointInfo {
     pub fn effort_limit_nm(&self) -> f64 {
         self.motor.effort_limit_nm()
     }
+    /// Normalised-action scale of the project's action convention (the mjlab one, shared by
+    /// the shipped mjlab policies): `q_target = default_pos_rad + action_scale * a`, with
+    /// `action_scale = 0.25 * effort_limit / kp`.
+    pub fn action_scale(&self) -> f64 {
+        0.25 * self.effort_limit_nm() / self.kp()
+    }
 }
 
 macro_rules! row {

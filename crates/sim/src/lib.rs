@@ -308,6 +308,18 @@ impl Sim {
         self.cfg.control_dt_s()
     }
     /// Pushes applied since the last reset.
+    /// Replaces the push schedule; takes effect at the next [`Sim::reset`].
+    pub fn set_pushes(
+        &mut self,
+        pushes: Option<crate::config::PushConfig>,
+    ) -> Result<(), SimError> {
+        if let Some(p) = &pushes {
+            p.validate()?;
+        }
+        self.cfg.pushes = pushes;
+        Ok(())
+    }
+
     pub fn pushes_applied(&self) -> usize {
         self.pushes
     }

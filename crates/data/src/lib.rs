@@ -1,0 +1,5 @@
+//! Stage 1 data: closed-loop expert rollouts, parallel collection into rosbags, and the
+//! training-window dataset built from them.
+
+pub mod collect;
+pub mod rollout;
