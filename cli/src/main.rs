@@ -32,6 +32,9 @@ enum Command {
     /// Inspect or repair rosbag2 (MCAP) bags.
     #[command(subcommand)]
     Bag(data_cmds::BagCommand),
+    /// Build training datasets from bags.
+    #[command(subcommand)]
+    Dataset(data_cmds::DatasetCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -178,6 +181,7 @@ fn main() -> ExitCode {
         Command::Sim(a) => cmd_sim(a),
         Command::Collect(a) => data_cmds::cmd_collect(a),
         Command::Bag(c) => data_cmds::cmd_bag(c),
+        Command::Dataset(c) => data_cmds::cmd_dataset(c),
         Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
     };
     match r {

@@ -2,4 +2,6 @@
 //! training-window dataset built from them.
 
 pub mod collect;
+pub mod dataset;
+pub mod plot;
 pub mod rollout;

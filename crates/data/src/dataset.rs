@@ -1,0 +1,584 @@
+//! `g1d dataset build`: bags → one memory-mappable safetensors file of training windows.
+//!
+//! The file stores every recorded step once (`states`: Body-Pos with the global part relative
+//! to the step's own character frame; `frames`: that frame as x, y, yaw; `actions`: normalised
+//! in the project's action convention), episode boundaries, the index of every valid window
+//! (history N = 4, horizon H = 16: steps t−4..t+16 of one episode) and normalisation
+//! statistics of the windows as the model sees them (global parts re-expressed in the frame of
+//! step t). [`Dataset::window`] materialises one window.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use g1::bodypos::{self, CharacterFrame, LAYOUT_VERSION, STATE_DIM};
+use g1::nalgebra::{UnitQuaternion, Vector3};
+use g1::{mirror, JOINTS, NUM_JOINTS};
+use g1_bag::Bag;
+use g1_msgs::g1d::{BodyPosState, EpisodeEvent, JointTargets};
+use safetensors::tensor::{Dtype, TensorView};
+
+use crate::collect::topics;
+
+pub const HISTORY: usize = 4;
+pub const HORIZON: usize = 16;
+/// Steps in one window: t−4..=t+16.
+pub const WINDOW: usize = HISTORY + HORIZON + 1;
+pub const ACTION_DIM: usize = NUM_JOINTS;
+pub const FORMAT: &str = "g1d-dataset";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The project's action convention: `q_target = default_pos + scale ⊙ a` (joint table).
+pub fn action_convention() -> ([f64; NUM_JOINTS], [f64; NUM_JOINTS]) {
+    (
+        std::array::from_fn(|i| JOINTS[i].default_pos_rad),
+        std::array::from_fn(|i| JOINTS[i].action_scale()),
+    )
+}
+
+/// One recorded episode.
+#[derive(Debug, Clone)]
+pub struct Episode {
+    pub id: u64,
+    pub policy: String,
+    pub mirrored: bool,
+    pub states: Vec<[f32; STATE_DIM]>,
+    /// Character frame per step: x, y, yaw.
+    pub frames: Vec<[f64; 3]>,
+    pub actions: Vec<[f32; ACTION_DIM]>,
+}
+
+fn frame_of(f: &[f64; 3]) -> CharacterFrame {
+    CharacterFrame {
+        origin_w: Vector3::new(f[0], f[1], 0.0),
+        yaw_rad: f[2],
+    }
+}
+
+/// Reads the episodes of one bag. Episodes without their END event (a cut recording) are
+/// dropped and counted.
+pub fn read_bag_episodes(path: &Path) -> Result<(Vec<Episode>, usize)> {
+    let bag = Bag::open(path)?;
+    let (default, scale) = action_convention();
+    let mut done = Vec::new();
+    let mut cur: Option<Episode> = None;
+    let mut dropped = 0usize;
+    let report = bag.read(|m| -> Result<()> {
+        match m.topic {
+            topics::EPISODE => {
+                let ev: EpisodeEvent = m.decode()?;
+                if ev.event == EpisodeEvent::START {
+                    if cur.take().is_some() {
+                        dropped += 1;
+                    }
+                    cur = Some(Episode {
+                        id: ev.episode,
+                        policy: ev.policy_id,
+                        mirrored: false,
+                        states: Vec::new(),
+                        frames: Vec::new(),
+                        actions: Vec::new(),
+                    });
+                } else if let Some(e) = cur.take() {
+                    if e.states.len() != e.actions.len() {
+                        bail!(
+                            "episode {}: {} states but {} actions",
+                            e.id,
+                            e.states.len(),
+                            e.actions.len()
+                        );
+                    }
+                    done.push(e);
+                }
+            }
+            topics::STATE => {
+                let s: BodyPosState = m.decode()?;
+                if s.layout_version != LAYOUT_VERSION {
+                    bail!(
+                        "state layout version {} (this build reads version {LAYOUT_VERSION})",
+                        s.layout_version
+                    );
+                }
+                if s.state.len() != STATE_DIM {
+                    bail!(
+                        "state has {} numbers, layout {LAYOUT_VERSION} has {STATE_DIM}",
+                        s.state.len()
+                    );
+                }
+                if s.state.iter().any(|x| !x.is_finite()) {
+                    bail!("non-finite number in the state at {} ns", m.log_time_ns);
+                }
+                if let Some(e) = cur.as_mut() {
+                    let o = &s.root_pose.orientation;
+                    let q = UnitQuaternion::from_quaternion(g1::nalgebra::Quaternion::new(
+                        o.w, o.x, o.y, o.z,
+                    ));
+                    let p = &s.root_pose.position;
+                    e.frames.push([p.x, p.y, bodypos::heading_yaw(&q)]);
+                    e.states.push(s.state.try_into().expect("checked length"));
+                }
+            }
+            topics::ACTION => {
+                let a: JointTargets = m.decode()?;
+                if a.q_target.len() != NUM_JOINTS {
+                    bail!(
+                        "joint targets have {} joints, the G1 has {NUM_JOINTS}",
+                        a.q_target.len()
+                    );
+                }
+                if let Some(e) = cur.as_mut() {
+                    e.actions.push(std::array::from_fn(|j| {
+                        ((a.q_target[j] - default[j]) / scale[j]) as f32
+                    }));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    report?;
+    if cur.is_some() {
+        dropped += 1;
+    }
+    Ok((done, dropped))
+}
+
+/// The left/right mirror image of an episode.
+pub fn mirror_episode(e: &Episode) -> Episode {
+    let jm = mirror::JointMirror::new();
+    Episode {
+        id: e.id,
+        policy: e.policy.clone(),
+        mirrored: !e.mirrored,
+        states: e
+            .states
+            .iter()
+            .map(|s| {
+                let d: [f64; STATE_DIM] = std::array::from_fn(|i| s[i] as f64);
+                let m = mirror::mirror_state(&d);
+                std::array::from_fn(|i| m[i] as f32)
+            })
+            .collect(),
+        frames: e.frames.iter().map(|f| [f[0], -f[1], -f[2]]).collect(),
+        actions: e
+            .actions
+            .iter()
+            .map(|a| {
+                let d: [f64; NUM_JOINTS] = std::array::from_fn(|i| a[i] as f64);
+                let m = jm.apply(&d);
+                std::array::from_fn(|i| m[i] as f32)
+            })
+            .collect(),
+    }
+}
+
+/// The states of the window whose current step is `t` (global parts in step t's frame).
+pub fn window_states(
+    states: &[[f32; STATE_DIM]],
+    frames: &[[f64; 3]],
+    t: usize,
+) -> Vec<[f32; STATE_DIM]> {
+    let ft = frame_of(&frames[t]);
+    (t - HISTORY..=t + HORIZON)
+        .map(|k| {
+            let d: [f64; STATE_DIM] = std::array::from_fn(|i| states[k][i] as f64);
+            let r = bodypos::rebase_state(&d, &frame_of(&frames[k]), &ft);
+            std::array::from_fn(|i| r[i] as f32)
+        })
+        .collect()
+}
+
+/// Options of `g1d dataset build`.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub mirror: bool,
+    pub skip_bad: bool,
+}
+
+/// What a build did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildSummary {
+    pub out: PathBuf,
+    pub bags: usize,
+    pub skipped_bags: Vec<String>,
+    pub dropped_incomplete_episodes: usize,
+    pub episodes: usize,
+    pub steps: usize,
+    pub hours: f64,
+    pub windows: usize,
+    pub mirrored: bool,
+    pub episodes_per_policy: BTreeMap<String, usize>,
+    pub state_mean: Vec<f64>,
+    pub state_std: Vec<f64>,
+    pub action_mean: Vec<f64>,
+    pub action_std: Vec<f64>,
+}
+
+/// Expands directories into the bags inside them (a directory with metadata.yaml or .mcap
+/// files is a bag; otherwise its sub-directories are searched).
+pub fn find_bags(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if !p.exists() {
+            bail!("{}: no such file or directory", p.display());
+        }
+        if p.is_file() || p.join("metadata.yaml").exists() {
+            out.push(p.clone());
+            continue;
+        }
+        let mut subs: Vec<PathBuf> = std::fs::read_dir(p)
+            .with_context(|| format!("reading {}", p.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        subs.sort();
+        let has_mcap = subs
+            .iter()
+            .any(|s| s.extension().is_some_and(|e| e == "mcap"));
+        if has_mcap {
+            out.push(p.clone());
+            continue;
+        }
+        let dirs: Vec<PathBuf> = subs.into_iter().filter(|s| s.is_dir()).collect();
+        if dirs.is_empty() {
+            bail!("{}: no bags found", p.display());
+        }
+        out.extend(find_bags(&dirs)?);
+    }
+    Ok(out)
+}
+
+fn bytes_of<T: Copy>(v: &[T]) -> &[u8] {
+    // SAFETY: plain-old-data numeric slices viewed as bytes (little-endian host assumed, as
+    // safetensors requires).
+    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
+}
+
+/// Builds the dataset file from bags.
+pub fn build(
+    inputs: &[PathBuf],
+    out: &Path,
+    opts: &BuildOptions,
+    progress: &dyn Fn(usize, usize),
+) -> Result<BuildSummary> {
+    let bags = find_bags(inputs)?;
+    let mut episodes: Vec<Episode> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut dropped = 0;
+    let mut sources = Vec::new();
+    for (i, b) in bags.iter().enumerate() {
+        progress(i, bags.len());
+        match read_bag_episodes(b) {
+            Ok((eps, d)) => {
+                dropped += d;
+                episodes.extend(eps);
+                sources.push(b.display().to_string());
+            }
+            Err(e) => {
+                let msg = format!("{}: {e:#}", b.display());
+                if opts.skip_bad {
+                    skipped.push(msg);
+                } else {
+                    bail!("{msg}\n(use --skip-bad to build from the other bags)");
+                }
+            }
+        }
+    }
+    progress(bags.len(), bags.len());
+    // Deterministic order whatever the worker/shard split: by episode id.
+    episodes.sort_by_key(|e| e.id);
+    episodes.retain(|e| e.states.len() >= WINDOW);
+    if opts.mirror {
+        let m: Vec<Episode> = episodes.iter().map(mirror_episode).collect();
+        episodes.extend(m);
+    }
+    if episodes.is_empty() {
+        bail!("no episode of at least {WINDOW} steps in the input bags");
+    }
+    let mut offsets = vec![0i64];
+    let mut windows = Vec::new();
+    let (mut states, mut frames, mut actions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut per_policy = BTreeMap::new();
+    for e in &episodes {
+        let base = states.len();
+        for t in HISTORY..e.states.len() - HORIZON {
+            windows.push((base + t) as i64);
+        }
+        states.extend_from_slice(&e.states);
+        frames.extend_from_slice(&e.frames);
+        actions.extend_from_slice(&e.actions);
+        offsets.push(states.len() as i64);
+        *per_policy.entry(e.policy.clone()).or_insert(0) += 1;
+    }
+    // Statistics over windows as the model sees them.
+    let mut s_sum = vec![0.0f64; STATE_DIM];
+    let mut s_sq = vec![0.0f64; STATE_DIM];
+    let mut n_s = 0usize;
+    for &t in &windows {
+        for s in window_states(&states, &frames, t as usize) {
+            for i in 0..STATE_DIM {
+                let x = s[i] as f64;
+                s_sum[i] += x;
+                s_sq[i] += x * x;
+            }
+            n_s += 1;
+        }
+    }
+    let mut a_sum = vec![0.0f64; ACTION_DIM];
+    let mut a_sq = vec![0.0f64; ACTION_DIM];
+    for a in &actions {
+        for i in 0..ACTION_DIM {
+            a_sum[i] += a[i] as f64;
+            a_sq[i] += (a[i] as f64).powi(2);
+        }
+    }
+    let stats = |sum: &[f64], sq: &[f64], n: usize| -> (Vec<f64>, Vec<f64>) {
+        let n = n.max(1) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        // A floor keeps constant dimensions (e.g. the root's own x in its frame) finite.
+        let std = sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| (q / n - m * m).max(0.0).sqrt().max(1e-3))
+            .collect();
+        (mean, std)
+    };
+    let (state_mean, state_std) = stats(&s_sum, &s_sq, n_s);
+    let (action_mean, action_std) = stats(&a_sum, &a_sq, actions.len());
+    let ids: Vec<i64> = episodes.iter().map(|e| e.id as i64).collect();
+    let mirrored: Vec<u8> = episodes.iter().map(|e| e.mirrored as u8).collect();
+    let (default, scale) = action_convention();
+    let meta = serde_json::json!({
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "state_layout_version": LAYOUT_VERSION,
+        "state_dim": STATE_DIM,
+        "action_dim": ACTION_DIM,
+        "history": HISTORY,
+        "horizon": HORIZON,
+        "control_dt_s": 0.02,
+        "joint_names": JOINTS.iter().map(|j| j.model_name()).collect::<Vec<_>>(),
+        "action_offset": default,
+        "action_scale": scale,
+        "mirror": opts.mirror,
+        "sources": sources,
+        "episodes_per_policy": per_policy,
+    });
+    let flat_s: Vec<f32> = states.iter().flatten().copied().collect();
+    let flat_f: Vec<f64> = frames.iter().flatten().copied().collect();
+    let flat_a: Vec<f32> = actions.iter().flatten().copied().collect();
+    let n = states.len();
+    let views: Vec<(&str, TensorView)> = vec![
+        (
+            "states",
+            TensorView::new(Dtype::F32, vec![n, STATE_DIM], bytes_of(&flat_s))?,
+        ),
+        (
+            "frames",
+            TensorView::new(Dtype::F64, vec![n, 3], bytes_of(&flat_f))?,
+        ),
+        (
+            "actions",
+            TensorView::new(Dtype::F32, vec![n, ACTION_DIM], bytes_of(&flat_a))?,
+        ),
+        (
+            "episode_offsets",
+            TensorView::new(Dtype::I64, vec![offsets.len()], bytes_of(&offsets))?,
+        ),
+        (
+            "episode_ids",
+            TensorView::new(Dtype::I64, vec![ids.len()], bytes_of(&ids))?,
+        ),
+        (
+            "episode_mirrored",
+            TensorView::new(Dtype::U8, vec![mirrored.len()], bytes_of(&mirrored))?,
+        ),
+        (
+            "windows",
+            TensorView::new(Dtype::I64, vec![windows.len()], bytes_of(&windows))?,
+        ),
+        (
+            "state_mean",
+            TensorView::new(Dtype::F64, vec![STATE_DIM], bytes_of(&state_mean))?,
+        ),
+        (
+            "state_std",
+            TensorView::new(Dtype::F64, vec![STATE_DIM], bytes_of(&state_std))?,
+        ),
+        (
+            "action_mean",
+            TensorView::new(Dtype::F64, vec![ACTION_DIM], bytes_of(&action_mean))?,
+        ),
+        (
+            "action_std",
+            TensorView::new(Dtype::F64, vec![ACTION_DIM], bytes_of(&action_std))?,
+        ),
+    ];
+    let mut info = HashMap::new();
+    info.insert("g1d".to_string(), meta.to_string());
+    let tmp = out.with_extension("safetensors.tmp");
+    safetensors::serialize_to_file(views, &Some(info), &tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    Ok(BuildSummary {
+        out: out.to_path_buf(),
+        bags: bags.len(),
+        skipped_bags: skipped,
+        dropped_incomplete_episodes: dropped,
+        episodes: episodes.len(),
+        steps: n,
+        hours: n as f64 * 0.02 / 3600.0,
+        windows: windows.len(),
+        mirrored: opts.mirror,
+        episodes_per_policy: per_policy,
+        state_mean,
+        state_std,
+        action_mean,
+        action_std,
+    })
+}
+
+/// A dataset file, memory-mapped.
+pub struct Dataset {
+    map: memmap2::Mmap,
+    tensors: HashMap<String, (Dtype, Vec<usize>, usize, usize)>,
+    pub meta: serde_json::Value,
+}
+
+impl Dataset {
+    pub fn open(path: &Path) -> Result<Self> {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        // SAFETY: read-only mapping of a file this process does not modify.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("mapping {}", path.display()))?;
+        let (header, md) = safetensors::SafeTensors::read_metadata(&map)
+            .map_err(|e| anyhow::anyhow!("{}: not a safetensors file: {e:?}", path.display()))?;
+        let meta_text = md
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get("g1d").cloned())
+            .ok_or_else(|| {
+                anyhow::anyhow!("{}: not a g1d dataset (no g1d metadata)", path.display())
+            })?;
+        let meta: serde_json::Value = serde_json::from_str(&meta_text)?;
+        if meta["format"] != FORMAT {
+            bail!("{}: not a g1d dataset", path.display());
+        }
+        if meta["state_layout_version"] != LAYOUT_VERSION {
+            bail!(
+                "{}: state layout version {} (this build uses {LAYOUT_VERSION})",
+                path.display(),
+                meta["state_layout_version"]
+            );
+        }
+        let base = 8 + header;
+        let tensors = md
+            .tensors()
+            .into_iter()
+            .map(|(k, i)| {
+                (
+                    k,
+                    (
+                        i.dtype,
+                        i.shape.clone(),
+                        base + i.data_offsets.0,
+                        base + i.data_offsets.1,
+                    ),
+                )
+            })
+            .collect();
+        Ok(Self { map, tensors, meta })
+    }
+
+    fn raw(&self, name: &str, dtype: Dtype) -> Result<&[u8]> {
+        let (d, _, a, b) = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("dataset has no tensor {name}"))?;
+        if *d != dtype {
+            bail!("tensor {name} is {d:?}, expected {dtype:?}");
+        }
+        Ok(&self.map[*a..*b])
+    }
+
+    fn f32s(&self, name: &str) -> Result<Vec<f32>> {
+        Ok(self
+            .raw(name, Dtype::F32)?
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect())
+    }
+    pub fn f64s(&self, name: &str) -> Result<Vec<f64>> {
+        Ok(self
+            .raw(name, Dtype::F64)?
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect())
+    }
+    pub fn i64s(&self, name: &str) -> Result<Vec<i64>> {
+        Ok(self
+            .raw(name, Dtype::I64)?
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect())
+    }
+
+    pub fn num_windows(&self) -> usize {
+        self.tensors.get("windows").map_or(0, |t| t.1[0])
+    }
+
+    fn state_at(&self, k: usize) -> [f32; STATE_DIM] {
+        let (_, _, a, _) = self.tensors["states"];
+        let off = a + k * STATE_DIM * 4;
+        std::array::from_fn(|i| {
+            f32::from_le_bytes(
+                self.map[off + 4 * i..off + 4 * i + 4]
+                    .try_into()
+                    .expect("4"),
+            )
+        })
+    }
+    fn frame_at(&self, k: usize) -> [f64; 3] {
+        let (_, _, a, _) = self.tensors["frames"];
+        let off = a + k * 24;
+        std::array::from_fn(|i| {
+            f64::from_le_bytes(
+                self.map[off + 8 * i..off + 8 * i + 8]
+                    .try_into()
+                    .expect("8"),
+            )
+        })
+    }
+    fn action_at(&self, k: usize) -> [f32; ACTION_DIM] {
+        let (_, _, a, _) = self.tensors["actions"];
+        let off = a + k * ACTION_DIM * 4;
+        std::array::from_fn(|i| {
+            f32::from_le_bytes(
+                self.map[off + 4 * i..off + 4 * i + 4]
+                    .try_into()
+                    .expect("4"),
+            )
+        })
+    }
+
+    /// Window `i`: states s_{t−4..t+16} (global parts in step t's frame) and actions
+    /// a_{t−4..t+16}, in physical units (not normalised).
+    pub fn window(&self, i: usize) -> Result<(Vec<[f32; STATE_DIM]>, Vec<[f32; ACTION_DIM]>)> {
+        let (_, _, a, _) = self.tensors["windows"];
+        if i >= self.num_windows() {
+            bail!("window {i} out of range ({} windows)", self.num_windows());
+        }
+        let t =
+            i64::from_le_bytes(self.map[a + 8 * i..a + 8 * i + 8].try_into().expect("8")) as usize;
+        let ks: Vec<usize> = (t - HISTORY..=t + HORIZON).collect();
+        let states: Vec<[f32; STATE_DIM]> = ks.iter().map(|&k| self.state_at(k)).collect();
+        let frames: Vec<[f64; 3]> = ks.iter().map(|&k| self.frame_at(k)).collect();
+        let ws = window_states(&states, &frames, HISTORY);
+        Ok((ws, ks.iter().map(|&k| self.action_at(k)).collect()))
+    }
+
+    /// All per-step states (for inspection tools).
+    pub fn all_states(&self) -> Result<Vec<f32>> {
+        self.f32s("states")
+    }
+}
