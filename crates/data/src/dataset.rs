@@ -437,6 +437,9 @@ pub fn build(
     })
 }
 
+/// One training window: states s_{t−4..t+16} and actions a_{t−4..t+16}.
+pub type Window = (Vec<[f32; STATE_DIM]>, Vec<[f32; ACTION_DIM]>);
+
 /// A dataset file, memory-mapped.
 pub struct Dataset {
     map: memmap2::Mmap,
@@ -563,7 +566,7 @@ impl Dataset {
 
     /// Window `i`: states s_{t−4..t+16} (global parts in step t's frame) and actions
     /// a_{t−4..t+16}, in physical units (not normalised).
-    pub fn window(&self, i: usize) -> Result<(Vec<[f32; STATE_DIM]>, Vec<[f32; ACTION_DIM]>)> {
+    pub fn window(&self, i: usize) -> Result<Window> {
         let (_, _, a, _) = self.tensors["windows"];
         if i >= self.num_windows() {
             bail!("window {i} out of range ({} windows)", self.num_windows());
