@@ -145,7 +145,13 @@ fn windows_match_states_recomputed_from_raw_bag_data() {
     }
 
     let file = out.join("ds.safetensors");
-    let summary = build(&[out.clone()], &file, &BuildOptions::default(), &|_, _| {}).unwrap();
+    let summary = build(
+        std::slice::from_ref(&out),
+        &file,
+        &BuildOptions::default(),
+        &|_, _| {},
+    )
+    .unwrap();
     let ds = Dataset::open(&file).unwrap();
     assert_eq!(ds.num_windows(), summary.windows);
 
@@ -199,8 +205,20 @@ fn content_does_not_depend_on_workers_and_bad_bags_are_named() {
     run_collect(&b, 2);
     let fa = a.join("ds.safetensors");
     let fb = b.join("ds.safetensors");
-    build(&[a.clone()], &fa, &BuildOptions::default(), &|_, _| {}).unwrap();
-    build(&[b.clone()], &fb, &BuildOptions::default(), &|_, _| {}).unwrap();
+    build(
+        std::slice::from_ref(&a),
+        &fa,
+        &BuildOptions::default(),
+        &|_, _| {},
+    )
+    .unwrap();
+    build(
+        std::slice::from_ref(&b),
+        &fb,
+        &BuildOptions::default(),
+        &|_, _| {},
+    )
+    .unwrap();
     let (da, db) = (Dataset::open(&fa).unwrap(), Dataset::open(&fb).unwrap());
     assert_eq!(da.all_states().unwrap(), db.all_states().unwrap());
     assert_eq!(
@@ -211,7 +229,7 @@ fn content_does_not_depend_on_workers_and_bad_bags_are_named() {
     // Mirror augmentation doubles the windows; mirrored twice is the identity.
     let fm = a.join("dsm.safetensors");
     let m = build(
-        &[a.clone()],
+        std::slice::from_ref(&a),
         &fm,
         &BuildOptions {
             mirror: true,
@@ -236,13 +254,18 @@ fn content_does_not_depend_on_workers_and_bad_bags_are_named() {
     }
     std::fs::write(&mcap, &bytes).unwrap();
     let out = b.join("bad.safetensors");
-    let err = build(&[b.clone()], &out, &BuildOptions::default(), &|_, _| {})
-        .err()
-        .expect("corruption must stop the build")
-        .to_string();
+    let err = build(
+        std::slice::from_ref(&b),
+        &out,
+        &BuildOptions::default(),
+        &|_, _| {},
+    )
+    .err()
+    .expect("corruption must stop the build")
+    .to_string();
     assert!(err.contains("shard000of001_w01"), "{err}");
     let s = build(
-        &[b.clone()],
+        std::slice::from_ref(&b),
         &out,
         &BuildOptions {
             mirror: false,
