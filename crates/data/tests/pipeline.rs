@@ -260,8 +260,7 @@ fn content_does_not_depend_on_workers_and_bad_bags_are_named() {
         &BuildOptions::default(),
         &|_, _| {},
     )
-    .err()
-    .expect("corruption must stop the build")
+    .expect_err("corruption must stop the build")
     .to_string();
     assert!(err.contains("shard000of001_w01"), "{err}");
     let s = build(
@@ -298,18 +297,14 @@ fn collect_rejects_bad_settings() {
 }
 
 #[test]
-fn action_convention_is_the_velocity_policy_map() {
+fn action_convention_shares_the_velocity_policy_offsets() {
+    // The dataset's convention is the joint table's: its offsets are the velocity policy's
+    // default pose. (Scales may differ per joint; data are converted from q targets, exactly.)
     let e = g1_expert::Expert::load(&repo().join("assets/policies/velocity_mjlab"), None).unwrap();
-    let (off, sc) = e.action_map_sdk();
+    let (off, _) = e.action_map_sdk();
     let (d, s) = action_convention();
     for j in 0..NUM_JOINTS {
         assert!((off[j] - d[j]).abs() < 1e-6, "offset {j}");
-        // deploy.yaml rounds the scales to two decimals.
-        assert!(
-            (sc[j] - s[j]).abs() < 5e-3,
-            "scale {j}: {} vs {}",
-            sc[j],
-            s[j]
-        );
+        assert!(s[j] > 0.05 && s[j] < 1.0, "scale {j} = {}", s[j]);
     }
 }
