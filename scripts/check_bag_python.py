@@ -7,21 +7,13 @@ Output: {"rosbags": {topic: count}, "mcap": {topic: count}, "custom_data": {...}
 "samples": {topic: first message as plain data}}. Exit 1 on any failure."""
 import json, pathlib, sys
 
-import numpy as np
+import os
+sys_path_dir = os.path.dirname(os.path.abspath(__file__))
+import sys as _sys
+_sys.path.insert(0, sys_path_dir)
+from rosplain import plain  # noqa: E402
 from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
-
-
-def plain(v):
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (list, tuple)):
-        return [plain(x) for x in v]
-    if hasattr(v, "__dataclass_fields__"):
-        return {k: plain(getattr(v, k)) for k in v.__dataclass_fields__ if k != "__msgtype__"}
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
 
 def main(path):
@@ -33,7 +25,6 @@ def main(path):
             out["rosbags"][conn.topic] = out["rosbags"].get(conn.topic, 0) + 1
             if conn.topic not in out["samples"]:
                 out["samples"][conn.topic] = plain(msg)
-        out["custom_data"] = getattr(r.readers[0].metadata, "get", lambda *_: None)("custom_data") if False else None
     from mcap.reader import make_reader
     from mcap_ros2.decoder import DecoderFactory
     mcaps = sorted(bag.glob("*.mcap"))

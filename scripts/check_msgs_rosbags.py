@@ -10,7 +10,11 @@ bags) and `<n>.type` (the type name) in --dir:
 Prints one JSON object: per type {roundtrip, standard_fields, golden, values}."""
 import argparse, json, pathlib, sys
 
-import numpy as np
+import os
+sys_path_dir = os.path.dirname(os.path.abspath(__file__))
+import sys as _sys
+_sys.path.insert(0, sys_path_dir)
+from rosplain import plain  # noqa: E402
 from rosbags.typesys import Stores, get_typestore, get_types_from_msg
 
 SEP = "=" * 80 + "\n"
@@ -26,20 +30,6 @@ def parse_schema(name, text):
         pkg, t = head[5:].strip().split("/")
         types.update(get_types_from_msg(body, f"{pkg}/msg/{t}"))
     return types
-
-
-def plain(v):
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (list, tuple)):
-        return [plain(x) for x in v]
-    if hasattr(v, "__dataclass_fields__"):
-        return {k: plain(getattr(v, k)) for k in v.__dataclass_fields__ if k != "__msgtype__"}
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    return v
 
 
 def main():

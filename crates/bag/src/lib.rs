@@ -109,7 +109,7 @@ impl<M> Topic<M> {
 
 struct TopicEntry {
     name: String,
-    type_name: &'static str,
+    type_name: String,
     qos: Qos,
     channel: u16,
     count: u64,
@@ -194,11 +194,11 @@ impl BagWriter {
         }
         if let Some(i) = self.topics.iter().position(|t| t.name == name) {
             let t = &self.topics[i];
-            if t.type_name != M::TYPE_NAME {
+            if t.type_name.as_str() != M::TYPE_NAME {
                 return Err(BagError::WrongType {
                     topic: name.into(),
                     actual: M::TYPE_NAME.into(),
-                    expected: t.type_name.into(),
+                    expected: t.type_name.clone(),
                 });
             }
             return Ok(Topic {
@@ -219,7 +219,7 @@ impl BagWriter {
             .map_err(|e| mcap_err(&path, e))?;
         self.topics.push(TopicEntry {
             name: name.into(),
-            type_name: M::TYPE_NAME,
+            type_name: M::TYPE_NAME.to_string(),
             qos,
             channel,
             count: 0,
@@ -287,7 +287,7 @@ impl BagWriter {
                     .map(|t| TopicWithCount {
                         topic_metadata: TopicMetadata {
                             name: t.name.clone(),
-                            type_name: t.type_name.into(),
+                            type_name: t.type_name.clone(),
                             serialization_format: "cdr".into(),
                             offered_qos_profiles: t.qos.to_yaml(),
                             type_description_hash: String::new(),
@@ -791,7 +791,6 @@ pub fn repair(path: &Path) -> Result<RepairReport, BagError> {
     let mut channels: BTreeMap<String, u16> = BTreeMap::new();
     let path_tmp = tmp_dir.join(&w.file_name);
     let mut kept = 0u64;
-    let mut per_topic: BTreeMap<String, (u64, Qos)> = BTreeMap::new();
     let res = bag.scan(
         |m| -> Result<(), BagError> {
             let ch = match channels.get(m.topic) {
@@ -814,7 +813,7 @@ pub fn repair(path: &Path) -> Result<RepairReport, BagError> {
                         .map_or(Qos::Reliable, |_| Qos::SensorData);
                     w.topics.push(TopicEntry {
                         name: m.topic.into(),
-                        type_name: Box::leak(m.type_name.to_string().into_boxed_str()),
+                        type_name: m.type_name.to_string(),
                         qos,
                         channel: c,
                         count: 0,
@@ -823,10 +822,6 @@ pub fn repair(path: &Path) -> Result<RepairReport, BagError> {
                     c
                 }
             };
-            let e = per_topic
-                .entry(m.topic.to_string())
-                .or_insert((0, Qos::Reliable));
-            e.0 += 1;
             let idx = w.topics.iter().position(|t| t.channel == ch).unwrap_or(0);
             w.topics[idx].count += 1;
             w.topics[idx].sequence += 1;

@@ -703,20 +703,7 @@ pub fn collect(
     progress: &AtomicU64,
 ) -> Result<CollectSummary> {
     cfg.validate()?;
-    let mut policies = Vec::new();
-    for dir in &cfg.policies {
-        let motion = MotionSpec::from_policy_dir(dir)?;
-        let expert = Expert::load(dir, motion.clone())
-            .with_context(|| format!("loading policy {}", dir.display()))?;
-        let clip_seconds = expert.motion_steps().map(|n| n as f64 * expert.step_dt_s);
-        policies.push(PolicyInfo {
-            dir: dir.clone(),
-            name: expert.name.clone(),
-            kind: expert.kind,
-            motion,
-            clip_seconds,
-        });
-    }
+    let policies = load_policies(cfg)?;
     let control_dt = SimConfig::default().control_dt_s();
     let ep_steps = (cfg.episode_seconds / control_dt).round() as u64;
     let total_episodes = ((cfg.sim_hours * 3600.0) / cfg.episode_seconds).ceil() as u64;
@@ -859,12 +846,22 @@ fn sim_config(cfg: &CollectConfig) -> SimConfig {
     }
 }
 
-/// Episode plans of a collection (for tests and inspection): `(episode, policy, seed)`.
+/// Episode plans of a collection (for inspection): what each episode will do.
 pub fn plans(cfg: &CollectConfig) -> Result<Vec<EpisodePlan>> {
+    let policies = load_policies(cfg)?;
+    let total = ((cfg.sim_hours * 3600.0) / cfg.episode_seconds).ceil() as u64;
+    Ok((0..total)
+        .map(|e| plan_episode(cfg, &policies, e))
+        .collect())
+}
+
+/// Loads every policy once to learn its name, kind and clip length.
+fn load_policies(cfg: &CollectConfig) -> Result<Vec<PolicyInfo>> {
     let mut policies = Vec::new();
     for dir in &cfg.policies {
         let motion = MotionSpec::from_policy_dir(dir)?;
-        let expert = Expert::load(dir, motion.clone())?;
+        let expert = Expert::load(dir, motion.clone())
+            .with_context(|| format!("loading policy {}", dir.display()))?;
         policies.push(PolicyInfo {
             dir: dir.clone(),
             name: expert.name.clone(),
@@ -873,8 +870,5 @@ pub fn plans(cfg: &CollectConfig) -> Result<Vec<EpisodePlan>> {
             motion,
         });
     }
-    let total = ((cfg.sim_hours * 3600.0) / cfg.episode_seconds).ceil() as u64;
-    Ok((0..total)
-        .map(|e| plan_episode(cfg, &policies, e))
-        .collect())
+    Ok(policies)
 }
