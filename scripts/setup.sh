@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# Idempotent: installs the pinned native libraries (ONNX Runtime, MuJoCo) and the Python
-# test peers from PyPI wheels into .venv/ and links them under .deps/ (both git-ignored).
+# Idempotent: installs the pinned native libraries (ONNX Runtime, MuJoCo, libtorch) and the
+# Python test peers from PyPI wheels into .venv/ and links them under .deps/ (both git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PY=${PYTHON:-python3}
 ORT_VERSION=1.31.1
 MUJOCO_VERSION=3.17.0
+# tch 0.24.0 is built against torch 2.11.0 (the version on the GPU machine too).
+TORCH_VERSION=2.11.0
 
 if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   "$PY" -m venv .venv
 fi
-STAMP=.venv/.g1d-setup-v2
+STAMP=.venv/.g1d-setup-v3
 if [ ! -f "$STAMP" ]; then
   echo "[setup] installing pinned wheels into .venv (onnxruntime==$ORT_VERSION, mujoco==$MUJOCO_VERSION)"
   .venv/bin/pip install --quiet --disable-pip-version-check \
     "onnxruntime==$ORT_VERSION" "mujoco==$MUJOCO_VERSION" "onnx" "numpy" "pyyaml" \
     "rosbags==0.11.9" "mcap==1.6.0" "mcap-ros2-support==0.6.0" "zstandard"
+  # libtorch for tch, CPU use only: the PyPI torch wheel without its CUDA dependencies, plus the
+  # two small CUDA runtime wheels libtorch_cpu needs to load (≈540 MB; see NATIVE_DEPS.md).
+  echo "[setup] installing torch==$TORCH_VERSION (libtorch for tch, CPU)"
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
+    "torch==$TORCH_VERSION" "nvidia-cuda-runtime==13.0.96" "nvidia-cuda-cupti==13.0.85"
   touch "$STAMP"
 fi
 SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
@@ -28,6 +35,9 @@ ln -sfn "$SITE/mujoco/libmujoco.so.$MUJOCO_VERSION" .deps/lib/libmujoco.so.$MUJO
 # ONNX Runtime: loaded at run time (ort load-dynamic); keep the library inside capi/ so its
 # RUNPATH finds the provider libraries, and point at it through a directory link.
 ln -sfn "$SITE/onnxruntime/capi" .deps/ort
+# libtorch: tch's build (LIBTORCH in .cargo/config.toml) and the binaries' rpath use .deps/torch.
+ln -sfn "$SITE/torch" .deps/torch
+test -f ".deps/torch/lib/libtorch_cpu.so" || { echo "[setup] libtorch missing"; exit 1; }
 test -f ".deps/ort/libonnxruntime.so.$ORT_VERSION" || { echo "[setup] onnxruntime library missing"; exit 1; }
 test -f ".deps/lib/libmujoco.so" || { echo "[setup] libmujoco missing"; exit 1; }
 echo "[setup] native libraries ready under $ROOT/.deps"

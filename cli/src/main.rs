@@ -2,6 +2,7 @@
 
 mod bench;
 mod data_cmds;
+mod model_cmds;
 use g1_data::rollout;
 
 use std::path::PathBuf;
@@ -35,6 +36,10 @@ enum Command {
     /// Build training datasets from bags.
     #[command(subcommand)]
     Dataset(data_cmds::DatasetCommand),
+    /// Train the state–action diffusion model on a dataset (libtorch, CPU or CUDA).
+    Train(model_cmds::TrainArgs),
+    /// Export a trained model as ONNX + manifest.json.
+    Export(model_cmds::ExportArgs),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -182,6 +187,8 @@ fn main() -> ExitCode {
         Command::Collect(a) => data_cmds::cmd_collect(a),
         Command::Bag(c) => data_cmds::cmd_bag(c),
         Command::Dataset(c) => data_cmds::cmd_dataset(c),
+        Command::Train(a) => model_cmds::cmd_train(a),
+        Command::Export(a) => model_cmds::cmd_export(a),
         Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
     };
     match r {

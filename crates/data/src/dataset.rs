@@ -584,4 +584,9 @@ impl Dataset {
     pub fn all_states(&self) -> Result<Vec<f32>> {
         self.f32s("states")
     }
+
+    /// All per-step actions (SDK order, normalised by the action convention).
+    pub fn all_actions(&self) -> Result<Vec<f32>> {
+        self.f32s("actions")
+    }
 }

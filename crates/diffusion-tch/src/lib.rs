@@ -1,0 +1,11 @@
+//! The state–action diffusion model in libtorch (tch): the network (`model`), training
+//! (`train`, `data`) and the libtorch inference backend (`backend`).
+
+pub mod backend;
+pub mod data;
+pub mod model;
+pub mod train;
+
+pub use backend::{device, TchDenoiser};
+pub use model::Net;
+pub use train::{train, TrainOptions, TrainSummary};

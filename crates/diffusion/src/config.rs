@@ -1,0 +1,115 @@
+//! Named model configurations and the fixed sequence geometry.
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+/// Past steps in the history (s_{t−4} … s_t, a_{t−4} … a_{t−1}).
+pub const HISTORY: usize = 4;
+/// Planned steps (s_{t+1} … s_{t+16}, a_t … a_{t+16}).
+pub const HORIZON: usize = 16;
+/// Time steps in one window: t−4 … t+16.
+pub const STEPS: usize = HISTORY + HORIZON + 1;
+/// Tokens in one sequence: one state and one action token per time step, interleaved.
+pub const TOKENS: usize = 2 * STEPS;
+/// Future actions that carry loss (a_t … a_{t+7}); later ones are masked out of the loss.
+pub const ACTION_LOSS_STEPS: usize = 8;
+/// Diffusion steps.
+pub const K_STEPS: usize = 20;
+
+/// Transformer size and regularisation. `state_dim`/`action_dim` are the robot's, checked
+/// against the G1 tables when a model is loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub name: String,
+    pub layers: usize,
+    pub heads: usize,
+    pub dim: usize,
+    pub ff_dim: usize,
+    /// Dropout on attention probabilities (training only).
+    pub attn_dropout: f64,
+    /// Dropout on residual branches (training only).
+    pub dropout: f64,
+    pub state_dim: usize,
+    pub action_dim: usize,
+    pub history: usize,
+    pub horizon: usize,
+    pub k_steps: usize,
+}
+
+impl ModelConfig {
+    fn sized(name: &str, layers: usize, heads: usize, dim: usize, attn_dropout: f64) -> Self {
+        Self {
+            name: name.into(),
+            layers,
+            heads,
+            dim,
+            ff_dim: 4 * dim,
+            attn_dropout,
+            dropout: 0.0,
+            state_dim: g1::STATE_DIM,
+            action_dim: g1::NUM_JOINTS,
+            history: HISTORY,
+            horizon: HORIZON,
+            k_steps: K_STEPS,
+        }
+    }
+
+    /// `tiny` (tests), `small` (the CPU default) or `paper` (Diffuse-CLoC size).
+    pub fn named(name: &str) -> Result<Self> {
+        Ok(match name {
+            "tiny" => Self::sized("tiny", 2, 2, 32, 0.0),
+            "small" => Self::sized("small", 4, 4, 128, 0.1),
+            "paper" => Self::sized("paper", 6, 4, 512, 0.3),
+            other => bail!("unknown model configuration `{other}` (expected tiny, small or paper)"),
+        })
+    }
+
+    pub fn steps(&self) -> usize {
+        self.history + self.horizon + 1
+    }
+    pub fn tokens(&self) -> usize {
+        2 * self.steps()
+    }
+
+    /// Fails with a message naming the field when the configuration is unusable.
+    pub fn validate(&self) -> Result<()> {
+        if self.dim == 0 || self.heads == 0 || self.dim % self.heads != 0 {
+            bail!(
+                "model dim {} must be a positive multiple of heads {}",
+                self.dim,
+                self.heads
+            );
+        }
+        if self.layers == 0 || self.ff_dim == 0 {
+            bail!("model needs at least one layer and a positive ff_dim");
+        }
+        if !(0.0..1.0).contains(&self.attn_dropout) || !(0.0..1.0).contains(&self.dropout) {
+            bail!("dropout must be in [0, 1)");
+        }
+        if self.history != HISTORY || self.horizon != HORIZON || self.k_steps != K_STEPS {
+            bail!(
+                "history/horizon/k_steps {}/{}/{} differ from this build's {HISTORY}/{HORIZON}/{K_STEPS}",
+                self.history,
+                self.horizon,
+                self.k_steps
+            );
+        }
+        Ok(())
+    }
+
+    /// Number of parameters (matches the tch model and the ONNX export).
+    pub fn num_params(&self) -> usize {
+        let d = self.dim;
+        let io = (self.state_dim + 1) * d
+            + (self.action_dim + 1) * d
+            + 2 * (self.k_steps + 1) * d
+            + self.tokens() * d
+            + (d + 1) * self.state_dim
+            + (d + 1) * self.action_dim
+            + 2 * d;
+        let block =
+            4 * d + (d + 1) * 3 * d + (d + 1) * d + (d + 1) * self.ff_dim + (self.ff_dim + 1) * d;
+        io + self.layers * block
+    }
+}

@@ -1,0 +1,159 @@
+//! The model manifest (`manifest.json` beside the ONNX file): everything a deployment needs to
+//! use the denoiser correctly, checked against this build's robot tables when loaded.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::DataInfo;
+use crate::config::ModelConfig;
+use crate::schedule::Schedule;
+use crate::stats::Stats;
+
+pub const MODEL_FORMAT: &str = "g1d-model";
+pub const MODEL_VERSION: u32 = 1;
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const ONNX_FILE: &str = "denoiser.onnx";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    /// ONNX file, relative to the manifest.
+    pub onnx: String,
+    pub onnx_sha256: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub config: ModelConfig,
+    pub parameters: usize,
+    pub state_dim: usize,
+    pub action_dim: usize,
+    pub history: usize,
+    pub horizon: usize,
+    pub control_hz: f64,
+    pub state_layout_version: u32,
+    pub state_names: Vec<String>,
+    /// SDK/MJCF joint order.
+    pub joint_names: Vec<String>,
+    /// q_target = action_offset + action_scale · action, per joint.
+    pub action_offset: Vec<f64>,
+    pub action_scale: Vec<f64>,
+    pub stats: Stats,
+    pub schedule: Schedule,
+    pub training_data: DataInfo,
+    pub trained_steps: usize,
+    pub code_revision: String,
+}
+
+impl Manifest {
+    /// Reads `dir/manifest.json` (or a manifest path) and checks it; returns it with the ONNX path.
+    pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
+        let file = if path.is_dir() {
+            path.join(MANIFEST_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading model manifest {}", file.display()))?;
+        let m: Manifest = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a g1d model manifest", file.display()))?;
+        m.check()
+            .with_context(|| format!("model {} does not fit this robot", file.display()))?;
+        let onnx = file.parent().unwrap_or(Path::new(".")).join(&m.onnx);
+        if !onnx.exists() {
+            bail!(
+                "{}: ONNX file {} is missing",
+                file.display(),
+                onnx.display()
+            );
+        }
+        Ok((m, onnx))
+    }
+
+    /// Fails, naming the disagreement, unless the manifest matches the G1 joint table, the
+    /// Body-Pos layout and the noise schedule of this build.
+    pub fn check(&self) -> Result<()> {
+        if self.format != MODEL_FORMAT || self.version != MODEL_VERSION {
+            bail!(
+                "format {} v{} (this build reads {MODEL_FORMAT} v{MODEL_VERSION})",
+                self.format,
+                self.version
+            );
+        }
+        if self.state_layout_version != g1::LAYOUT_VERSION {
+            bail!(
+                "state layout version {} (this build uses Body-Pos layout {})",
+                self.state_layout_version,
+                g1::LAYOUT_VERSION
+            );
+        }
+        if self.state_dim != g1::STATE_DIM || self.config.state_dim != g1::STATE_DIM {
+            bail!(
+                "state dimension {} (the Body-Pos state has {})",
+                self.state_dim,
+                g1::STATE_DIM
+            );
+        }
+        if self.state_names != g1::bodypos::layout::names() {
+            bail!("state index names differ from this build's Body-Pos layout");
+        }
+        if self.action_dim != g1::NUM_JOINTS || self.config.action_dim != g1::NUM_JOINTS {
+            bail!(
+                "action dimension {} (the G1 has {} joints)",
+                self.action_dim,
+                g1::NUM_JOINTS
+            );
+        }
+        for (i, j) in g1::JOINTS.iter().enumerate() {
+            match self.joint_names.get(i) {
+                Some(n) if n == j.name => {}
+                Some(n) => bail!(
+                    "joint {i} is `{n}` in the manifest, `{}` in the joint table",
+                    j.name
+                ),
+                None => bail!(
+                    "manifest lists {} joints, the joint table {}",
+                    self.joint_names.len(),
+                    g1::NUM_JOINTS
+                ),
+            }
+        }
+        if self.joint_names.len() != g1::NUM_JOINTS {
+            bail!(
+                "manifest lists {} joints, the joint table {}",
+                self.joint_names.len(),
+                g1::NUM_JOINTS
+            );
+        }
+        if self.action_offset.len() != g1::NUM_JOINTS || self.action_scale.len() != g1::NUM_JOINTS {
+            bail!("action offset/scale must have {} entries", g1::NUM_JOINTS);
+        }
+        if self.history != self.config.history || self.horizon != self.config.horizon {
+            bail!(
+                "history/horizon {}/{} disagree with the configuration",
+                self.history,
+                self.horizon
+            );
+        }
+        self.config.validate()?;
+        self.stats.check(self.state_dim, self.action_dim)?;
+        let expected = Schedule::cosine(self.config.k_steps);
+        if !self.schedule.same_as(&expected) {
+            bail!(
+                "noise schedule differs from the cosine schedule with K = {}",
+                self.config.k_steps
+            );
+        }
+        Ok(())
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_FILE);
+        let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
+        std::fs::write(&tmp, serde_json::to_string_pretty(self)? + "\n")
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,206 @@
+//! The denoiser interface and the DDPM sampler with history inpainting.
+
+use anyhow::{bail, Result};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+use crate::config::STEPS;
+use crate::schedule::Schedule;
+use crate::tokens::{action_is_history, state_is_history};
+
+/// A batch of token sequences in normalised units, with one noise level per token.
+/// Layout: `states[b][i][d]` (step-major), `actions[b][i][j]`, `k_states[b][i]`, `k_actions[b][i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    pub batch: usize,
+    pub state_dim: usize,
+    pub action_dim: usize,
+    pub states: Vec<f32>,
+    pub actions: Vec<f32>,
+    pub k_states: Vec<i64>,
+    pub k_actions: Vec<i64>,
+}
+
+impl Sequence {
+    pub fn zeros(batch: usize, state_dim: usize, action_dim: usize) -> Self {
+        Self {
+            batch,
+            state_dim,
+            action_dim,
+            states: vec![0.0; batch * STEPS * state_dim],
+            actions: vec![0.0; batch * STEPS * action_dim],
+            k_states: vec![0; batch * STEPS],
+            k_actions: vec![0; batch * STEPS],
+        }
+    }
+
+    pub fn check(&self) -> Result<()> {
+        let n = self.batch * STEPS;
+        if self.states.len() != n * self.state_dim
+            || self.actions.len() != n * self.action_dim
+            || self.k_states.len() != n
+            || self.k_actions.len() != n
+        {
+            bail!(
+                "sequence buffers do not match batch {} × {STEPS} steps × ({} state, {} action) dims",
+                self.batch,
+                self.state_dim,
+                self.action_dim
+            );
+        }
+        Ok(())
+    }
+
+    pub fn state(&self, b: usize, i: usize) -> &[f32] {
+        let o = (b * STEPS + i) * self.state_dim;
+        &self.states[o..o + self.state_dim]
+    }
+    pub fn action(&self, b: usize, i: usize) -> &[f32] {
+        let o = (b * STEPS + i) * self.action_dim;
+        &self.actions[o..o + self.action_dim]
+    }
+}
+
+/// Predicted clean trajectory x0 for every token of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub states: Vec<f32>,
+    pub actions: Vec<f32>,
+}
+
+/// One call of the denoiser network: noisy tokens and their levels in, x0 out.
+pub trait Denoiser {
+    /// Backend and device, for reports ("onnxruntime-cpu", "libtorch-cuda", …).
+    fn backend(&self) -> String;
+    fn denoise(&mut self, seq: &Sequence) -> Result<Prediction>;
+}
+
+/// Called after each denoiser call with the x0 prediction (normalised), which it may change
+/// (classifier guidance) before the posterior step.
+pub type Guide<'a> = dyn FnMut(usize, &Sequence, &mut Prediction) -> Result<()> + 'a;
+
+/// Fills the planned tokens of `seq` with Gaussian noise at level K (history untouched).
+pub fn noise_future<R: Rng>(seq: &mut Sequence, schedule: &Schedule, history: usize, rng: &mut R) {
+    let k = schedule.k_steps as i64;
+    for b in 0..seq.batch {
+        for i in 0..STEPS {
+            let r = b * STEPS + i;
+            if !state_is_history(i, history) {
+                seq.k_states[r] = k;
+                for v in &mut seq.states[r * seq.state_dim..(r + 1) * seq.state_dim] {
+                    *v = rng.sample(StandardNormal);
+                }
+            } else {
+                seq.k_states[r] = 0;
+            }
+            if !action_is_history(i, history) {
+                seq.k_actions[r] = k;
+                for v in &mut seq.actions[r * seq.action_dim..(r + 1) * seq.action_dim] {
+                    *v = rng.sample(StandardNormal);
+                }
+            } else {
+                seq.k_actions[r] = 0;
+            }
+        }
+    }
+}
+
+/// Denoises every token of `seq` to level 0, one level per denoiser call (tokens at level 0 —
+/// the inpainted history — are left exactly as given). Returns the number of denoiser calls.
+pub fn denoise_to_clean<R: Rng>(
+    net: &mut dyn Denoiser,
+    schedule: &Schedule,
+    seq: &mut Sequence,
+    rng: &mut R,
+    mut guide: Option<&mut Guide<'_>>,
+) -> Result<usize> {
+    seq.check()?;
+    let mut calls = 0;
+    loop {
+        let top = seq
+            .k_states
+            .iter()
+            .chain(&seq.k_actions)
+            .copied()
+            .max()
+            .unwrap_or(0);
+        if top <= 0 {
+            return Ok(calls);
+        }
+        if top as usize > schedule.k_steps {
+            bail!(
+                "noise level {top} exceeds the schedule's {}",
+                schedule.k_steps
+            );
+        }
+        let mut pred = net.denoise(seq)?;
+        calls += 1;
+        if pred.states.len() != seq.states.len() || pred.actions.len() != seq.actions.len() {
+            bail!(
+                "denoiser returned {}+{} values for {}+{}",
+                pred.states.len(),
+                pred.actions.len(),
+                seq.states.len(),
+                seq.actions.len()
+            );
+        }
+        if let Some(g) = guide.as_deref_mut() {
+            g(calls, seq, &mut pred)?;
+        }
+        step(
+            schedule,
+            &mut seq.states,
+            &mut seq.k_states,
+            &pred.states,
+            seq.state_dim,
+            rng,
+        );
+        step(
+            schedule,
+            &mut seq.actions,
+            &mut seq.k_actions,
+            &pred.actions,
+            seq.action_dim,
+            rng,
+        );
+    }
+}
+
+/// One posterior step k → k−1 for every token with k > 0.
+fn step<R: Rng>(
+    schedule: &Schedule,
+    x: &mut [f32],
+    levels: &mut [i64],
+    x0: &[f32],
+    dim: usize,
+    rng: &mut R,
+) {
+    for (r, k) in levels.iter_mut().enumerate() {
+        if *k <= 0 {
+            continue;
+        }
+        let from = *k as usize;
+        let (c0, ck, sd) = schedule.posterior(from, from - 1);
+        for d in r * dim..(r + 1) * dim {
+            let z: f64 = if sd > 0.0 {
+                rng.sample(StandardNormal)
+            } else {
+                0.0
+            };
+            x[d] = (c0 * x0[d] as f64 + ck * x[d] as f64 + sd * z) as f32;
+        }
+        *k -= 1;
+    }
+}
+
+/// A full unguided plan from clean history: noise the future, denoise K times.
+pub fn sample<R: Rng>(
+    net: &mut dyn Denoiser,
+    schedule: &Schedule,
+    seq: &mut Sequence,
+    history: usize,
+    rng: &mut R,
+) -> Result<usize> {
+    noise_future(seq, schedule, history, rng);
+    denoise_to_clean(net, schedule, seq, rng, None)
+}
