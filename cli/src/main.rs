@@ -40,6 +40,9 @@ enum Command {
     Train(model_cmds::TrainArgs),
     /// Export a trained model as ONNX + manifest.json.
     Export(model_cmds::ExportArgs),
+    /// Check an exported model, or evaluate its unguided plans.
+    #[command(subcommand)]
+    Model(model_cmds::ModelCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -189,6 +192,8 @@ fn main() -> ExitCode {
         Command::Dataset(c) => data_cmds::cmd_dataset(c),
         Command::Train(a) => model_cmds::cmd_train(a),
         Command::Export(a) => model_cmds::cmd_export(a),
+        Command::Model(model_cmds::ModelCommand::Check(a)) => model_cmds::cmd_check(a),
+        Command::Model(model_cmds::ModelCommand::Plans(a)) => model_cmds::cmd_plans(a),
         Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
     };
     match r {

@@ -253,6 +253,8 @@ fn seeded_rng(seed: u64, stream: u64) -> ChaCha8Rng {
 /// Trains `config` on `data_path` into `out`. With `resume`, continues from
 /// `out/checkpoint.safetensors` (same configuration and data required) and reproduces the
 /// uninterrupted run's batches.
+/// `stop_after`: end (with a checkpoint) after this many steps of this invocation, as if
+/// interrupted — for time-boxed sessions and resume tests; the schedule still spans `opts.steps`.
 pub fn train(
     data_path: &Path,
     config: &ModelConfig,
@@ -260,6 +262,7 @@ pub fn train(
     out: &Path,
     device: Device,
     resume: bool,
+    stop_after: Option<usize>,
     code_revision: &str,
     progress: bool,
 ) -> Result<TrainSummary> {
@@ -488,7 +491,8 @@ pub fn train(
         Checkpoint { meta, tensors }.save(&ck_path)
     };
 
-    for step in start..opts.steps {
+    let end = stop_after.map_or(opts.steps, |n| (start + n).min(opts.steps));
+    for step in start..end {
         // Batches and dropout depend only on (seed, step): a resumed run repeats them.
         let mut rng = seeded_rng(opts.seed, 1000 + step as u64);
         tch::manual_seed(
@@ -562,7 +566,7 @@ pub fn train(
         acc_g += gnorm;
         acc_n += 1;
         let done = step + 1;
-        let val_now = done % opts.val_every == 0 || done == opts.steps;
+        let val_now = done % opts.val_every == 0 || done == end;
         let mut val_cols = String::from(",,");
         if val_now {
             let (v, vs_, va) = evaluate(&ema_net, &val_batches, &masks, device);
@@ -594,7 +598,7 @@ pub fn train(
             ));
             (acc_l, acc_s, acc_a, acc_g, acc_n) = (0.0, 0.0, 0.0, 0.0, 0);
         }
-        if done % opts.checkpoint_every == 0 || done == opts.steps {
+        if done % opts.checkpoint_every == 0 || done == end {
             save(done, best, &opt)?;
             plot_losses(&out.join(PLOT_FILE), &curve_train, &curve_val)?;
         }
@@ -602,11 +606,11 @@ pub fn train(
     }
     bar.finish_and_clear();
     let wall = clock.elapsed().as_secs_f64();
-    let ran = opts.steps - start;
+    let ran = end - start;
     let summary = TrainSummary {
         config: config.name.clone(),
         parameters: config.num_params(),
-        steps: opts.steps,
+        steps: end,
         resumed_from: resume.then_some(start),
         device: format!("{device:?}"),
         threads: opts.threads,

@@ -1,0 +1,297 @@
+//! The model pipeline through the command line on a small real dataset: collect → dataset →
+//! train (tiny) → exact resume → export → ONNX Runtime vs libtorch vs Python onnxruntime and
+//! onnx.checker → manifest mismatches and bad datasets rejected with named reasons.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn g1d(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_g1d"))
+        .args(args)
+        .output()
+        .unwrap();
+    out
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = g1d(args);
+    assert!(
+        o.status.success(),
+        "g1d {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fails(args: &[&str]) -> String {
+    let o = g1d(args);
+    assert!(!o.status.success(), "g1d {args:?} should have failed");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Rewrites the safetensors file at `src` into `dst`, changing its bytes with `edit(header
+/// JSON, data bytes)`.
+fn edit_safetensors(src: &Path, dst: &Path, edit: impl FnOnce(&mut serde_json::Value, &mut [u8])) {
+    let bytes = std::fs::read(src).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let mut data = bytes[8 + n..].to_vec();
+    edit(&mut header, &mut data);
+    let mut h = serde_json::to_vec(&header).unwrap();
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&h);
+    out.extend_from_slice(&data);
+    std::fs::write(dst, out).unwrap();
+}
+
+#[test]
+fn train_resume_export_check_and_rejections() {
+    let tmp = std::env::temp_dir().join(format!("g1d_model_cli_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let policy = repo().join("assets/policies/velocity_mjlab");
+    let bags = tmp.join("bags");
+    let ds = tmp.join("ds.safetensors");
+    ok(&[
+        "collect",
+        "--policy",
+        s(&policy),
+        "--sim-hours",
+        "0.03",
+        "--episode-seconds",
+        "6",
+        "--seed",
+        "2",
+        "--out",
+        s(&bags),
+    ]);
+    ok(&["dataset", "build", s(&bags), "--out", s(&ds)]);
+
+    // Train tiny for 40 steps in one go, and in two invocations (20 + resume to 40).
+    let opts = tmp.join("opts.yaml");
+    std::fs::write(
+        &opts,
+        "val_every: 20\nlog_every: 5\ncheckpoint_every: 20\nval_fraction: 0.2\n",
+    )
+    .unwrap();
+    let one = tmp.join("one");
+    let two = tmp.join("two");
+    let base = [
+        "train",
+        "--data",
+        s(&ds),
+        "--config",
+        "tiny",
+        "--steps",
+        "40",
+        "--threads",
+        "1",
+        "--options",
+        s(&opts),
+        "--json",
+    ];
+    let summary: serde_json::Value =
+        serde_json::from_str(&ok(&[&base[..], &["--out", s(&one)]].concat())).unwrap();
+    let (v0, v1) = (
+        summary["initial_val_loss"].as_f64().unwrap(),
+        summary["final_val_loss"].as_f64().unwrap(),
+    );
+    assert!(
+        v1 < 0.9 * v0,
+        "validation x0-MSE {v0} → {v1} after 40 steps"
+    );
+    ok(&[&base[..], &["--out", s(&two), "--stop-after", "20"]].concat());
+    ok(&[&base[..], &["--out", s(&two), "--resume"]].concat());
+    let a = g1_diffusion::Checkpoint::load(&one.join("checkpoint.safetensors")).unwrap();
+    let b = g1_diffusion::Checkpoint::load(&two.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(a.meta.step, 40);
+    assert_eq!(b.meta.step, 40);
+    for (name, t) in &a.tensors {
+        let u = &b.tensors[name];
+        let d = t
+            .data
+            .iter()
+            .zip(&u.data)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(d <= 1e-6, "{name} differs by {d} after resume");
+    }
+    let log = std::fs::read_to_string(two.join("train_log.csv")).unwrap();
+    let steps: Vec<&str> = log
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        steps.iter().filter(|s| **s == "25").count(),
+        1,
+        "resumed log repeats or lacks rows: {steps:?}"
+    );
+    assert!(two.join("loss.png").exists());
+    // Resuming with another configuration is refused.
+    let e = fails(&[
+        "train",
+        "--data",
+        s(&ds),
+        "--config",
+        "small",
+        "--steps",
+        "50",
+        "--out",
+        s(&two),
+        "--resume",
+    ]);
+    assert!(e.contains("configuration"), "{e}");
+
+    // Export, then ONNX Runtime (Rust) vs libtorch on random and real inputs.
+    let model = tmp.join("model");
+    ok(&["export", s(&one), "--out", s(&model)]);
+    let dump = tmp.join("dump");
+    let report: serde_json::Value = serde_json::from_str(&ok(&[
+        "model",
+        "check",
+        s(&model),
+        "--checkpoint",
+        s(&one),
+        "--data",
+        s(&ds),
+        "--dump",
+        s(&dump),
+        "--json",
+    ]))
+    .unwrap();
+    assert!(
+        report["max_abs_diff_random"].as_f64().unwrap() < 1e-4,
+        "{report}"
+    );
+    assert!(
+        report["max_abs_diff_real"].as_f64().unwrap() < 1e-4,
+        "{report}"
+    );
+    // Python: onnx.checker (full) and onnxruntime on the same inputs.
+    let py = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("scripts/check_onnx_python.py"))
+        .arg(&dump)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&py.stdout);
+    assert!(
+        py.status.success(),
+        "python check failed: {text}\n{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let pr: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(pr["checker"], "ok");
+    assert!(pr["opset"].as_i64().unwrap() >= 17);
+    assert!(
+        pr["python_vs_rust_ort_max_abs_diff"].as_f64().unwrap() < 1e-4,
+        "{pr}"
+    );
+    assert!(
+        pr["python_vs_rust_torch_max_abs_diff"].as_f64().unwrap() < 1e-4,
+        "{pr}"
+    );
+    assert!(pr["output_abs_max"].as_f64().unwrap() > 1e-2, "{pr}");
+
+    // Unguided plans run on held-out windows.
+    let plans: serde_json::Value = serde_json::from_str(&ok(&[
+        "model",
+        "plans",
+        s(&model),
+        "--data",
+        s(&ds),
+        "--windows",
+        "10",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(plans["windows"], 10);
+    assert!(plans["model_root_error_m"]["mean"]
+        .as_f64()
+        .unwrap()
+        .is_finite());
+
+    // A manifest that disagrees with the robot is rejected, naming the disagreement.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("manifest.json")).unwrap())
+            .unwrap();
+    for (edit, expect) in [
+        (("joint_names", 0usize), "joint 0"),
+        (("state_layout_version", 0), "layout"),
+        (("action_dim", 0), "action dimension"),
+    ] {
+        let bad = tmp.join(format!("bad_{}", edit.0));
+        std::fs::create_dir_all(&bad).unwrap();
+        std::fs::copy(model.join("denoiser.onnx"), bad.join("denoiser.onnx")).unwrap();
+        let mut m = manifest.clone();
+        match edit.0 {
+            "joint_names" => m["joint_names"][0] = "right_hip_pitch_joint".into(),
+            "state_layout_version" => m["state_layout_version"] = 2.into(),
+            _ => m["action_dim"] = 23.into(),
+        }
+        std::fs::write(bad.join("manifest.json"), m.to_string()).unwrap();
+        let e = fails(&["model", "check", s(&bad), "--checkpoint", s(&one)]);
+        assert!(e.contains(expect), "expected `{expect}` in: {e}");
+    }
+
+    // Bad datasets stop training with a message naming the problem.
+    let nan = tmp.join("nan.safetensors");
+    edit_safetensors(&ds, &nan, |h, data| {
+        let off = h["states"]["data_offsets"][0].as_u64().unwrap() as usize + 4 * 7;
+        data[off..off + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    });
+    let e = fails(&[
+        "train",
+        "--data",
+        s(&nan),
+        "--config",
+        "tiny",
+        "--steps",
+        "5",
+        "--out",
+        s(&tmp.join("x")),
+    ]);
+    assert!(e.contains("NaN") && e.contains("states"), "{e}");
+    let layout = tmp.join("layout.safetensors");
+    edit_safetensors(&ds, &layout, |h, _| {
+        let mut meta: serde_json::Value =
+            serde_json::from_str(h["__metadata__"]["g1d"].as_str().unwrap()).unwrap();
+        meta["state_layout_version"] = 7.into();
+        h["__metadata__"]["g1d"] = meta.to_string().into();
+    });
+    let e = fails(&[
+        "train",
+        "--data",
+        s(&layout),
+        "--config",
+        "tiny",
+        "--steps",
+        "5",
+        "--out",
+        s(&tmp.join("y")),
+    ]);
+    assert!(e.contains("state layout version 7"), "{e}");
+    let e = fails(&[
+        "train",
+        "--data",
+        s(&ds),
+        "--config",
+        "huge",
+        "--out",
+        s(&tmp.join("z")),
+    ]);
+    assert!(e.contains("unknown model configuration"), "{e}");
+    std::fs::remove_dir_all(&tmp).ok();
+}
