@@ -1,6 +1,7 @@
 //! `g1d`: the g1_diffusion command-line tool.
 
 mod bench;
+mod bench_model;
 mod data_cmds;
 mod model_cmds;
 use g1_data::rollout;
@@ -53,6 +54,9 @@ enum BenchCommand {
     /// Simulator + velocity policy loop, one thread: steps/s and × real time, against the same
     /// loop in Python (mujoco + onnxruntime from PyPI).
     Sim(bench::BenchSimArgs),
+    /// Denoiser call and full-plan latency (p50, p99) and peak memory for tiny/small/paper,
+    /// ONNX Runtime against libtorch in the same command.
+    Model(bench_model::BenchModelArgs),
 }
 
 #[derive(clap::Args)]
@@ -195,6 +199,7 @@ fn main() -> ExitCode {
         Command::Model(model_cmds::ModelCommand::Check(a)) => model_cmds::cmd_check(a),
         Command::Model(model_cmds::ModelCommand::Plans(a)) => model_cmds::cmd_plans(a),
         Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
+        Command::Bench(BenchCommand::Model(a)) => bench_model::bench_model(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

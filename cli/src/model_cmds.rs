@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use g1_diffusion::manifest::{Manifest, MODEL_FORMAT, MODEL_VERSION, ONNX_FILE};
+use g1_diffusion::checkpoint::CheckpointMeta;
+use g1_diffusion::manifest::{Manifest, MODEL_FORMAT, MODEL_VERSION, ONNX_FILE, WEIGHTS_FILE};
 use g1_diffusion::{
     Checkpoint, Denoiser, ModelConfig, OrtDenoiser, OrtDevice, Prediction, Schedule, Sequence,
     STEPS,
@@ -175,11 +176,25 @@ pub fn export_checkpoint(ck: &Checkpoint, out: &Path, ema: bool) -> Result<Manif
     let tmp = out.join(format!("{ONNX_FILE}.tmp"));
     std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &onnx)?;
+    let weights = out.join(WEIGHTS_FILE);
+    Checkpoint {
+        meta: CheckpointMeta {
+            train: serde_json::Value::Null,
+            ..ck.meta.clone()
+        },
+        tensors: w
+            .iter()
+            .map(|(k, v)| (format!("model.{k}"), v.clone()))
+            .collect(),
+    }
+    .save(&weights)?;
     let m = Manifest {
         format: MODEL_FORMAT.into(),
         version: MODEL_VERSION,
         onnx: ONNX_FILE.into(),
         onnx_sha256: sha256_file(&onnx)?,
+        weights: WEIGHTS_FILE.into(),
+        weights_sha256: sha256_file(&weights)?,
         inputs: g1_diffusion::onnx::INPUTS
             .iter()
             .map(|s| s.to_string())
@@ -245,9 +260,10 @@ pub enum ModelCommand {
 pub struct CheckArgs {
     /// Model directory (manifest.json + denoiser.onnx).
     model: PathBuf,
-    /// Training checkpoint (or directory) whose EMA weights libtorch runs.
+    /// Training checkpoint (or directory) whose EMA weights libtorch runs (default: the model
+    /// directory's weights.safetensors).
     #[arg(long)]
-    checkpoint: PathBuf,
+    checkpoint: Option<PathBuf>,
     /// Dataset for real inputs (windows noised as in training).
     #[arg(long)]
     data: Option<PathBuf>,
@@ -296,10 +312,10 @@ fn real_sequence(
 
 pub fn cmd_check(a: CheckArgs) -> Result<()> {
     let (m, onnx) = Manifest::load(&a.model)?;
-    let ck_path = if a.checkpoint.is_dir() {
-        a.checkpoint.join(CHECKPOINT_FILE)
-    } else {
-        a.checkpoint.clone()
+    let (ck_path, prefix) = match &a.checkpoint {
+        Some(p) if p.is_dir() => (p.join(CHECKPOINT_FILE), "ema"),
+        Some(p) => (p.clone(), "ema"),
+        None => (m.weights_path(&a.model), "model"),
     };
     let ck = Checkpoint::load(&ck_path)?;
     if ck.meta.config != m.config {
@@ -311,7 +327,7 @@ pub fn cmd_check(a: CheckArgs) -> Result<()> {
         );
     }
     let mut ort = OrtDenoiser::load(&onnx, OrtDevice::Cpu, 1, m.state_dim, m.action_dim)?;
-    let mut torch = TchDenoiser::from_weights(&m.config, &ck.weights("ema"), tch::Device::Cpu)?;
+    let mut torch = TchDenoiser::from_weights(&m.config, &ck.weights(prefix), tch::Device::Cpu)?;
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // Random inputs at random levels.
     let mut rand_seq = Sequence::zeros(4, m.state_dim, m.action_dim);
@@ -439,7 +455,10 @@ pub struct PlansArgs {
     windows: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// ONNX Runtime intra-op threads.
+    /// Inference backend: ort-cpu, ort-cuda, ort-tensorrt, torch-cpu, torch-cuda.
+    #[arg(long, default_value = "ort-cpu")]
+    backend: g1_diffusion::BackendKind,
+    /// Intra-op threads of the backend.
     #[arg(long, default_value_t = 1)]
     threads: usize,
     #[arg(long)]
@@ -449,6 +468,7 @@ pub struct PlansArgs {
 #[derive(serde::Serialize)]
 struct PlansReport {
     model: String,
+    backend: String,
     windows: usize,
     horizon_steps: usize,
     model_root_error_m: Stat,
@@ -477,7 +497,7 @@ fn stat(v: &mut [f64]) -> Stat {
 }
 
 pub fn cmd_plans(a: PlansArgs) -> Result<()> {
-    let (m, onnx) = Manifest::load(&a.model)?;
+    let (m, mut net) = g1_diffusion_tch::open_backend(&a.model, a.backend, a.threads)?;
     let ds = g1_data::dataset::Dataset::open(&a.data)?;
     let windows = ds.i64s("windows")?;
     let offsets = ds.i64s("episode_offsets")?;
@@ -499,7 +519,6 @@ pub fn cmd_plans(a: PlansArgs) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     cand.shuffle(&mut rng);
     cand.truncate(a.windows);
-    let mut ort = OrtDenoiser::load(&onnx, OrtDevice::Cpu, a.threads, m.state_dim, m.action_dim)?;
     let sched = Schedule::cosine(m.config.k_steps);
     let (sd, ad, h) = (m.state_dim, m.action_dim, m.history);
     let dt = 1.0 / m.control_hz;
@@ -509,7 +528,7 @@ pub fn cmd_plans(a: PlansArgs) -> Result<()> {
     for chunk in cand.chunks(50) {
         let truth = real_sequence(&ds, chunk, &m.stats)?;
         let mut seq = truth.clone();
-        g1_diffusion::sampler::sample(&mut ort, &sched, &mut seq, h, &mut rng)?;
+        g1_diffusion::sampler::sample(net.as_mut(), &sched, &mut seq, h, &mut rng)?;
         for b in 0..chunk.len() {
             let phys = |x: &[f32]| -> Vec<f32> {
                 let mut o = vec![0.0; sd];
@@ -548,6 +567,7 @@ pub fn cmd_plans(a: PlansArgs) -> Result<()> {
     let mc = e_cv.iter().sum::<f64>() / n as f64;
     let r = PlansReport {
         model: a.model.display().to_string(),
+        backend: net.backend(),
         windows: n,
         horizon_steps: last - h,
         model_root_error_m: stat(&mut e_model),

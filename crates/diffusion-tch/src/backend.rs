@@ -58,6 +58,13 @@ impl TchDenoiser {
         })
     }
 
+    /// An exported model directory (manifest checked against this robot; weights.safetensors).
+    pub fn from_model_dir(dir: &Path, device: Device) -> Result<Self> {
+        let (m, _) = g1_diffusion::Manifest::load(dir)?;
+        let ck = Checkpoint::load(&m.weights_path(dir))?;
+        Self::from_weights(&m.config, &ck.weights("model"), device)
+    }
+
     /// The EMA weights of a training checkpoint.
     pub fn from_checkpoint(path: &Path, device: Device) -> Result<Self> {
         let ck = Checkpoint::load(path)?;
@@ -115,4 +122,21 @@ impl Denoiser for TchDenoiser {
             actions: host(pa),
         })
     }
+}
+
+/// Opens an exported model directory with any backend (ONNX Runtime or libtorch).
+pub fn open_backend(
+    model_dir: &Path,
+    kind: g1_diffusion::BackendKind,
+    threads: usize,
+) -> Result<(g1_diffusion::Manifest, Box<dyn Denoiser>)> {
+    use g1_diffusion::BackendKind as K;
+    if let Some(dev) = kind.ort_device() {
+        let (m, net) = g1_diffusion::open_ort(model_dir, dev, threads)?;
+        return Ok((m, Box::new(net)));
+    }
+    tch::set_num_threads(threads.max(1) as i32);
+    let dev = device(if kind == K::TorchCuda { "cuda" } else { "cpu" })?;
+    let (m, _) = g1_diffusion::Manifest::load(model_dir)?;
+    Ok((m, Box::new(TchDenoiser::from_model_dir(model_dir, dev)?)))
 }

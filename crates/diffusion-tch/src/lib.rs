@@ -6,6 +6,6 @@ pub mod data;
 pub mod model;
 pub mod train;
 
-pub use backend::{device, TchDenoiser};
+pub use backend::{device, open_backend, TchDenoiser};
 pub use model::Net;
 pub use train::{train, TrainOptions, TrainSummary};

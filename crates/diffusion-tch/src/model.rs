@@ -110,6 +110,8 @@ impl Net {
         })
     }
 
+    // `x = x + o`, not `x += o`: in-place adds would overwrite tensors autograd saved.
+    #[allow(clippy::assign_op_pattern)]
     /// x0 prediction. `states` [B, steps, S], `actions` [B, steps, A] (normalised, noisy),
     /// `k_states`, `k_actions` [B, steps] int64. Dropout only when `train`.
     pub fn forward(

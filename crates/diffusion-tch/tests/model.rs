@@ -38,7 +38,7 @@ fn random_sequence(batch: usize, c: &ModelConfig, seed: u64) -> Sequence {
 fn perturb(seq: &Sequence, tok: usize) -> Sequence {
     let mut p = seq.clone();
     let i = tok / 2;
-    if tok % 2 == 0 {
+    if tok.is_multiple_of(2) {
         p.states[i * seq.state_dim..(i + 1) * seq.state_dim]
             .iter_mut()
             .for_each(|v| *v += 1.0);
@@ -58,7 +58,7 @@ fn token_changes(net: &mut TchDenoiser, a: &Sequence, b: &Sequence) -> Vec<f32> 
     (0..TOKENS)
         .map(|t| {
             let i = t / 2;
-            let (x, y) = if t % 2 == 0 {
+            let (x, y) = if t.is_multiple_of(2) {
                 (
                     &pa.states[i * sd..(i + 1) * sd],
                     &pb.states[i * sd..(i + 1) * sd],
@@ -106,7 +106,7 @@ fn deep_network_future_actions_reach_no_state_and_no_earlier_action() {
         let tok = 2 * step + 1; // the action of `step`
         let changes = token_changes(&mut net, &base, &perturb(&base, tok));
         for q in 0..TOKENS {
-            let (is_state, qs) = (q % 2 == 0, q / 2);
+            let (is_state, qs) = (q.is_multiple_of(2), q / 2);
             if is_state || qs < step {
                 // Masked weights are exactly zero after softmax: bit-identical outputs.
                 assert_eq!(

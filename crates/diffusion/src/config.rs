@@ -74,7 +74,7 @@ impl ModelConfig {
 
     /// Fails with a message naming the field when the configuration is unusable.
     pub fn validate(&self) -> Result<()> {
-        if self.dim == 0 || self.heads == 0 || self.dim % self.heads != 0 {
+        if self.dim == 0 || self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
             bail!(
                 "model dim {} must be a positive multiple of heads {}",
                 self.dim,

@@ -22,7 +22,7 @@ pub mod tokens;
 pub use checkpoint::{Checkpoint, CheckpointMeta, DataInfo, TensorF32};
 pub use config::{ModelConfig, ACTION_LOSS_STEPS, HISTORY, HORIZON, K_STEPS, STEPS, TOKENS};
 pub use manifest::Manifest;
-pub use ort_backend::{OrtDenoiser, OrtDevice};
+pub use ort_backend::{open_ort, BackendKind, OrtDenoiser, OrtDevice};
 pub use sampler::{Denoiser, Prediction, Sequence};
 pub use schedule::Schedule;
 pub use stats::Stats;

@@ -15,6 +15,8 @@ pub const MODEL_FORMAT: &str = "g1d-model";
 pub const MODEL_VERSION: u32 = 1;
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const ONNX_FILE: &str = "denoiser.onnx";
+/// The same weights for the libtorch backend (safetensors, `model.<parameter>`).
+pub const WEIGHTS_FILE: &str = "weights.safetensors";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -23,6 +25,9 @@ pub struct Manifest {
     /// ONNX file, relative to the manifest.
     pub onnx: String,
     pub onnx_sha256: String,
+    /// Weights file for libtorch, relative to the manifest.
+    pub weights: String,
+    pub weights_sha256: String,
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
     pub config: ModelConfig,
@@ -47,6 +52,16 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The weights file beside a manifest loaded from `path` (directory or manifest file).
+    pub fn weights_path(&self, path: &Path) -> PathBuf {
+        let dir = if path.is_dir() {
+            path
+        } else {
+            path.parent().unwrap_or(Path::new("."))
+        };
+        dir.join(&self.weights)
+    }
+
     /// Reads `dir/manifest.json` (or a manifest path) and checks it; returns it with the ONNX path.
     pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
         let file = if path.is_dir() {

@@ -149,3 +149,51 @@ impl Denoiser for OrtDenoiser {
         })
     }
 }
+
+/// Which inference backend runs the denoiser (configuration value, e.g. `ort-cpu`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendKind {
+    OrtCpu,
+    OrtCuda,
+    OrtTensorrt,
+    TorchCpu,
+    TorchCuda,
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "ort" | "ort-cpu" => Self::OrtCpu,
+            "ort-cuda" => Self::OrtCuda,
+            "ort-tensorrt" => Self::OrtTensorrt,
+            "torch" | "torch-cpu" => Self::TorchCpu,
+            "torch-cuda" => Self::TorchCuda,
+            o => bail!("unknown inference backend `{o}` (ort-cpu, ort-cuda, ort-tensorrt, torch-cpu, torch-cuda)"),
+        })
+    }
+}
+
+impl BackendKind {
+    /// The ONNX Runtime device, or None for libtorch backends.
+    pub fn ort_device(self) -> Option<OrtDevice> {
+        match self {
+            Self::OrtCpu => Some(OrtDevice::Cpu),
+            Self::OrtCuda => Some(OrtDevice::Cuda),
+            Self::OrtTensorrt => Some(OrtDevice::TensorRt),
+            _ => None,
+        }
+    }
+}
+
+/// Opens an exported model directory with an ONNX Runtime backend (manifest checked first).
+pub fn open_ort(
+    model_dir: &Path,
+    device: OrtDevice,
+    threads: usize,
+) -> Result<(crate::Manifest, OrtDenoiser)> {
+    let (m, onnx) = crate::Manifest::load(model_dir)?;
+    let net = OrtDenoiser::load(&onnx, device, threads, m.state_dim, m.action_dim)?;
+    Ok((m, net))
+}

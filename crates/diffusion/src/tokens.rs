@@ -13,7 +13,7 @@ pub enum TokenKind {
 
 /// Kind and time step of token `j`.
 pub fn token(j: usize) -> (TokenKind, usize) {
-    let kind = if j % 2 == 0 {
+    let kind = if j.is_multiple_of(2) {
         TokenKind::State
     } else {
         TokenKind::Action

@@ -1,0 +1,281 @@
+//! `g1d bench model`: batch-1 latency of one denoiser call and of a full unguided 20-step plan,
+//! ONNX Runtime against libtorch, for each model size, in one command. Each (size, backend)
+//! runs in its own child process so its peak memory (VmHWM) is its own.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use g1_diffusion::checkpoint::{CheckpointMeta, DataInfo, CHECKPOINT_FORMAT, CHECKPOINT_VERSION};
+use g1_diffusion::{
+    params, Checkpoint, Denoiser, ModelConfig, OrtDenoiser, OrtDevice, Schedule, Sequence, Stats,
+};
+use g1_diffusion_tch::TchDenoiser;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+#[derive(clap::Args)]
+pub struct BenchModelArgs {
+    /// Model sizes to measure.
+    #[arg(long, value_delimiter = ',', default_value = "tiny,small,paper")]
+    pub configs: Vec<String>,
+    /// Denoiser calls measured per (size, backend).
+    #[arg(long, default_value_t = 200)]
+    pub calls: usize,
+    /// Full plans measured per (size, backend).
+    #[arg(long, default_value_t = 20)]
+    pub plans: usize,
+    /// Intra-op threads of both backends.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Backends: ort (ONNX Runtime CPU), torch (libtorch CPU), torch-cuda.
+    #[arg(long, value_delimiter = ',', default_value = "ort,torch")]
+    pub backends: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+    /// Internal: run one measurement (`config:backend:dir`) and print it as JSON.
+    #[arg(long, hide = true)]
+    pub worker: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub config: String,
+    pub parameters: usize,
+    pub backend: String,
+    pub threads: usize,
+    pub call_ms_p50: f64,
+    pub call_ms_p99: f64,
+    pub plan_ms_p50: f64,
+    pub plan_ms_p99: f64,
+    pub denoiser_calls_per_plan: usize,
+    pub peak_rss_mb: f64,
+    pub load_s: f64,
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn vm_hwm_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn random_history(c: &ModelConfig, rng: &mut ChaCha8Rng) -> Sequence {
+    let mut s = Sequence::zeros(1, c.state_dim, c.action_dim);
+    s.states
+        .iter_mut()
+        .for_each(|v| *v = rng.sample(StandardNormal));
+    s.actions
+        .iter_mut()
+        .for_each(|v| *v = rng.sample(StandardNormal));
+    s
+}
+
+fn worker(spec: &str, a: &BenchModelArgs) -> Result<Row> {
+    let mut it = spec.splitn(3, ':');
+    let (name, backend, dir) = (
+        it.next().unwrap_or(""),
+        it.next().unwrap_or(""),
+        PathBuf::from(it.next().unwrap_or(".")),
+    );
+    let c = ModelConfig::named(name)?;
+    let t0 = Instant::now();
+    let mut net: Box<dyn Denoiser> = match backend {
+        "ort" => Box::new(OrtDenoiser::load(
+            &dir.join(format!("{name}.onnx")),
+            OrtDevice::Cpu,
+            a.threads,
+            c.state_dim,
+            c.action_dim,
+        )?),
+        "torch" | "torch-cuda" => {
+            tch::set_num_threads(a.threads as i32);
+            tch::set_num_interop_threads(1);
+            let dev = g1_diffusion_tch::device(if backend == "torch" { "cpu" } else { "cuda" })?;
+            let ck = Checkpoint::load(&dir.join(format!("{name}.safetensors")))?;
+            Box::new(TchDenoiser::from_weights(&c, &ck.weights("model"), dev)?)
+        }
+        o => bail!("unknown backend `{o}` (ort, torch, torch-cuda)"),
+    };
+    let load_s = t0.elapsed().as_secs_f64();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let sched = Schedule::cosine(c.k_steps);
+    let mut seq = random_history(&c, &mut rng);
+    g1_diffusion::sampler::noise_future(&mut seq, &sched, c.history, &mut rng);
+    for _ in 0..5 {
+        net.denoise(&seq)?;
+    }
+    let mut calls = Vec::with_capacity(a.calls);
+    for _ in 0..a.calls.max(1) {
+        let t = Instant::now();
+        std::hint::black_box(net.denoise(&seq)?);
+        calls.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let mut plans = Vec::with_capacity(a.plans);
+    let mut n_calls = 0;
+    for _ in 0..a.plans.max(1) {
+        let mut s = random_history(&c, &mut rng);
+        let t = Instant::now();
+        n_calls = g1_diffusion::sampler::sample(net.as_mut(), &sched, &mut s, c.history, &mut rng)?;
+        plans.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(Row {
+        config: name.into(),
+        parameters: c.num_params(),
+        backend: net.backend(),
+        threads: a.threads,
+        call_ms_p50: percentile(&mut calls, 0.5),
+        call_ms_p99: percentile(&mut calls, 0.99),
+        plan_ms_p50: percentile(&mut plans, 0.5),
+        plan_ms_p99: percentile(&mut plans, 0.99),
+        denoiser_calls_per_plan: n_calls,
+        peak_rss_mb: vm_hwm_mb(),
+        load_s,
+    })
+}
+
+/// Writes random-weight models of `name` for both backends into `dir`.
+fn prepare(name: &str, dir: &Path) -> Result<()> {
+    let c = ModelConfig::named(name)?;
+    let w = params::random(&c, 11);
+    std::fs::write(
+        dir.join(format!("{name}.onnx")),
+        g1_diffusion::onnx::export(&c, &w, &[])?,
+    )?;
+    let stats = Stats {
+        state_mean: vec![0.0; c.state_dim],
+        state_std: vec![1.0; c.state_dim],
+        action_mean: vec![0.0; c.action_dim],
+        action_std: vec![1.0; c.action_dim],
+    };
+    let meta = CheckpointMeta {
+        format: CHECKPOINT_FORMAT.into(),
+        version: CHECKPOINT_VERSION,
+        config: c.clone(),
+        step: 0,
+        total_steps: 0,
+        seed: 11,
+        stats,
+        data: DataInfo {
+            path: "random weights (benchmark)".into(),
+            sha256: String::new(),
+            windows: 0,
+            train_windows: 0,
+            val_windows: 0,
+            val_episode_ids: vec![],
+            hours: 0.0,
+            state_layout_version: g1::LAYOUT_VERSION,
+            action_offset: vec![],
+            action_scale: vec![],
+        },
+        train: serde_json::Value::Null,
+        code_revision: String::new(),
+        best_val_loss: None,
+    };
+    let tensors = w
+        .into_iter()
+        .map(|(k, v)| (format!("model.{k}"), v))
+        .collect();
+    Checkpoint { meta, tensors }.save(&dir.join(format!("{name}.safetensors")))
+}
+
+pub fn bench_model(a: BenchModelArgs) -> Result<()> {
+    if let Some(spec) = &a.worker {
+        let row = worker(spec, &a)?;
+        println!("{}", serde_json::to_string(&row)?);
+        return Ok(());
+    }
+    if a.threads == 0 || a.calls == 0 || a.plans == 0 {
+        bail!("--threads, --calls and --plans must be positive");
+    }
+    let dir = std::env::temp_dir().join(format!("g1d_bench_model_{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let exe = std::env::current_exe()?;
+    let mut rows = vec![];
+    for name in &a.configs {
+        prepare(name, &dir)?;
+        for backend in &a.backends {
+            if !a.json {
+                eprintln!(
+                    "measuring {name} on {backend} ({} calls, {} plans, {} threads)…",
+                    a.calls, a.plans, a.threads
+                );
+            }
+            let out = Command::new(&exe)
+                .args([
+                    "bench",
+                    "model",
+                    "--calls",
+                    &a.calls.to_string(),
+                    "--plans",
+                    &a.plans.to_string(),
+                ])
+                .args(["--threads", &a.threads.to_string(), "--worker"])
+                .arg(format!("{name}:{backend}:{}", dir.display()))
+                .output()
+                .context("running the benchmark worker")?;
+            if !out.status.success() {
+                bail!(
+                    "{name} on {backend}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            rows.push(serde_json::from_slice::<Row>(&out.stdout).context("worker output")?);
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    let command = format!(
+        "g1d bench model --configs {} --backends {} --threads {} --calls {} --plans {}",
+        a.configs.join(","),
+        a.backends.join(","),
+        a.threads,
+        a.calls,
+        a.plans
+    );
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "command": command, "rows": rows }))?
+        );
+        return Ok(());
+    }
+    println!("`{command}`\n");
+    println!("| config | parameters | backend | threads | call p50 (ms) | call p99 (ms) | plan p50 (ms) | plan p99 (ms) | peak RSS (MB) | plan p50 vs ORT |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let base = rows
+            .iter()
+            .find(|o| o.config == r.config && o.backend.starts_with("onnxruntime"));
+        let ratio = base.map_or("—".to_string(), |b| {
+            format!("{:.2}×", r.plan_ms_p50 / b.plan_ms_p50)
+        });
+        println!(
+            "| {} | {:.2} M | {} | {} | {:.3} | {:.3} | {:.2} | {:.2} | {:.0} | {} |",
+            r.config,
+            r.parameters as f64 / 1e6,
+            r.backend,
+            r.threads,
+            r.call_ms_p50,
+            r.call_ms_p99,
+            r.plan_ms_p50,
+            r.plan_ms_p99,
+            r.peak_rss_mb,
+            ratio
+        );
+    }
+    Ok(())
+}
