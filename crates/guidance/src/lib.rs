@@ -1,0 +1,268 @@
+//! Task costs on a planned trajectory and their analytic gradients (no libtorch).
+//!
+//! Costs are written on the predicted states in physical units, in the character frame of the
+//! current step t (the frame every window is expressed in): joystick (planar root velocity),
+//! waypoint (root position, slowing to a stop), obstacles (signed distance of every body sphere
+//! to unions of sphere/box/cylinder primitives under a relaxed log barrier). [`Guidance`] sums
+//! weighted costs and returns the gradient with respect to the *normalised* states the
+//! denoiser sees, through de-normalisation and the Body-Pos layout (body positions live in
+//! each step's own character frame, placed by that step's root position and heading).
+
+pub mod sdf;
+
+use g1::bodypos::layout;
+use g1::{NUM_BODIES, STATE_DIM};
+use serde::{Deserialize, Serialize};
+
+pub use sdf::Shape;
+
+/// Steps of a window (t−4 … t+16) and the index of step t.
+pub const STEPS: usize = g1_diffusion::STEPS;
+pub const NOW: usize = g1_diffusion::HISTORY;
+
+/// A cost on the physical states `x` ([STEPS × STATE_DIM], frame of step t). `eval` returns the
+/// cost and adds its gradient to `grad`.
+pub trait Cost {
+    fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64;
+}
+
+fn planned() -> std::ops::Range<usize> {
+    NOW + 1..STEPS
+}
+
+/// Joystick: G = ½ Σ_t' ‖v_xy,t' − g_v‖² over the planned steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Joystick {
+    /// Goal planar velocity (m/s) in the frame of step t.
+    pub velocity: [f64; 2],
+}
+
+impl Cost for Joystick {
+    fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let mut g = 0.0;
+        for t in planned() {
+            let o = t * STATE_DIM + layout::ROOT_LIN_VEL.start;
+            for k in 0..2 {
+                let e = x[o + k] - self.velocity[k];
+                g += 0.5 * e * e;
+                grad[o + k] += e;
+            }
+        }
+        g
+    }
+}
+
+/// Waypoint: G = Σ_t' (1 − e^{−2d}) ‖p_t' − g_p‖² + e^{−2d} ‖v_t'‖², d = ‖p_t' − g_p‖ held
+/// constant in the gradient (so the plan slows down and stops at the goal).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Waypoint {
+    /// Goal root position (m, planar) in the frame of step t.
+    pub position: [f64; 2],
+}
+
+impl Waypoint {
+    fn weights(&self, x: &[f64], t: usize) -> f64 {
+        let o = t * STATE_DIM;
+        let d = ((x[o] - self.position[0]).powi(2) + (x[o + 1] - self.position[1]).powi(2)).sqrt();
+        (-2.0 * d).exp()
+    }
+}
+
+impl Cost for Waypoint {
+    fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let mut g = 0.0;
+        for t in planned() {
+            let w = self.weights(x, t);
+            let o = t * STATE_DIM;
+            let v = o + layout::ROOT_LIN_VEL.start;
+            for k in 0..2 {
+                let e = x[o + k] - self.position[k];
+                g += (1.0 - w) * e * e + w * x[v + k] * x[v + k];
+                grad[o + k] += 2.0 * (1.0 - w) * e;
+                grad[v + k] += 2.0 * w * x[v + k];
+            }
+        }
+        g
+    }
+}
+
+/// The relaxed log barrier B(x, δ): −ln x for x ≥ δ, −ln δ + ½[((x − 2δ)/δ)² − 1] below.
+/// Returns (B, dB/dx).
+pub fn relaxed_log_barrier(x: f64, delta: f64) -> (f64, f64) {
+    if x >= delta {
+        (-x.ln(), -1.0 / x)
+    } else {
+        let z = (x - 2.0 * delta) / delta;
+        (-delta.ln() + 0.5 * (z * z - 1.0), z / delta)
+    }
+}
+
+/// Yaw of the rotation exp(ω) (heading of its x axis) and its gradient with respect to ω.
+pub fn rotvec_yaw(w: [f64; 3]) -> (f64, [f64; 3]) {
+    let th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
+    let th = th2.sqrt();
+    // a = sinθ/θ, b = (1 − cosθ)/θ², and a'(θ)/θ, b'(θ)/θ (series near 0).
+    let (a, b, da, db) = if th < 1e-4 {
+        (
+            1.0 - th2 / 6.0,
+            0.5 - th2 / 24.0,
+            -1.0 / 3.0 + th2 / 30.0,
+            -1.0 / 12.0 + th2 / 180.0,
+        )
+    } else {
+        let (s, c) = th.sin_cos();
+        (
+            s / th,
+            (1.0 - c) / th2,
+            (th * c - s) / (th2 * th),
+            (th * s - 2.0 * (1.0 - c)) / (th2 * th2),
+        )
+    };
+    let r00 = 1.0 - b * (w[1] * w[1] + w[2] * w[2]);
+    let r10 = a * w[2] + b * w[0] * w[1];
+    let mut g = [0.0; 3];
+    let n = r00 * r00 + r10 * r10;
+    for i in 0..3 {
+        let d = |j: usize| if i == j { 1.0 } else { 0.0 };
+        let dr00 =
+            -db * w[i] * (w[1] * w[1] + w[2] * w[2]) - b * (2.0 * w[1] * d(1) + 2.0 * w[2] * d(2));
+        let dr10 =
+            da * w[i] * w[2] + a * d(2) + db * w[i] * w[0] * w[1] + b * (d(0) * w[1] + d(1) * w[0]);
+        g[i] = (r00 * dr10 - r10 * dr00) / n;
+    }
+    (r10.atan2(r00), g)
+}
+
+/// Default collision-sphere radii of the 30 bodies (m), indexed like `g1::Body`.
+pub fn default_body_radii() -> [f64; NUM_BODIES] {
+    use g1::Body::*;
+    let mut r = [0.05; NUM_BODIES];
+    for (b, v) in [
+        (Pelvis, 0.14),
+        (Torso, 0.16),
+        (WaistYaw, 0.10),
+        (WaistRoll, 0.10),
+        (LeftHipPitch, 0.09),
+        (RightHipPitch, 0.09),
+        (LeftHipRoll, 0.09),
+        (RightHipRoll, 0.09),
+        (LeftHipYaw, 0.08),
+        (RightHipYaw, 0.08),
+        (LeftKnee, 0.07),
+        (RightKnee, 0.07),
+        (LeftAnklePitch, 0.05),
+        (RightAnklePitch, 0.05),
+        (LeftAnkleRoll, 0.06),
+        (RightAnkleRoll, 0.06),
+        (LeftShoulderPitch, 0.06),
+        (RightShoulderPitch, 0.06),
+        (LeftElbow, 0.05),
+        (RightElbow, 0.05),
+    ] {
+        r[b as usize] = v;
+    }
+    r
+}
+
+/// Obstacles: G = Σ_t' Σ_b B(SDF(p_b,t') − r_b, δ) with SDF the union (minimum) of the shapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Obstacles {
+    /// Shapes in the frame of step t.
+    pub shapes: Vec<Shape>,
+    pub body_radii: [f64; NUM_BODIES],
+    /// Barrier relaxation δ (m).
+    pub delta: f64,
+}
+
+impl Cost for Obstacles {
+    fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        if self.shapes.is_empty() {
+            return 0.0;
+        }
+        let mut g = 0.0;
+        for t in planned() {
+            let o = t * STATE_DIM;
+            let rv = layout::ROOT_ROTVEC.start;
+            let (yaw, dyaw) = rotvec_yaw([x[o + rv], x[o + rv + 1], x[o + rv + 2]]);
+            let (s, c) = yaw.sin_cos();
+            let mut g_yaw = 0.0;
+            for b in 0..NUM_BODIES {
+                let q = o + layout::body_pos(b).start;
+                let (qx, qy, qz) = (x[q], x[q + 1], x[q + 2]);
+                let p = [x[o] + c * qx - s * qy, x[o + 1] + s * qx + c * qy, qz];
+                let (d, n) = sdf::union(&self.shapes, p);
+                let (bv, db) = relaxed_log_barrier(d - self.body_radii[b], self.delta);
+                g += bv;
+                let gp = [db * n[0], db * n[1], db * n[2]];
+                grad[o] += gp[0];
+                grad[o + 1] += gp[1];
+                // p = origin + Rz(yaw)·q: ∂/∂q = Rz(yaw)ᵀ·gp, ∂/∂yaw = gp · Rz'(yaw)·q.
+                grad[q] += c * gp[0] + s * gp[1];
+                grad[q + 1] += -s * gp[0] + c * gp[1];
+                grad[q + 2] += gp[2];
+                g_yaw += gp[0] * (-s * qx - c * qy) + gp[1] * (c * qx - s * qy);
+            }
+            for i in 0..3 {
+                grad[o + rv + i] += g_yaw * dyaw[i];
+            }
+        }
+        g
+    }
+}
+
+/// Weighted task costs with their gradient in normalised units.
+#[derive(Default)]
+pub struct Guidance {
+    pub terms: Vec<(f64, Box<dyn Cost + Send + Sync>)>,
+}
+
+impl Guidance {
+    pub fn push(&mut self, weight: f64, cost: impl Cost + Send + Sync + 'static) {
+        self.terms.push((weight, Box::new(cost)));
+    }
+
+    /// Total cost of normalised states `xn` ([STEPS × STATE_DIM]) and its gradient with respect
+    /// to them (written into `grad_n`).
+    pub fn eval_normalised(
+        &self,
+        xn: &[f32],
+        stats: &g1_diffusion::Stats,
+        grad_n: &mut [f32],
+    ) -> f64 {
+        let x: Vec<f64> = xn.iter().map(|v| *v as f64).collect();
+        let mut g = vec![0.0f64; xn.len()];
+        let total = self.eval_normalised_f64(&x, stats, &mut g);
+        for (o, v) in grad_n.iter_mut().zip(&g) {
+            *o = *v as f32;
+        }
+        total
+    }
+
+    /// [`Guidance::eval_normalised`] in double precision.
+    pub fn eval_normalised_f64(
+        &self,
+        xn: &[f64],
+        stats: &g1_diffusion::Stats,
+        grad_n: &mut [f64],
+    ) -> f64 {
+        let mut x = vec![0.0f64; xn.len()];
+        for (i, v) in xn.iter().enumerate() {
+            let d = i % STATE_DIM;
+            x[i] = v * stats.state_std[d] + stats.state_mean[d];
+        }
+        let mut total = 0.0;
+        let mut grad = vec![0.0f64; xn.len()];
+        let mut part = vec![0.0f64; xn.len()];
+        for (w, c) in &self.terms {
+            part.iter_mut().for_each(|v| *v = 0.0);
+            total += w * c.eval(&x, &mut part);
+            for (g, p) in grad.iter_mut().zip(&part) {
+                *g += w * p;
+            }
+        }
+        for (i, g) in grad.iter().enumerate() {
+            grad_n[i] = g * stats.state_std[i % STATE_DIM];
+        }
+        total
+    }
+}
