@@ -3,6 +3,7 @@
 mod bench;
 mod bench_model;
 mod data_cmds;
+mod drive_cmd;
 mod model_cmds;
 use g1_data::rollout;
 
@@ -41,6 +42,8 @@ enum Command {
     Train(model_cmds::TrainArgs),
     /// Export a trained model as ONNX + manifest.json.
     Export(model_cmds::ExportArgs),
+    /// The simulated G1 under the diffusion controller (one episode).
+    Drive(drive_cmd::DriveArgs),
     /// Check an exported model, or evaluate its unguided plans.
     #[command(subcommand)]
     Model(model_cmds::ModelCommand),
@@ -195,6 +198,7 @@ fn main() -> ExitCode {
         Command::Bag(c) => data_cmds::cmd_bag(c),
         Command::Dataset(c) => data_cmds::cmd_dataset(c),
         Command::Train(a) => model_cmds::cmd_train(a),
+        Command::Drive(a) => drive_cmd::cmd_drive(a),
         Command::Export(a) => model_cmds::cmd_export(a),
         Command::Model(model_cmds::ModelCommand::Check(a)) => model_cmds::cmd_check(a),
         Command::Model(model_cmds::ModelCommand::Plans(a)) => model_cmds::cmd_plans(a),

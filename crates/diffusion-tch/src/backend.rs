@@ -129,7 +129,7 @@ pub fn open_backend(
     model_dir: &Path,
     kind: g1_diffusion::BackendKind,
     threads: usize,
-) -> Result<(g1_diffusion::Manifest, Box<dyn Denoiser>)> {
+) -> Result<(g1_diffusion::Manifest, Box<dyn Denoiser + Send>)> {
     use g1_diffusion::BackendKind as K;
     if let Some(dev) = kind.ort_device() {
         let (m, net) = g1_diffusion::open_ort(model_dir, dev, threads)?;

@@ -1,0 +1,308 @@
+//! The simulated G1 under the diffusion controller, in lockstep with simulated planning
+//! latency: a plan computed from the state at step k is applied from step k + ⌈latency / dt⌉
+//! (at least k + 1), and the planner starts the next plan as soon as one lands — as a planning
+//! thread would. The 50 Hz loop executes the newest plan's action for the current step; with no
+//! usable plan it holds the last targets, then switches to damping.
+
+use std::collections::VecDeque;
+
+use anyhow::{Context, Result};
+use g1::bodypos::{build_state_self, rebase_state, CharacterFrame};
+use g1::{forward_kinematics, BodyPosState, JOINTS, NUM_JOINTS, STATE_DIM};
+use g1_diffusion::HISTORY;
+use g1_guidance::{default_body_radii, Guidance, Joystick, Obstacles, Shape, Waypoint};
+use g1_sim::{InitialState, MotorCommand, Obstacle, Sim};
+use serde::{Deserialize, Serialize};
+
+use crate::planner::{Plan, Planner};
+
+/// What the controller is asked to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// No guidance: the model's own behaviour from the history.
+    Free,
+    /// Planar root velocity (m/s) in the robot's heading frame.
+    Joystick { velocity: [f64; 2] },
+    /// Walk to a world position (m) and stop there, avoiding the scene's obstacles.
+    Waypoint { goal: [f64; 2] },
+}
+
+/// Guidance weights and the control fallbacks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    pub joystick_weight: f64,
+    pub waypoint_weight: f64,
+    pub obstacle_weight: f64,
+    /// Barrier relaxation δ (m).
+    pub obstacle_delta: f64,
+    /// Control steps to hold the last targets once no plan covers the current step, before
+    /// damping.
+    pub hold_steps: u64,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        // Diffuse-CLoC's weights: joystick 0.1, waypoint 0.06–0.2, obstacle 1.
+        Self {
+            joystick_weight: 0.1,
+            waypoint_weight: 0.1,
+            obstacle_weight: 1.0,
+            obstacle_delta: 0.05,
+            hold_steps: 10,
+        }
+    }
+}
+
+/// Per-step record of a drive.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepLog {
+    pub time_s: f64,
+    pub root_xy: [f64; 2],
+    pub yaw: f64,
+    pub plan_age_steps: Option<u64>,
+    pub mode: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DriveOutcome {
+    pub steps: u64,
+    pub fell: bool,
+    pub fall_time_s: Option<f64>,
+    pub final_xy: [f64; 2],
+    pub obstacle_contact_steps: u64,
+    pub plans: usize,
+    pub plan_latency_ms: Vec<f64>,
+    pub denoiser_calls: Vec<usize>,
+    /// Control steps whose action came from a plan younger than 100 ms.
+    pub fresh_plan_steps: u64,
+    pub hold_steps: u64,
+    pub damping_steps: u64,
+    pub log: Vec<StepLog>,
+}
+
+fn to_shape(o: &Obstacle) -> Shape {
+    let c = o.center_3d();
+    match o {
+        Obstacle::Sphere { radius, .. } => Shape::Sphere {
+            center: c,
+            radius: *radius,
+        },
+        Obstacle::Box {
+            half_extents, yaw, ..
+        } => Shape::Box {
+            center: c,
+            half_extents: *half_extents,
+            yaw: *yaw,
+        },
+        // Cylinders stand on the floor in the cost (their top at the simulator's top).
+        Obstacle::Cylinder { radius, height, .. } => Shape::Cylinder {
+            center: [c[0], c[1]],
+            radius: *radius,
+            height: c[2] + height / 2.0,
+        },
+    }
+}
+
+fn frame_of(sim: &Sim) -> (BodyPosState, CharacterFrame) {
+    let gt = sim.ground_truth();
+    let kin = forward_kinematics(&gt.root, &gt.q, &gt.dq);
+    (
+        build_state_self(&kin),
+        CharacterFrame::from_root(&gt.root.pos_w, &gt.root.quat_w),
+    )
+}
+
+/// Drives `sim` (already reset) for `steps` control steps.
+pub fn drive(
+    sim: &mut Sim,
+    planner: &mut Planner,
+    task: &Task,
+    cfg: &ControlConfig,
+    steps: u64,
+    mut on_step: impl FnMut(u64, &Sim),
+) -> Result<DriveOutcome> {
+    let dt = sim.control_dt_s();
+    let m = planner.manifest.clone();
+    let kp: [f64; NUM_JOINTS] = std::array::from_fn(|j| JOINTS[j].kp());
+    let kd: [f64; NUM_JOINTS] = std::array::from_fn(|j| JOINTS[j].kd());
+    let world_shapes: Vec<Shape> = sim.config().obstacles.iter().map(to_shape).collect();
+    // History: (self-framed state, frame) and executed actions (model convention).
+    let (s0, f0) = frame_of(sim);
+    let q0 = sim.ground_truth().q;
+    let a0: [f64; NUM_JOINTS] =
+        std::array::from_fn(|j| (q0[j] - m.action_offset[j]) / m.action_scale[j]);
+    let mut states: VecDeque<(BodyPosState, CharacterFrame)> =
+        std::iter::repeat_n((s0, f0), HISTORY + 1).collect();
+    let mut actions: VecDeque<[f64; NUM_JOINTS]> = std::iter::repeat_n(a0, HISTORY).collect();
+    let mut current: Option<(Plan, CharacterFrame)> = None;
+    let mut pending: Option<(Plan, CharacterFrame, u64)> = None;
+    let mut last_target = q0;
+    let mut out = DriveOutcome {
+        steps: 0,
+        fell: false,
+        fall_time_s: None,
+        final_xy: [0.0; 2],
+        obstacle_contact_steps: 0,
+        plans: 0,
+        plan_latency_ms: vec![],
+        denoiser_calls: vec![],
+        fresh_plan_steps: 0,
+        hold_steps: 0,
+        damping_steps: 0,
+        log: vec![],
+    };
+    let mut stale_for = 0u64;
+    for k in 0..steps {
+        let (s_self, frame) = frame_of(sim);
+        if k > 0 {
+            states.pop_front();
+            states.push_back((s_self, frame));
+        }
+        if let Some((_, _, ready)) = &pending {
+            if *ready <= k {
+                let (p, f, _) = pending.take().expect("pending");
+                current = Some((p, f));
+            }
+        }
+        if pending.is_none() {
+            // Plan from the state at k, in its frame.
+            let hist_states: Vec<[f64; STATE_DIM]> = states
+                .iter()
+                .map(|(s, f)| rebase_state(s, f, &frame))
+                .collect();
+            let hist_actions: Vec<[f64; NUM_JOINTS]> = actions.iter().copied().collect();
+            let guidance = build_guidance(task, cfg, &world_shapes, &frame);
+            let previous = current
+                .as_ref()
+                .map(|(p, f)| p.rebased(f, &frame, &m.stats));
+            let plan = planner
+                .plan(k, &hist_states, &hist_actions, &guidance, previous.as_ref())
+                .with_context(|| format!("planning at step {k}"))?;
+            if std::env::var_os("G1D_DEBUG_PLAN").is_some() && k % 25 == 0 {
+                let vx: Vec<String> = plan.states.iter().map(|s| format!("{:.2}", s[6])).collect();
+                let px: Vec<String> = plan.states.iter().map(|s| format!("{:.2}", s[0])).collect();
+                eprintln!(
+                    "k {k} cost {:.3} calls {} vx [{}]\n        px [{}]",
+                    plan.cost,
+                    plan.denoiser_calls,
+                    vx.join(" "),
+                    px.join(" ")
+                );
+            }
+            let delay = ((plan.compute_s / dt).ceil() as u64).max(1);
+            out.plans += 1;
+            out.plan_latency_ms.push(plan.compute_s * 1e3);
+            out.denoiser_calls.push(plan.denoiser_calls);
+            pending = Some((plan, frame, k + delay));
+        }
+        let planned = current
+            .as_ref()
+            .and_then(|(p, _)| p.action_at(k).map(|a| (p.step, *a)));
+        let (cmd, mode, age) = match planned {
+            Some((ps, a)) if a.iter().all(|v| v.is_finite()) => {
+                stale_for = 0;
+                let q: [f64; NUM_JOINTS] =
+                    std::array::from_fn(|j| m.action_offset[j] + m.action_scale[j] * a[j] as f64);
+                last_target = q;
+                let age = k - ps;
+                if (age as f64) * dt < 0.1 {
+                    out.fresh_plan_steps += 1;
+                }
+                (MotorCommand::with_gains(q, kp, kd), "plan", Some(age))
+            }
+            _ => {
+                stale_for += 1;
+                if stale_for <= cfg.hold_steps {
+                    out.hold_steps += 1;
+                    (MotorCommand::with_gains(last_target, kp, kd), "hold", None)
+                } else {
+                    out.damping_steps += 1;
+                    (MotorCommand::damping(), "damping", None)
+                }
+            }
+        };
+        // The executed action, in the model's convention, joins the history.
+        let exec: [f64; NUM_JOINTS] =
+            std::array::from_fn(|j| (cmd.q[j] - m.action_offset[j]) / m.action_scale[j]);
+        actions.pop_front();
+        actions.push_back(if mode == "damping" { a0 } else { exec });
+        sim.set_command(&cmd);
+        sim.step_control();
+        out.steps = k + 1;
+        let gt = sim.ground_truth();
+        if sim.obstacle_contacts() > 0 {
+            out.obstacle_contact_steps += 1;
+        }
+        out.log.push(StepLog {
+            time_s: gt.time_s,
+            root_xy: [gt.root.pos_w.x, gt.root.pos_w.y],
+            yaw: g1::bodypos::heading_yaw(&gt.root.quat_w),
+            plan_age_steps: age,
+            mode,
+        });
+        on_step(k, sim);
+        if gt.head_height_m < g1_data::rollout::FALL_HEAD_HEIGHT_M
+            || gt.root.pos_w.z < g1_data::rollout::FALL_PELVIS_HEIGHT_M
+        {
+            out.fell = true;
+            out.fall_time_s = Some(gt.time_s);
+            break;
+        }
+    }
+    let gt = sim.ground_truth();
+    out.final_xy = [gt.root.pos_w.x, gt.root.pos_w.y];
+    Ok(out)
+}
+
+/// The task's costs in the character frame `frame` (the plan's frame).
+pub fn build_guidance(
+    task: &Task,
+    cfg: &ControlConfig,
+    world_shapes: &[Shape],
+    frame: &CharacterFrame,
+) -> Guidance {
+    let mut g = Guidance::default();
+    let origin = [frame.origin_w.x, frame.origin_w.y];
+    match task {
+        Task::Free => {}
+        Task::Joystick { velocity } => g.push(
+            cfg.joystick_weight,
+            Joystick {
+                velocity: *velocity,
+            },
+        ),
+        Task::Waypoint { goal } => {
+            let (s, c) = frame.yaw_rad.sin_cos();
+            let d = [goal[0] - origin[0], goal[1] - origin[1]];
+            g.push(
+                cfg.waypoint_weight,
+                Waypoint {
+                    position: [c * d[0] + s * d[1], -s * d[0] + c * d[1]],
+                },
+            );
+        }
+    }
+    if !world_shapes.is_empty() && !matches!(task, Task::Free) {
+        g.push(
+            cfg.obstacle_weight,
+            Obstacles {
+                shapes: world_shapes
+                    .iter()
+                    .map(|s| s.in_frame(origin, frame.yaw_rad))
+                    .collect(),
+                body_radii: default_body_radii(),
+                delta: cfg.obstacle_delta,
+            },
+        );
+    }
+    g
+}
+
+/// The standing start: default pose at the origin, feet on the floor.
+pub fn standing_start(sim: &mut Sim) -> InitialState {
+    let mut init = InitialState::standing(0.8);
+    sim.place_on_ground(&mut init);
+    init
+}

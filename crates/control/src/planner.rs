@@ -1,0 +1,338 @@
+//! The guided planner: inpainted history, classifier guidance on every denoising step, and
+//! rolling inference (the previous plan shifted and re-noised, so fewer calls are needed).
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use g1::{NUM_JOINTS, STATE_DIM};
+use g1_diffusion::sampler::{Denoiser, Prediction, Sequence};
+use g1_diffusion::tokens::{action_is_history, state_is_history};
+use g1_diffusion::{Manifest, Schedule, HISTORY, STEPS};
+use g1_guidance::Guidance;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+/// Planner settings (the `planner` section of the controller's parameters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlannerConfig {
+    /// Step size λ of −λ∇G applied to the x0 prediction at every denoising step.
+    pub guidance_scale: f64,
+    /// Largest guidance step per state token (normalised units), against barrier spikes.
+    pub max_guidance_step: f64,
+    /// Rolling inference: re-use the previous plan, re-noised to these levels.
+    pub rolling: bool,
+    pub roll_state_level: usize,
+    pub roll_action_level: usize,
+    pub seed: u64,
+}
+
+impl Default for PlannerConfig {
+    fn default() -> Self {
+        Self {
+            guidance_scale: 1.0,
+            max_guidance_step: 0.5,
+            rolling: true,
+            roll_state_level: 14,
+            roll_action_level: 4,
+            seed: 0,
+        }
+    }
+}
+
+impl PlannerConfig {
+    pub fn check(&self, k_steps: usize) -> Result<()> {
+        if !(self.guidance_scale >= 0.0 && self.guidance_scale.is_finite()) {
+            bail!("planner.guidance_scale must be ≥ 0");
+        }
+        if !(self.max_guidance_step > 0.0) {
+            bail!("planner.max_guidance_step must be > 0");
+        }
+        for (k, v) in [
+            ("roll_state_level", self.roll_state_level),
+            ("roll_action_level", self.roll_action_level),
+        ] {
+            if v == 0 || v > k_steps {
+                bail!("planner.{k} = {v} must be in 1..={k_steps}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A plan in physical units, in the character frame of its step t.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Control step of the state the plan starts from (step t).
+    pub step: u64,
+    pub states: Vec<[f32; STATE_DIM]>,
+    pub actions: Vec<[f32; NUM_JOINTS]>,
+    pub denoiser_calls: usize,
+    pub compute_s: f64,
+    pub cost: f64,
+    /// The normalised clean sequence (re-noised by the next rolling plan).
+    normalised: Sequence,
+}
+
+impl Plan {
+    /// The planned action for control step `k` (None once the plan has run out).
+    pub fn action_at(&self, k: u64) -> Option<&[f32; NUM_JOINTS]> {
+        let i = HISTORY as i64 + (k as i64 - self.step as i64);
+        if (HISTORY as i64..STEPS as i64).contains(&i) {
+            Some(&self.actions[i as usize])
+        } else {
+            None
+        }
+    }
+}
+
+pub struct Planner {
+    net: Box<dyn Denoiser + Send>,
+    pub manifest: Manifest,
+    schedule: Schedule,
+    pub config: PlannerConfig,
+    rng: ChaCha8Rng,
+}
+
+impl Planner {
+    pub fn new(
+        net: Box<dyn Denoiser + Send>,
+        manifest: Manifest,
+        config: PlannerConfig,
+    ) -> Result<Self> {
+        config.check(manifest.config.k_steps)?;
+        let schedule = Schedule::cosine(manifest.config.k_steps);
+        let rng = rand::SeedableRng::seed_from_u64(config.seed);
+        Ok(Self {
+            net,
+            manifest,
+            schedule,
+            config,
+            rng,
+        })
+    }
+
+    pub fn backend(&self) -> String {
+        self.net.backend()
+    }
+
+    /// Plans from the history (states s_{t−4..t} and actions a_{t−4..t−1}, physical, in the
+    /// frame of step t) under `guidance` (costs in the same frame). With `previous` (a plan
+    /// from an earlier step, same frame conventions re-expressed by the caller) and rolling on,
+    /// its tokens are shifted and re-noised instead of starting from pure noise.
+    pub fn plan(
+        &mut self,
+        step: u64,
+        hist_states: &[[f64; STATE_DIM]],
+        hist_actions: &[[f64; NUM_JOINTS]],
+        guidance: &Guidance,
+        previous: Option<&Plan>,
+    ) -> Result<Plan> {
+        if hist_states.len() != HISTORY + 1 || hist_actions.len() != HISTORY {
+            bail!("history needs {} states and {HISTORY} actions", HISTORY + 1);
+        }
+        let clock = Instant::now();
+        let m = &self.manifest;
+        let (sd, ad) = (STATE_DIM, NUM_JOINTS);
+        let mut seq = Sequence::zeros(1, sd, ad);
+        let kmax = self.schedule.k_steps;
+        // Start levels per token, and initial values.
+        let shift = previous.filter(|_| self.config.rolling).and_then(|p| {
+            let s = step.checked_sub(p.step)? as usize;
+            (s >= 1 && s < STEPS - HISTORY).then_some((p, s))
+        });
+        for i in 0..STEPS {
+            let srow = &mut seq.states[i * sd..(i + 1) * sd];
+            if state_is_history(i, HISTORY) {
+                let x: Vec<f32> = hist_states[i].iter().map(|v| *v as f32).collect();
+                m.stats.norm_state(&x, srow);
+                seq.k_states[i] = 0;
+            } else {
+                seq.k_states[i] = kmax as i64;
+                for v in srow.iter_mut() {
+                    *v = self.rng.sample(StandardNormal);
+                }
+            }
+            let arow = &mut seq.actions[i * ad..(i + 1) * ad];
+            if action_is_history(i, HISTORY) {
+                let x: Vec<f32> = hist_actions[i].iter().map(|v| *v as f32).collect();
+                m.stats.norm_action(&x, arow);
+                seq.k_actions[i] = 0;
+            } else {
+                seq.k_actions[i] = kmax as i64;
+                for v in arow.iter_mut() {
+                    *v = self.rng.sample(StandardNormal);
+                }
+            }
+        }
+        let calls_target = if let Some((p, s)) = shift {
+            // Shift the previous clean plan by s steps and re-noise it. Its states were
+            // expressed in its own step's frame: re-express them in this frame first — the
+            // caller passes `previous` already rebased (see `Plan::rebased`).
+            let (ks, ka) = (self.config.roll_state_level, self.config.roll_action_level);
+            for i in 0..STEPS {
+                let j = i + s;
+                if j >= STEPS {
+                    break;
+                }
+                if !state_is_history(i, HISTORY) {
+                    let (c0, cn) = self.schedule.forward_coefs(ks);
+                    for d in 0..sd {
+                        let x0 = p.normalised.states[j * sd + d] as f64;
+                        let e = seq.states[i * sd + d] as f64; // already N(0, 1)
+                        seq.states[i * sd + d] = (c0 * x0 + cn * e) as f32;
+                    }
+                    seq.k_states[i] = ks as i64;
+                }
+                if !action_is_history(i, HISTORY) {
+                    let (c0, cn) = self.schedule.forward_coefs(ka);
+                    for d in 0..ad {
+                        let x0 = p.normalised.actions[j * ad + d] as f64;
+                        let e = seq.actions[i * ad + d] as f64;
+                        seq.actions[i * ad + d] = (c0 * x0 + cn * e) as f32;
+                    }
+                    seq.k_actions[i] = ka as i64;
+                }
+            }
+            ks.max(ka)
+        } else {
+            kmax
+        };
+        let stats = m.stats.clone();
+        let scale = self.config.guidance_scale as f32;
+        let max_step = self.config.max_guidance_step as f32;
+        let mut cost = 0.0;
+        let use_guidance = !guidance.terms.is_empty() && scale > 0.0;
+        let mut grad = vec![0.0f32; STEPS * sd];
+        let mut guide = |_call: usize, _seq: &Sequence, pred: &mut Prediction| -> Result<()> {
+            if !use_guidance {
+                return Ok(());
+            }
+            cost = guidance.eval_normalised(&pred.states, &stats, &mut grad);
+            for i in HISTORY + 1..STEPS {
+                let row = &grad[i * sd..(i + 1) * sd];
+                let n = row.iter().map(|g| g * g).sum::<f32>().sqrt() * scale;
+                let k = if n > max_step { max_step / n } else { 1.0 };
+                for d in 0..sd {
+                    pred.states[i * sd + d] -= scale * k * row[d];
+                }
+            }
+            Ok(())
+        };
+        let calls = denoise_strided(
+            self.net.as_mut(),
+            &self.schedule,
+            &mut seq,
+            calls_target,
+            &mut self.rng,
+            &mut guide,
+        )?;
+        // Physical plan; the history tokens are the given history exactly.
+        let mut states = Vec::with_capacity(STEPS);
+        let mut actions = Vec::with_capacity(STEPS);
+        for i in 0..STEPS {
+            let mut s = [0.0f32; STATE_DIM];
+            m.stats.denorm_state(seq.state(0, i), &mut s);
+            let mut a = [0.0f32; NUM_JOINTS];
+            m.stats.denorm_action(seq.action(0, i), &mut a);
+            if s.iter().chain(a.iter()).any(|v| !v.is_finite()) {
+                bail!("the plan contains NaN or Inf (step {i})");
+            }
+            states.push(s);
+            actions.push(a);
+        }
+        Ok(Plan {
+            step,
+            states,
+            actions,
+            denoiser_calls: calls,
+            compute_s: clock.elapsed().as_secs_f64(),
+            cost,
+            normalised: seq,
+        })
+    }
+}
+
+impl Plan {
+    /// The plan with its normalised states re-expressed from `from` (its frame) to `to` (a
+    /// later step's frame), for rolling inference.
+    pub fn rebased(
+        &self,
+        from: &g1::CharacterFrame,
+        to: &g1::CharacterFrame,
+        stats: &g1_diffusion::Stats,
+    ) -> Plan {
+        let mut p = self.clone();
+        for i in 0..STEPS {
+            let d: [f64; STATE_DIM] = std::array::from_fn(|k| self.states[i][k] as f64);
+            let r = g1::bodypos::rebase_state(&d, from, to);
+            let rf: [f32; STATE_DIM] = std::array::from_fn(|k| r[k] as f32);
+            p.states[i] = rf;
+            stats.norm_state(
+                &rf,
+                &mut p.normalised.states[i * STATE_DIM..(i + 1) * STATE_DIM],
+            );
+        }
+        p
+    }
+}
+
+/// Denoises every token to level 0 in `calls` denoiser calls: a token that starts at level L
+/// is at level ⌊L·(calls − j − 1)/calls⌋ after call j (DDPM posterior jumps; with all tokens at
+/// K and calls = K this is the ordinary one-level-per-call sampler). History tokens (level 0)
+/// stay exactly as given.
+pub fn denoise_strided(
+    net: &mut dyn Denoiser,
+    schedule: &Schedule,
+    seq: &mut Sequence,
+    calls: usize,
+    rng: &mut ChaCha8Rng,
+    guide: &mut dyn FnMut(usize, &Sequence, &mut Prediction) -> Result<()>,
+) -> Result<usize> {
+    seq.check()?;
+    let start_s = seq.k_states.clone();
+    let start_a = seq.k_actions.clone();
+    let calls = calls.max(1);
+    for j in 0..calls {
+        let mut pred = net.denoise(seq)?;
+        guide(j, seq, &mut pred)?;
+        let target = |l: i64| (l as usize * (calls - j - 1) / calls) as i64;
+        for (x, levels, start, x0, dim) in [
+            (
+                &mut seq.states,
+                &mut seq.k_states,
+                &start_s,
+                &pred.states,
+                seq.state_dim,
+            ),
+            (
+                &mut seq.actions,
+                &mut seq.k_actions,
+                &start_a,
+                &pred.actions,
+                seq.action_dim,
+            ),
+        ] {
+            for r in 0..levels.len() {
+                let from = levels[r];
+                let to = target(start[r]);
+                if from <= 0 || to >= from {
+                    continue;
+                }
+                let (c0, ck, sd) = schedule.posterior(from as usize, to as usize);
+                for d in r * dim..(r + 1) * dim {
+                    let z: f64 = if sd > 0.0 {
+                        rng.sample(StandardNormal)
+                    } else {
+                        0.0
+                    };
+                    x[d] = (c0 * x0[d] as f64 + ck * x[d] as f64 + sd * z) as f32;
+                }
+                levels[r] = to;
+            }
+        }
+    }
+    Ok(calls)
+}
