@@ -147,7 +147,7 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     let out = g1_control::drive(
         &mut sim,
         &mut planner,
-        &task,
+        &|_| task.clone(),
         &ControlConfig::default(),
         steps,
         |_, _| {},

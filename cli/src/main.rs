@@ -4,6 +4,7 @@ mod bench;
 mod bench_model;
 mod data_cmds;
 mod drive_cmd;
+mod eval_cmd;
 mod model_cmds;
 use g1_data::rollout;
 
@@ -44,6 +45,8 @@ enum Command {
     Export(model_cmds::ExportArgs),
     /// The simulated G1 under the diffusion controller (one episode).
     Drive(drive_cmd::DriveArgs),
+    /// Closed-loop evaluation on the paper's protocol (scenario file), with the expert baseline.
+    Eval(eval_cmd::EvalArgs),
     /// Check an exported model, or evaluate its unguided plans.
     #[command(subcommand)]
     Model(model_cmds::ModelCommand),
@@ -199,6 +202,7 @@ fn main() -> ExitCode {
         Command::Dataset(c) => data_cmds::cmd_dataset(c),
         Command::Train(a) => model_cmds::cmd_train(a),
         Command::Drive(a) => drive_cmd::cmd_drive(a),
+        Command::Eval(a) => eval_cmd::cmd_eval(a),
         Command::Export(a) => model_cmds::cmd_export(a),
         Command::Model(model_cmds::ModelCommand::Check(a)) => model_cmds::cmd_check(a),
         Command::Model(model_cmds::ModelCommand::Plans(a)) => model_cmds::cmd_plans(a),

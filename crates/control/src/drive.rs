@@ -61,6 +61,8 @@ pub struct StepLog {
     pub time_s: f64,
     pub root_xy: [f64; 2],
     pub yaw: f64,
+    /// Root planar velocity in the heading frame (m/s).
+    pub vel_heading: [f64; 2],
     pub plan_age_steps: Option<u64>,
     pub mode: &'static str,
 }
@@ -118,7 +120,7 @@ fn frame_of(sim: &Sim) -> (BodyPosState, CharacterFrame) {
 pub fn drive(
     sim: &mut Sim,
     planner: &mut Planner,
-    task: &Task,
+    task: &dyn Fn(u64) -> Task,
     cfg: &ControlConfig,
     steps: u64,
     mut on_step: impl FnMut(u64, &Sim),
@@ -173,7 +175,7 @@ pub fn drive(
                 .map(|(s, f)| rebase_state(s, f, &frame))
                 .collect();
             let hist_actions: Vec<[f64; NUM_JOINTS]> = actions.iter().copied().collect();
-            let guidance = build_guidance(task, cfg, &world_shapes, &frame);
+            let guidance = build_guidance(&task(k), cfg, &world_shapes, &frame);
             let previous = current
                 .as_ref()
                 .map(|(p, f)| p.rebased(f, &frame, &m.stats));
@@ -235,10 +237,14 @@ pub fn drive(
         if sim.obstacle_contacts() > 0 {
             out.obstacle_contact_steps += 1;
         }
+        let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
+        let (sy, cy) = yaw.sin_cos();
+        let v = gt.root.lin_vel_w;
         out.log.push(StepLog {
             time_s: gt.time_s,
             root_xy: [gt.root.pos_w.x, gt.root.pos_w.y],
-            yaw: g1::bodypos::heading_yaw(&gt.root.quat_w),
+            yaw,
+            vel_heading: [cy * v.x + sy * v.y, -sy * v.x + cy * v.y],
             plan_age_steps: age,
             mode,
         });

@@ -1,0 +1,577 @@
+//! `g1d eval`: the paper's protocol in the simulator, for the diffusion controller and the
+//! velocity expert baseline (steered to waypoints by a heading controller).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{bail, Context, Result};
+use g1_control::{ControlConfig, Planner, PlannerConfig, Task};
+use g1_sim::{MotorCommand, Obstacle, PushConfig, Sim, SimConfig};
+use serde::{Deserialize, Serialize};
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// Model directory (default: the shipped model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Scenario file (default: config/eval_scenarios.yaml).
+    #[arg(long)]
+    pub scenarios: Option<PathBuf>,
+    #[arg(long, default_value_t = 50)]
+    pub runs: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also run the baseline: `expert` (the velocity policy with a heading controller).
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// Only the baseline (no model needed).
+    #[arg(long)]
+    pub baseline_only: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Planner settings YAML (keys of PlannerConfig) and controller settings (ControlConfig).
+    #[arg(long)]
+    pub planner: Option<PathBuf>,
+    #[arg(long)]
+    pub control: Option<PathBuf>,
+    /// Directory for the top-view PNGs (default: out/eval).
+    #[arg(long, default_value = "out/eval")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    WalkPerturb,
+    Joystick,
+    Waypoint,
+    Obstacles,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    pub task: TaskKind,
+    #[serde(default)]
+    pub seconds: Option<f64>,
+    /// Goal (m) in the robot's starting heading frame (the robot starts at the origin facing +x).
+    #[serde(default)]
+    pub goal: Option<[f64; 2]>,
+    #[serde(default)]
+    pub obstacles: Vec<Obstacle>,
+    /// Joystick segments: [vx, vy, wz, seconds].
+    #[serde(default)]
+    pub commands: Vec<[f64; 4]>,
+    /// Forward speed of walk_perturb (m/s).
+    #[serde(default)]
+    pub speed: Option<f64>,
+    /// Pushes (walk_perturb default: U(0, 0.5) m/s every 1 s).
+    #[serde(default)]
+    pub pushes: Option<PushConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    scenarios: Vec<Scenario>,
+}
+
+/// Reach radius (m) and stop speed (m/s) of waypoint success; joystick success threshold.
+pub const REACH_M: f64 = 0.3;
+pub const STOP_MPS: f64 = 0.2;
+pub const JOYSTICK_OK_MPS: f64 = 0.25;
+
+impl Scenario {
+    fn check(&self) -> Result<()> {
+        let need_goal = matches!(self.task, TaskKind::Waypoint | TaskKind::Obstacles);
+        if need_goal && self.goal.is_none() {
+            bail!("scenario {}: task {:?} needs a goal", self.name, self.task);
+        }
+        if self.task == TaskKind::Joystick && self.commands.is_empty() {
+            bail!(
+                "scenario {}: joystick needs commands [[vx, vy, wz, seconds], …]",
+                self.name
+            );
+        }
+        if self
+            .commands
+            .iter()
+            .any(|c| !(c[3] > 0.0) || c.iter().any(|v| !v.is_finite()))
+        {
+            bail!(
+                "scenario {}: every command needs finite values and seconds > 0",
+                self.name
+            );
+        }
+        if let Some(s) = self.seconds {
+            if !(s > 0.0 && s <= 300.0) {
+                bail!("scenario {}: seconds {s} must be in (0, 300]", self.name);
+            }
+        }
+        Ok(())
+    }
+    fn duration_s(&self) -> f64 {
+        match self.task {
+            TaskKind::Joystick => self.commands.iter().map(|c| c[3]).sum(),
+            _ => self.seconds.unwrap_or(20.0),
+        }
+    }
+    /// Joystick segment active at time `t`.
+    fn command_at(&self, t: f64) -> [f64; 3] {
+        let mut acc = 0.0;
+        for c in &self.commands {
+            acc += c[3];
+            if t < acc {
+                return [c[0], c[1], c[2]];
+            }
+        }
+        self.commands
+            .last()
+            .map_or([0.0; 3], |c| [c[0], c[1], c[2]])
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub success: bool,
+    pub fell: bool,
+    pub contacts: u64,
+    pub time_s: Option<f64>,
+    pub final_error_m: Option<f64>,
+    pub velocity_error_mps: Option<f64>,
+    pub path: Vec<[f64; 2]>,
+    pub plan_latency_ms: Vec<f64>,
+    pub fresh_share: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    pub scenario: String,
+    pub controller: String,
+    pub task: TaskKind,
+    pub runs: usize,
+    pub successes: usize,
+    pub success_rate: f64,
+    pub falls: usize,
+    pub contacts: u64,
+    pub mean_time_s: Option<f64>,
+    pub velocity_error_mps: Option<f64>,
+    pub final_error_m: Option<f64>,
+    pub plan_latency_ms_p50: Option<f64>,
+    pub plan_latency_ms_p99: Option<f64>,
+    pub fresh_plan_share: Option<f64>,
+}
+
+fn sim_for(s: &Scenario) -> SimConfig {
+    let mut cfg = SimConfig {
+        obstacles: s.obstacles.clone(),
+        ..SimConfig::default()
+    };
+    if s.task == TaskKind::WalkPerturb {
+        cfg.pushes = Some(s.pushes.clone().unwrap_or_default());
+    } else {
+        cfg.pushes = s.pushes.clone();
+    }
+    cfg
+}
+
+/// Scores a finished run from its trajectory.
+fn score(
+    s: &Scenario,
+    fell: bool,
+    contacts: u64,
+    log: &[(f64, [f64; 2], [f64; 2])],
+    dt: f64,
+) -> RunResult {
+    let path: Vec<[f64; 2]> = log.iter().map(|l| l.1).collect();
+    let mut r = RunResult {
+        success: false,
+        fell,
+        contacts,
+        time_s: None,
+        final_error_m: None,
+        velocity_error_mps: None,
+        path,
+        plan_latency_ms: vec![],
+        fresh_share: None,
+    };
+    match s.task {
+        TaskKind::WalkPerturb => r.success = !fell,
+        TaskKind::Joystick => {
+            // Mean planar velocity error, skipping the first second of every segment.
+            let (mut sum, mut n) = (0.0, 0usize);
+            let mut start = 0.0;
+            for c in &s.commands {
+                for (t, _, v) in log {
+                    if *t >= start + 1.0 && *t < start + c[3] {
+                        sum += ((v[0] - c[0]).powi(2) + (v[1] - c[1]).powi(2)).sqrt();
+                        n += 1;
+                    }
+                }
+                start += c[3];
+            }
+            let e = if n > 0 { sum / n as f64 } else { f64::INFINITY };
+            r.velocity_error_mps = Some(e);
+            r.success = !fell && e <= JOYSTICK_OK_MPS;
+        }
+        TaskKind::Waypoint | TaskKind::Obstacles => {
+            let g = s.goal.expect("checked");
+            let dist = |p: &[f64; 2]| ((p[0] - g[0]).powi(2) + (p[1] - g[1]).powi(2)).sqrt();
+            if let Some((t, p, v)) = log.last() {
+                let _ = t;
+                let e = dist(p);
+                r.final_error_m = Some(e);
+                let speed = (v[0] * v[0] + v[1] * v[1]).sqrt();
+                r.time_s = log.iter().find(|l| dist(&l.1) <= REACH_M).map(|l| l.0);
+                r.success = !fell && e <= REACH_M && speed <= STOP_MPS;
+                if s.task == TaskKind::Obstacles {
+                    r.success &= contacts == 0;
+                }
+            }
+        }
+    }
+    let _ = dt;
+    r
+}
+
+fn run_diffusion(
+    s: &Scenario,
+    model: &Path,
+    pc: &PlannerConfig,
+    cc: &ControlConfig,
+    seed: u64,
+) -> Result<RunResult> {
+    let (manifest, net) =
+        g1_diffusion_tch::open_backend(model, g1_diffusion::BackendKind::OrtCpu, 1)?;
+    let mut planner = Planner::new(net, manifest, PlannerConfig { seed, ..pc.clone() })?;
+    let mut sim = Sim::new(&g1_sim::default_assets_dir(), sim_for(s))?;
+    let init = g1_control::drive::standing_start(&mut sim);
+    sim.reset(&init, seed)?;
+    let dt = sim.control_dt_s();
+    let steps = (s.duration_s() / dt).round() as u64;
+    let task = |k: u64| -> Task {
+        match s.task {
+            TaskKind::WalkPerturb => Task::Joystick {
+                velocity: [s.speed.unwrap_or(0.5), 0.0],
+            },
+            TaskKind::Joystick => {
+                let c = s.command_at(k as f64 * dt);
+                Task::Joystick {
+                    velocity: [c[0], c[1]],
+                }
+            }
+            TaskKind::Waypoint | TaskKind::Obstacles => Task::Waypoint {
+                goal: s.goal.expect("checked"),
+            },
+        }
+    };
+    let out = g1_control::drive(&mut sim, &mut planner, &task, cc, steps, |_, _| {})?;
+    let log: Vec<(f64, [f64; 2], [f64; 2])> = out
+        .log
+        .iter()
+        .map(|l| (l.time_s, l.root_xy, l.vel_heading))
+        .collect();
+    let mut r = score(s, out.fell, out.obstacle_contact_steps, &log, dt);
+    r.plan_latency_ms = out.plan_latency_ms;
+    r.fresh_share = Some(out.fresh_plan_steps as f64 / out.steps.max(1) as f64);
+    Ok(r)
+}
+
+fn run_expert(s: &Scenario, seed: u64) -> Result<RunResult> {
+    let mut sim = Sim::new(&g1_sim::default_assets_dir(), sim_for(s))?;
+    let mut expert = g1_expert::Expert::load(
+        &g1_sim::default_assets_dir().join("policies/velocity_mjlab"),
+        None,
+    )?;
+    let init = g1_data::rollout::initial_state(&mut sim, &expert);
+    sim.reset(&init, seed)?;
+    expert.reset(&g1_data::rollout::robot_state(&sim))?;
+    let dt = sim.control_dt_s();
+    let steps = (s.duration_s() / dt).round() as u64;
+    let (mut log, mut contacts, mut fell) = (vec![], 0u64, false);
+    for k in 0..steps {
+        let gt = sim.ground_truth();
+        let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
+        let cmd = match s.task {
+            TaskKind::WalkPerturb => [s.speed.unwrap_or(0.5), 0.0, 0.0],
+            TaskKind::Joystick => s.command_at(k as f64 * dt),
+            TaskKind::Waypoint | TaskKind::Obstacles => {
+                // Heading controller: turn toward the goal, walk when roughly facing it, slow down near it.
+                let g = s.goal.expect("checked");
+                let (dx, dy) = (g[0] - gt.root.pos_w.x, g[1] - gt.root.pos_w.y);
+                let dist = (dx * dx + dy * dy).sqrt();
+                let err = (dy.atan2(dx) - yaw + std::f64::consts::PI)
+                    .rem_euclid(2.0 * std::f64::consts::PI)
+                    - std::f64::consts::PI;
+                if dist < 0.15 {
+                    [0.0, 0.0, 0.0]
+                } else {
+                    let v = (0.8 * dist).min(0.8) * (1.0 - (err.abs() / 1.0).min(1.0));
+                    [v, 0.0, (2.0 * err).clamp(-1.0, 1.0)]
+                }
+            }
+        };
+        let a = expert.step(&g1_data::rollout::robot_state(&sim), cmd)?;
+        sim.set_command(&MotorCommand::with_gains(a.q_target, a.kp, a.kd));
+        sim.step_control();
+        let gt = sim.ground_truth();
+        if sim.obstacle_contacts() > 0 {
+            contacts += 1;
+        }
+        let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
+        let (sy, cy) = yaw.sin_cos();
+        let v = gt.root.lin_vel_w;
+        log.push((
+            gt.time_s,
+            [gt.root.pos_w.x, gt.root.pos_w.y],
+            [cy * v.x + sy * v.y, -sy * v.x + cy * v.y],
+        ));
+        if gt.head_height_m < g1_data::rollout::FALL_HEAD_HEIGHT_M
+            || gt.root.pos_w.z < g1_data::rollout::FALL_PELVIS_HEIGHT_M
+        {
+            fell = true;
+            break;
+        }
+    }
+    Ok(score(s, fell, contacts, &log, dt))
+}
+
+fn percentile(v: &mut [f64], p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    Some(v[((v.len() - 1) as f64 * p).round() as usize])
+}
+
+fn summarise(s: &Scenario, controller: &str, rs: &[RunResult]) -> ScenarioReport {
+    let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let mut lat: Vec<f64> = rs
+        .iter()
+        .flat_map(|r| r.plan_latency_ms.iter().copied())
+        .collect();
+    ScenarioReport {
+        scenario: s.name.clone(),
+        controller: controller.into(),
+        task: s.task,
+        runs: rs.len(),
+        successes: rs.iter().filter(|r| r.success).count(),
+        success_rate: rs.iter().filter(|r| r.success).count() as f64 / rs.len().max(1) as f64,
+        falls: rs.iter().filter(|r| r.fell).count(),
+        contacts: rs.iter().map(|r| r.contacts).sum(),
+        mean_time_s: mean(
+            rs.iter()
+                .filter(|r| r.success)
+                .filter_map(|r| r.time_s)
+                .collect(),
+        ),
+        velocity_error_mps: mean(
+            rs.iter()
+                .filter_map(|r| r.velocity_error_mps)
+                .filter(|v| v.is_finite())
+                .collect(),
+        ),
+        final_error_m: mean(rs.iter().filter_map(|r| r.final_error_m).collect()),
+        plan_latency_ms_p50: percentile(&mut lat, 0.5),
+        plan_latency_ms_p99: percentile(&mut lat, 0.99),
+        fresh_plan_share: mean(rs.iter().filter_map(|r| r.fresh_share).collect()),
+    }
+}
+
+fn picture(path: &Path, s: &Scenario, runs: &[(&str, &[RunResult])]) -> Result<()> {
+    let mut xs = vec![0.0, 1.0];
+    let mut ys = vec![-1.0, 1.0];
+    for (_, rs) in runs {
+        for r in rs.iter() {
+            for p in &r.path {
+                xs.push(p[0]);
+                ys.push(p[1]);
+            }
+        }
+    }
+    if let Some(g) = s.goal {
+        xs.push(g[0]);
+        ys.push(g[1]);
+    }
+    let fmin = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let fmax = |v: &[f64]| v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let mut c = g1_data::plot::Canvas::new(
+        900,
+        600,
+        fmin(&xs) - 0.7,
+        fmax(&xs) + 0.7,
+        fmin(&ys) - 0.7,
+        fmax(&ys) + 0.7,
+    );
+    for o in &s.obstacles {
+        let ctr = o.center_3d();
+        match o {
+            Obstacle::Sphere { radius, .. } | Obstacle::Cylinder { radius, .. } => {
+                c.disc(ctr[0], ctr[1], *radius, [150, 150, 150])
+            }
+            Obstacle::Box {
+                half_extents, yaw, ..
+            } => {
+                let (sn, cs) = yaw.sin_cos();
+                for i in -15..=15 {
+                    for j in -15..=15 {
+                        let (u, v) = (
+                            half_extents[0] * i as f64 / 15.0,
+                            half_extents[1] * j as f64 / 15.0,
+                        );
+                        c.disc(
+                            ctr[0] + cs * u - sn * v,
+                            ctr[1] + sn * u + cs * v,
+                            0.015,
+                            [150, 150, 150],
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if let Some(g) = s.goal {
+        c.disc(g[0], g[1], REACH_M, [190, 230, 190]);
+    }
+    for (i, (_, rs)) in runs.iter().enumerate() {
+        for r in rs.iter() {
+            let col = if r.success {
+                g1_data::plot::palette(i)
+            } else {
+                [220, 40, 40]
+            };
+            c.path(&r.path, col);
+        }
+    }
+    c.save_png(path)
+}
+
+pub fn default_model_dir() -> PathBuf {
+    g1_sim::default_assets_dir().join("models/default")
+}
+
+pub fn cmd_eval(a: EvalArgs) -> Result<()> {
+    let path = a
+        .scenarios
+        .clone()
+        .unwrap_or_else(|| g1_sim::default_assets_dir().join("../config/eval_scenarios.yaml"));
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: ScenarioFile = serde_yaml::from_str(&text)
+        .with_context(|| format!("{}: bad scenario file", path.display()))?;
+    for s in &file.scenarios {
+        s.check().with_context(|| path.display().to_string())?;
+    }
+    if a.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let load = |p: &Option<PathBuf>| -> Result<Option<String>> {
+        p.as_ref()
+            .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+            .transpose()
+    };
+    let pc: PlannerConfig = match load(&a.planner)? {
+        Some(t) => serde_yaml::from_str(&t).context("--planner")?,
+        None => PlannerConfig::default(),
+    };
+    let cc: ControlConfig = match load(&a.control)? {
+        Some(t) => serde_yaml::from_str(&t).context("--control")?,
+        None => ControlConfig::default(),
+    };
+    let model = a.model.clone().unwrap_or_else(default_model_dir);
+    if let Some(b) = &a.baseline {
+        if b != "expert" {
+            bail!("unknown baseline `{b}` (expert)");
+        }
+    }
+    let with_expert = a.baseline.is_some() || a.baseline_only;
+    let workers = a
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    std::fs::create_dir_all(&a.out)?;
+    let mut reports = vec![];
+    for s in &file.scenarios {
+        let mut groups: Vec<(&str, Vec<RunResult>)> = vec![];
+        let mut kinds = vec![];
+        if !a.baseline_only {
+            kinds.push("diffusion");
+        }
+        if with_expert {
+            kinds.push("expert");
+        }
+        for kind in kinds {
+            let next = AtomicUsize::new(0);
+            let results: Mutex<Vec<(usize, Result<RunResult>)>> = Mutex::new(vec![]);
+            let bar = if a.json {
+                indicatif::ProgressBar::hidden()
+            } else {
+                crate::data_cmds::progress_bar(a.runs as u64, &format!("{} / {kind}", s.name))
+            };
+            std::thread::scope(|sc| {
+                for _ in 0..workers.min(a.runs) {
+                    sc.spawn(|| loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= a.runs {
+                            break;
+                        }
+                        let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
+                        let r = if kind == "diffusion" {
+                            run_diffusion(s, &model, &pc, &cc, seed)
+                        } else {
+                            run_expert(s, seed)
+                        };
+                        results.lock().expect("lock").push((i, r));
+                        bar.inc(1);
+                    });
+                }
+            });
+            bar.finish_and_clear();
+            let mut rs = results.into_inner().expect("lock");
+            rs.sort_by_key(|r| r.0);
+            let rs: Vec<RunResult> = rs
+                .into_iter()
+                .map(|(i, r)| r.with_context(|| format!("{} run {i}", s.name)))
+                .collect::<Result<_>>()?;
+            reports.push(summarise(s, kind, &rs));
+            groups.push((kind, rs));
+        }
+        let views: Vec<(&str, &[RunResult])> =
+            groups.iter().map(|(k, r)| (*k, r.as_slice())).collect();
+        picture(&a.out.join(format!("{}.png", s.name)), s, &views)?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+        return Ok(());
+    }
+    let f = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |x| format!("{x:.d$}"));
+    println!("| scenario | controller | runs | success | falls | contacts | mean time (s) | vel. error (m/s) | final error (m) | plan p50/p99 (ms) | fresh plans |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in &reports {
+        println!(
+            "| {} | {} | {} | {:.0}% | {} | {} | {} | {} | {} | {} | {} |",
+            r.scenario,
+            r.controller,
+            r.runs,
+            100.0 * r.success_rate,
+            r.falls,
+            r.contacts,
+            f(r.mean_time_s, 1),
+            f(r.velocity_error_mps, 2),
+            f(r.final_error_m, 2),
+            match (r.plan_latency_ms_p50, r.plan_latency_ms_p99) {
+                (Some(a), Some(b)) => format!("{a:.0}/{b:.0}"),
+                _ => "—".into(),
+            },
+            r.fresh_plan_share
+                .map_or("—".into(), |v| format!("{:.0}%", 100.0 * v)),
+        );
+    }
+    println!("\npictures: {}/<scenario>.png", a.out.display());
+    Ok(())
+}
