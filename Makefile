@@ -21,6 +21,7 @@ test: setup
 
 bench: build
 	./target/release/g1d bench sim
+	./target/release/g1d bench model
 
 fmt:
 	$(CARGO) fmt --all

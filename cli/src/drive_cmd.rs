@@ -232,7 +232,40 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        println!("task          {:?} on {}", task, planner.backend());
+        match out.fall_time_s {
+            Some(t) => println!("outcome       FELL at {t:.2} s"),
+            None => println!(
+                "outcome       no fall in {:.1} s",
+                out.steps as f64 * sim.control_dt_s()
+            ),
+        }
+        println!(
+            "final xy      [{:.2}, {:.2}] m",
+            out.final_xy[0], out.final_xy[1]
+        );
+        if let Some(e) = summary["goal_error_m"].as_f64() {
+            println!("goal error    {e:.2} m");
+        }
+        println!(
+            "contacts      {} control steps touching an obstacle",
+            out.obstacle_contact_steps
+        );
+        println!(
+            "planning      {} plans, latency p50 {:.1} ms / p99 {:.1} ms, {:.1} denoiser calls each, {:.0}% of steps from a plan < 100 ms old",
+            out.plans,
+            percentile(lat, 0.5),
+            percentile(lat, 0.99),
+            summary["denoiser_calls_mean"].as_f64().unwrap_or(0.0),
+            100.0 * summary["fresh_plan_share"].as_f64().unwrap_or(0.0)
+        );
+        println!(
+            "fallbacks     {} hold steps, {} damping steps; wall {wall:.1} s",
+            out.hold_steps, out.damping_steps
+        );
+        if let Some(p) = &a.png {
+            println!("picture       {}", p.display());
+        }
     }
     Ok(())
 }

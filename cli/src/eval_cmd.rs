@@ -101,7 +101,7 @@ impl Scenario {
         if self
             .commands
             .iter()
-            .any(|c| !(c[3] > 0.0) || c.iter().any(|v| !v.is_finite()))
+            .any(|c| c[3].is_nan() || c[3] <= 0.0 || c.iter().any(|v| !v.is_finite()))
         {
             bail!(
                 "scenario {}: every command needs finite values and seconds > 0",

@@ -295,3 +295,17 @@ fn train_resume_export_check_and_rejections() {
     assert!(e.contains("unknown model configuration"), "{e}");
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+#[test]
+fn shipped_default_model_loads_and_its_backends_agree() {
+    let model = repo().join("assets/models/default");
+    let r: serde_json::Value =
+        serde_json::from_str(&ok(&["model", "check", s(&model), "--json"])).unwrap();
+    assert_eq!(r["config"], "small");
+    assert!(r["max_abs_diff_random"].as_f64().unwrap() < 1e-4, "{r}");
+    let card = std::fs::read_to_string(model.join("README.md")).unwrap();
+    assert!(
+        card.contains(" train --data") && card.contains(" export "),
+        "the model card must say how it was trained"
+    );
+}

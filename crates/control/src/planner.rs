@@ -47,7 +47,7 @@ impl PlannerConfig {
         if !(self.guidance_scale >= 0.0 && self.guidance_scale.is_finite()) {
             bail!("planner.guidance_scale must be ≥ 0");
         }
-        if !(self.max_guidance_step > 0.0) {
+        if self.max_guidance_step.is_nan() || self.max_guidance_step <= 0.0 {
             bail!("planner.max_guidance_step must be > 0");
         }
         for (k, v) in [
@@ -141,7 +141,7 @@ impl Planner {
         // Start levels per token, and initial values.
         let shift = previous.filter(|_| self.config.rolling).and_then(|p| {
             let s = step.checked_sub(p.step)? as usize;
-            (s >= 1 && s < STEPS - HISTORY).then_some((p, s))
+            (1..STEPS - HISTORY).contains(&s).then_some((p, s))
         });
         for i in 0..STEPS {
             let srow = &mut seq.states[i * sd..(i + 1) * sd];
