@@ -39,6 +39,12 @@ pub struct DriveArgs {
     /// Largest guidance step per state token (normalised units).
     #[arg(long)]
     pub max_guidance_step: Option<f64>,
+    /// Planner settings YAML (keys of PlannerConfig); flags override it.
+    #[arg(long)]
+    pub planner: Option<PathBuf>,
+    /// Controller settings YAML (keys of ControlConfig: guidance weights, δ, hold steps).
+    #[arg(long)]
+    pub control: Option<PathBuf>,
     /// Plan from pure noise every time (no rolling inference).
     #[arg(long)]
     pub no_rolling: bool,
@@ -101,10 +107,22 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         cfg.pushes = Some(PushConfig::default());
     }
     let (manifest, net) = g1_diffusion_tch::open_backend(&a.model, a.backend, a.threads)?;
-    let mut pc = PlannerConfig {
-        seed: a.seed,
-        rolling: !a.no_rolling,
-        ..Default::default()
+    let read = |p: &PathBuf| {
+        std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+    };
+    let mut pc: PlannerConfig = match &a.planner {
+        Some(p) => serde_yaml::from_str(&read(p)?)
+            .with_context(|| format!("{}: bad planner settings", p.display()))?,
+        None => PlannerConfig::default(),
+    };
+    pc.seed = a.seed;
+    if a.no_rolling {
+        pc.rolling = false;
+    }
+    let cc: ControlConfig = match &a.control {
+        Some(p) => serde_yaml::from_str(&read(p)?)
+            .with_context(|| format!("{}: bad control settings", p.display()))?,
+        None => ControlConfig::default(),
     };
     if let Some(s) = a.guidance_scale {
         pc.guidance_scale = s;
@@ -148,7 +166,7 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         &mut sim,
         &mut planner,
         &|_| task.clone(),
-        &ControlConfig::default(),
+        &cc,
         steps,
         |_, _| {},
     )?;

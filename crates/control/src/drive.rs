@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use g1::bodypos::{build_state_self, rebase_state, CharacterFrame};
 use g1::{forward_kinematics, BodyPosState, JOINTS, NUM_JOINTS, STATE_DIM};
 use g1_diffusion::HISTORY;
@@ -81,6 +81,9 @@ pub struct DriveOutcome {
     pub fresh_plan_steps: u64,
     pub hold_steps: u64,
     pub damping_steps: u64,
+    /// Plans the planner could not produce (non-finite output), and the first reason.
+    pub failed_plans: usize,
+    pub first_failure: Option<String>,
     pub log: Vec<StepLog>,
 }
 
@@ -153,6 +156,8 @@ pub fn drive(
         fresh_plan_steps: 0,
         hold_steps: 0,
         damping_steps: 0,
+        failed_plans: 0,
+        first_failure: None,
         log: vec![],
     };
     let mut stale_for = 0u64;
@@ -179,25 +184,36 @@ pub fn drive(
             let previous = current
                 .as_ref()
                 .map(|(p, f)| p.rebased(f, &frame, &m.stats));
-            let plan = planner
-                .plan(k, &hist_states, &hist_actions, &guidance, previous.as_ref())
-                .with_context(|| format!("planning at step {k}"))?;
-            if std::env::var_os("G1D_DEBUG_PLAN").is_some() && k % 25 == 0 {
-                let vx: Vec<String> = plan.states.iter().map(|s| format!("{:.2}", s[6])).collect();
-                let px: Vec<String> = plan.states.iter().map(|s| format!("{:.2}", s[0])).collect();
-                eprintln!(
-                    "k {k} cost {:.3} calls {} vx [{}]\n        px [{}]",
-                    plan.cost,
-                    plan.denoiser_calls,
-                    vx.join(" "),
-                    px.join(" ")
-                );
+            // A failed plan (NaN or Inf from the network) is dropped: the loop keeps executing
+            // the last good plan, then holds, then damps.
+            match planner.plan(k, &hist_states, &hist_actions, &guidance, previous.as_ref()) {
+                Err(e) => {
+                    out.failed_plans += 1;
+                    if out.failed_plans == 1 {
+                        out.first_failure = Some(format!("step {k}: {e:#}"));
+                    }
+                }
+                Ok(plan) => {
+                    if std::env::var_os("G1D_DEBUG_PLAN").is_some() && k % 25 == 0 {
+                        let vx: Vec<String> =
+                            plan.states.iter().map(|s| format!("{:.2}", s[6])).collect();
+                        let px: Vec<String> =
+                            plan.states.iter().map(|s| format!("{:.2}", s[0])).collect();
+                        eprintln!(
+                            "k {k} cost {:.3} calls {} vx [{}]\n        px [{}]",
+                            plan.cost,
+                            plan.denoiser_calls,
+                            vx.join(" "),
+                            px.join(" ")
+                        );
+                    }
+                    let delay = ((plan.compute_s / dt).ceil() as u64).max(1);
+                    out.plans += 1;
+                    out.plan_latency_ms.push(plan.compute_s * 1e3);
+                    out.denoiser_calls.push(plan.denoiser_calls);
+                    pending = Some((plan, frame, k + delay));
+                }
             }
-            let delay = ((plan.compute_s / dt).ceil() as u64).max(1);
-            out.plans += 1;
-            out.plan_latency_ms.push(plan.compute_s * 1e3);
-            out.denoiser_calls.push(plan.denoiser_calls);
-            pending = Some((plan, frame, k + delay));
         }
         let planned = current
             .as_ref()

@@ -31,9 +31,12 @@ pub struct PlannerConfig {
 
 impl Default for PlannerConfig {
     fn default() -> Self {
+        // Measured with `g1d drive` on the default model: at λ ≤ 10 the x0 edits are washed out
+        // by the next denoising steps (the robot does not leave its standing history); 100 with
+        // a per-token cap of 5 normalised units walks it at the commanded speed.
         Self {
-            guidance_scale: 1.0,
-            max_guidance_step: 0.5,
+            guidance_scale: 100.0,
+            max_guidance_step: 5.0,
             rolling: true,
             roll_state_level: 14,
             roll_action_level: 4,

@@ -1,0 +1,106 @@
+//! The strided sampler against the plain DDPM sampler, and the control loop's fallbacks with
+//! scripted networks (a plan that runs out, a network that returns NaN).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use g1_control::planner::denoise_strided;
+use g1_control::{drive, ControlConfig, Planner, PlannerConfig, Task};
+use g1_diffusion::sampler::{denoise_to_clean, noise_future, Denoiser, Prediction, Sequence};
+use g1_diffusion::{Manifest, Schedule};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// x0 = a fixed affine function of the noisy input (deterministic, input-dependent).
+struct Affine;
+impl Denoiser for Affine {
+    fn backend(&self) -> String {
+        "affine".into()
+    }
+    fn denoise(&mut self, s: &Sequence) -> Result<Prediction> {
+        Ok(Prediction {
+            states: s.states.iter().map(|v| 0.5 * v + 0.1).collect(),
+            actions: s.actions.iter().map(|v| -0.3 * v).collect(),
+        })
+    }
+}
+
+/// Returns zeros (the data mean) for the first `good` calls, NaN afterwards.
+struct Scripted {
+    good: usize,
+    calls: usize,
+}
+impl Denoiser for Scripted {
+    fn backend(&self) -> String {
+        "scripted".into()
+    }
+    fn denoise(&mut self, s: &Sequence) -> Result<Prediction> {
+        self.calls += 1;
+        let v = if self.calls <= self.good { 0.0 } else { f32::NAN };
+        Ok(Prediction { states: vec![v; s.states.len()], actions: vec![v; s.actions.len()] })
+    }
+}
+
+#[test]
+fn strided_sampler_with_k_calls_is_the_ddpm_sampler() {
+    let sched = Schedule::cosine(20);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut seq = Sequence::zeros(2, 192, 29);
+    noise_future(&mut seq, &sched, 4, &mut rng);
+    let mut a = seq.clone();
+    let mut b = seq.clone();
+    let mut ra = ChaCha8Rng::seed_from_u64(9);
+    let mut rb = ChaCha8Rng::seed_from_u64(9);
+    let na = denoise_to_clean(&mut Affine, &sched, &mut a, &mut ra, None).unwrap();
+    let nb = denoise_strided(&mut Affine, &sched, &mut b, 20, &mut rb, &mut |_, _, _| Ok(())).unwrap();
+    assert_eq!((na, nb), (20, 20));
+    assert_eq!(a, b);
+    assert!(a.k_states.iter().chain(&a.k_actions).all(|k| *k == 0));
+    // Fewer calls also end clean, and leave the history untouched.
+    let mut c = seq.clone();
+    let n = denoise_strided(&mut Affine, &sched, &mut c, 7, &mut rb, &mut |_, _, _| Ok(())).unwrap();
+    assert_eq!(n, 7);
+    assert!(c.k_states.iter().chain(&c.k_actions).all(|k| *k == 0));
+    assert_eq!(c.states[..5 * 192], seq.states[..5 * 192]);
+}
+
+fn setup(good: usize) -> (g1_sim::Sim, Planner) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (m, _) = Manifest::load(&repo.join("assets/models/default")).unwrap();
+    let planner = Planner::new(Box::new(Scripted { good, calls: 0 }), m, PlannerConfig::default()).unwrap();
+    let mut sim = g1_sim::Sim::new(&repo.join("assets"), g1_sim::SimConfig::default()).unwrap();
+    let init = g1_control::drive::standing_start(&mut sim);
+    sim.reset(&init, 0).unwrap();
+    (sim, planner)
+}
+
+#[test]
+fn nan_plans_fall_back_to_hold_then_damping() {
+    let (mut sim, mut planner) = setup(0);
+    let cfg = ControlConfig { hold_steps: 10, ..Default::default() };
+    let out = drive(&mut sim, &mut planner, &|_| Task::Free, &cfg, 30, |_, _| {}).unwrap();
+    assert_eq!(out.failed_plans, 30);
+    assert!(out.first_failure.as_deref().unwrap().contains("NaN"), "{:?}", out.first_failure);
+    assert_eq!(out.hold_steps, 10);
+    assert_eq!(out.damping_steps, 20);
+    assert_eq!(out.log.iter().filter(|l| l.mode == "plan").count(), 0);
+    assert_eq!(out.log[29].mode, "damping");
+}
+
+#[test]
+fn a_plan_that_runs_out_is_held_then_damped() {
+    // The first plan (20 calls) is good; every later one is NaN.
+    let (mut sim, mut planner) = setup(20);
+    let cfg = ControlConfig { hold_steps: 10, ..Default::default() };
+    let out = drive(&mut sim, &mut planner, &|_| Task::Free, &cfg, 40, |_, _| {}).unwrap();
+    let modes: Vec<&str> = out.log.iter().map(|l| l.mode).collect();
+    // Step 0 has no plan yet (it lands at step ≥ 1); the plan from step 0 covers steps ≤ 16.
+    assert_eq!(modes[0], "hold");
+    let first_plan = modes.iter().position(|m| *m == "plan").unwrap();
+    let last_plan = modes.iter().rposition(|m| *m == "plan").unwrap();
+    assert_eq!(last_plan, 16, "{modes:?}");
+    assert!(modes[first_plan..=last_plan].iter().all(|m| *m == "plan"));
+    assert!(modes[17..27].iter().all(|m| *m == "hold"), "{modes:?}");
+    assert!(modes[27..].iter().all(|m| *m == "damping"), "{modes:?}");
+    assert!(out.failed_plans >= 1);
+}
