@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use g1_control::{ControlConfig, Planner, PlannerConfig, Task};
-use g1_sim::{Obstacle, PushConfig, Sim, SimConfig};
+use g1_sim::{Obstacle, PushConfig, Sim};
 
 #[derive(clap::Args)]
 pub struct DriveArgs {
@@ -94,15 +94,7 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         (None, None) => Task::Free,
         _ => bail!("give --goal or --joystick, not both"),
     };
-    let mut cfg = match &a.sim_config {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_yaml::from_str::<SimConfig>(&text)
-                .with_context(|| format!("parsing {}", p.display()))?
-        }
-        None => SimConfig::default(),
-    };
+    let mut cfg = crate::load_sim_config(a.sim_config.as_deref())?;
     if a.pushes {
         cfg.pushes = Some(PushConfig::default());
     }

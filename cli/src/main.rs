@@ -135,15 +135,7 @@ fn cmd_sim(a: SimArgs) -> Result<()> {
             anyhow::bail!("--seconds {s} must be in (0, 3600]");
         }
     }
-    let mut cfg = match &a.sim_config {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_yaml::from_str::<SimConfig>(&text)
-                .with_context(|| format!("parsing {}", p.display()))?
-        }
-        None => SimConfig::default(),
-    };
+    let mut cfg = load_sim_config(a.sim_config.as_deref())?;
     if a.pushes {
         cfg.pushes = Some(PushConfig::default());
     }
@@ -191,6 +183,19 @@ fn cmd_sim(a: SimArgs) -> Result<()> {
         println!("speed         {:.0}× real time", s.realtime_factor);
     }
     Ok(())
+}
+
+/// `SimConfig` from a YAML file, or the default.
+pub(crate) fn load_sim_config(path: Option<&std::path::Path>) -> Result<SimConfig> {
+    match path {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_yaml::from_str::<SimConfig>(&text)
+                .with_context(|| format!("parsing {}", p.display()))
+        }
+        None => Ok(SimConfig::default()),
+    }
 }
 
 fn main() -> ExitCode {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use g1::{NUM_JOINTS, STATE_DIM};
-use g1_diffusion::sampler::{Denoiser, Prediction, Sequence};
+use g1_diffusion::sampler::{denoise_strided, Denoiser, Prediction, Sequence};
 use g1_diffusion::tokens::{action_is_history, state_is_history};
 use g1_diffusion::{Manifest, Schedule, HISTORY, STEPS};
 use g1_guidance::Guidance;
@@ -280,62 +280,4 @@ impl Plan {
         }
         p
     }
-}
-
-/// Denoises every token to level 0 in `calls` denoiser calls: a token that starts at level L
-/// is at level ⌊L·(calls − j − 1)/calls⌋ after call j (DDPM posterior jumps; with all tokens at
-/// K and calls = K this is the ordinary one-level-per-call sampler). History tokens (level 0)
-/// stay exactly as given.
-pub fn denoise_strided(
-    net: &mut dyn Denoiser,
-    schedule: &Schedule,
-    seq: &mut Sequence,
-    calls: usize,
-    rng: &mut ChaCha8Rng,
-    guide: &mut dyn FnMut(usize, &Sequence, &mut Prediction) -> Result<()>,
-) -> Result<usize> {
-    seq.check()?;
-    let start_s = seq.k_states.clone();
-    let start_a = seq.k_actions.clone();
-    let calls = calls.max(1);
-    for j in 0..calls {
-        let mut pred = net.denoise(seq)?;
-        guide(j, seq, &mut pred)?;
-        let target = |l: i64| (l as usize * (calls - j - 1) / calls) as i64;
-        for (x, levels, start, x0, dim) in [
-            (
-                &mut seq.states,
-                &mut seq.k_states,
-                &start_s,
-                &pred.states,
-                seq.state_dim,
-            ),
-            (
-                &mut seq.actions,
-                &mut seq.k_actions,
-                &start_a,
-                &pred.actions,
-                seq.action_dim,
-            ),
-        ] {
-            for r in 0..levels.len() {
-                let from = levels[r];
-                let to = target(start[r]);
-                if from <= 0 || to >= from {
-                    continue;
-                }
-                let (c0, ck, sd) = schedule.posterior(from as usize, to as usize);
-                for d in r * dim..(r + 1) * dim {
-                    let z: f64 = if sd > 0.0 {
-                        rng.sample(StandardNormal)
-                    } else {
-                        0.0
-                    };
-                    x[d] = (c0 * x0[d] as f64 + ck * x[d] as f64 + sd * z) as f32;
-                }
-                levels[r] = to;
-            }
-        }
-    }
-    Ok(calls)
 }

@@ -105,36 +105,61 @@ pub fn noise_future<R: Rng>(seq: &mut Sequence, schedule: &Schedule, history: us
     }
 }
 
-/// Denoises every token of `seq` to level 0, one level per denoiser call (tokens at level 0 —
-/// the inpainted history — are left exactly as given). Returns the number of denoiser calls.
+/// Denoises every token of `seq` to level 0 in as many denoiser calls as the highest level
+/// (one level per call for tokens that start at the top; see [`denoise_strided`]). Tokens at
+/// level 0 — the inpainted history — are left exactly as given. Returns the number of calls.
 pub fn denoise_to_clean<R: Rng>(
     net: &mut dyn Denoiser,
     schedule: &Schedule,
     seq: &mut Sequence,
     rng: &mut R,
-    mut guide: Option<&mut Guide<'_>>,
+    guide: Option<&mut Guide<'_>>,
+) -> Result<usize> {
+    let top = seq
+        .k_states
+        .iter()
+        .chain(&seq.k_actions)
+        .copied()
+        .max()
+        .unwrap_or(0);
+    if top <= 0 {
+        return Ok(0);
+    }
+    let mut none = |_: usize, _: &Sequence, _: &mut Prediction| Ok(());
+    let g: &mut Guide<'_> = match guide {
+        Some(g) => g,
+        None => &mut none,
+    };
+    denoise_strided(net, schedule, seq, top as usize, rng, g)
+}
+
+/// Denoises every token to level 0 in `calls` denoiser calls: a token that starts at level L
+/// is at level ⌊L·(calls − j − 1)/calls⌋ after call j (DDPM posterior steps, jumping levels when
+/// L > calls). With every planned token at K and calls = K this is the ordinary sampler; rolling
+/// inference uses it to bring re-noised plans (e.g. states at 14, actions at 4, new steps at K)
+/// to level 0 in 14 calls. `guide` sees and may change each x0 prediction before the step.
+pub fn denoise_strided<R: Rng>(
+    net: &mut dyn Denoiser,
+    schedule: &Schedule,
+    seq: &mut Sequence,
+    calls: usize,
+    rng: &mut R,
+    guide: &mut Guide<'_>,
 ) -> Result<usize> {
     seq.check()?;
-    let mut calls = 0;
-    loop {
-        let top = seq
-            .k_states
-            .iter()
-            .chain(&seq.k_actions)
-            .copied()
-            .max()
-            .unwrap_or(0);
-        if top <= 0 {
-            return Ok(calls);
-        }
-        if top as usize > schedule.k_steps {
+    if let Some(top) = seq.k_states.iter().chain(&seq.k_actions).copied().max() {
+        if top as usize > schedule.k_steps || top < 0 {
             bail!(
-                "noise level {top} exceeds the schedule's {}",
+                "noise level {top} outside the schedule's 0..={}",
                 schedule.k_steps
             );
         }
+    }
+    let start_s = seq.k_states.clone();
+    let start_a = seq.k_actions.clone();
+    let calls = calls.max(1);
+    for j in 0..calls {
         let mut pred = net.denoise(seq)?;
-        calls += 1;
         if pred.states.len() != seq.states.len() || pred.actions.len() != seq.actions.len() {
             bail!(
                 "denoiser returned {}+{} values for {}+{}",
@@ -144,53 +169,43 @@ pub fn denoise_to_clean<R: Rng>(
                 seq.actions.len()
             );
         }
-        if let Some(g) = guide.as_deref_mut() {
-            g(calls, seq, &mut pred)?;
+        guide(j, seq, &mut pred)?;
+        let target = |l: i64| (l as usize * (calls - j - 1) / calls) as i64;
+        for (x, levels, start, x0, dim) in [
+            (
+                &mut seq.states,
+                &mut seq.k_states,
+                &start_s,
+                &pred.states,
+                seq.state_dim,
+            ),
+            (
+                &mut seq.actions,
+                &mut seq.k_actions,
+                &start_a,
+                &pred.actions,
+                seq.action_dim,
+            ),
+        ] {
+            for r in 0..levels.len() {
+                let (from, to) = (levels[r], target(start[r]));
+                if from <= 0 || to >= from {
+                    continue;
+                }
+                let (c0, ck, sd) = schedule.posterior(from as usize, to as usize);
+                for d in r * dim..(r + 1) * dim {
+                    let z: f64 = if sd > 0.0 {
+                        rng.sample(StandardNormal)
+                    } else {
+                        0.0
+                    };
+                    x[d] = (c0 * x0[d] as f64 + ck * x[d] as f64 + sd * z) as f32;
+                }
+                levels[r] = to;
+            }
         }
-        step(
-            schedule,
-            &mut seq.states,
-            &mut seq.k_states,
-            &pred.states,
-            seq.state_dim,
-            rng,
-        );
-        step(
-            schedule,
-            &mut seq.actions,
-            &mut seq.k_actions,
-            &pred.actions,
-            seq.action_dim,
-            rng,
-        );
     }
-}
-
-/// One posterior step k → k−1 for every token with k > 0.
-fn step<R: Rng>(
-    schedule: &Schedule,
-    x: &mut [f32],
-    levels: &mut [i64],
-    x0: &[f32],
-    dim: usize,
-    rng: &mut R,
-) {
-    for (r, k) in levels.iter_mut().enumerate() {
-        if *k <= 0 {
-            continue;
-        }
-        let from = *k as usize;
-        let (c0, ck, sd) = schedule.posterior(from, from - 1);
-        for d in r * dim..(r + 1) * dim {
-            let z: f64 = if sd > 0.0 {
-                rng.sample(StandardNormal)
-            } else {
-                0.0
-            };
-            x[d] = (c0 * x0[d] as f64 + ck * x[d] as f64 + sd * z) as f32;
-        }
-        *k -= 1;
-    }
+    Ok(calls)
 }
 
 /// A full unguided plan from clean history: noise the future, denoise K times.
