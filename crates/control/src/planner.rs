@@ -26,6 +26,8 @@ pub struct PlannerConfig {
     pub rolling: bool,
     pub roll_state_level: usize,
     pub roll_action_level: usize,
+    /// Scale of the sampler's posterior noise (1 = DDPM, 0 = posterior mean).
+    pub temperature: f64,
     pub seed: u64,
 }
 
@@ -40,6 +42,7 @@ impl Default for PlannerConfig {
             rolling: true,
             roll_state_level: 14,
             roll_action_level: 4,
+            temperature: 1.0,
             seed: 0,
         }
     }
@@ -229,6 +232,7 @@ impl Planner {
             &self.schedule,
             &mut seq,
             calls_target,
+            self.config.temperature,
             &mut self.rng,
             &mut guide,
         )?;

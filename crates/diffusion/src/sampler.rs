@@ -130,7 +130,7 @@ pub fn denoise_to_clean<R: Rng>(
         Some(g) => g,
         None => &mut none,
     };
-    denoise_strided(net, schedule, seq, top as usize, rng, g)
+    denoise_strided(net, schedule, seq, top as usize, 1.0, rng, g)
 }
 
 /// Denoises every token to level 0 in `calls` denoiser calls: a token that starts at level L
@@ -138,11 +138,13 @@ pub fn denoise_to_clean<R: Rng>(
 /// L > calls). With every planned token at K and calls = K this is the ordinary sampler; rolling
 /// inference uses it to bring re-noised plans (e.g. states at 14, actions at 4, new steps at K)
 /// to level 0 in 14 calls. `guide` sees and may change each x0 prediction before the step.
+/// `temperature` scales the posterior noise (1 = DDPM; 0 = the posterior mean every step).
 pub fn denoise_strided<R: Rng>(
     net: &mut dyn Denoiser,
     schedule: &Schedule,
     seq: &mut Sequence,
     calls: usize,
+    temperature: f64,
     rng: &mut R,
     guide: &mut Guide<'_>,
 ) -> Result<usize> {
@@ -193,6 +195,7 @@ pub fn denoise_strided<R: Rng>(
                     continue;
                 }
                 let (c0, ck, sd) = schedule.posterior(from as usize, to as usize);
+                let sd = sd * temperature;
                 for d in r * dim..(r + 1) * dim {
                     let z: f64 = if sd > 0.0 {
                         rng.sample(StandardNormal)
