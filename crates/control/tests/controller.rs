@@ -108,9 +108,15 @@ fn strided_sampler_with_k_calls_is_the_ddpm_sampler() {
     let mut ra = ChaCha8Rng::seed_from_u64(9);
     let mut rb = ChaCha8Rng::seed_from_u64(9);
     reference_ddpm(&mut Affine, &sched, &mut a, &mut ra);
-    let nb = denoise_strided(&mut Affine, &sched, &mut b, 20, 1.0, &mut rb, &mut |_, _, _| {
-        Ok(())
-    })
+    let nb = denoise_strided(
+        &mut Affine,
+        &sched,
+        &mut b,
+        20,
+        1.0,
+        &mut rb,
+        &mut |_, _, _| Ok(()),
+    )
     .unwrap();
     assert_eq!(nb, 20);
     let worst = a
@@ -125,9 +131,15 @@ fn strided_sampler_with_k_calls_is_the_ddpm_sampler() {
     assert!(a.k_states.iter().chain(&a.k_actions).all(|k| *k == 0));
     // Fewer calls also end clean, and leave the history untouched.
     let mut c = seq.clone();
-    let n = denoise_strided(&mut Affine, &sched, &mut c, 7, 1.0, &mut rb, &mut |_, _, _| {
-        Ok(())
-    })
+    let n = denoise_strided(
+        &mut Affine,
+        &sched,
+        &mut c,
+        7,
+        1.0,
+        &mut rb,
+        &mut |_, _, _| Ok(()),
+    )
     .unwrap();
     assert_eq!(n, 7);
     assert!(c.k_states.iter().chain(&c.k_actions).all(|k| *k == 0));
