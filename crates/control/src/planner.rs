@@ -28,6 +28,9 @@ pub struct PlannerConfig {
     pub roll_action_level: usize,
     /// Scale of the sampler's posterior noise (1 = DDPM, 0 = posterior mean).
     pub temperature: f64,
+    /// Ramp the guidance step linearly over the denoising calls (weak at high noise, full at
+    /// the last call) instead of a constant λ.
+    pub guidance_ramp: bool,
     pub seed: u64,
 }
 
@@ -45,6 +48,7 @@ impl Default for PlannerConfig {
             roll_state_level: 14,
             roll_action_level: 4,
             temperature: 0.0,
+            guidance_ramp: false,
             seed: 0,
         }
     }
@@ -214,10 +218,16 @@ impl Planner {
         let mut cost = 0.0;
         let use_guidance = !guidance.terms.is_empty() && scale > 0.0;
         let mut grad = vec![0.0f32; STEPS * sd];
-        let mut guide = |_call: usize, _seq: &Sequence, pred: &mut Prediction| -> Result<()> {
+        let ramp = self.config.guidance_ramp;
+        let mut guide = |call: usize, _seq: &Sequence, pred: &mut Prediction| -> Result<()> {
             if !use_guidance {
                 return Ok(());
             }
+            let scale = if ramp {
+                scale * (call + 1) as f32 / calls_target as f32
+            } else {
+                scale
+            };
             cost = guidance.eval_normalised(&pred.states, &stats, &mut grad);
             for i in HISTORY + 1..STEPS {
                 let row = &grad[i * sd..(i + 1) * sd];
