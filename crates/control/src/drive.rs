@@ -40,6 +40,9 @@ pub struct ControlConfig {
     /// Control steps to hold the last targets once no plan covers the current step, before
     /// damping.
     pub hold_steps: u64,
+    /// Task weights ramp from 0 to full over this many seconds after the start (warm start
+    /// from the standing history).
+    pub guidance_warmup_s: f64,
 }
 
 impl Default for ControlConfig {
@@ -51,6 +54,7 @@ impl Default for ControlConfig {
             obstacle_weight: 1.0,
             obstacle_delta: 0.05,
             hold_steps: 10,
+            guidance_warmup_s: 0.0,
         }
     }
 }
@@ -180,7 +184,18 @@ pub fn drive(
                 .map(|(s, f)| rebase_state(s, f, &frame))
                 .collect();
             let hist_actions: Vec<[f64; NUM_JOINTS]> = actions.iter().copied().collect();
-            let guidance = build_guidance(&task(k), cfg, &world_shapes, &frame);
+            let ramp = if cfg.guidance_warmup_s > 0.0 {
+                (k as f64 * dt / cfg.guidance_warmup_s).min(1.0)
+            } else {
+                1.0
+            };
+            let scaled = ControlConfig {
+                joystick_weight: cfg.joystick_weight * ramp,
+                waypoint_weight: cfg.waypoint_weight * ramp,
+                obstacle_weight: cfg.obstacle_weight * ramp,
+                ..cfg.clone()
+            };
+            let guidance = build_guidance(&task(k), &scaled, &world_shapes, &frame);
             let previous = current
                 .as_ref()
                 .map(|(p, f)| p.rebased(f, &frame, &m.stats));
