@@ -150,12 +150,6 @@ pub struct ExportArgs {
     no_ema: bool,
 }
 
-fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(format!("{:x}", Sha256::digest(&bytes)))
-}
-
 /// Writes `out/denoiser.onnx` and `out/manifest.json` from a checkpoint.
 pub fn export_checkpoint(ck: &Checkpoint, out: &Path, ema: bool) -> Result<Manifest> {
     let w = ck.weights(if ema { "ema" } else { "model" });
@@ -192,9 +186,9 @@ pub fn export_checkpoint(ck: &Checkpoint, out: &Path, ema: bool) -> Result<Manif
         format: MODEL_FORMAT.into(),
         version: MODEL_VERSION,
         onnx: ONNX_FILE.into(),
-        onnx_sha256: sha256_file(&onnx)?,
+        onnx_sha256: g1_data::collect::sha256_file(&onnx)?,
         weights: WEIGHTS_FILE.into(),
-        weights_sha256: sha256_file(&weights)?,
+        weights_sha256: g1_data::collect::sha256_file(&weights)?,
         inputs: g1_diffusion::onnx::INPUTS
             .iter()
             .map(|s| s.to_string())

@@ -26,22 +26,6 @@ pub struct TrainData {
     pub dataset_mirrored: bool,
 }
 
-fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", h.finalize()))
-}
-
 /// SplitMix64: a fixed, seedable hash for the episode split.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -165,7 +149,7 @@ impl TrainData {
         let hours =
             (states.len() / STATE_DIM) as f64 * m["control_dt_s"].as_f64().unwrap_or(0.02) / 3600.0;
         Ok(Self {
-            sha256: sha256_file(path)?,
+            sha256: g1_data::collect::sha256_file(path)?,
             stats,
             hours,
             train,
