@@ -12,9 +12,8 @@ use g1_diffusion::{
     params, Checkpoint, Denoiser, ModelConfig, OrtDenoiser, OrtDevice, Schedule, Sequence, Stats,
 };
 use g1_diffusion_tch::TchDenoiser;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 #[derive(clap::Args)]
@@ -74,15 +73,9 @@ fn vm_hwm_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// A random clean history (the planned tokens are noised by the sampler).
 fn random_history(c: &ModelConfig, rng: &mut ChaCha8Rng) -> Sequence {
-    let mut s = Sequence::zeros(1, c.state_dim, c.action_dim);
-    s.states
-        .iter_mut()
-        .for_each(|v| *v = rng.sample(StandardNormal));
-    s.actions
-        .iter_mut()
-        .for_each(|v| *v = rng.sample(StandardNormal));
-    s
+    Sequence::random(1, c.state_dim, c.action_dim, 0, rng)
 }
 
 fn worker(spec: &str, a: &BenchModelArgs) -> Result<Row> {

@@ -239,18 +239,55 @@ fn score(
     r
 }
 
+/// What one worker thread loads once and reuses for all its runs of a scenario.
+enum Worker {
+    Diffusion {
+        planner: Box<Planner>,
+        sim: Sim,
+    },
+    Expert {
+        expert: Box<g1_expert::Expert>,
+        sim: Sim,
+    },
+}
+
+impl Worker {
+    fn new(kind: &str, s: &Scenario, model: &Path, pc: &PlannerConfig) -> Result<Self> {
+        let sim = Sim::new(&g1_sim::default_assets_dir(), sim_for(s))?;
+        Ok(if kind == "diffusion" {
+            let (manifest, net) =
+                g1_diffusion_tch::open_backend(model, g1_diffusion::BackendKind::OrtCpu, 1)?;
+            let planner = Box::new(Planner::new(net, manifest, pc.clone())?);
+            Worker::Diffusion { planner, sim }
+        } else {
+            let expert = g1_expert::Expert::load(
+                &g1_sim::default_assets_dir().join("policies/velocity_mjlab"),
+                None,
+            )?;
+            Worker::Expert {
+                expert: Box::new(expert),
+                sim,
+            }
+        })
+    }
+
+    fn run(&mut self, s: &Scenario, cc: &ControlConfig, seed: u64) -> Result<RunResult> {
+        match self {
+            Worker::Diffusion { planner, sim } => run_diffusion(s, planner, sim, cc, seed),
+            Worker::Expert { expert, sim } => run_expert(s, expert, sim, seed),
+        }
+    }
+}
+
 fn run_diffusion(
     s: &Scenario,
-    model: &Path,
-    pc: &PlannerConfig,
+    planner: &mut Planner,
+    sim: &mut Sim,
     cc: &ControlConfig,
     seed: u64,
 ) -> Result<RunResult> {
-    let (manifest, net) =
-        g1_diffusion_tch::open_backend(model, g1_diffusion::BackendKind::OrtCpu, 1)?;
-    let mut planner = Planner::new(net, manifest, PlannerConfig { seed, ..pc.clone() })?;
-    let mut sim = Sim::new(&g1_sim::default_assets_dir(), sim_for(s))?;
-    let init = g1_control::drive::standing_start(&mut sim);
+    planner.reseed(seed);
+    let init = g1_control::drive::standing_start(sim);
     sim.reset(&init, seed)?;
     let dt = sim.control_dt_s();
     let steps = (s.duration_s() / dt).round() as u64;
@@ -270,7 +307,7 @@ fn run_diffusion(
             },
         }
     };
-    let out = g1_control::drive(&mut sim, &mut planner, &task, cc, steps, |_, _| {})?;
+    let out = g1_control::drive(sim, planner, &task, cc, steps, |_, _| {})?;
     let log: Vec<(f64, [f64; 2], [f64; 2])> = out
         .log
         .iter()
@@ -282,15 +319,15 @@ fn run_diffusion(
     Ok(r)
 }
 
-fn run_expert(s: &Scenario, seed: u64) -> Result<RunResult> {
-    let mut sim = Sim::new(&g1_sim::default_assets_dir(), sim_for(s))?;
-    let mut expert = g1_expert::Expert::load(
-        &g1_sim::default_assets_dir().join("policies/velocity_mjlab"),
-        None,
-    )?;
-    let init = g1_data::rollout::initial_state(&mut sim, &expert);
+fn run_expert(
+    s: &Scenario,
+    expert: &mut g1_expert::Expert,
+    sim: &mut Sim,
+    seed: u64,
+) -> Result<RunResult> {
+    let init = g1_data::rollout::initial_state(sim, expert);
     sim.reset(&init, seed)?;
-    expert.reset(&g1_data::rollout::robot_state(&sim))?;
+    expert.reset(&g1_data::rollout::robot_state(sim))?;
     let dt = sim.control_dt_s();
     let steps = (s.duration_s() / dt).round() as u64;
     let (mut log, mut contacts, mut fell) = (vec![], 0u64, false);
@@ -316,7 +353,7 @@ fn run_expert(s: &Scenario, seed: u64) -> Result<RunResult> {
                 }
             }
         };
-        let a = expert.step(&g1_data::rollout::robot_state(&sim), cmd)?;
+        let a = expert.step(&g1_data::rollout::robot_state(sim), cmd)?;
         sim.set_command(&MotorCommand::with_gains(a.q_target, a.kp, a.kd));
         sim.step_control();
         let gt = sim.ground_truth();
@@ -515,19 +552,22 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
             };
             std::thread::scope(|sc| {
                 for _ in 0..workers.min(a.runs) {
-                    sc.spawn(|| loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        if i >= a.runs {
-                            break;
+                    sc.spawn(|| {
+                        let mut worker: Option<Result<Worker>> = None;
+                        loop {
+                            let i = next.fetch_add(1, Ordering::SeqCst);
+                            if i >= a.runs {
+                                break;
+                            }
+                            let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
+                            let w = worker.get_or_insert_with(|| Worker::new(kind, s, &model, &pc));
+                            let r = match w {
+                                Ok(w) => w.run(s, &cc, seed),
+                                Err(e) => Err(anyhow::anyhow!("{e:#}")),
+                            };
+                            results.lock().expect("lock").push((i, r));
+                            bar.inc(1);
                         }
-                        let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
-                        let r = if kind == "diffusion" {
-                            run_diffusion(s, &model, &pc, &cc, seed)
-                        } else {
-                            run_expert(s, seed)
-                        };
-                        results.lock().expect("lock").push((i, r));
-                        bar.inc(1);
                     });
                 }
             });

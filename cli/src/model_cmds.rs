@@ -6,15 +6,13 @@ use anyhow::{bail, Context, Result};
 use g1_diffusion::checkpoint::CheckpointMeta;
 use g1_diffusion::manifest::{Manifest, MODEL_FORMAT, MODEL_VERSION, ONNX_FILE, WEIGHTS_FILE};
 use g1_diffusion::{
-    Checkpoint, Denoiser, ModelConfig, OrtDenoiser, OrtDevice, Prediction, Schedule, Sequence,
-    STEPS,
+    Checkpoint, Denoiser, ModelConfig, OrtDenoiser, OrtDevice, Schedule, Sequence, STEPS,
 };
 use g1_diffusion_tch::train::{TrainOptions, CHECKPOINT_FILE};
 use g1_diffusion_tch::TchDenoiser;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
 fn repo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -271,15 +269,6 @@ pub struct CheckArgs {
     json: bool,
 }
 
-fn max_diff(a: &Prediction, b: &Prediction) -> f64 {
-    a.states
-        .iter()
-        .zip(&b.states)
-        .chain(a.actions.iter().zip(&b.actions))
-        .map(|(x, y)| (x - y).abs() as f64)
-        .fold(0.0, f64::max)
-}
-
 fn write_raw<T: Copy>(path: &Path, v: &[T], to_bytes: impl Fn(T) -> Vec<u8>) -> Result<()> {
     let bytes: Vec<u8> = v.iter().flat_map(|x| to_bytes(*x)).collect();
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
@@ -324,26 +313,16 @@ pub fn cmd_check(a: CheckArgs) -> Result<()> {
     let mut torch = TchDenoiser::from_weights(&m.config, &ck.weights(prefix), tch::Device::Cpu)?;
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // Random inputs at random levels.
-    let mut rand_seq = Sequence::zeros(4, m.state_dim, m.action_dim);
-    rand_seq
-        .states
-        .iter_mut()
-        .for_each(|v| *v = rng.sample(StandardNormal));
-    rand_seq
-        .actions
-        .iter_mut()
-        .for_each(|v| *v = rng.sample(StandardNormal));
-    rand_seq
-        .k_states
-        .iter_mut()
-        .for_each(|k| *k = rng.gen_range(0..=m.config.k_steps as i64));
-    rand_seq
-        .k_actions
-        .iter_mut()
-        .for_each(|k| *k = rng.gen_range(0..=m.config.k_steps as i64));
+    let rand_seq = Sequence::random(
+        4,
+        m.state_dim,
+        m.action_dim,
+        m.config.k_steps as i64,
+        &mut rng,
+    );
     let pr_o = ort.denoise(&rand_seq)?;
     let pr_t = torch.denoise(&rand_seq)?;
-    let d_rand = max_diff(&pr_o, &pr_t);
+    let d_rand = pr_o.max_abs_diff(&pr_t) as f64;
     // Real windows: clean history, planned tokens noised to random levels.
     let mut d_real = None;
     let mut real = None;
@@ -377,7 +356,7 @@ pub fn cmd_check(a: CheckArgs) -> Result<()> {
         }
         let po = ort.denoise(&seq)?;
         let pt = torch.denoise(&seq)?;
-        d_real = Some(max_diff(&po, &pt));
+        d_real = Some(po.max_abs_diff(&pt) as f64);
         real = Some((seq, po, pt));
     }
     if let Some(dir) = &a.dump {

@@ -209,19 +209,6 @@ pub fn drive(
                     }
                 }
                 Ok(plan) => {
-                    if std::env::var_os("G1D_DEBUG_PLAN").is_some() && k % 25 == 0 {
-                        let vx: Vec<String> =
-                            plan.states.iter().map(|s| format!("{:.2}", s[6])).collect();
-                        let px: Vec<String> =
-                            plan.states.iter().map(|s| format!("{:.2}", s[0])).collect();
-                        eprintln!(
-                            "k {k} cost {:.3} calls {} vx [{}]\n        px [{}]",
-                            plan.cost,
-                            plan.denoiser_calls,
-                            vx.join(" "),
-                            px.join(" ")
-                        );
-                    }
                     let delay = ((plan.compute_s / dt).ceil() as u64).max(1);
                     out.plans += 1;
                     out.plan_latency_ms.push(plan.compute_s * 1e3);

@@ -126,6 +126,12 @@ impl Planner {
         })
     }
 
+    /// Restarts the planner's random stream (a new episode with this seed).
+    pub fn reseed(&mut self, seed: u64) {
+        self.config.seed = seed;
+        self.rng = rand::SeedableRng::seed_from_u64(seed);
+    }
+
     pub fn backend(&self) -> String {
         self.net.backend()
     }
@@ -212,7 +218,7 @@ impl Planner {
         } else {
             kmax
         };
-        let stats = m.stats.clone();
+        let stats = &m.stats;
         let scale = self.config.guidance_scale as f32;
         let max_step = self.config.max_guidance_step as f32;
         let mut cost = 0.0;
@@ -228,7 +234,7 @@ impl Planner {
             } else {
                 scale
             };
-            cost = guidance.eval_normalised(&pred.states, &stats, &mut grad);
+            cost = guidance.eval_normalised(&pred.states, stats, &mut grad);
             for i in HISTORY + 1..STEPS {
                 let row = &grad[i * sd..(i + 1) * sd];
                 let n = row.iter().map(|g| g * g).sum::<f32>().sqrt() * scale;

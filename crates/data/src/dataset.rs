@@ -585,8 +585,13 @@ impl Dataset {
         self.f32s("states")
     }
 
-    /// All per-step actions (SDK order, normalised by the action convention).
-    pub fn all_actions(&self) -> Result<Vec<f32>> {
-        self.f32s("actions")
+    /// Number of f32 values in tensor `name` and the index of the first one that is NaN or
+    /// infinite, scanned in the memory map without copying.
+    pub fn scan_f32(&self, name: &str) -> Result<(usize, Option<usize>)> {
+        let raw = self.raw(name, Dtype::F32)?;
+        let bad = raw
+            .chunks_exact(4)
+            .position(|c| !f32::from_le_bytes(c.try_into().expect("4 bytes")).is_finite());
+        Ok((raw.len() / 4, bad))
     }
 }

@@ -59,10 +59,11 @@ impl TchDenoiser {
     }
 
     /// An exported model directory (manifest checked against this robot; weights.safetensors).
-    pub fn from_model_dir(dir: &Path, device: Device) -> Result<Self> {
+    pub fn from_model_dir(dir: &Path, device: Device) -> Result<(g1_diffusion::Manifest, Self)> {
         let (m, _) = g1_diffusion::Manifest::load(dir)?;
         let ck = Checkpoint::load(&m.weights_path(dir))?;
-        Self::from_weights(&m.config, &ck.weights("model"), device)
+        let net = Self::from_weights(&m.config, &ck.weights("model"), device)?;
+        Ok((m, net))
     }
 
     /// The EMA weights of a training checkpoint.
@@ -137,6 +138,6 @@ pub fn open_backend(
     }
     tch::set_num_threads(threads.max(1) as i32);
     let dev = device(if kind == K::TorchCuda { "cuda" } else { "cpu" })?;
-    let (m, _) = g1_diffusion::Manifest::load(model_dir)?;
-    Ok((m, Box::new(TchDenoiser::from_model_dir(model_dir, dev)?)))
+    let (m, net) = TchDenoiser::from_model_dir(model_dir, dev)?;
+    Ok((m, Box::new(net)))
 }

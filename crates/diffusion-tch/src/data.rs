@@ -70,14 +70,14 @@ impl TrainData {
         stats
             .check(STATE_DIM, NUM_JOINTS)
             .with_context(|| format!("{}: bad normalisation statistics", path.display()))?;
-        let states = ds.all_states()?;
-        if states.len() % STATE_DIM != 0 {
+        let (n_state_values, bad) = ds.scan_f32("states")?;
+        if n_state_values % STATE_DIM != 0 {
             bail!(
                 "{}: states tensor is not a multiple of {STATE_DIM} wide",
                 path.display()
             );
         }
-        if let Some(i) = states.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = bad {
             bail!(
                 "{}: NaN or Inf in states (step {}, index {})",
                 path.display(),
@@ -85,8 +85,8 @@ impl TrainData {
                 i % STATE_DIM
             );
         }
-        let actions = ds.all_actions()?;
-        if let Some(i) = actions.iter().position(|v| !v.is_finite()) {
+        let (n_action_values, bad) = ds.scan_f32("actions")?;
+        if let Some(i) = bad {
             bail!(
                 "{}: NaN or Inf in actions (step {}, joint {})",
                 path.display(),
@@ -94,12 +94,13 @@ impl TrainData {
                 i % NUM_JOINTS
             );
         }
-        if actions.len() / NUM_JOINTS != states.len() / STATE_DIM {
+        let rows = n_state_values / STATE_DIM;
+        if n_action_values / NUM_JOINTS != rows {
             bail!(
                 "{}: {} action rows for {} state rows",
                 path.display(),
-                actions.len() / NUM_JOINTS,
-                states.len() / STATE_DIM
+                n_action_values / NUM_JOINTS,
+                rows
             );
         }
         let windows = ds.i64s("windows")?;
@@ -146,8 +147,7 @@ impl TrainData {
                 .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
                 .unwrap_or_default()
         };
-        let hours =
-            (states.len() / STATE_DIM) as f64 * m["control_dt_s"].as_f64().unwrap_or(0.02) / 3600.0;
+        let hours = rows as f64 * m["control_dt_s"].as_f64().unwrap_or(0.02) / 3600.0;
         Ok(Self {
             sha256: g1_data::collect::sha256_file(path)?,
             stats,

@@ -6,8 +6,7 @@ use g1_diffusion::{
     params, Denoiser, ModelConfig, OrtDenoiser, OrtDevice, Sequence, STEPS, TOKENS,
 };
 use g1_diffusion_tch::TchDenoiser;
-use rand::{Rng, SeedableRng};
-use rand_distr::StandardNormal;
+use rand::SeedableRng;
 
 fn config(layers: usize) -> ModelConfig {
     ModelConfig {
@@ -18,20 +17,7 @@ fn config(layers: usize) -> ModelConfig {
 
 fn random_sequence(batch: usize, c: &ModelConfig, seed: u64) -> Sequence {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut s = Sequence::zeros(batch, c.state_dim, c.action_dim);
-    s.states
-        .iter_mut()
-        .for_each(|v| *v = rng.sample(StandardNormal));
-    s.actions
-        .iter_mut()
-        .for_each(|v| *v = rng.sample(StandardNormal));
-    s.k_states
-        .iter_mut()
-        .for_each(|k| *k = rng.gen_range(0..=c.k_steps as i64));
-    s.k_actions
-        .iter_mut()
-        .for_each(|k| *k = rng.gen_range(0..=c.k_steps as i64));
-    s
+    Sequence::random(batch, c.state_dim, c.action_dim, c.k_steps as i64, &mut rng)
 }
 
 /// Perturbs the input of token `tok` (state or action of one step) by +1 in every dimension.
@@ -141,13 +127,7 @@ fn onnx_export_matches_libtorch() {
             let a = ort.denoise(&seq).unwrap();
             let b = torch.denoise(&seq).unwrap();
             assert_eq!(a.states.len(), batch * STEPS * c.state_dim);
-            let diff = a
-                .states
-                .iter()
-                .zip(&b.states)
-                .chain(a.actions.iter().zip(&b.actions))
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0f32, f32::max);
+            let diff = a.max_abs_diff(&b);
             assert!(
                 diff < 1e-4,
                 "{name} batch {batch}: max |ORT − libtorch| = {diff}"

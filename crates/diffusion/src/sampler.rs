@@ -34,6 +34,31 @@ impl Sequence {
         }
     }
 
+    /// Standard-normal tokens with noise levels drawn uniformly from 0..=`k_max` (tests,
+    /// benchmarks and backend comparisons).
+    pub fn random<R: Rng>(
+        batch: usize,
+        state_dim: usize,
+        action_dim: usize,
+        k_max: i64,
+        rng: &mut R,
+    ) -> Self {
+        let mut s = Self::zeros(batch, state_dim, action_dim);
+        s.states
+            .iter_mut()
+            .for_each(|v| *v = rng.sample(StandardNormal));
+        s.actions
+            .iter_mut()
+            .for_each(|v| *v = rng.sample(StandardNormal));
+        s.k_states
+            .iter_mut()
+            .for_each(|k| *k = rng.gen_range(0..=k_max));
+        s.k_actions
+            .iter_mut()
+            .for_each(|k| *k = rng.gen_range(0..=k_max));
+        s
+    }
+
     pub fn check(&self) -> Result<()> {
         let n = self.batch * STEPS;
         if self.states.len() != n * self.state_dim
@@ -66,6 +91,18 @@ impl Sequence {
 pub struct Prediction {
     pub states: Vec<f32>,
     pub actions: Vec<f32>,
+}
+
+impl Prediction {
+    /// Largest absolute difference over all states and actions of two predictions.
+    pub fn max_abs_diff(&self, other: &Prediction) -> f32 {
+        self.states
+            .iter()
+            .zip(&other.states)
+            .chain(self.actions.iter().zip(&other.actions))
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
 }
 
 /// One call of the denoiser network: noisy tokens and their levels in, x0 out.
