@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 use g1_expert::Expert;
-use g1_sim::{Sim, SimConfig};
+use g1_sim::{MotorCommand, Sim, SimConfig};
 use serde::Serialize;
 
 use g1_data::rollout;
@@ -37,6 +37,9 @@ struct BenchReport {
     seconds_simulated: f64,
     timestep_s: f64,
     rust: LoopResult,
+    /// The same physics steps with the policy's recorded commands replayed: MuJoCo alone, the
+    /// ceiling of any loop around this engine build on this machine.
+    physics_only: LoopResult,
     python: Option<LoopResult>,
     rust_over_python: Option<f64>,
     command: String,
@@ -68,6 +71,7 @@ pub fn bench_sim(a: BenchSimArgs) -> Result<()> {
         physics_steps_per_s: best_rt / cfg.timestep_s,
         realtime_factor: best_rt,
     };
+    let physics = physics_ceiling(&mut sim, &mut expert, &opts, a.repeats)?;
 
     // The Python loop simulates the exact MJCF this process compiled.
     let dir = std::env::temp_dir().join(format!("g1d_bench_{}", std::process::id()));
@@ -143,6 +147,7 @@ pub fn bench_sim(a: BenchSimArgs) -> Result<()> {
         seconds_simulated: a.seconds,
         timestep_s: cfg.timestep_s,
         rust,
+        physics_only: physics,
         python: py_best,
         rust_over_python: ratio,
         command: format!(
@@ -163,6 +168,12 @@ pub fn bench_sim(a: BenchSimArgs) -> Result<()> {
             "  Rust   (mujoco-rs + ort)        {:>8.0} steps/s  {:>6.1}× real time",
             report.rust.physics_steps_per_s, report.rust.realtime_factor
         );
+        println!(
+            "  MuJoCo alone (commands replayed)  {:>8.0} steps/s  {:>6.1}× real time   (ceiling: policy loop = {:.0} % of it)",
+            report.physics_only.physics_steps_per_s,
+            report.physics_only.realtime_factor,
+            100.0 * report.rust.realtime_factor / report.physics_only.realtime_factor
+        );
         if let Some(p) = &report.python {
             println!(
                 "  Python (mujoco + onnxruntime)   {:>8.0} steps/s  {:>6.1}× real time",
@@ -175,4 +186,47 @@ pub fn bench_sim(a: BenchSimArgs) -> Result<()> {
         println!("  targets: ≥ 100× real time per core, ≥ 1.5× the Python loop");
     }
     Ok(())
+}
+
+/// Replays the walk's motor commands with no policy in the loop (same initial state, seed and
+/// commands, so the same trajectory): the physics-only speed of this MuJoCo build.
+fn physics_ceiling(
+    sim: &mut Sim,
+    expert: &mut Expert,
+    opts: &rollout::RolloutOptions,
+    repeats: usize,
+) -> Result<LoopResult> {
+    let seconds = opts.seconds.unwrap_or(10.0);
+    let steps = (seconds / sim.control_dt_s()).round() as usize;
+    let init = rollout::initial_state(sim, expert);
+    sim.reset(&init, opts.seed)?;
+    expert.reset(&rollout::robot_state(sim))?;
+    let mut commands = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        let a = expert.step(&rollout::robot_state(sim), opts.command)?;
+        let c = MotorCommand::with_gains(a.q_target, a.kp, a.kd);
+        commands.push(c);
+        sim.set_command(&c);
+        sim.step_control();
+    }
+    let end = sim.ground_truth().root.pos_w;
+    let mut best: f64 = 0.0;
+    for _ in 0..repeats {
+        sim.reset(&init, opts.seed)?;
+        let t0 = std::time::Instant::now();
+        for c in &commands {
+            sim.set_command(c);
+            sim.step_control();
+        }
+        let wall = t0.elapsed().as_secs_f64();
+        let replay_end = sim.ground_truth().root.pos_w;
+        if (replay_end - end).norm() > 1e-9 {
+            anyhow::bail!("the replayed walk diverged from the recorded one; not the same physics");
+        }
+        best = best.max(sim.ground_truth().time_s / wall.max(1e-9));
+    }
+    Ok(LoopResult {
+        physics_steps_per_s: best / sim.config().timestep_s,
+        realtime_factor: best,
+    })
 }
