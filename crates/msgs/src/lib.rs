@@ -6,6 +6,10 @@
 //! against golden files produced by the Python `rosbags` serialiser (see `tests/`).
 
 pub mod cdr;
+
+// For the serde derives of `ros_message!` (the same CDR through `cdr-encoding`, as DDS uses).
+pub use serde;
+pub use serde_big_array;
 pub mod g1d;
 pub mod message;
 pub mod std_types;

@@ -62,7 +62,8 @@ macro_rules! ros_message {
         definition = $def:expr;
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq, $crate::serde::Serialize, $crate::serde::Deserialize)]
+        #[serde(crate = "crate::serde")]
         pub struct $name {
             $( $(#[$fmeta])* pub $field: $fty, )*
         }

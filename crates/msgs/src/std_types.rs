@@ -194,8 +194,8 @@ pub mod geometry_msgs {
     }
 
     /// A row-major 6×6 covariance (`float64[36]`).
-    #[derive(Debug, Clone, Copy, PartialEq)]
-    pub struct Vec36(pub [f64; 36]);
+    #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Vec36(#[serde(with = "serde_big_array::BigArray")] pub [f64; 36]);
     impl Default for Vec36 {
         fn default() -> Self {
             Self([0.0; 36])

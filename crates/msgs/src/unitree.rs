@@ -24,6 +24,7 @@ ros_message! {
     pub struct LowCmd = "unitree_hg/msg/LowCmd" uses [MotorCmd] {
         pub mode_pr: u8,
         pub mode_machine: u8,
+        #[serde(with = "serde_big_array::BigArray")]
         pub motor_cmd: [MotorCmd; NUM_MOTOR_SLOTS],
         pub reserve: [u32; 4],
         pub crc: u32,
@@ -79,7 +80,9 @@ ros_message! {
         pub mode_machine: u8,
         pub tick: u32,
         pub imu_state: IMUState,
+        #[serde(with = "serde_big_array::BigArray")]
         pub motor_state: [MotorState; NUM_MOTOR_SLOTS],
+        #[serde(with = "serde_big_array::BigArray")]
         pub wireless_remote: [u8; 40],
         pub reserve: [u32; 4],
         pub crc: u32,

@@ -55,8 +55,23 @@ fn twist() -> Twist {
 /// (type name, CDR bytes) of every sample.
 pub fn all() -> Vec<(&'static str, Vec<u8>)> {
     let mut out = Vec::new();
-    fn push<T: Message>(out: &mut Vec<(&'static str, Vec<u8>)>, v: T) {
-        out.push((T::TYPE_NAME, to_cdr(&v)));
+    fn push<T>(out: &mut Vec<(&'static str, Vec<u8>)>, v: T)
+    where
+        T: Message + serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let ours = to_cdr(&v);
+        // The serde derive (what DDS publishers use, through `cdr-encoding` as in rustdds)
+        // must give the same payload as our encoder, and decode it back to the same value.
+        let serde_bytes = cdr_encoding::to_vec::<T, byteorder::LittleEndian>(&v).unwrap();
+        assert_eq!(
+            serde_bytes,
+            ours[4..],
+            "{}: serde CDR differs",
+            T::TYPE_NAME
+        );
+        let (back, _) = cdr_encoding::from_bytes::<T, byteorder::LittleEndian>(&ours[4..]).unwrap();
+        assert_eq!(back, v, "{}: serde CDR decode", T::TYPE_NAME);
+        out.push((T::TYPE_NAME, ours));
     }
     push(
         &mut out,
