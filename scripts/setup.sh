@@ -27,6 +27,12 @@ if [ ! -f "$STAMP" ]; then
     "torch==$TORCH_VERSION" "nvidia-cuda-runtime==13.0.96" "nvidia-cuda-cupti==13.0.85"
   touch "$STAMP"
 fi
+# The independent DDS peer of the interop tests (Eclipse Cyclone DDS, bundles its own libddsc).
+if [ ! -f .venv/.g1d-setup-dds-v1 ]; then
+  echo "[setup] installing cyclonedds==11.0.1 (DDS interop peer for tests)"
+  .venv/bin/pip install --quiet --disable-pip-version-check "cyclonedds==11.0.1"
+  touch .venv/.g1d-setup-dds-v1
+fi
 SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 mkdir -p .deps/lib
 # MuJoCo: the crate links against an unversioned libmujoco.so in an absolute directory.

@@ -13,6 +13,8 @@
 
 pub mod args;
 pub mod config;
+#[cfg(feature = "dds")]
+pub mod dds;
 pub mod env;
 pub mod names;
 pub mod params;

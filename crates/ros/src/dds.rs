@@ -1,0 +1,176 @@
+//! The DDS side: `ros2-client` (on RustDDS) behind a small API, with what it lacks closed here —
+//! the domain from `ROS_DOMAIN_ID`, localhost-only discovery, names and remaps resolved by
+//! [`NodeNames`], and QoS presets. No other crate of the project sees `ros2-client`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context as _, Result};
+use g1_msgs::Message;
+use ros2_client::qos::{Durability, History, Reliability, WhenFull};
+use ros2_client::{Context, MessageTypeName, Name, Node, NodeName, NodeOptions, QosProfile};
+use rustdds::DomainParticipantBuilder;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::env::{DdsEnv, DiscoveryRange};
+use crate::NodeContext;
+
+pub use ros2_client::{Publisher, Subscription};
+
+/// QoS presets (ROS 2 conventions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QosPreset {
+    /// High-rate sensor streams (`rt/lowstate`, `/joint_states`, `/imu`): best effort,
+    /// keep last 1 (rclcpp's SensorDataQoS uses depth 5; 1 = always the newest).
+    Sensor,
+    /// Commands and targets (`rt/lowcmd`, joint targets, goals): reliable, keep last 10.
+    Command,
+    /// Reliable, transient-local, keep last 1: obstacle sets, static transforms, markers a
+    /// late RViz should still get.
+    Latched,
+}
+
+impl QosPreset {
+    pub fn profile(self) -> QosProfile {
+        let base = QosProfile::publisher_default().durability(Durability::Volatile);
+        match self {
+            Self::Sensor => base
+                .reliability(Reliability::BestEffort)
+                .history(History::KeepLast { depth: 1 }),
+            Self::Command => base
+                .reliability(Reliability::Reliable {
+                    when_full: WhenFull::Wait(Duration::from_millis(10)),
+                })
+                .history(History::KeepLast { depth: 10 }),
+            Self::Latched => base
+                .reliability(Reliability::Reliable {
+                    when_full: WhenFull::Wait(Duration::from_millis(10)),
+                })
+                .durability(Durability::TransientLocal)
+                .history(History::KeepLast { depth: 1 }),
+        }
+    }
+}
+
+/// One DDS participant for the process (all composed nodes share it).
+#[derive(Clone)]
+pub struct Dds {
+    ctx: Context,
+    pub env: DdsEnv,
+}
+
+impl Dds {
+    pub fn new(env: DdsEnv) -> Result<Self> {
+        let mut b = DomainParticipantBuilder::new(env.domain_id);
+        match env.range {
+            DiscoveryRange::Localhost => {
+                b = b.with_only_networks([std::net::IpAddr::from([127, 0, 0, 1])]);
+            }
+            DiscoveryRange::Subnet => {}
+            DiscoveryRange::Off => {
+                anyhow::bail!("ROS_AUTOMATIC_DISCOVERY_RANGE=OFF: this node would talk to no one")
+            }
+        }
+        let participant = b.build().map_err(|e| {
+            anyhow!(
+                "creating the DDS participant (domain {}): {e:?}",
+                env.domain_id
+            )
+        })?;
+        let ctx = Context::from_domain_participant(participant)
+            .map_err(|e| anyhow!("ROS 2 context: {e:?}"))?;
+        Ok(Self { ctx, env })
+    }
+}
+
+/// A ROS 2 node on the wire, with its resolved names.
+pub struct RosNode {
+    node: Node,
+    pub ctx: NodeContext,
+}
+
+fn type_name<M: Message>() -> Result<MessageTypeName> {
+    let parts: Vec<&str> = M::TYPE_NAME.split('/').collect();
+    match parts.as_slice() {
+        [pkg, "msg", name] => Ok(MessageTypeName::new(pkg, name)),
+        _ => anyhow::bail!("message type `{}` is not `pkg/msg/Name`", M::TYPE_NAME),
+    }
+}
+
+impl RosNode {
+    pub fn new(dds: &Dds, ctx: NodeContext) -> Result<Self> {
+        let name = NodeName::new(&ctx.names.namespace, &ctx.names.name)
+            .map_err(|e| anyhow!("node name {}: {e:?}", ctx.names.fqn()))?;
+        let node = dds
+            .ctx
+            .new_node(name, NodeOptions::new().enable_rosout(false))
+            .map_err(|e| anyhow!("creating node {}: {e:?}", ctx.names.fqn()))?;
+        Ok(Self { node, ctx })
+    }
+
+    fn topic<M: Message>(&mut self, topic: &str, qos: QosPreset) -> Result<rustdds::Topic> {
+        let full = self.ctx.names.resolve_topic(topic);
+        let name = Name::parse(&full).map_err(|e| anyhow!("topic name `{full}`: {e:?}"))?;
+        self.node
+            .create_topic(&name, type_name::<M>()?, &qos.profile())
+            .map_err(|e| anyhow!("topic {full}: {e:?}"))
+    }
+
+    /// A publisher of `M` on `topic` (relative names resolve under the node's namespace,
+    /// remaps applied).
+    pub fn publisher<M: Message + Serialize>(
+        &mut self,
+        topic: &str,
+        qos: QosPreset,
+    ) -> Result<Publisher<M>> {
+        let t = self.topic::<M>(topic, qos)?;
+        self.node
+            .create_publisher(&t, Some(qos.profile()))
+            .map_err(|e| anyhow!("publisher {topic}: {e:?}"))
+    }
+
+    pub fn subscription<M: Message + DeserializeOwned + 'static>(
+        &mut self,
+        topic: &str,
+        qos: QosPreset,
+    ) -> Result<Subscription<M>> {
+        let t = self.topic::<M>(topic, qos)?;
+        self.node
+            .create_subscription(&t, Some(qos.profile()))
+            .map_err(|e| anyhow!("subscription {topic}: {e:?}"))
+    }
+}
+
+/// Everything waiting on a subscription, oldest first (a malformed sample is skipped and
+/// reported in the count of errors).
+pub fn take_all<M: DeserializeOwned + 'static>(sub: &Subscription<M>) -> (Vec<M>, usize) {
+    let (mut out, mut errors) = (Vec::new(), 0);
+    loop {
+        match sub.take() {
+            Ok(Some((m, _info))) => out.push(m),
+            Ok(None) => break,
+            Err(_) => errors += 1,
+        }
+        if errors > 1000 {
+            break;
+        }
+    }
+    (out, errors)
+}
+
+/// Waits up to `timeout` for the first sample (tests and start-up).
+pub fn wait_for<M: DeserializeOwned + 'static>(
+    sub: &Subscription<M>,
+    timeout: Duration,
+) -> Result<M> {
+    let t0 = Instant::now();
+    loop {
+        if let Ok(Some((m, _))) = sub.take() {
+            return Ok(m);
+        }
+        if t0.elapsed() > timeout {
+            return Err(anyhow!("no sample within {timeout:?}"))
+                .context("waiting on a subscription");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}

@@ -1,0 +1,145 @@
+"""Independent DDS peer for the interop tests: Eclipse Cyclone DDS (PyPI `cyclonedds`), with the
+unitree_hg and ROS 2 types declared here from their IDL / .msg definitions.
+
+  dds_peer.py hg-echo --domain D --seconds S
+      subscribes rt/lowstate (unitree_hg LowState, best effort), checks each sample's CRC with
+      its own bit-serial CRC, and answers every valid one with a LowCmd on rt/lowcmd (reliable)
+      whose motor 0 target is the received motor 0 position + 0.5 and whose CRC it computes
+      itself; prints one JSON line with counts at the end.
+"""
+import argparse
+import json
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+
+from cyclonedds.core import Qos, Policy
+from cyclonedds.util import duration
+from cyclonedds.domain import DomainParticipant
+from cyclonedds.idl import IdlStruct
+from cyclonedds.idl.types import array, float32, int16, uint8, uint32
+from cyclonedds.pub import DataWriter
+from cyclonedds.sub import DataReader
+from cyclonedds.topic import Topic
+
+
+@dataclass
+class MotorCmd_(IdlStruct, typename="unitree_hg::msg::dds_::MotorCmd_"):
+    mode: uint8 = 0
+    q: float32 = 0.0
+    dq: float32 = 0.0
+    tau: float32 = 0.0
+    kp: float32 = 0.0
+    kd: float32 = 0.0
+    reserve: uint32 = 0
+
+
+@dataclass
+class LowCmd_(IdlStruct, typename="unitree_hg::msg::dds_::LowCmd_"):
+    mode_pr: uint8 = 0
+    mode_machine: uint8 = 0
+    motor_cmd: array[MotorCmd_, 35] = field(default_factory=lambda: [MotorCmd_() for _ in range(35)])
+    reserve: array[uint32, 4] = field(default_factory=lambda: [0] * 4)
+    crc: uint32 = 0
+
+
+@dataclass
+class IMUState_(IdlStruct, typename="unitree_hg::msg::dds_::IMUState_"):
+    quaternion: array[float32, 4]
+    gyroscope: array[float32, 3]
+    accelerometer: array[float32, 3]
+    rpy: array[float32, 3]
+    temperature: int16
+
+
+@dataclass
+class MotorState_(IdlStruct, typename="unitree_hg::msg::dds_::MotorState_"):
+    mode: uint8
+    q: float32
+    dq: float32
+    ddq: float32
+    tau_est: float32
+    temperature: array[int16, 2]
+    vol: float32
+    sensor: array[uint32, 2]
+    motorstate: uint32
+    reserve: array[uint32, 4]
+
+
+@dataclass
+class LowState_(IdlStruct, typename="unitree_hg::msg::dds_::LowState_"):
+    version: array[uint32, 2]
+    mode_pr: uint8
+    mode_machine: uint8
+    tick: uint32
+    imu_state: IMUState_
+    motor_state: array[MotorState_, 35]
+    wireless_remote: array[uint8, 40]
+    reserve: array[uint32, 4]
+    crc: uint32
+
+
+def crc32_core(words):
+    crc = 0xFFFFFFFF
+    for data in words:
+        for bit in range(31, -1, -1):
+            top = crc & 0x80000000
+            crc = (crc << 1) & 0xFFFFFFFF
+            if top:
+                crc ^= 0x04C11DB7
+            if (data >> bit) & 1:
+                crc ^= 0x04C11DB7
+    return crc
+
+
+def low_state_crc(s):
+    b = struct.pack("<2IBB2xI", *s.version, s.mode_pr, s.mode_machine, s.tick)
+    i = s.imu_state
+    b += struct.pack("<4f3f3f3fh2x", *i.quaternion, *i.gyroscope, *i.accelerometer, *i.rpy, i.temperature)
+    for m in s.motor_state:
+        b += struct.pack("<B3x4f2hf2II4I", m.mode, m.q, m.dq, m.ddq, m.tau_est, *m.temperature, m.vol,
+                         *m.sensor, m.motorstate, *m.reserve)
+    b += struct.pack("<40s4I", bytes(s.wireless_remote), *s.reserve)
+    return crc32_core(struct.unpack("<%dI" % (len(b) // 4), b))
+
+
+def low_cmd_crc(c):
+    b = struct.pack("<BB2x", c.mode_pr, c.mode_machine)
+    for m in c.motor_cmd:
+        b += struct.pack("<B3x5fI", m.mode, m.q, m.dq, m.tau, m.kp, m.kd, m.reserve)
+    b += struct.pack("<4I", *c.reserve)
+    return crc32_core(struct.unpack("<%dI" % (len(b) // 4), b))
+
+
+def hg_echo(a):
+    dp = DomainParticipant(a.domain)
+    best_effort = Qos(Policy.Reliability.BestEffort, Policy.History.KeepLast(1))
+    reliable = Qos(Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)), Policy.History.KeepLast(10))
+    reader = DataReader(dp, Topic(dp, "rt/lowstate", LowState_), qos=best_effort)
+    writer = DataWriter(dp, Topic(dp, "rt/lowcmd", LowCmd_), qos=reliable)
+    counts = {"received": 0, "crc_ok": 0, "crc_bad": 0, "answered": 0, "last_tick": None}
+    t_end = time.time() + a.seconds
+    while time.time() < t_end:
+        for s in reader.take(N=100):
+            counts["received"] += 1
+            if low_state_crc(s) != s.crc:
+                counts["crc_bad"] += 1
+                continue
+            counts["crc_ok"] += 1
+            counts["last_tick"] = s.tick
+            c = LowCmd_(mode_machine=s.mode_machine)
+            c.motor_cmd[0] = MotorCmd_(mode=1, q=s.motor_state[0].q + 0.5, kp=40.0, kd=1.0)
+            c.crc = low_cmd_crc(c)
+            writer.write(c)
+            counts["answered"] += 1
+        time.sleep(0.002)
+    print(json.dumps(counts), flush=True)
+
+
+p = argparse.ArgumentParser()
+p.add_argument("mode", choices=["hg-echo"])
+p.add_argument("--domain", type=int, default=0)
+p.add_argument("--seconds", type=float, default=5.0)
+a = p.parse_args()
+hg_echo(a)
