@@ -121,7 +121,7 @@ fn unitree_hg_interop_with_cyclone_dds_peer() {
     while t0.elapsed() < Duration::from_secs(6) {
         tick += 1;
         let mut s = low_state(tick);
-        if tick % 10 == 0 {
+        if tick.is_multiple_of(10) {
             // Every tenth state carries a broken CRC: the peer must reject it.
             s.crc ^= 0x5A5A;
             corrupted += 1;
