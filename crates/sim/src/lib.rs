@@ -495,6 +495,15 @@ impl Sim {
         self.data.step();
     }
 
+    /// Holds the root at `root`'s pose with zero velocity (a gantry, as a real G1 hangs from
+    /// one while it starts): call before every physics step it should hold.
+    pub fn pin_root(&mut self, root: &RootState) {
+        let pinned = RootState::at_rest(root.pos_w, root.quat_w);
+        let (qpos_root, qvel_root) = pinned.to_mujoco();
+        self.data.qpos_mut()[..7].copy_from_slice(&qpos_root);
+        self.data.qvel_mut()[..6].copy_from_slice(&qvel_root);
+    }
+
     /// Instantaneous change of the root's horizontal velocity (m/s, world frame).
     pub fn kick(&mut self, dv_xy: [f64; 2]) {
         let qvel = self.data.qvel_mut();

@@ -1,0 +1,85 @@
+//! Driving nodes: one thread per node, each calling its `step` at its own period until asked
+//! to stop; a node's error stops the whole composition (nothing fails silently).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+/// A node driven by a loop.
+pub trait Node: Send {
+    fn name(&self) -> String;
+    /// Does one unit of work; returns how long to wait before the next call.
+    fn step(&mut self, now_s: f64) -> Result<Duration>;
+}
+
+/// The process clock every composed node shares (wall time since start, seconds).
+#[derive(Clone)]
+pub struct Clock {
+    start: Instant,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self {
+            start: Instant::now(),
+        }
+    }
+}
+
+impl Clock {
+    pub fn now_s(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+}
+
+/// Runs `node` until `stop` is set (or the node fails, which also sets `stop`).
+pub fn spin(mut node: Box<dyn Node>, clock: Clock, stop: Arc<AtomicBool>) -> Result<()> {
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let wait = match node.step(clock.now_s()) {
+            Ok(w) => w,
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                return Err(e.context(format!("node {}", node.name())));
+            }
+        };
+        next += wait;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else {
+            // Behind schedule: do not try to catch up a backlog of periods.
+            next = now;
+        }
+    }
+    Ok(())
+}
+
+/// Runs several nodes in one process, each in its own thread, until `stop` is set or one
+/// fails; returns the first error.
+pub fn compose(nodes: Vec<Box<dyn Node>>, stop: Arc<AtomicBool>) -> Result<()> {
+    let clock = Clock::default();
+    let handles: Vec<_> = nodes
+        .into_iter()
+        .map(|n| {
+            let (c, s) = (clock.clone(), stop.clone());
+            let name = n.name();
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || spin(n, c, s))
+                .expect("spawning a node thread")
+        })
+        .collect();
+    let mut first = Ok(());
+    for h in handles {
+        let r = h
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("a node panicked")));
+        if first.is_ok() && r.is_err() {
+            first = r;
+        }
+    }
+    first
+}
