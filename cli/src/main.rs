@@ -6,6 +6,7 @@ mod data_cmds;
 mod drive_cmd;
 mod eval_cmd;
 mod model_cmds;
+mod up_cmd;
 use g1_data::rollout;
 
 use std::path::PathBuf;
@@ -53,6 +54,8 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run a launch file's nodes composed in one process, on DDS (no ROS 2 install needed).
+    Up(up_cmd::UpArgs),
 }
 
 #[derive(Subcommand)]
@@ -213,6 +216,7 @@ fn main() -> ExitCode {
         Command::Model(model_cmds::ModelCommand::Plans(a)) => model_cmds::cmd_plans(a),
         Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
         Command::Bench(BenchCommand::Model(a)) => bench_model::bench_model(a),
+        Command::Up(a) => up_cmd::cmd_up(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,7 @@
 pub mod bridge_node;
 pub mod estimator_node;
 pub mod expert_node;
+pub mod launch;
 pub mod runtime;
 pub mod sim_node;
 
@@ -47,5 +48,48 @@ pub(crate) fn quat(q: &g1::nalgebra::UnitQuaternion<f64>) -> Quaternion {
         y: q.j,
         z: q.k,
         w: q.w,
+    }
+}
+
+/// Builds the node called `exec` (an executable name of this package) from its context.
+pub fn build_node(exec: &str, dds: &g1_ros::dds::Dds, ctx: NodeContext) -> anyhow::Result<Box<dyn runtime::Node>> {
+    let ros = g1_ros::dds::RosNode::new(dds, ctx)?;
+    Ok(match exec {
+        "g1_sim" => Box::new(sim_node::SimNode::new(ros)?),
+        "g1_bridge" => Box::new(bridge_node::BridgeNode::new(ros)?),
+        "g1_estimator" => Box::new(estimator_node::EstimatorNode::new(ros)?),
+        "g1_expert" => Box::new(expert_node::ExpertNode::new(ros)?),
+        other => anyhow::bail!(
+            "unknown executable `{other}` (this package has: {})",
+            EXECUTABLES.join(", ")
+        ),
+    })
+}
+
+/// The package's node executables.
+pub const EXECUTABLES: [&str; 4] = ["g1_sim", "g1_bridge", "g1_estimator", "g1_expert"];
+
+/// `main` of a node executable: the `--ros-args` tail, the DDS participant, the node, spin.
+pub fn node_main(exec: &str) -> std::process::ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let run = || -> anyhow::Result<()> {
+        let ctx = NodeContext::from_args(exec, &argv)?;
+        for w in &ctx.unsupported {
+            eprintln!("[{}] warning: {w}", ctx.names.fqn());
+        }
+        if let Some(extra) = ctx.user_args.first() {
+            anyhow::bail!("unexpected argument `{extra}` (node settings are ROS parameters: --ros-args -p name:=value)");
+        }
+        let dds = g1_ros::dds::Dds::new(ctx.dds)?;
+        let node = build_node(exec, &dds, ctx)?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        runtime::spin(node, runtime::Clock::default(), stop)
+    };
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{exec}: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

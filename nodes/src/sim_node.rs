@@ -43,6 +43,8 @@ pub struct SimNodeConfig {
     pub seed: i64,
     /// Simulator settings YAML (randomisation, pushes, obstacles); empty = defaults.
     pub sim_config: String,
+    /// Print a status line every this many simulated seconds (0 = never).
+    pub report_s: f64,
 }
 
 impl Default for SimNodeConfig {
@@ -55,6 +57,7 @@ impl Default for SimNodeConfig {
             mode_machine: 5,
             seed: 0,
             sim_config: String::new(),
+            report_s: 0.0,
         }
     }
 }
@@ -65,6 +68,7 @@ impl NodeConfig for SimNodeConfig {
         range_check("gantry_s", self.gantry_s, 0.0, 600.0)?;
         range_check("odom_rate_hz", self.odom_rate_hz, 1.0, 1000.0)?;
         range_check("mode_machine", self.mode_machine as f64, 0.0, 255.0)?;
+        range_check("report_s", self.report_s, 0.0, 3600.0)?;
         parse_script(&self.remote_script).map(|_| ())
     }
 }
@@ -110,6 +114,7 @@ pub struct SimNode {
     odom_pub: Publisher<Odometry>,
     tick: u32,
     next_odom_s: f64,
+    next_report_s: f64,
     pub status: Arc<Mutex<SimStatus>>,
 }
 
@@ -169,6 +174,7 @@ impl SimNode {
             script,
             tick: 0,
             next_odom_s: 0.0,
+            next_report_s: 0.0,
             status: Arc::new(Mutex::new(SimStatus::default())),
         })
     }
@@ -269,6 +275,21 @@ impl Node for SimNode {
         st.head_height_m = gt.head_height_m;
         st.fell |= gt.head_height_m < 0.2 || gt.root.pos_w.z < 0.3;
         st.steps += 1;
+        if self.cfg.report_s > 0.0 && t + 1e-9 >= self.next_report_s {
+            self.next_report_s += self.cfg.report_s;
+            eprintln!(
+                "[{}] t {:6.2} s  pelvis ({:+.2}, {:+.2}, {:.2}) m  head {:.2} m{}  lowcmd {} (bad CRC {})",
+                self.name,
+                t,
+                st.root_xyz[0],
+                st.root_xyz[1],
+                st.root_xyz[2],
+                st.head_height_m,
+                if st.fell { "  FALLEN" } else { "" },
+                st.commands,
+                st.bad_crc
+            );
+        }
         Ok(Duration::from_secs_f64(self.cfg.timestep_s))
     }
 }
