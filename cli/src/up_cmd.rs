@@ -54,7 +54,11 @@ pub fn cmd_up(a: UpArgs) -> Result<()> {
     let mut built: Vec<Box<dyn Node>> = Vec::new();
     for n in &nodes {
         if n.pkg != "g1_diffusion" {
-            bail!("node `{}` is from package `{}`; only g1_diffusion nodes compose here", n.exec, n.pkg);
+            eprintln!(
+                "[up] skipping {}/{} (another package's node; `ros2 launch` starts it on a machine with ROS 2)",
+                n.pkg, n.exec
+            );
+            continue;
         }
         let ctx = NodeContext::from_args(&n.exec, &n.ros_args())
             .with_context(|| format!("node {}", n.exec))?;

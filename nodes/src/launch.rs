@@ -70,8 +70,9 @@ fn substitute(text: &str, vars: &BTreeMap<String, String>, share: &Path) -> Resu
             ("find-pkg-share", [pkg]) => {
                 bail!("`$(find-pkg-share {pkg})`: only g1_diffusion is known here")
             }
-            ("env", [name]) => std::env::var(name)
-                .map_err(|_| anyhow!("`$(env {name})`: not set"))?,
+            ("env", [name]) => {
+                std::env::var(name).map_err(|_| anyhow!("`$(env {name})`: not set"))?
+            }
             ("env", [name, default]) => std::env::var(name).unwrap_or_else(|_| default.to_string()),
             _ => bail!("unsupported substitution `$({inner})`"),
         };
@@ -102,7 +103,10 @@ pub fn parse_launch(
     let doc = roxmltree::Document::parse(text).context("not XML")?;
     let root = doc.root_element();
     if root.tag_name().name() != "launch" {
-        bail!("the root element is <{}>, not <launch>", root.tag_name().name());
+        bail!(
+            "the root element is <{}>, not <launch>",
+            root.tag_name().name()
+        );
     }
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     let mut declared = Vec::new();
@@ -128,8 +132,24 @@ pub fn parse_launch(
             }
             "node" => {
                 let sub = |s: &str| substitute(s, &vars, share);
+                let pkg = sub(&attr(el, "pkg")?)?;
+                if pkg != "g1_diffusion" {
+                    // Another package's node (robot_state_publisher, rviz2): recorded with its
+                    // executable only; its parameters may use substitutions only `ros2 launch`
+                    // has (`$(command …)`).
+                    nodes.push(LaunchNode {
+                        pkg,
+                        exec: sub(&attr(el, "exec")?)?,
+                        name: None,
+                        namespace: None,
+                        params_files: vec![],
+                        params: vec![],
+                        remaps: vec![],
+                    });
+                    continue;
+                }
                 let mut n = LaunchNode {
-                    pkg: sub(&attr(el, "pkg")?)?,
+                    pkg,
                     exec: sub(&attr(el, "exec")?)?,
                     name: el.attribute("name").map(sub).transpose()?,
                     namespace: el.attribute("namespace").map(sub).transpose()?,
@@ -144,7 +164,9 @@ pub fn parse_launch(
                             (None, Some(k)) => n.params.push((sub(k)?, sub(&attr(c, "value")?)?)),
                             _ => bail!("<param> takes either `from` or `name` + `value`"),
                         },
-                        "remap" => n.remaps.push((sub(&attr(c, "from")?)?, sub(&attr(c, "to")?)?)),
+                        "remap" => n
+                            .remaps
+                            .push((sub(&attr(c, "from")?)?, sub(&attr(c, "to")?)?)),
                         other => bail!("unsupported <{other}> inside <node>"),
                     }
                 }
@@ -154,7 +176,10 @@ pub fn parse_launch(
         }
     }
     if let Some((k, _)) = overrides.iter().find(|(k, _)| !declared.contains(k)) {
-        bail!("`{k}:=…` is not an argument of this launch file (it has: {})", declared.join(", "));
+        bail!(
+            "`{k}:=…` is not an argument of this launch file (it has: {})",
+            declared.join(", ")
+        );
     }
     Ok(nodes)
 }

@@ -52,7 +52,11 @@ pub(crate) fn quat(q: &g1::nalgebra::UnitQuaternion<f64>) -> Quaternion {
 }
 
 /// Builds the node called `exec` (an executable name of this package) from its context.
-pub fn build_node(exec: &str, dds: &g1_ros::dds::Dds, ctx: NodeContext) -> anyhow::Result<Box<dyn runtime::Node>> {
+pub fn build_node(
+    exec: &str,
+    dds: &g1_ros::dds::Dds,
+    ctx: NodeContext,
+) -> anyhow::Result<Box<dyn runtime::Node>> {
     let ros = g1_ros::dds::RosNode::new(dds, ctx)?;
     Ok(match exec {
         "g1_sim" => Box::new(sim_node::SimNode::new(ros)?),

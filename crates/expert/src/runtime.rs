@@ -16,6 +16,18 @@ pub fn library_path() -> PathBuf {
     if let Ok(p) = std::env::var("ORT_DYLIB_PATH") {
         return PathBuf::from(p);
     }
+    // An install (scripts/install.sh) carries its own copy: <prefix>/lib/g1_diffusion/<exe>
+    // next to <prefix>/.deps/ort/.
+    if let Some(installed) = std::env::current_exe().ok().and_then(|e| {
+        let p = e
+            .parent()?
+            .parent()?
+            .parent()?
+            .join(".deps/ort/libonnxruntime.so.1.31.1");
+        (p.exists() && e.parent()?.ends_with("lib/g1_diffusion")).then_some(p)
+    }) {
+        return installed;
+    }
     if let Some(p) = option_env!("ORT_DYLIB_PATH") {
         return PathBuf::from(p);
     }

@@ -713,5 +713,17 @@ pub fn default_assets_dir() -> PathBuf {
     if local.join("g1/mjcf/g1_mjx.xml").exists() {
         return local;
     }
+    // An install (scripts/install.sh): <prefix>/lib/g1_diffusion/<exe> next to
+    // <prefix>/share/g1_diffusion/assets.
+    if let Some(installed) = std::env::current_exe().ok().and_then(|e| {
+        let p = e
+            .parent()?
+            .parent()?
+            .parent()?
+            .join("share/g1_diffusion/assets");
+        p.join("g1/mjcf/g1_mjx.xml").exists().then_some(p)
+    }) {
+        return installed;
+    }
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets"))
 }

@@ -1,0 +1,98 @@
+//! Launch-file reading: arguments, substitutions, the argv tail each node gets, and errors.
+
+use std::path::{Path, PathBuf};
+
+use g1_nodes::launch::{parse_launch, read_launch};
+use g1_ros::NodeContext;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn sim_launch_resolves_to_the_argv_ros2_launch_would_pass() {
+    let share = repo().canonicalize().unwrap();
+    let nodes = read_launch(
+        &share.join("launch/sim.launch.xml"),
+        &share,
+        &[("command".into(), "[0.3, 0.0, 0.1]".into())],
+    )
+    .unwrap();
+    let execs: Vec<&str> = nodes.iter().map(|n| n.exec.as_str()).collect();
+    assert_eq!(
+        execs,
+        [
+            "g1_sim",
+            "g1_bridge",
+            "g1_estimator",
+            "g1_expert",
+            "robot_state_publisher"
+        ]
+    );
+    let expert = &nodes[3];
+    let argv = expert.ros_args();
+    assert_eq!(argv[..3], ["--ros-args", "-r", "__node:=g1_expert"]);
+    // The node's own argument layer reads it back: the file, then the overriding argument.
+    let ctx = NodeContext::from_args_env("g1_expert", &argv, &|_| None).unwrap();
+    assert_eq!(
+        ctx.params.get("command").unwrap().to_string(),
+        "[0.3, 0.0, 0.1]"
+    );
+    assert_eq!(
+        ctx.params.sources["policy"],
+        share.join("config/g1.params.yaml").display().to_string()
+    );
+    let cfg: g1_nodes::expert_node::ExpertConfig = ctx.config().unwrap();
+    assert_eq!(cfg.command, vec![0.3, 0.0, 0.1]);
+    // Every g1_diffusion node's configuration loads from the shared parameter file.
+    for n in nodes.iter().filter(|n| n.pkg == "g1_diffusion") {
+        let ctx = NodeContext::from_args_env(&n.exec, &n.ros_args(), &|_| None).unwrap();
+        match n.exec.as_str() {
+            "g1_sim" => drop(ctx.config::<g1_nodes::sim_node::SimNodeConfig>().unwrap()),
+            "g1_bridge" => drop(ctx.config::<g1_bridge::BridgeConfig>().unwrap()),
+            "g1_estimator" => drop(
+                ctx.config::<g1_nodes::estimator_node::EstimatorConfig>()
+                    .unwrap(),
+            ),
+            "g1_expert" => drop(ctx.config::<g1_nodes::expert_node::ExpertConfig>().unwrap()),
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
+
+#[test]
+fn launch_errors_name_what_is_wrong() {
+    let share = Path::new("/pkg");
+    let ok = r#"<launch><arg name="a" default="1"/>
+        <node pkg="g1_diffusion" exec="g1_bridge" name="b" namespace="/g1">
+          <param name="x" value="$(var a)"/><remap from="in" to="/out"/>
+        </node></launch>"#;
+    let n = parse_launch(ok, share, &[]).unwrap();
+    assert_eq!(
+        n[0].ros_args(),
+        [
+            "--ros-args",
+            "-r",
+            "__node:=b",
+            "-r",
+            "__ns:=/g1",
+            "-p",
+            "x:=1",
+            "-r",
+            "in:=/out"
+        ]
+    );
+    for (text, args, needle) in [
+        (ok, vec![("zzz", "1")], "not an argument"),
+        ("<launch><node pkg=\"g1_diffusion\" exec=\"x\"><param name=\"p\" value=\"$(var nope)\"/></node></launch>", vec![], "$(var nope)"),
+        ("<launch><group/></launch>", vec![], "<group>"),
+        ("<launch><arg name=\"r\"/></launch>", vec![], "no default"),
+        ("<notlaunch/>", vec![], "<launch>"),
+        ("<launch><node pkg=\"g1_diffusion\" exec=\"x\"><param name=\"p\" value=\"$(command ls)\"/></node></launch>", vec![], "$(command ls)"),
+    ] {
+        let args: Vec<(String, String)> =
+            args.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let e = parse_launch(text, share, &args).unwrap_err();
+        assert!(format!("{e:#}").contains(needle), "{text}: {e:#}");
+    }
+}
