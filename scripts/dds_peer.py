@@ -1,6 +1,11 @@
 """Independent DDS peer for the interop tests: Eclipse Cyclone DDS (PyPI `cyclonedds`), with the
 unitree_hg and ROS 2 types declared here from their IDL / .msg definitions.
 
+  dds_peer.py joint-poke --domain D --seconds S --targets JSON --kp JSON --kd JSON
+      subscribes rt/joint_states (sensor_msgs/JointState) and rt/g1d/state (our Body-Pos
+      message), publishes g1_diffusion/JointTargets on rt/joint_targets at 50 Hz (reliable)
+      with the given targets and gains, and prints counts and the last joint positions.
+
   dds_peer.py hg-echo --domain D --seconds S
       subscribes rt/lowstate (unitree_hg LowState, best effort), checks each sample's CRC with
       its own bit-serial CRC, and answers every valid one with a LowCmd on rt/lowcmd (reliable)
@@ -18,7 +23,7 @@ from cyclonedds.core import Qos, Policy
 from cyclonedds.util import duration
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.idl import IdlStruct
-from cyclonedds.idl.types import array, float32, int16, uint8, uint32
+from cyclonedds.idl.types import array, float32, float64, int16, int32, sequence, uint8, uint32
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
@@ -80,6 +85,114 @@ class LowState_(IdlStruct, typename="unitree_hg::msg::dds_::LowState_"):
     crc: uint32
 
 
+@dataclass
+class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
+    sec: int32 = 0
+    nanosec: uint32 = 0
+
+
+@dataclass
+class Header_(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
+    stamp: Time_ = field(default_factory=Time_)
+    frame_id: str = ""
+
+
+@dataclass
+class JointState_(IdlStruct, typename="sensor_msgs::msg::dds_::JointState_"):
+    header: Header_
+    name: sequence[str]
+    position: sequence[float64]
+    velocity: sequence[float64]
+    effort: sequence[float64]
+
+
+@dataclass
+class Point_(IdlStruct, typename="geometry_msgs::msg::dds_::Point_"):
+    x: float64
+    y: float64
+    z: float64
+
+
+@dataclass
+class Quaternion_(IdlStruct, typename="geometry_msgs::msg::dds_::Quaternion_"):
+    x: float64
+    y: float64
+    z: float64
+    w: float64
+
+
+@dataclass
+class Vector3_(IdlStruct, typename="geometry_msgs::msg::dds_::Vector3_"):
+    x: float64
+    y: float64
+    z: float64
+
+
+@dataclass
+class Pose_(IdlStruct, typename="geometry_msgs::msg::dds_::Pose_"):
+    position: Point_
+    orientation: Quaternion_
+
+
+@dataclass
+class Twist_(IdlStruct, typename="geometry_msgs::msg::dds_::Twist_"):
+    linear: Vector3_
+    angular: Vector3_
+
+
+@dataclass
+class BodyPosState_(IdlStruct, typename="g1_diffusion::msg::dds_::BodyPosState_"):
+    header: Header_
+    layout_version: uint32
+    state: sequence[float32]
+    root_pose: Pose_
+    root_twist: Twist_
+
+
+@dataclass
+class JointTargets_(IdlStruct, typename="g1_diffusion::msg::dds_::JointTargets_"):
+    header: Header_
+    policy_id: str
+    action: sequence[float32]
+    q_target: sequence[float64]
+    kp: sequence[float32]
+    kd: sequence[float32]
+
+
+def joint_poke(a):
+    dp = DomainParticipant(a.domain)
+    best_effort = Qos(Policy.Reliability.BestEffort, Policy.History.KeepLast(1))
+    reliable = Qos(Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)),
+                   Policy.History.KeepLast(10))
+    joints = DataReader(dp, Topic(dp, "rt/joint_states", JointState_), qos=best_effort)
+    states = DataReader(dp, Topic(dp, "rt/g1d/state", BodyPosState_), qos=best_effort)
+    writer = DataWriter(dp, Topic(dp, "rt/joint_targets", JointTargets_), qos=reliable)
+    q = json.loads(a.targets)
+    kp = json.loads(a.kp)
+    kd = json.loads(a.kd)
+    out = {"joint_states": 0, "body_pos": 0, "last_position": None, "names": None,
+           "layout_version": None, "state_len": None, "published": 0}
+    t_end = time.time() + a.seconds
+    next_pub = time.time()
+    while time.time() < t_end:
+        now = time.time()
+        if now >= next_pub:
+            next_pub += 0.02
+            writer.write(JointTargets_(header=Header_(Time_(int(now), 0), "pelvis"), policy_id="cyclonedds-peer",
+                                       action=[], q_target=q, kp=kp, kd=kd))
+            out["published"] += 1
+        for m in joints.take(N=100):
+            out["joint_states"] += 1
+            out["last_position"] = list(m.position)
+            out["names"] = list(m.name)
+        for m in states.take(N=100):
+            out["body_pos"] += 1
+            out["layout_version"] = m.layout_version
+            out["state_len"] = len(m.state)
+        time.sleep(0.002)
+    print(json.dumps(out), flush=True)
+
+
 def crc32_core(words):
     crc = 0xFFFFFFFF
     for data in words:
@@ -138,8 +251,14 @@ def hg_echo(a):
 
 
 p = argparse.ArgumentParser()
-p.add_argument("mode", choices=["hg-echo"])
+p.add_argument("mode", choices=["hg-echo", "joint-poke"])
 p.add_argument("--domain", type=int, default=0)
 p.add_argument("--seconds", type=float, default=5.0)
+p.add_argument("--targets", default="[]")
+p.add_argument("--kp", default="[]")
+p.add_argument("--kd", default="[]")
 a = p.parse_args()
-hg_echo(a)
+if a.mode == "hg-echo":
+    hg_echo(a)
+else:
+    joint_poke(a)

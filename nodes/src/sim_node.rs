@@ -100,6 +100,8 @@ pub struct SimStatus {
     pub commands: u64,
     pub bad_crc: u64,
     pub steps: u64,
+    /// Joint positions (SDK order, rad).
+    pub q: Vec<f64>,
 }
 
 pub struct SimNode {
@@ -275,6 +277,7 @@ impl Node for SimNode {
         st.head_height_m = gt.head_height_m;
         st.fell |= gt.head_height_m < 0.2 || gt.root.pos_w.z < 0.3;
         st.steps += 1;
+        st.q = gt.q.to_vec();
         if self.cfg.report_s > 0.0 && t + 1e-9 >= self.next_report_s {
             self.next_report_s += self.cfg.report_s;
             eprintln!(
