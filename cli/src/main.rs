@@ -1,6 +1,7 @@
 //! `g1d`: the g1_diffusion command-line tool.
 
 mod bench;
+mod bench_estimator;
 mod bench_model;
 mod data_cmds;
 mod drive_cmd;
@@ -66,6 +67,8 @@ enum BenchCommand {
     /// Denoiser call and full-plan latency (p50, p99) and peak memory for tiny/small/paper,
     /// ONNX Runtime against libtorch in the same command.
     Model(bench_model::BenchModelArgs),
+    /// The contact-aided Kalman filter against simulator truth (expert walking with turns).
+    Estimator(bench_estimator::BenchEstimatorArgs),
 }
 
 #[derive(clap::Args)]
@@ -217,6 +220,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
         Command::Bench(BenchCommand::Model(a)) => bench_model::bench_model(a),
         Command::Up(a) => up_cmd::cmd_up(a),
+        Command::Bench(BenchCommand::Estimator(a)) => bench_estimator::bench_estimator(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,17 +1,23 @@
 //! `g1_estimator`: the Body-Pos state at 50 Hz on `/g1d/state`, `/odom` and `/tf`
-//! (`odom → pelvis`). Mode `ground_truth` takes the pelvis pose and twist from the
-//! simulator's `/sim/odom` (the paper used motion capture for its obstacle tasks) and the
-//! joints from `/joint_states`, through the project's forward kinematics.
+//! (`odom → pelvis`). Mode `kalman` (default) runs the contact-aided Kalman filter of
+//! `g1-estimator` on every `/imu` + `/joint_states` sample (the robot's 500 Hz): IMU attitude,
+//! accelerometer prediction, leg kinematics and stance-foot constraints; `odom` starts where the
+//! robot starts. Mode `ground_truth` takes the pelvis pose and twist from the simulator's
+//! `/sim/odom` instead (the paper used motion capture for its obstacle tasks).
 
 use std::time::Duration;
 
 use anyhow::{bail, Result};
 use g1::nalgebra::{Quaternion as NQ, UnitQuaternion, Vector3 as NV};
 use g1::{forward_kinematics, RootState, NUM_JOINTS};
+use g1_estimator::{ContactKf, KfConfig, Sample};
 use g1_msgs::g1d::BodyPosState;
-use g1_msgs::geometry_msgs::{Pose, Transform, TransformStamped, Twist, Vector3};
+use g1_msgs::geometry_msgs::{
+    Pose, PoseWithCovariance, Transform, TransformStamped, Twist, TwistWithCovariance, Vec36,
+    Vector3,
+};
 use g1_msgs::nav_msgs::Odometry;
-use g1_msgs::sensor_msgs::JointState;
+use g1_msgs::sensor_msgs::{Imu, JointState};
 use g1_msgs::std_msgs::Header;
 use g1_msgs::tf2_msgs::TFMessage;
 use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
@@ -24,21 +30,23 @@ use crate::{pt, quat, stamp, v3};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EstimatorConfig {
-    /// `ground_truth` (simulator odometry). The contact-aided Kalman filter is not built yet:
-    /// asking for it is an error, not a silent fallback.
+    /// `kalman` (IMU + encoders) or `ground_truth` (simulator odometry).
     pub mode: String,
     pub rate_hz: f64,
     pub odom_frame: String,
     pub base_frame: String,
+    /// Filter settings (`kalman.accel_noise`, …).
+    pub kalman: KfConfig,
 }
 
 impl Default for EstimatorConfig {
     fn default() -> Self {
         Self {
-            mode: "ground_truth".into(),
+            mode: "kalman".into(),
             rate_hz: 50.0,
             odom_frame: "odom".into(),
             base_frame: "pelvis".into(),
+            kalman: KfConfig::default(),
         }
     }
 }
@@ -46,14 +54,30 @@ impl Default for EstimatorConfig {
 impl NodeConfig for EstimatorConfig {
     fn check(&self) -> Result<(), ParamError> {
         range_check("rate_hz", self.rate_hz, 1.0, 500.0)?;
-        if self.mode != "ground_truth" {
+        if self.mode != "ground_truth" && self.mode != "kalman" {
             return Err(ParamError::Invalid {
                 key: "mode".into(),
-                why: format!(
-                    "`{}` is not available (only `ground_truth`; the Kalman filter is not built yet)",
-                    self.mode
-                ),
+                why: format!("`{}` (expected `kalman` or `ground_truth`)", self.mode),
             });
+        }
+        let k = &self.kalman;
+        for (key, v, hi) in [
+            ("kalman.accel_noise", k.accel_noise, 100.0),
+            ("kalman.stance_foot_noise", k.stance_foot_noise, 10.0),
+            ("kalman.swing_foot_noise", k.swing_foot_noise, 100.0),
+            ("kalman.kinematics_noise_m", k.kinematics_noise_m, 1.0),
+            (
+                "kalman.stance_velocity_noise",
+                k.stance_velocity_noise,
+                10.0,
+            ),
+            ("kalman.foot_height_noise_m", k.foot_height_noise_m, 1.0),
+            ("kalman.foot_height_m", k.foot_height_m, 0.5),
+            ("kalman.contact_height_m", k.contact_height_m, 0.5),
+            ("kalman.contact_speed_mps", k.contact_speed_mps, 10.0),
+            ("kalman.gravity", k.gravity, 20.0),
+        ] {
+            range_check(key, v, 1e-9, hi)?;
         }
         Ok(())
     }
@@ -67,8 +91,14 @@ pub struct EstimatorNode {
     state_pub: Publisher<BodyPosState>,
     odom_pub: Publisher<Odometry>,
     tf_pub: Publisher<TFMessage>,
+    imu_sub: Subscription<Imu>,
     joints: Option<JointState>,
     truth: Option<Odometry>,
+    kf: Option<ContactKf>,
+    /// The filter's newest estimate (kalman mode) and the time of the last sample.
+    estimate: Option<RootState>,
+    last_sample_s: Option<f64>,
+    next_publish_s: f64,
     pub published: u64,
 }
 
@@ -79,12 +109,17 @@ impl EstimatorNode {
             name: ros.ctx.names.fqn(),
             joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
             truth_sub: ros.subscription("/sim/odom", QosPreset::Sensor)?,
+            imu_sub: ros.subscription("/imu", QosPreset::Sensor)?,
             state_pub: ros.publisher("/g1d/state", QosPreset::Sensor)?,
             odom_pub: ros.publisher("/odom", QosPreset::Sensor)?,
             tf_pub: ros.publisher("/tf", QosPreset::Sensor)?,
+            kf: (cfg.mode == "kalman").then(|| ContactKf::new(cfg.kalman.clone())),
             cfg,
             joints: None,
             truth: None,
+            estimate: None,
+            last_sample_s: None,
+            next_publish_s: 0.0,
             published: 0,
         })
     }
@@ -100,7 +135,8 @@ impl Node for EstimatorNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
-        if let Some(j) = take_all(&self.joints_sub).0.pop() {
+        let joints = take_all(&self.joints_sub).0;
+        for j in &joints {
             if j.position.len() != NUM_JOINTS || j.velocity.len() != NUM_JOINTS {
                 bail!(
                     "/joint_states has {} positions and {} velocities; the G1 has {NUM_JOINTS}",
@@ -108,28 +144,63 @@ impl Node for EstimatorNode {
                     j.velocity.len()
                 );
             }
+        }
+        let imus = take_all(&self.imu_sub).0;
+        if let Some(kf) = self.kf.as_mut() {
+            // The bridge publishes one /joint_states and one /imu per LowState: pair them in
+            // order; dt from the joint-state stamps.
+            for (j, i) in joints.iter().zip(&imus) {
+                let t = j.header.stamp.as_secs_f64();
+                let dt = self
+                    .last_sample_s
+                    .map_or(0.002, |t0| (t - t0).clamp(1e-4, 0.05));
+                self.last_sample_s = Some(t);
+                let o = &i.orientation;
+                let (g, a) = (&i.angular_velocity, &i.linear_acceleration);
+                let est = kf.step(&Sample {
+                    dt,
+                    quat_wxyz: [o.w, o.x, o.y, o.z],
+                    gyro_b: [g.x, g.y, g.z],
+                    accel_b: [a.x, a.y, a.z],
+                    q: std::array::from_fn(|k| j.position[k]),
+                    dq: std::array::from_fn(|k| j.velocity[k]),
+                });
+                self.estimate = Some(est.root);
+            }
+        }
+        if let Some(j) = joints.into_iter().last() {
             self.joints = Some(j);
         }
         if let Some(o) = take_all(&self.truth_sub).0.pop() {
             self.truth = Some(o);
         }
-        let period = Duration::from_secs_f64(1.0 / self.cfg.rate_hz);
-        let (Some(j), Some(o)) = (&self.joints, &self.truth) else {
-            return Ok(period);
+        let tick = Duration::from_millis(2);
+        if now_s < self.next_publish_s {
+            return Ok(tick);
+        }
+        let root = match (&self.kf, &self.truth, &self.estimate) {
+            (Some(_), _, Some(e)) => *e,
+            (None, Some(o), _) => {
+                let p = &o.pose.pose;
+                let q = UnitQuaternion::from_quaternion(NQ::new(
+                    p.orientation.w,
+                    p.orientation.x,
+                    p.orientation.y,
+                    p.orientation.z,
+                ));
+                RootState {
+                    pos_w: NV::new(p.position.x, p.position.y, p.position.z),
+                    quat_w: q,
+                    lin_vel_w: q * nv(&o.twist.twist.linear),
+                    ang_vel_w: q * nv(&o.twist.twist.angular),
+                }
+            }
+            _ => return Ok(tick),
         };
-        let p = &o.pose.pose;
-        let q = UnitQuaternion::from_quaternion(NQ::new(
-            p.orientation.w,
-            p.orientation.x,
-            p.orientation.y,
-            p.orientation.z,
-        ));
-        let root = RootState {
-            pos_w: NV::new(p.position.x, p.position.y, p.position.z),
-            quat_w: q,
-            lin_vel_w: q * nv(&o.twist.twist.linear),
-            ang_vel_w: q * nv(&o.twist.twist.angular),
+        let Some(j) = &self.joints else {
+            return Ok(tick);
         };
+        self.next_publish_s = now_s + 1.0 / self.cfg.rate_hz;
         let qj: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.position[i]);
         let dq: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.velocity[i]);
         let kin = forward_kinematics(&root, &qj, &dq);
@@ -151,10 +222,25 @@ impl Node for EstimatorNode {
                 },
             })
             .ok();
-        let mut odom = o.clone();
-        odom.header = header.clone();
-        odom.child_frame_id = self.cfg.base_frame.clone();
-        self.odom_pub.publish(odom).ok();
+        let q_inv = root.quat_w.inverse();
+        self.odom_pub
+            .publish(Odometry {
+                header: header.clone(),
+                child_frame_id: self.cfg.base_frame.clone(),
+                pose: PoseWithCovariance {
+                    pose,
+                    covariance: Vec36::default(),
+                },
+                // REP-105: the twist in the child frame.
+                twist: TwistWithCovariance {
+                    twist: Twist {
+                        linear: v3(&(q_inv * root.lin_vel_w)),
+                        angular: v3(&(q_inv * root.ang_vel_w)),
+                    },
+                    covariance: Vec36::default(),
+                },
+            })
+            .ok();
         self.tf_pub
             .publish(TFMessage {
                 transforms: vec![TransformStamped {
@@ -168,6 +254,6 @@ impl Node for EstimatorNode {
             })
             .ok();
         self.published += 1;
-        Ok(period)
+        Ok(tick)
     }
 }

@@ -51,6 +51,11 @@ fn expert_walks_the_simulated_g1_through_the_bridge_over_dds() {
         "--ros-args -p policy:=policies/velocity_mjlab -p command:=[0.5,0.0,0.0]",
     ))
     .unwrap();
+    // A plain subscriber of the estimator's odometry (Kalman filter from /imu + /joint_states).
+    let mut watcher = ros(&dds, "watcher", "--ros-args");
+    let odom_sub = watcher
+        .subscription::<g1_msgs::nav_msgs::Odometry>("/odom", g1_ros::dds::QosPreset::Sensor)
+        .unwrap();
     let sim_status = sim.status.clone();
     let bridge_status = bridge.status.clone();
     let stop = Arc::new(AtomicBool::new(false));
@@ -65,8 +70,12 @@ fn expert_walks_the_simulated_g1_through_the_bridge_over_dds() {
     let t0 = Instant::now();
     let mut start_xy = None;
     let mut was_active = false;
+    let mut odom = None;
     loop {
         std::thread::sleep(Duration::from_millis(100));
+        if let Some(o) = g1_ros::dds::take_all(&odom_sub).0.pop() {
+            odom = Some(o);
+        }
         let s = sim_status.lock().unwrap().clone();
         let mode = bridge_status.lock().unwrap().mode;
         if mode == Some(Mode::Active) {
@@ -101,4 +110,17 @@ fn expert_walks_the_simulated_g1_through_the_bridge_over_dds() {
     let d = ((s.root_xyz[0] - st[0]).powi(2) + (s.root_xyz[1] - st[1]).powi(2)).sqrt();
     assert!(d > 5.0, "walked only {d:.2} m in 20 s at 0.5 m/s");
     assert_eq!(b.mode, Some(Mode::Active), "{:#?}", b.transitions);
+    // The estimator's odometry followed the walk: its displacement matches the truth's within
+    // 10 % of the distance (odom starts under the robot; the truth starts at its spawn point).
+    let o = odom.expect("no /odom received").pose.pose.position;
+    let truth_disp = [s.root_xyz[0], s.root_xyz[1]];
+    let err = ((o.x - truth_disp[0]).powi(2) + (o.y - truth_disp[1]).powi(2)).sqrt();
+    assert!(
+        err < 0.1 * d + 0.1,
+        "odom ({:.2}, {:.2}) vs truth ({:.2}, {:.2})",
+        o.x,
+        o.y,
+        truth_disp[0],
+        truth_disp[1]
+    );
 }

@@ -1,0 +1,237 @@
+//! Contact-aided Kalman filter for the pelvis position and velocity (world frame), in the
+//! spirit of the linear filters legged robots run on their IMU and encoders.
+//!
+//! Orientation comes from the IMU's own attitude estimate (the G1's `imu_state.quaternion`).
+//! State: pelvis position p and velocity v, and the two ankle-roll frames' positions f_L, f_R
+//! (12 numbers, world frame).
+//!
+//! * **Predict** (every IMU sample): v += (R·a_imu − g)·dt, p += v·dt (+ ½ a dt²); a foot in
+//!   contact stays put (tiny process noise), a swinging foot is free (large process noise).
+//! * **Kinematics** (every sample, both feet): f − p = R·FK(q) — the foot relative to the
+//!   pelvis from the joint encoders through the project's forward kinematics.
+//! * **Contact** (feet in contact): the foot is still, so v = −(ω × r + J q̇) (the foot's
+//!   velocity relative to the pelvis, from the same FK); and its height is the height it stands
+//!   at on flat ground (`foot_height_m`), which keeps z from drifting.
+//!
+//! A foot counts as in contact when it is within `contact_height_m` of the lower foot (in
+//! pelvis-relative world height) and moves slower than `contact_speed_mps` relative to it.
+//! Scalar sequential updates; no matrix inversion.
+
+use g1::nalgebra::{SMatrix, SVector, UnitQuaternion, Vector3};
+use g1::{forward_kinematics, Body, RootState, NUM_JOINTS};
+use serde::{Deserialize, Serialize};
+
+const N: usize = 12;
+type Vec12 = SVector<f64, N>;
+type Mat12 = SMatrix<f64, N, N>;
+
+/// Filter settings (the estimator node's `kalman.*` parameters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KfConfig {
+    /// Accelerometer noise as a process noise on v (m/s²).
+    pub accel_noise: f64,
+    /// Random walk of a foot in contact (m/√s) and of a swinging foot.
+    pub stance_foot_noise: f64,
+    pub swing_foot_noise: f64,
+    /// Std of the kinematic foot-position measurement (m).
+    pub kinematics_noise_m: f64,
+    /// Std of the stance-velocity measurement (m/s).
+    pub stance_velocity_noise: f64,
+    /// Std of the stance-foot height measurement (m).
+    pub foot_height_noise_m: f64,
+    /// Height of the ankle-roll frame above flat ground when the foot stands on it (m).
+    pub foot_height_m: f64,
+    pub contact_height_m: f64,
+    pub contact_speed_mps: f64,
+    pub gravity: f64,
+}
+
+impl Default for KfConfig {
+    fn default() -> Self {
+        Self {
+            accel_noise: 1.0,
+            stance_foot_noise: 0.002,
+            swing_foot_noise: 2.0,
+            kinematics_noise_m: 0.005,
+            stance_velocity_noise: 0.05,
+            foot_height_noise_m: 0.01,
+            foot_height_m: 0.038,
+            contact_height_m: 0.02,
+            contact_speed_mps: 0.3,
+            gravity: 9.81,
+        }
+    }
+}
+
+/// One IMU + encoder sample.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub dt: f64,
+    pub quat_wxyz: [f64; 4],
+    pub gyro_b: [f64; 3],
+    pub accel_b: [f64; 3],
+    pub q: [f64; NUM_JOINTS],
+    pub dq: [f64; NUM_JOINTS],
+}
+
+/// The filter's output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub root: RootState,
+    pub contacts: [bool; 2],
+}
+
+pub struct ContactKf {
+    pub cfg: KfConfig,
+    x: Vec12,
+    p: Mat12,
+    contacts: [bool; 2],
+    initialised: bool,
+}
+
+const FEET: [Body; 2] = [Body::LeftAnkleRoll, Body::RightAnkleRoll];
+
+/// Foot positions and velocities relative to the pelvis, world axes.
+fn feet_relative(
+    quat: &UnitQuaternion<f64>,
+    omega_w: &Vector3<f64>,
+    q: &[f64; NUM_JOINTS],
+    dq: &[f64; NUM_JOINTS],
+) -> [(Vector3<f64>, Vector3<f64>); 2] {
+    let root = RootState {
+        pos_w: Vector3::zeros(),
+        quat_w: *quat,
+        lin_vel_w: Vector3::zeros(),
+        ang_vel_w: *omega_w,
+    };
+    let k = forward_kinematics(&root, q, dq);
+    FEET.map(|b| (k.pos_w[b.index()], k.lin_vel_w[b.index()]))
+}
+
+impl ContactKf {
+    pub fn new(cfg: KfConfig) -> Self {
+        Self {
+            cfg,
+            x: Vec12::zeros(),
+            p: Mat12::identity(),
+            contacts: [true, true],
+            initialised: false,
+        }
+    }
+
+    /// Starts the filter at a known pelvis position (e.g. the origin of `odom`) and velocity.
+    pub fn reset(&mut self, pos_w: Vector3<f64>, vel_w: Vector3<f64>, s: &Sample) {
+        let quat = quat_of(s);
+        let omega = quat * Vector3::from(s.gyro_b);
+        let feet = feet_relative(&quat, &omega, &s.q, &s.dq);
+        self.x.fixed_rows_mut::<3>(0).copy_from(&pos_w);
+        self.x.fixed_rows_mut::<3>(3).copy_from(&vel_w);
+        for (i, (r, _)) in feet.iter().enumerate() {
+            self.x
+                .fixed_rows_mut::<3>(6 + 3 * i)
+                .copy_from(&(pos_w + r));
+        }
+        self.p = Mat12::identity() * 1e-4;
+        self.initialised = true;
+    }
+
+    fn scalar_update(&mut self, h: &Vec12, y: f64, r: f64) {
+        let ph = self.p * h;
+        let s = h.dot(&ph) + r;
+        if s <= 0.0 || !s.is_finite() {
+            return;
+        }
+        let k = ph / s;
+        let innov = y - h.dot(&self.x);
+        self.x += k * innov;
+        self.p -= k * ph.transpose();
+        // Keep P symmetric against round-off.
+        self.p = 0.5 * (self.p + self.p.transpose());
+    }
+
+    /// One sample: predict with the IMU, correct with kinematics and contacts.
+    pub fn step(&mut self, s: &Sample) -> Estimate {
+        let quat = quat_of(s);
+        if !self.initialised {
+            // `odom` starts under the robot: x = y = 0, z from the lower foot standing on the
+            // floor.
+            let omega = quat * Vector3::from(s.gyro_b);
+            let feet = feet_relative(&quat, &omega, &s.q, &s.dq);
+            let z = self.cfg.foot_height_m - feet[0].0.z.min(feet[1].0.z);
+            self.reset(Vector3::new(0.0, 0.0, z), Vector3::zeros(), s);
+        }
+        let c = self.cfg.clone();
+        let dt = s.dt;
+        let omega = quat * Vector3::from(s.gyro_b);
+        let feet = feet_relative(&quat, &omega, &s.q, &s.dq);
+        // Contacts: near the lower foot's height and slow relative to it.
+        let lower = feet[0].0.z.min(feet[1].0.z);
+        for i in 0..2 {
+            let other = feet[1 - i].1;
+            let rel_speed = (feet[i].1 - other).norm();
+            self.contacts[i] = feet[i].0.z - lower < c.contact_height_m
+                && (rel_speed < c.contact_speed_mps || feet[i].0.z <= lower);
+        }
+        // Predict.
+        let a_w = quat * Vector3::from(s.accel_b) - Vector3::new(0.0, 0.0, c.gravity);
+        let mut f = Mat12::identity();
+        for k in 0..3 {
+            f[(k, 3 + k)] = dt;
+        }
+        let mut u = Vec12::zeros();
+        for k in 0..3 {
+            u[k] = 0.5 * a_w[k] * dt * dt;
+            u[3 + k] = a_w[k] * dt;
+        }
+        self.x = f * self.x + u;
+        let mut q = Mat12::zeros();
+        let qa = (c.accel_noise * dt).powi(2);
+        for k in 0..3 {
+            q[(k, k)] = qa * dt * dt;
+            q[(3 + k, 3 + k)] = qa;
+            for (i, &contact) in self.contacts.iter().enumerate() {
+                let sigma = if contact {
+                    c.stance_foot_noise
+                } else {
+                    c.swing_foot_noise
+                };
+                q[(6 + 3 * i + k, 6 + 3 * i + k)] = sigma * sigma * dt;
+            }
+        }
+        self.p = f * self.p * f.transpose() + q;
+        // Kinematics: f_i − p = r_i.
+        for (i, (r, v_rel)) in feet.iter().enumerate() {
+            for k in 0..3 {
+                let mut h = Vec12::zeros();
+                h[6 + 3 * i + k] = 1.0;
+                h[k] = -1.0;
+                self.scalar_update(&h, r[k], c.kinematics_noise_m.powi(2));
+            }
+            if self.contacts[i] {
+                // A still foot: v + v_rel = 0.
+                for k in 0..3 {
+                    let mut h = Vec12::zeros();
+                    h[3 + k] = 1.0;
+                    self.scalar_update(&h, -v_rel[k], c.stance_velocity_noise.powi(2));
+                }
+                let mut h = Vec12::zeros();
+                h[6 + 3 * i + 2] = 1.0;
+                self.scalar_update(&h, c.foot_height_m, c.foot_height_noise_m.powi(2));
+            }
+        }
+        Estimate {
+            root: RootState {
+                pos_w: Vector3::new(self.x[0], self.x[1], self.x[2]),
+                quat_w: quat,
+                lin_vel_w: Vector3::new(self.x[3], self.x[4], self.x[5]),
+                ang_vel_w: omega,
+            },
+            contacts: self.contacts,
+        }
+    }
+}
+
+fn quat_of(s: &Sample) -> UnitQuaternion<f64> {
+    g1::quat_from_wxyz(s.quat_wxyz)
+}
