@@ -7,6 +7,7 @@ mod data_cmds;
 mod drive_cmd;
 mod eval_cmd;
 mod model_cmds;
+mod replay_cmd;
 mod up_cmd;
 use g1_data::rollout;
 
@@ -57,6 +58,8 @@ enum Command {
     Bench(BenchCommand),
     /// Run a launch file's nodes composed in one process, on DDS (no ROS 2 install needed).
     Up(up_cmd::UpArgs),
+    /// Replay a node's recorded inputs through it and compare its outputs with the recording.
+    Replay(replay_cmd::ReplayArgs),
 }
 
 #[derive(Subcommand)]
@@ -220,6 +223,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
         Command::Bench(BenchCommand::Model(a)) => bench_model::bench_model(a),
         Command::Up(a) => up_cmd::cmd_up(a),
+        Command::Replay(a) => replay_cmd::cmd_replay(a),
         Command::Bench(BenchCommand::Estimator(a)) => bench_estimator::bench_estimator(a),
     };
     match r {

@@ -1,8 +1,10 @@
 //! `g1_bridge`: the hardware interface, identical against the robot and `g1_sim`. Every
 //! `/lowstate` runs one tick of the [`g1_bridge::Bridge`] safety core and answers with a
 //! signed `/lowcmd`; the measurements go out as `/joint_states` and `/imu` (REP-103 units,
-//! frame `pelvis`); joint targets come in on `joint_targets`.
+//! frame `pelvis`); joint targets come in on `joint_targets`. With `record_io` set, every input
+//! and output is recorded for `g1d replay`.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +18,8 @@ use g1_msgs::std_msgs::Header;
 use g1_msgs::unitree::{LowCmd, LowState};
 use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
 
+use crate::io_record::IoRecorder;
+use crate::replay::{decode_json, Replayable, Step};
 use crate::runtime::Node;
 use crate::stamp;
 
@@ -27,31 +31,155 @@ pub struct BridgeStatus {
     pub transitions: Vec<String>,
 }
 
+/// The node's processing without DDS: what the node and `g1d replay` both run.
+pub struct BridgeCore {
+    pub bridge: Bridge,
+    joint_names: Vec<String>,
+}
+
+/// One step's outputs, in publication order.
+#[derive(Default)]
+pub struct BridgeOut {
+    pub cmds: Vec<LowCmd>,
+    pub joints: Vec<JointState>,
+    pub imus: Vec<Imu>,
+}
+
+impl BridgeCore {
+    pub fn new(cfg: BridgeConfig) -> Result<Self> {
+        Ok(Self {
+            bridge: Bridge::new(cfg)?,
+            joint_names: JOINTS.iter().map(|j| j.model_name()).collect(),
+        })
+    }
+
+    pub fn process(
+        &mut self,
+        now_s: f64,
+        targets: &[JointTargets],
+        states: &[LowState],
+    ) -> BridgeOut {
+        let mut out = BridgeOut::default();
+        for t in targets {
+            let f = |v: &[f32]| v.iter().map(|x| *x as f64).collect::<Vec<_>>();
+            self.bridge.set_targets(Targets {
+                q: t.q_target.clone(),
+                kp: f(&t.kp),
+                kd: f(&t.kd),
+                stamp_s: now_s,
+            });
+        }
+        for s in states {
+            out.cmds.push(self.bridge.tick(now_s, Some(s)));
+            if let Some(m) = self.bridge.measured() {
+                let header = Header::new(stamp(now_s), "pelvis");
+                out.joints.push(JointState {
+                    header: header.clone(),
+                    name: self.joint_names.clone(),
+                    position: m.q.to_vec(),
+                    velocity: m.dq.to_vec(),
+                    effort: m.tau.to_vec(),
+                });
+                let [w, x, y, z] = m.quat_wxyz;
+                out.imus.push(Imu {
+                    header,
+                    orientation: Quaternion { x, y, z, w },
+                    orientation_covariance: [0.0; 9],
+                    angular_velocity: Vector3 {
+                        x: m.gyro[0],
+                        y: m.gyro[1],
+                        z: m.gyro[2],
+                    },
+                    angular_velocity_covariance: [0.0; 9],
+                    linear_acceleration: Vector3 {
+                        x: m.accel[0],
+                        y: m.accel[1],
+                        z: m.accel[2],
+                    },
+                    linear_acceleration_covariance: [0.0; 9],
+                });
+            }
+        }
+        if states.is_empty() {
+            // No LowState: the watchdog still runs (and damps after the timeout), but nothing
+            // is sent — the robot only listens to commands answering its state stream.
+            self.bridge.tick(now_s, None);
+        }
+        out
+    }
+}
+
+impl Replayable for BridgeCore {
+    fn replay_step(&mut self, step: &Step) -> Result<Vec<(String, Vec<u8>)>> {
+        let targets = step.inputs_of::<JointTargets>("/joint_targets")?;
+        let states = step.inputs_of::<LowState>("/lowstate")?;
+        let out = self.process(step.time_s, &targets, &states);
+        let mut v = Vec::new();
+        v.extend(
+            out.cmds
+                .iter()
+                .map(|m| ("/lowcmd".to_string(), g1_msgs::to_cdr(m))),
+        );
+        v.extend(
+            out.joints
+                .iter()
+                .map(|m| ("/joint_states".to_string(), g1_msgs::to_cdr(m))),
+        );
+        v.extend(
+            out.imus
+                .iter()
+                .map(|m| ("/imu".to_string(), g1_msgs::to_cdr(m))),
+        );
+        Ok(v)
+    }
+
+    fn decode(&self, topic: &str, bytes: &[u8]) -> Result<serde_json::Value> {
+        match topic {
+            "/lowcmd" => decode_json::<LowCmd>(bytes),
+            "/joint_states" => decode_json::<JointState>(bytes),
+            "/imu" => decode_json::<Imu>(bytes),
+            other => anyhow::bail!("g1_bridge has no output {other}"),
+        }
+    }
+}
+
 pub struct BridgeNode {
     name: String,
-    bridge: Bridge,
-    joint_names: Vec<String>,
+    core: BridgeCore,
     state_sub: Subscription<LowState>,
     targets_sub: Subscription<JointTargets>,
     cmd_pub: Publisher<LowCmd>,
     joints_pub: Publisher<JointState>,
     imu_pub: Publisher<Imu>,
+    recorder: Option<IoRecorder>,
     logged: usize,
     pub status: Arc<Mutex<BridgeStatus>>,
 }
 
 impl BridgeNode {
     pub fn new(mut ros: RosNode) -> Result<Self> {
-        let cfg: BridgeConfig = ros.ctx.config()?;
+        // `record_io` is the node's; the rest configures the safety core.
+        let mut params = ros.ctx.params.clone();
+        let record_io = crate::replay::take_string_param(&mut params, "record_io")?;
+        let cfg: BridgeConfig = g1_ros::load_config(&params)?;
+        let recorder = if record_io.is_empty() {
+            None
+        } else {
+            Some(IoRecorder::create(
+                Path::new(&record_io),
+                "g1_bridge",
+                crate::replay::params_yaml(&ros.ctx.params),
+            )?)
+        };
         Ok(Self {
             name: ros.ctx.names.fqn(),
-            bridge: Bridge::new(cfg)?,
-            joint_names: JOINTS.iter().map(|j| j.model_name()).collect(),
+            core: BridgeCore::new(cfg)?,
             state_sub: ros.subscription("/lowstate", QosPreset::Sensor)?,
             targets_sub: ros.subscription("joint_targets", QosPreset::Command)?,
             cmd_pub: ros.publisher("/lowcmd", QosPreset::Command)?,
             joints_pub: ros.publisher("/joint_states", QosPreset::Sensor)?,
             imu_pub: ros.publisher("/imu", QosPreset::Sensor)?,
+            recorder,
             logged: 0,
             status: Arc::new(Mutex::new(BridgeStatus::default())),
         })
@@ -64,58 +192,41 @@ impl Node for BridgeNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
-        for t in take_all(&self.targets_sub).0 {
-            let f = |v: &[f32]| v.iter().map(|x| *x as f64).collect::<Vec<_>>();
-            self.bridge.set_targets(Targets {
-                q: t.q_target.clone(),
-                kp: f(&t.kp),
-                kd: f(&t.kd),
-                stamp_s: now_s,
-            });
-        }
-        let (states, _) = take_all(&self.state_sub);
-        for s in &states {
-            let cmd = self.bridge.tick(now_s, Some(s));
-            self.cmd_pub.publish(cmd).ok();
-            if let Some(m) = self.bridge.measured() {
-                let header = Header::new(stamp(now_s), "pelvis");
-                self.joints_pub
-                    .publish(JointState {
-                        header: header.clone(),
-                        name: self.joint_names.clone(),
-                        position: m.q.to_vec(),
-                        velocity: m.dq.to_vec(),
-                        effort: m.tau.to_vec(),
-                    })
-                    .ok();
-                let [w, x, y, z] = m.quat_wxyz;
-                self.imu_pub
-                    .publish(Imu {
-                        header,
-                        orientation: Quaternion { x, y, z, w },
-                        orientation_covariance: [0.0; 9],
-                        angular_velocity: Vector3 {
-                            x: m.gyro[0],
-                            y: m.gyro[1],
-                            z: m.gyro[2],
-                        },
-                        angular_velocity_covariance: [0.0; 9],
-                        linear_acceleration: Vector3 {
-                            x: m.accel[0],
-                            y: m.accel[1],
-                            z: m.accel[2],
-                        },
-                        linear_acceleration_covariance: [0.0; 9],
-                    })
-                    .ok();
+        let targets = take_all(&self.targets_sub).0;
+        let states = take_all(&self.state_sub).0;
+        let before = self.core.bridge.transitions().len();
+        let out = self.core.process(now_s, &targets, &states);
+        let changed = self.core.bridge.transitions().len() != before;
+        if let Some(r) = self.recorder.as_mut() {
+            if !targets.is_empty() || !states.is_empty() || changed {
+                for t in &targets {
+                    r.input("/joint_targets", now_s, t)?;
+                }
+                for s in &states {
+                    r.input("/lowstate", now_s, s)?;
+                }
+                for m in &out.cmds {
+                    r.output("/lowcmd", now_s, m)?;
+                }
+                for m in &out.joints {
+                    r.output("/joint_states", now_s, m)?;
+                }
+                for m in &out.imus {
+                    r.output("/imu", now_s, m)?;
+                }
+                r.end_step(now_s)?;
             }
         }
-        if states.is_empty() {
-            // No LowState: the watchdog still runs (and damps after the timeout), but nothing
-            // is sent — the robot only listens to commands answering its state stream.
-            self.bridge.tick(now_s, None);
+        for c in out.cmds {
+            self.cmd_pub.publish(c).ok();
         }
-        let tr = self.bridge.transitions();
+        for j in out.joints {
+            self.joints_pub.publish(j).ok();
+        }
+        for i in out.imus {
+            self.imu_pub.publish(i).ok();
+        }
+        let tr = self.core.bridge.transitions();
         let mut st = self.status.lock().expect("status");
         for t in &tr[self.logged..] {
             let line = format!(
@@ -130,9 +241,16 @@ impl Node for BridgeNode {
             st.transitions.push(line);
         }
         self.logged = tr.len();
-        st.mode = Some(self.bridge.mode());
+        st.mode = Some(self.core.bridge.mode());
         st.ticks += states.len() as u64;
-        st.bad_crc = self.bridge.counters.bad_crc;
+        st.bad_crc = self.core.bridge.counters.bad_crc;
         Ok(Duration::from_micros(500))
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some(r) = self.recorder.take() {
+            r.finish()?;
+        }
+        Ok(())
     }
 }

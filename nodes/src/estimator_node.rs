@@ -24,6 +24,8 @@ use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
 use g1_ros::{range_check, NodeConfig, ParamError};
 use serde::Deserialize;
 
+use crate::io_record::IoRecorder;
+use crate::replay::{decode_json, Replayable, Step};
 use crate::runtime::Node;
 use crate::{pt, quat, stamp, v3};
 
@@ -83,15 +85,13 @@ impl NodeConfig for EstimatorConfig {
     }
 }
 
-pub struct EstimatorNode {
-    name: String,
+fn nv(v: &Vector3) -> NV<f64> {
+    NV::new(v.x, v.y, v.z)
+}
+
+/// The estimator's processing without DDS (the node and `g1d replay` run it).
+pub struct EstimatorCore {
     cfg: EstimatorConfig,
-    joints_sub: Subscription<JointState>,
-    truth_sub: Subscription<Odometry>,
-    state_pub: Publisher<BodyPosState>,
-    odom_pub: Publisher<Odometry>,
-    tf_pub: Publisher<TFMessage>,
-    imu_sub: Subscription<Imu>,
     joints: Option<JointState>,
     truth: Option<Odometry>,
     kf: Option<ContactKf>,
@@ -102,17 +102,17 @@ pub struct EstimatorNode {
     pub published: u64,
 }
 
-impl EstimatorNode {
-    pub fn new(mut ros: RosNode) -> Result<Self> {
-        let cfg: EstimatorConfig = ros.ctx.config()?;
-        Ok(Self {
-            name: ros.ctx.names.fqn(),
-            joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
-            truth_sub: ros.subscription("/sim/odom", QosPreset::Sensor)?,
-            imu_sub: ros.subscription("/imu", QosPreset::Sensor)?,
-            state_pub: ros.publisher("/g1d/state", QosPreset::Sensor)?,
-            odom_pub: ros.publisher("/odom", QosPreset::Sensor)?,
-            tf_pub: ros.publisher("/tf", QosPreset::Sensor)?,
+/// One step's outputs (published together at `rate_hz`).
+#[derive(Default)]
+pub struct EstimatorOut {
+    pub state: Option<BodyPosState>,
+    pub odom: Option<Odometry>,
+    pub tf: Option<TFMessage>,
+}
+
+impl EstimatorCore {
+    pub fn new(cfg: EstimatorConfig) -> Self {
+        Self {
             kf: (cfg.mode == "kalman").then(|| ContactKf::new(cfg.kalman.clone())),
             cfg,
             joints: None,
@@ -121,21 +121,18 @@ impl EstimatorNode {
             last_sample_s: None,
             next_publish_s: 0.0,
             published: 0,
-        })
-    }
-}
-
-fn nv(v: &Vector3) -> NV<f64> {
-    NV::new(v.x, v.y, v.z)
-}
-
-impl Node for EstimatorNode {
-    fn name(&self) -> String {
-        self.name.clone()
+        }
     }
 
-    fn step(&mut self, now_s: f64) -> Result<Duration> {
-        let joints = take_all(&self.joints_sub).0;
+    /// One processing step: the samples received since the last one, in order.
+    pub fn process(
+        &mut self,
+        now_s: f64,
+        joints: Vec<JointState>,
+        imus: &[Imu],
+        truths: Vec<Odometry>,
+    ) -> Result<EstimatorOut> {
+        let mut out = EstimatorOut::default();
         for j in &joints {
             if j.position.len() != NUM_JOINTS || j.velocity.len() != NUM_JOINTS {
                 bail!(
@@ -145,11 +142,10 @@ impl Node for EstimatorNode {
                 );
             }
         }
-        let imus = take_all(&self.imu_sub).0;
         if let Some(kf) = self.kf.as_mut() {
             // The bridge publishes one /joint_states and one /imu per LowState: pair them in
             // order; dt from the joint-state stamps.
-            for (j, i) in joints.iter().zip(&imus) {
+            for (j, i) in joints.iter().zip(imus) {
                 let t = j.header.stamp.as_secs_f64();
                 let dt = self
                     .last_sample_s
@@ -171,12 +167,11 @@ impl Node for EstimatorNode {
         if let Some(j) = joints.into_iter().last() {
             self.joints = Some(j);
         }
-        if let Some(o) = take_all(&self.truth_sub).0.pop() {
+        if let Some(o) = truths.into_iter().last() {
             self.truth = Some(o);
         }
-        let tick = Duration::from_millis(2);
         if now_s < self.next_publish_s {
-            return Ok(tick);
+            return Ok(out);
         }
         let root = match (&self.kf, &self.truth, &self.estimate) {
             (Some(_), _, Some(e)) => *e,
@@ -195,10 +190,10 @@ impl Node for EstimatorNode {
                     ang_vel_w: q * nv(&o.twist.twist.angular),
                 }
             }
-            _ => return Ok(tick),
+            _ => return Ok(out),
         };
         let Some(j) = &self.joints else {
-            return Ok(tick);
+            return Ok(out);
         };
         self.next_publish_s = now_s + 1.0 / self.cfg.rate_hz;
         let qj: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.position[i]);
@@ -210,50 +205,176 @@ impl Node for EstimatorNode {
             position: pt(&root.pos_w),
             orientation: quat(&root.quat_w),
         };
-        self.state_pub
-            .publish(BodyPosState {
-                header: header.clone(),
-                layout_version: g1::LAYOUT_VERSION,
-                state: s.iter().map(|v| *v as f32).collect(),
-                root_pose: pose,
-                root_twist: Twist {
-                    linear: v3(&root.lin_vel_w),
-                    angular: v3(&root.ang_vel_w),
-                },
-            })
-            .ok();
+        out.state = Some(BodyPosState {
+            header: header.clone(),
+            layout_version: g1::LAYOUT_VERSION,
+            state: s.iter().map(|v| *v as f32).collect(),
+            root_pose: pose,
+            root_twist: Twist {
+                linear: v3(&root.lin_vel_w),
+                angular: v3(&root.ang_vel_w),
+            },
+        });
         let q_inv = root.quat_w.inverse();
-        self.odom_pub
-            .publish(Odometry {
-                header: header.clone(),
+        out.odom = Some(Odometry {
+            header: header.clone(),
+            child_frame_id: self.cfg.base_frame.clone(),
+            pose: PoseWithCovariance {
+                pose,
+                covariance: Vec36::default(),
+            },
+            // REP-105: the twist in the child frame.
+            twist: TwistWithCovariance {
+                twist: Twist {
+                    linear: v3(&(q_inv * root.lin_vel_w)),
+                    angular: v3(&(q_inv * root.ang_vel_w)),
+                },
+                covariance: Vec36::default(),
+            },
+        });
+        out.tf = Some(TFMessage {
+            transforms: vec![TransformStamped {
+                header,
                 child_frame_id: self.cfg.base_frame.clone(),
-                pose: PoseWithCovariance {
-                    pose,
-                    covariance: Vec36::default(),
+                transform: Transform {
+                    translation: v3(&root.pos_w),
+                    rotation: quat(&root.quat_w),
                 },
-                // REP-105: the twist in the child frame.
-                twist: TwistWithCovariance {
-                    twist: Twist {
-                        linear: v3(&(q_inv * root.lin_vel_w)),
-                        angular: v3(&(q_inv * root.ang_vel_w)),
-                    },
-                    covariance: Vec36::default(),
-                },
-            })
-            .ok();
-        self.tf_pub
-            .publish(TFMessage {
-                transforms: vec![TransformStamped {
-                    header,
-                    child_frame_id: self.cfg.base_frame.clone(),
-                    transform: Transform {
-                        translation: v3(&root.pos_w),
-                        rotation: quat(&root.quat_w),
-                    },
-                }],
-            })
-            .ok();
+            }],
+        });
         self.published += 1;
-        Ok(tick)
+        Ok(out)
+    }
+}
+
+impl Replayable for EstimatorCore {
+    fn replay_step(&mut self, step: &Step) -> Result<Vec<(String, Vec<u8>)>> {
+        let out = self.process(
+            step.time_s,
+            step.inputs_of::<JointState>("/joint_states")?,
+            &step.inputs_of::<Imu>("/imu")?,
+            step.inputs_of::<Odometry>("/sim/odom")?,
+        )?;
+        Ok(out.encoded())
+    }
+
+    fn decode(&self, topic: &str, bytes: &[u8]) -> Result<serde_json::Value> {
+        match topic {
+            "/g1d/state" => decode_json::<BodyPosState>(bytes),
+            "/odom" => decode_json::<Odometry>(bytes),
+            "/tf" => decode_json::<TFMessage>(bytes),
+            other => anyhow::bail!("g1_estimator has no output {other}"),
+        }
+    }
+}
+
+impl EstimatorOut {
+    fn encoded(&self) -> Vec<(String, Vec<u8>)> {
+        let mut v = Vec::new();
+        if let Some(m) = &self.state {
+            v.push(("/g1d/state".to_string(), g1_msgs::to_cdr(m)));
+        }
+        if let Some(m) = &self.odom {
+            v.push(("/odom".to_string(), g1_msgs::to_cdr(m)));
+        }
+        if let Some(m) = &self.tf {
+            v.push(("/tf".to_string(), g1_msgs::to_cdr(m)));
+        }
+        v
+    }
+}
+
+pub struct EstimatorNode {
+    name: String,
+    pub core: EstimatorCore,
+    joints_sub: Subscription<JointState>,
+    imu_sub: Subscription<Imu>,
+    truth_sub: Subscription<Odometry>,
+    state_pub: Publisher<BodyPosState>,
+    odom_pub: Publisher<Odometry>,
+    tf_pub: Publisher<TFMessage>,
+    recorder: Option<IoRecorder>,
+}
+
+impl EstimatorNode {
+    pub fn new(mut ros: RosNode) -> Result<Self> {
+        let mut params = ros.ctx.params.clone();
+        let record_io = crate::replay::take_string_param(&mut params, "record_io")?;
+        let cfg: EstimatorConfig = g1_ros::load_config(&params)?;
+        let recorder = if record_io.is_empty() {
+            None
+        } else {
+            Some(IoRecorder::create(
+                std::path::Path::new(&record_io),
+                "g1_estimator",
+                crate::replay::params_yaml(&ros.ctx.params),
+            )?)
+        };
+        Ok(Self {
+            name: ros.ctx.names.fqn(),
+            joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
+            imu_sub: ros.subscription("/imu", QosPreset::Sensor)?,
+            truth_sub: ros.subscription("/sim/odom", QosPreset::Sensor)?,
+            state_pub: ros.publisher("/g1d/state", QosPreset::Sensor)?,
+            odom_pub: ros.publisher("/odom", QosPreset::Sensor)?,
+            tf_pub: ros.publisher("/tf", QosPreset::Sensor)?,
+            core: EstimatorCore::new(cfg),
+            recorder,
+        })
+    }
+}
+
+impl Node for EstimatorNode {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn step(&mut self, now_s: f64) -> Result<Duration> {
+        let joints = take_all(&self.joints_sub).0;
+        let imus = take_all(&self.imu_sub).0;
+        let truths = take_all(&self.truth_sub).0;
+        let inputs = (joints.clone(), imus.clone(), truths.clone());
+        let out = self.core.process(now_s, joints, &imus, truths)?;
+        let produced = out.state.is_some();
+        if let Some(r) = self.recorder.as_mut() {
+            if !inputs.0.is_empty() || !inputs.1.is_empty() || !inputs.2.is_empty() || produced {
+                for m in &inputs.0 {
+                    r.input("/joint_states", now_s, m)?;
+                }
+                for m in &inputs.1 {
+                    r.input("/imu", now_s, m)?;
+                }
+                for m in &inputs.2 {
+                    r.input("/sim/odom", now_s, m)?;
+                }
+                if let Some(m) = &out.state {
+                    r.output("/g1d/state", now_s, m)?;
+                }
+                if let Some(m) = &out.odom {
+                    r.output("/odom", now_s, m)?;
+                }
+                if let Some(m) = &out.tf {
+                    r.output("/tf", now_s, m)?;
+                }
+                r.end_step(now_s)?;
+            }
+        }
+        if let Some(m) = out.state {
+            self.state_pub.publish(m).ok();
+        }
+        if let Some(m) = out.odom {
+            self.odom_pub.publish(m).ok();
+        }
+        if let Some(m) = out.tf {
+            self.tf_pub.publish(m).ok();
+        }
+        Ok(Duration::from_millis(2))
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some(r) = self.recorder.take() {
+            r.finish()?;
+        }
+        Ok(())
     }
 }

@@ -13,7 +13,9 @@
 pub mod bridge_node;
 pub mod estimator_node;
 pub mod expert_node;
+pub mod io_record;
 pub mod launch;
+pub mod replay;
 pub mod runtime;
 pub mod sim_node;
 

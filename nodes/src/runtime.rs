@@ -12,6 +12,10 @@ pub trait Node: Send {
     fn name(&self) -> String;
     /// Does one unit of work; returns how long to wait before the next call.
     fn step(&mut self, now_s: f64) -> Result<Duration>;
+    /// Called once when the node stops (close recordings).
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The process clock every composed node shares (wall time since start, seconds).
@@ -42,6 +46,7 @@ pub fn spin(mut node: Box<dyn Node>, clock: Clock, stop: Arc<AtomicBool>) -> Res
             Ok(w) => w,
             Err(e) => {
                 stop.store(true, Ordering::Relaxed);
+                node.finish().ok();
                 return Err(e.context(format!("node {}", node.name())));
             }
         };
@@ -54,7 +59,7 @@ pub fn spin(mut node: Box<dyn Node>, clock: Clock, stop: Arc<AtomicBool>) -> Res
             next = now;
         }
     }
-    Ok(())
+    node.finish()
 }
 
 /// Runs several nodes in one process, each in its own thread, until `stop` is set or one
