@@ -1,5 +1,6 @@
 //! The DDS side: `ros2-client` (on RustDDS) behind a small API, with what it lacks closed here —
-//! the domain from `ROS_DOMAIN_ID`, localhost-only discovery, names and remaps resolved by
+//! the domain from `ROS_DOMAIN_ID` (localhost-only discovery is reported as unsupported), names
+//! and remaps resolved by
 //! [`NodeNames`], and QoS presets. No other crate of the project sees `ros2-client`.
 
 use std::time::{Duration, Instant};
@@ -60,10 +61,17 @@ pub struct Dds {
 
 impl Dds {
     pub fn new(env: DdsEnv) -> Result<Self> {
-        let mut b = DomainParticipantBuilder::new(env.domain_id);
+        let b = DomainParticipantBuilder::new(env.domain_id);
         match env.range {
             DiscoveryRange::Localhost => {
-                b = b.with_only_networks([std::net::IpAddr::from([127, 0, 0, 1])]);
+                // RustDDS 0.15 cannot bind its locators to the loopback interface (measured: a
+                // participant restricted to 127.0.0.1 discovers no one, not even in-process),
+                // so the request is reported instead of silently breaking all traffic.
+                eprintln!(
+                    "warning: ROS_LOCALHOST_ONLY / ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST is not \
+                     supported by the RustDDS transport; this process is visible on the subnet \
+                     (isolate it with ROS_DOMAIN_ID instead)"
+                );
             }
             DiscoveryRange::Subnet => {}
             DiscoveryRange::Off => {
