@@ -59,17 +59,35 @@ pub fn build_node(
     dds: &g1_ros::dds::Dds,
     ctx: NodeContext,
 ) -> anyhow::Result<Box<dyn runtime::Node>> {
+    let sim_time = ctx.use_sim_time;
+    if sim_time && exec == "g1_sim" {
+        anyhow::bail!("parameter `use_sim_time`: g1_sim publishes /clock and cannot run on it");
+    }
+    let clock_node = if sim_time {
+        let mut c = ctx.clone();
+        c.names =
+            g1_ros::NodeNames::resolve(&format!("{exec}_clock"), &g1_ros::RosArgs::default())?;
+        Some(g1_ros::dds::RosNode::new(dds, c)?)
+    } else {
+        None
+    };
     let ros = g1_ros::dds::RosNode::new(dds, ctx)?;
-    Ok(match exec {
-        "g1_sim" => Box::new(sim_node::SimNode::new(ros)?),
-        "g1_bridge" => Box::new(bridge_node::BridgeNode::new(ros)?),
-        "g1_estimator" => Box::new(estimator_node::EstimatorNode::new(ros)?),
-        "g1_expert" => Box::new(expert_node::ExpertNode::new(ros)?),
-        other => anyhow::bail!(
-            "unknown executable `{other}` (this package has: {})",
-            EXECUTABLES.join(", ")
-        ),
-    })
+    let make = move || -> anyhow::Result<Box<dyn runtime::Node>> {
+        Ok(match exec {
+            "g1_sim" => Box::new(sim_node::SimNode::new(ros)?),
+            "g1_bridge" => Box::new(bridge_node::BridgeNode::new(ros)?),
+            "g1_estimator" => Box::new(estimator_node::EstimatorNode::new(ros)?),
+            "g1_expert" => Box::new(expert_node::ExpertNode::new(ros)?),
+            other => anyhow::bail!(
+                "unknown executable `{other}` (this package has: {})",
+                EXECUTABLES.join(", ")
+            ),
+        })
+    };
+    match clock_node {
+        Some(c) => Ok(Box::new(runtime::SimTime::wrap(c, make)?)),
+        None => make(),
+    }
 }
 
 /// The package's node executables.

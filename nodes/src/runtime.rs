@@ -88,3 +88,49 @@ pub fn compose(nodes: Vec<Box<dyn Node>>, stop: Arc<AtomicBool>) -> Result<()> {
     }
     first
 }
+
+/// A node on ROS time (`use_sim_time: true`): its clock is the newest `/clock`
+/// (`rosgraph_msgs/Clock`, as rclcpp subscribes it), and it does not run before the first one
+/// arrives.
+pub struct SimTime {
+    inner: Box<dyn Node>,
+    _clock_node: g1_ros::dds::RosNode,
+    clock: g1_ros::dds::Subscription<g1_msgs::rosgraph_msgs::Clock>,
+    latest: Option<f64>,
+}
+
+impl SimTime {
+    /// `clock_node` carries the `/clock` subscription (the node itself owns its own RosNode).
+    pub fn wrap(
+        mut clock_node: g1_ros::dds::RosNode,
+        inner: impl FnOnce() -> Result<Box<dyn Node>>,
+    ) -> Result<Self> {
+        let clock = clock_node.subscription("/clock", g1_ros::dds::QosPreset::Sensor)?;
+        Ok(Self {
+            inner: inner()?,
+            _clock_node: clock_node,
+            clock,
+            latest: None,
+        })
+    }
+}
+
+impl Node for SimTime {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn step(&mut self, _wall_s: f64) -> Result<Duration> {
+        if let Some(c) = g1_ros::dds::take_all(&self.clock).0.pop() {
+            self.latest = Some(c.clock.as_secs_f64());
+        }
+        match self.latest {
+            Some(t) => self.inner.step(t),
+            None => Ok(Duration::from_millis(1)),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish()
+    }
+}
