@@ -15,6 +15,7 @@ pub mod estimator_node;
 pub mod expert_node;
 pub mod io_record;
 pub mod launch;
+pub mod planner_node;
 pub mod replay;
 pub mod runtime;
 pub mod sim_node;
@@ -78,6 +79,7 @@ pub fn build_node(
             "g1_bridge" => Box::new(bridge_node::BridgeNode::new(ros)?),
             "g1_estimator" => Box::new(estimator_node::EstimatorNode::new(ros)?),
             "g1_expert" => Box::new(expert_node::ExpertNode::new(ros)?),
+            "g1_planner" => Box::new(planner_node::PlannerNode::new(ros)?),
             other => anyhow::bail!(
                 "unknown executable `{other}` (this package has: {})",
                 EXECUTABLES.join(", ")
@@ -91,7 +93,13 @@ pub fn build_node(
 }
 
 /// The package's node executables.
-pub const EXECUTABLES: [&str; 4] = ["g1_sim", "g1_bridge", "g1_estimator", "g1_expert"];
+pub const EXECUTABLES: [&str; 5] = [
+    "g1_sim",
+    "g1_bridge",
+    "g1_estimator",
+    "g1_expert",
+    "g1_planner",
+];
 
 /// `main` of a node executable: the `--ros-args` tail, the DDS participant, the node, spin.
 pub fn node_main(exec: &str) -> std::process::ExitCode {

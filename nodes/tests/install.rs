@@ -51,7 +51,11 @@ fn install_layout_serves_the_launch_files() {
         assert!(share.join(m).is_file(), "URDF mesh {m} not installed");
     }
     assert!(!urdf.contains("filename=\"meshes/"));
-    for launch in ["sim.launch.xml", "robot.launch.xml"] {
+    for launch in [
+        "sim.launch.xml",
+        "sim_diffusion.launch.xml",
+        "robot.launch.xml",
+    ] {
         let nodes = read_launch(&share.join("launch").join(launch), &share, &[]).unwrap();
         assert!(nodes.iter().any(|n| n.exec == "g1_bridge"), "{launch}");
         for n in nodes.iter().filter(|n| n.pkg == "g1_diffusion") {

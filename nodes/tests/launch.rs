@@ -58,6 +58,13 @@ fn sim_launch_resolves_to_the_argv_ros2_launch_would_pass() {
             other => panic!("unexpected {other}"),
         }
     }
+    // The diffusion launch file's planner loads its nested planner/control settings.
+    let nodes = read_launch(&share.join("launch/sim_diffusion.launch.xml"), &share, &[]).unwrap();
+    let p = nodes.iter().find(|n| n.exec == "g1_planner").unwrap();
+    let ctx = NodeContext::from_args_env("g1_planner", &p.ros_args(), &|_| None).unwrap();
+    let cfg: g1_nodes::planner_node::PlannerNodeConfig = ctx.config().unwrap();
+    assert_eq!(cfg.planner.guidance_scale, 50.0);
+    assert_eq!(cfg.control.joystick_weight, 0.1);
 }
 
 #[test]

@@ -1,0 +1,307 @@
+//! `g1_planner`: the guided diffusion controller as a node. Every Body-Pos state on
+//! `/g1d/state` (50 Hz, from the estimator) is one control step: it replans (guided, rolling,
+//! ONNX Runtime) and publishes `joint_targets`, the planned root path on `/g1d/plan/path`
+//! (`nav_msgs/Path`, frame `odom`) and the planned root positions as markers on
+//! `/g1d/plan/markers`. Goals: `/g1d/goal` (`TaskGoal`), `/goal_pose` (RViz "2D Goal Pose" →
+//! waypoint) and `cmd_vel` (joystick velocity). With no goal it follows the model's own
+//! behaviour (no guidance).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use g1::nalgebra::{Quaternion as NQ, UnitQuaternion, Vector3 as NV};
+use g1::{CharacterFrame, NUM_JOINTS, STATE_DIM};
+use g1_control::{Command, ControlConfig, Controller, Planner, PlannerConfig, Task};
+use g1_msgs::g1d::{BodyPosState, JointTargets, TaskGoal};
+use g1_msgs::geometry_msgs::{Point, Pose, PoseStamped, Quaternion, Twist, Vector3};
+use g1_msgs::nav_msgs::Path;
+use g1_msgs::sensor_msgs::JointState;
+use g1_msgs::std_msgs::{ColorRGBA, Header};
+use g1_msgs::unitree::LowCmd;
+use g1_msgs::visualization_msgs::{Marker, MarkerArray};
+use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
+use g1_ros::{NodeConfig, ParamError};
+use serde::Deserialize;
+
+use crate::runtime::Node;
+use crate::stamp;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlannerNodeConfig {
+    /// Model directory (manifest.json + denoiser.onnx); relative to the assets directory.
+    pub model: String,
+    /// ONNX Runtime device: cpu, cuda or tensorrt.
+    pub device: String,
+    pub threads: i64,
+    pub planner: PlannerConfig,
+    pub control: ControlConfig,
+}
+
+impl Default for PlannerNodeConfig {
+    fn default() -> Self {
+        Self {
+            model: "models/default".into(),
+            device: "cpu".into(),
+            threads: 1,
+            planner: PlannerConfig::default(),
+            control: ControlConfig::default(),
+        }
+    }
+}
+
+impl NodeConfig for PlannerNodeConfig {
+    fn check(&self) -> Result<(), ParamError> {
+        g1_ros::range_check("threads", self.threads as f64, 1.0, 64.0)?;
+        self.planner
+            .check(g1_diffusion::K_STEPS)
+            .map_err(|e| ParamError::Invalid {
+                key: "planner".into(),
+                why: format!("{e:#}"),
+            })?;
+        self.device
+            .parse::<g1_diffusion::OrtDevice>()
+            .map_err(|e| ParamError::Invalid {
+                key: "device".into(),
+                why: format!("{e:#}"),
+            })?;
+        Ok(())
+    }
+}
+
+pub struct PlannerNode {
+    name: String,
+    controller: Controller,
+    state_sub: Subscription<BodyPosState>,
+    joints_sub: Subscription<JointState>,
+    goal_sub: Subscription<TaskGoal>,
+    pose_goal_sub: Subscription<PoseStamped>,
+    cmd_sub: Subscription<Twist>,
+    lowcmd_sub: Subscription<LowCmd>,
+    executed: Option<[f64; NUM_JOINTS]>,
+    targets_pub: Publisher<JointTargets>,
+    path_pub: Publisher<Path>,
+    markers_pub: Publisher<MarkerArray>,
+    task: Task,
+    q: Option<[f64; NUM_JOINTS]>,
+    policy_id: String,
+    pub steps: u64,
+}
+
+impl PlannerNode {
+    pub fn new(mut ros: RosNode) -> Result<Self> {
+        let cfg: PlannerNodeConfig = ros.ctx.config()?;
+        let dir = {
+            let p = PathBuf::from(&cfg.model);
+            if p.is_absolute() || p.exists() {
+                p
+            } else {
+                g1_sim::default_assets_dir().join(p)
+            }
+        };
+        let device: g1_diffusion::OrtDevice = cfg.device.parse()?;
+        let (manifest, net) = g1_diffusion::open_ort(&dir, device, cfg.threads as usize)
+            .with_context(|| format!("parameter `model`: {}", dir.display()))?;
+        let policy_id = format!(
+            "diffusion:{}",
+            &manifest.onnx_sha256[..manifest.onnx_sha256.len().min(12)]
+        );
+        let planner = Planner::new(Box::new(net), manifest, cfg.planner.clone())?;
+        Ok(Self {
+            name: ros.ctx.names.fqn(),
+            controller: Controller::new(planner, cfg.control.clone()),
+            state_sub: ros.subscription("/g1d/state", QosPreset::Sensor)?,
+            joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
+            goal_sub: ros.subscription("/g1d/goal", QosPreset::Command)?,
+            pose_goal_sub: ros.subscription("/goal_pose", QosPreset::Command)?,
+            cmd_sub: ros.subscription("cmd_vel", QosPreset::Command)?,
+            lowcmd_sub: ros.subscription("/lowcmd", QosPreset::Command)?,
+            executed: None,
+            targets_pub: ros.publisher("joint_targets", QosPreset::Command)?,
+            path_pub: ros.publisher("/g1d/plan/path", QosPreset::Sensor)?,
+            markers_pub: ros.publisher("/g1d/plan/markers", QosPreset::Sensor)?,
+            task: Task::Free,
+            q: None,
+            policy_id,
+            steps: 0,
+        })
+    }
+
+    fn update_goals(&mut self) {
+        if let Some(g) = take_all(&self.goal_sub).0.pop() {
+            self.task = match g.task {
+                1 => Task::Joystick {
+                    velocity: [g.velocity.linear.x, g.velocity.linear.y],
+                },
+                2 => Task::Waypoint {
+                    goal: [g.waypoint.x, g.waypoint.y],
+                },
+                _ => Task::Free,
+            };
+        }
+        if let Some(p) = take_all(&self.pose_goal_sub).0.pop() {
+            self.task = Task::Waypoint {
+                goal: [p.pose.position.x, p.pose.position.y],
+            };
+        }
+        if let Some(c) = take_all(&self.cmd_sub).0.pop() {
+            self.task = if c.linear.x == 0.0 && c.linear.y == 0.0 {
+                Task::Free
+            } else {
+                Task::Joystick {
+                    velocity: [c.linear.x, c.linear.y],
+                }
+            };
+        }
+    }
+
+    fn publish_plan(&self, header: &Header) {
+        let Some((plan, frame)) = self.controller.plan() else {
+            return;
+        };
+        let points: Vec<NV<f64>> = plan
+            .states
+            .iter()
+            .skip(g1_diffusion::HISTORY)
+            .map(|s| {
+                let p = NV::new(s[0] as f64, s[1] as f64, s[2] as f64);
+                frame.point_to_world(&p)
+            })
+            .collect();
+        let pt = |p: &NV<f64>| Point {
+            x: p.x,
+            y: p.y,
+            z: p.z,
+        };
+        self.path_pub
+            .publish(Path {
+                header: header.clone(),
+                poses: points
+                    .iter()
+                    .map(|p| PoseStamped {
+                        header: header.clone(),
+                        pose: Pose {
+                            position: pt(p),
+                            orientation: Quaternion {
+                                x: 0.0,
+                                y: 0.0,
+                                z: 0.0,
+                                w: 1.0,
+                            },
+                        },
+                    })
+                    .collect(),
+            })
+            .ok();
+        let mut m = Marker {
+            header: header.clone(),
+            ns: "plan_root".into(),
+            id: 0,
+            r#type: 7, // SPHERE_LIST
+            action: 0,
+            pose: Pose {
+                position: Point {
+                    x: 0.0,
+                    y: 0.0,
+                    z: 0.0,
+                },
+                orientation: Quaternion {
+                    x: 0.0,
+                    y: 0.0,
+                    z: 0.0,
+                    w: 1.0,
+                },
+            },
+            scale: Vector3 {
+                x: 0.04,
+                y: 0.04,
+                z: 0.04,
+            },
+            color: ColorRGBA {
+                r: 0.1,
+                g: 1.0,
+                b: 0.2,
+                a: 0.9,
+            },
+            ..Marker::default()
+        };
+        m.points = points.iter().map(pt).collect();
+        self.markers_pub
+            .publish(MarkerArray { markers: vec![m] })
+            .ok();
+    }
+}
+
+impl Node for PlannerNode {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn step(&mut self, now_s: f64) -> Result<Duration> {
+        self.update_goals();
+        if let Some(j) = take_all(&self.joints_sub).0.pop() {
+            if j.position.len() == NUM_JOINTS {
+                self.q = Some(std::array::from_fn(|k| j.position[k]));
+            }
+        }
+        // What the robot executed: the position targets of the newest LowCmd the bridge sent
+        // (in damping, kp = 0: the measured position stands in for the target).
+        if let Some(c) = take_all(&self.lowcmd_sub).0.pop() {
+            if let Some(q) = self.q {
+                self.executed = Some(std::array::from_fn(|j| {
+                    let m = &c.motor_cmd[j];
+                    if m.kp > 0.0 {
+                        m.q as f64
+                    } else {
+                        q[j]
+                    }
+                }));
+            }
+        }
+        let Some(s) = take_all(&self.state_sub).0.pop() else {
+            return Ok(Duration::from_millis(1));
+        };
+        let Some(q) = self.q else {
+            return Ok(Duration::from_millis(1));
+        };
+        if s.layout_version != g1::LAYOUT_VERSION || s.state.len() != STATE_DIM {
+            bail!(
+                "/g1d/state has layout {} with {} numbers; this planner needs layout {} with {STATE_DIM}",
+                s.layout_version,
+                s.state.len(),
+                g1::LAYOUT_VERSION
+            );
+        }
+        let state: g1::BodyPosState = std::array::from_fn(|k| s.state[k] as f64);
+        let p = &s.root_pose;
+        let quat = UnitQuaternion::from_quaternion(NQ::new(
+            p.orientation.w,
+            p.orientation.x,
+            p.orientation.y,
+            p.orientation.z,
+        ));
+        let frame =
+            CharacterFrame::from_root(&NV::new(p.position.x, p.position.y, p.position.z), &quat);
+        let task = self.task.clone();
+        let executed = self.executed;
+        let cmd = self
+            .controller
+            .step(state, frame, &q, executed.as_ref(), &task, &[])?;
+        if let Command::Targets { q, kp, kd, action } = cmd {
+            self.targets_pub
+                .publish(JointTargets {
+                    header: Header::new(stamp(now_s), "pelvis"),
+                    policy_id: self.policy_id.clone(),
+                    action: action.iter().map(|v| *v as f32).collect(),
+                    q_target: q.to_vec(),
+                    kp: kp.iter().map(|v| *v as f32).collect(),
+                    kd: kd.iter().map(|v| *v as f32).collect(),
+                })
+                .ok();
+        }
+        self.publish_plan(&Header::new(stamp(now_s), "odom"));
+        self.steps += 1;
+        Ok(Duration::from_millis(1))
+    }
+}
