@@ -195,7 +195,10 @@ impl EstimatorCore {
         let Some(j) = &self.joints else {
             return Ok(out);
         };
-        self.next_publish_s = now_s + 1.0 / self.cfg.rate_hz;
+        // On a fixed grid of the node clock (not `now + period`, which drifts by the polling
+        // interval every time).
+        let period = 1.0 / self.cfg.rate_hz;
+        self.next_publish_s = ((now_s / period).floor() + 1.0) * period - 1e-9;
         let qj: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.position[i]);
         let dq: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.velocity[i]);
         let kin = forward_kinematics(&root, &qj, &dq);

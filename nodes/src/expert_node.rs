@@ -150,7 +150,13 @@ impl Node for ExpertNode {
         let a = self.expert.step(&rs, self.command)?;
         self.targets_pub
             .publish(JointTargets {
-                header: Header::new(stamp(now_s), "pelvis"),
+                // Stamped with the joint state they answer (a lockstep simulator waits for it).
+                header: Header::new(
+                    self.joints
+                        .as_ref()
+                        .map_or(stamp(now_s), |j| j.header.stamp),
+                    "pelvis",
+                ),
                 policy_id: self.expert.name.clone(),
                 action: a.normalized.iter().map(|v| *v as f32).collect(),
                 q_target: a.q_target.to_vec(),

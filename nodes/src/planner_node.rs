@@ -291,7 +291,8 @@ impl Node for PlannerNode {
         if let Command::Targets { q, kp, kd, action } = cmd {
             self.targets_pub
                 .publish(JointTargets {
-                    header: Header::new(stamp(now_s), "pelvis"),
+                    // Stamped with the state they answer (a lockstep simulator waits for it).
+                    header: Header::new(s.header.stamp, "pelvis"),
                     policy_id: self.policy_id.clone(),
                     action: action.iter().map(|v| *v as f32).collect(),
                     q_target: q.to_vec(),

@@ -45,6 +45,14 @@ pub struct SimNodeConfig {
     pub sim_config: String,
     /// Print a status line every this many simulated seconds (0 = never).
     pub report_s: f64,
+    /// Lockstep: after each LowState wait for the LowCmd answering it, and at each 20 ms control
+    /// boundary for `joint_targets` stamped at or after the previous boundary (once any have
+    /// been seen) — the simulation then runs as fast as the slowest node allows, and a slow
+    /// planner slows the simulation down instead of seeing a mis-spaced history. Run the other
+    /// nodes with `use_sim_time: true`.
+    pub lockstep: bool,
+    /// Longest wait for an answer in lockstep before going on (wall seconds).
+    pub lockstep_timeout_s: f64,
 }
 
 impl Default for SimNodeConfig {
@@ -58,6 +66,8 @@ impl Default for SimNodeConfig {
             seed: 0,
             sim_config: String::new(),
             report_s: 0.0,
+            lockstep: false,
+            lockstep_timeout_s: 1.0,
         }
     }
 }
@@ -69,6 +79,7 @@ impl NodeConfig for SimNodeConfig {
         range_check("odom_rate_hz", self.odom_rate_hz, 1.0, 1000.0)?;
         range_check("mode_machine", self.mode_machine as f64, 0.0, 255.0)?;
         range_check("report_s", self.report_s, 0.0, 3600.0)?;
+        range_check("lockstep_timeout_s", self.lockstep_timeout_s, 0.001, 60.0)?;
         parse_script(&self.remote_script).map(|_| ())
     }
 }
@@ -111,10 +122,15 @@ pub struct SimNode {
     script: Vec<(f64, u16)>,
     start_root: RootState,
     cmd_sub: Subscription<LowCmd>,
+    targets_sub: Subscription<g1_msgs::g1d::JointTargets>,
+    /// Lockstep bookkeeping: LowCmds since the last LowState; newest targets stamp seen.
+    cmds_since_state: u64,
+    newest_targets_s: Option<f64>,
     state_pub: Publisher<LowState>,
     clock_pub: Publisher<Clock>,
     odom_pub: Publisher<Odometry>,
     tick: u32,
+    decimation: u32,
     next_odom_s: f64,
     next_report_s: f64,
     pub status: Arc<Mutex<SimStatus>>,
@@ -154,6 +170,7 @@ impl SimNode {
         sc.timestep_s = cfg.timestep_s;
         sc.decimation = decimation;
         let mut sim = Sim::new(&g1_sim::default_assets_dir(), sc)?;
+        let decimation_u32 = decimation as u32;
         let mut init = InitialState::standing(0.8);
         sim.place_on_ground(&mut init);
         sim.reset(&init, cfg.seed as u64)?;
@@ -167,6 +184,9 @@ impl SimNode {
         Ok(Self {
             name: ros.ctx.names.fqn(),
             cmd_sub: ros.subscription("/lowcmd", QosPreset::Command)?,
+            targets_sub: ros.subscription("joint_targets", QosPreset::Command)?,
+            cmds_since_state: 0,
+            newest_targets_s: None,
             state_pub: ros.publisher("/lowstate", QosPreset::Sensor)?,
             clock_pub: ros.publisher("/clock", QosPreset::Sensor)?,
             odom_pub: ros.publisher("/sim/odom", QosPreset::Sensor)?,
@@ -175,6 +195,7 @@ impl SimNode {
             cfg,
             script,
             tick: 0,
+            decimation: decimation_u32,
             next_odom_s: 0.0,
             next_report_s: 0.0,
             status: Arc::new(Mutex::new(SimStatus::default())),
@@ -228,7 +249,32 @@ impl Node for SimNode {
     }
 
     fn step(&mut self, _now_s: f64) -> Result<Duration> {
-        let (cmds, _) = take_all(&self.cmd_sub);
+        let mut cmds = take_all(&self.cmd_sub).0;
+        if self.cfg.lockstep {
+            let t = self.sim.time_s();
+            let boundary = self.tick > 0 && self.tick.is_multiple_of(self.decimation);
+            let wait_start = std::time::Instant::now();
+            let timeout = Duration::from_secs_f64(self.cfg.lockstep_timeout_s);
+            loop {
+                for tg in take_all(&self.targets_sub).0 {
+                    let ts = tg.header.stamp.as_secs_f64();
+                    self.newest_targets_s = Some(self.newest_targets_s.map_or(ts, |n| n.max(ts)));
+                }
+                self.cmds_since_state += cmds.len() as u64;
+                let answered = self.tick == 0 || self.cmds_since_state > 0;
+                let planned = !boundary
+                    || self
+                        .newest_targets_s
+                        .is_none_or(|n| n + 1e-6 >= t - self.sim.control_dt_s());
+                if (answered && planned) || wait_start.elapsed() > timeout {
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(50));
+                let more = take_all(&self.cmd_sub).0;
+                cmds.extend(more);
+            }
+            self.cmds_since_state = 0;
+        }
         let mut st = self.status.lock().expect("status");
         if let Some(c) = cmds.iter().rev().find(|c| check_low_cmd(c).is_ok()) {
             self.sim.set_command(&motor_command(c));
@@ -293,6 +339,10 @@ impl Node for SimNode {
                 st.bad_crc
             );
         }
-        Ok(Duration::from_secs_f64(self.cfg.timestep_s))
+        Ok(if self.cfg.lockstep {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(self.cfg.timestep_s)
+        })
     }
 }
