@@ -9,12 +9,15 @@
 //! | `g1_bridge` ([`bridge_node`]) | `/lowstate`, `joint_targets` | `/lowcmd` (per LowState, CRC), `/joint_states`, `/imu` |
 //! | `g1_estimator` ([`estimator_node`]) | `/joint_states`, `/sim/odom` | `/g1d/state` (Body-Pos), `/odom`, `/tf` |
 //! | `g1_expert` ([`expert_node`]) | `/joint_states`, `/imu`, `cmd_vel` | `joint_targets` |
+//! | `g1_planner` ([`planner_node`]) | `/g1d/state`, `/lowcmd`, goals, `/g1d/obstacles` | `joint_targets`, plan path and markers |
+//! | `g1_obstacles` ([`obstacles_node`]) | — | `/g1d/obstacles`, `/obstacles/markers` (latched) |
 
 pub mod bridge_node;
 pub mod estimator_node;
 pub mod expert_node;
 pub mod io_record;
 pub mod launch;
+pub mod obstacles_node;
 pub mod planner_node;
 pub mod replay;
 pub mod runtime;
@@ -80,6 +83,7 @@ pub fn build_node(
             "g1_estimator" => Box::new(estimator_node::EstimatorNode::new(ros)?),
             "g1_expert" => Box::new(expert_node::ExpertNode::new(ros)?),
             "g1_planner" => Box::new(planner_node::PlannerNode::new(ros)?),
+            "g1_obstacles" => Box::new(obstacles_node::ObstaclesNode::new(ros)?),
             other => anyhow::bail!(
                 "unknown executable `{other}` (this package has: {})",
                 EXECUTABLES.join(", ")
@@ -93,12 +97,13 @@ pub fn build_node(
 }
 
 /// The package's node executables.
-pub const EXECUTABLES: [&str; 5] = [
+pub const EXECUTABLES: [&str; 6] = [
     "g1_sim",
     "g1_bridge",
     "g1_estimator",
     "g1_expert",
     "g1_planner",
+    "g1_obstacles",
 ];
 
 /// `main` of a node executable: the `--ros-args` tail, the DDS participant, the node, spin.

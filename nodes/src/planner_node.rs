@@ -4,7 +4,7 @@
 //! (`nav_msgs/Path`, frame `odom`) and the planned root positions as markers on
 //! `/g1d/plan/markers`. Goals: `/g1d/goal` (`TaskGoal`), `/goal_pose` (RViz "2D Goal Pose" →
 //! waypoint) and `cmd_vel` (joystick velocity). With no goal it follows the model's own
-//! behaviour (no guidance).
+//! behaviour (no guidance). Obstacles (`/g1d/obstacles`, latched) join the cost of every task.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -79,6 +79,8 @@ pub struct PlannerNode {
     pose_goal_sub: Subscription<PoseStamped>,
     cmd_sub: Subscription<Twist>,
     lowcmd_sub: Subscription<LowCmd>,
+    obstacles_sub: Subscription<g1_msgs::g1d::ObstacleArray>,
+    obstacles: Vec<g1_guidance::Shape>,
     executed: Option<[f64; NUM_JOINTS]>,
     targets_pub: Publisher<JointTargets>,
     path_pub: Publisher<Path>,
@@ -117,6 +119,8 @@ impl PlannerNode {
             pose_goal_sub: ros.subscription("/goal_pose", QosPreset::Command)?,
             cmd_sub: ros.subscription("cmd_vel", QosPreset::Command)?,
             lowcmd_sub: ros.subscription("/lowcmd", QosPreset::Command)?,
+            obstacles_sub: ros.subscription("/g1d/obstacles", QosPreset::Latched)?,
+            obstacles: Vec::new(),
             executed: None,
             targets_pub: ros.publisher("joint_targets", QosPreset::Command)?,
             path_pub: ros.publisher("/g1d/plan/path", QosPreset::Sensor)?,
@@ -259,6 +263,15 @@ impl Node for PlannerNode {
                 }));
             }
         }
+        if let Some(a) = take_all(&self.obstacles_sub).0.pop() {
+            self.obstacles = a
+                .obstacles
+                .iter()
+                .map(|m| {
+                    crate::obstacles_node::from_msg(m).map(|o| g1_control::drive::to_shape(&o))
+                })
+                .collect::<Result<_>>()?;
+        }
         let Some(s) = take_all(&self.state_sub).0.pop() else {
             return Ok(Duration::from_millis(1));
         };
@@ -285,9 +298,9 @@ impl Node for PlannerNode {
             CharacterFrame::from_root(&NV::new(p.position.x, p.position.y, p.position.z), &quat);
         let task = self.task.clone();
         let executed = self.executed;
-        let cmd = self
-            .controller
-            .step(state, frame, &q, executed.as_ref(), &task, &[])?;
+        let cmd =
+            self.controller
+                .step(state, frame, &q, executed.as_ref(), &task, &self.obstacles)?;
         if let Command::Targets { q, kp, kd, action } = cmd {
             self.targets_pub
                 .publish(JointTargets {

@@ -91,7 +91,8 @@ pub struct DriveOutcome {
     pub log: Vec<StepLog>,
 }
 
-fn to_shape(o: &Obstacle) -> Shape {
+/// The cost-side shape of a simulator obstacle (world frame).
+pub fn to_shape(o: &Obstacle) -> Shape {
     let c = o.center_3d();
     match o {
         Obstacle::Sphere { radius, .. } => Shape::Sphere {
