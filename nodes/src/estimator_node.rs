@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use g1::nalgebra::{Quaternion as NQ, UnitQuaternion, Vector3 as NV};
+use g1::nalgebra::Vector3 as NV;
 use g1::{forward_kinematics, RootState, NUM_JOINTS};
 use g1_estimator::{ContactKf, KfConfig, Sample};
 use g1_msgs::g1d::BodyPosState;
@@ -177,12 +177,7 @@ impl EstimatorCore {
             (Some(_), _, Some(e)) => *e,
             (None, Some(o), _) => {
                 let p = &o.pose.pose;
-                let q = UnitQuaternion::from_quaternion(NQ::new(
-                    p.orientation.w,
-                    p.orientation.x,
-                    p.orientation.y,
-                    p.orientation.z,
-                ));
+                let q = crate::unit_quat(&p.orientation);
                 RootState {
                     pos_w: NV::new(p.position.x, p.position.y, p.position.z),
                     quat_w: q,
@@ -318,7 +313,7 @@ impl EstimatorNode {
             joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
             imu_sub: ros.subscription("/imu", QosPreset::Sensor)?,
             truth_sub: ros.subscription("/sim/odom", QosPreset::Sensor)?,
-            state_pub: ros.publisher("/g1d/state", QosPreset::Sensor)?,
+            state_pub: ros.publisher("/g1d/state", QosPreset::Command)?,
             odom_pub: ros.publisher("/odom", QosPreset::Sensor)?,
             tf_pub: ros.publisher("/tf", QosPreset::Sensor)?,
             core: EstimatorCore::new(cfg),

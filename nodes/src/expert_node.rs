@@ -3,7 +3,6 @@
 //! estimator's `/odom`, and publishes `joint_targets` with the policy's gains. The velocity
 //! command comes from the `command` parameter and, when published, `cmd_vel`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -70,14 +69,7 @@ pub struct ExpertNode {
 impl ExpertNode {
     pub fn new(mut ros: RosNode) -> Result<Self> {
         let cfg: ExpertConfig = ros.ctx.config()?;
-        let dir = {
-            let p = PathBuf::from(&cfg.policy);
-            if p.is_absolute() || p.exists() {
-                p
-            } else {
-                g1_sim::default_assets_dir().join(p)
-            }
-        };
+        let dir = crate::asset_path(&cfg.policy);
         let expert = Expert::load(&dir, None)
             .with_context(|| format!("parameter `policy`: {}", dir.display()))?;
         Ok(Self {

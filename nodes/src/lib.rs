@@ -28,6 +28,21 @@ pub use g1_ros::NodeContext;
 use g1_msgs::builtin_interfaces::Time;
 use g1_msgs::geometry_msgs::{Point, Quaternion, Vector3};
 
+/// A path parameter: absolute or existing as given, else under the assets directory.
+pub(crate) fn asset_path(p: &str) -> std::path::PathBuf {
+    let p = std::path::PathBuf::from(p);
+    if p.is_absolute() || p.exists() {
+        p
+    } else {
+        g1_sim::default_assets_dir().join(p)
+    }
+}
+
+/// A ROS quaternion as nalgebra's.
+pub(crate) fn unit_quat(q: &Quaternion) -> g1::nalgebra::UnitQuaternion<f64> {
+    g1::nalgebra::UnitQuaternion::from_quaternion(g1::nalgebra::Quaternion::new(q.w, q.x, q.y, q.z))
+}
+
 pub(crate) fn stamp(t_s: f64) -> Time {
     Time::from_secs_f64(t_s)
 }

@@ -6,11 +6,10 @@
 //! waypoint) and `cmd_vel` (joystick velocity). With no goal it follows the model's own
 //! behaviour (no guidance). Obstacles (`/g1d/obstacles`, latched) join the cost of every task.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use g1::nalgebra::{Quaternion as NQ, UnitQuaternion, Vector3 as NV};
+use g1::nalgebra::Vector3 as NV;
 use g1::{CharacterFrame, NUM_JOINTS, STATE_DIM};
 use g1_control::{Command, ControlConfig, Controller, Planner, PlannerConfig, Task};
 use g1_msgs::g1d::{BodyPosState, JointTargets, TaskGoal};
@@ -94,14 +93,7 @@ pub struct PlannerNode {
 impl PlannerNode {
     pub fn new(mut ros: RosNode) -> Result<Self> {
         let cfg: PlannerNodeConfig = ros.ctx.config()?;
-        let dir = {
-            let p = PathBuf::from(&cfg.model);
-            if p.is_absolute() || p.exists() {
-                p
-            } else {
-                g1_sim::default_assets_dir().join(p)
-            }
-        };
+        let dir = crate::asset_path(&cfg.model);
         let device: g1_diffusion::OrtDevice = cfg.device.parse()?;
         let (manifest, net) = g1_diffusion::open_ort(&dir, device, cfg.threads as usize)
             .with_context(|| format!("parameter `model`: {}", dir.display()))?;
@@ -113,7 +105,7 @@ impl PlannerNode {
         Ok(Self {
             name: ros.ctx.names.fqn(),
             controller: Controller::new(planner, cfg.control.clone()),
-            state_sub: ros.subscription("/g1d/state", QosPreset::Sensor)?,
+            state_sub: ros.subscription("/g1d/state", QosPreset::Command)?,
             joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
             goal_sub: ros.subscription("/g1d/goal", QosPreset::Command)?,
             pose_goal_sub: ros.subscription("/goal_pose", QosPreset::Command)?,
@@ -288,12 +280,7 @@ impl Node for PlannerNode {
         }
         let state: g1::BodyPosState = std::array::from_fn(|k| s.state[k] as f64);
         let p = &s.root_pose;
-        let quat = UnitQuaternion::from_quaternion(NQ::new(
-            p.orientation.w,
-            p.orientation.x,
-            p.orientation.y,
-            p.orientation.z,
-        ));
+        let quat = crate::unit_quat(&p.orientation);
         let frame =
             CharacterFrame::from_root(&NV::new(p.position.x, p.position.y, p.position.z), &quat);
         let task = self.task.clone();

@@ -3,6 +3,8 @@
 //! scripted remote presses L1+A (standby ramp) and R1+A (active), the gantry lets go, and the
 //! velocity expert walks it for 20 s without a fall.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,46 +15,31 @@ use g1_nodes::estimator_node::EstimatorNode;
 use g1_nodes::expert_node::ExpertNode;
 use g1_nodes::runtime::{compose, Node};
 use g1_nodes::sim_node::SimNode;
-use g1_ros::dds::{Dds, RosNode};
-use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
-
-fn ros(dds: &Dds, name: &str, args: &str) -> RosNode {
-    let argv: Vec<String> = args.split_whitespace().map(String::from).collect();
-    RosNode::new(
-        dds,
-        NodeContext::from_args_env(name, &argv, &|_| None).unwrap(),
-    )
-    .unwrap()
-}
 
 #[test]
 fn expert_walks_the_simulated_g1_through_the_bridge_over_dds() {
-    let dds = Dds::new(DdsEnv {
-        domain_id: 170 + (std::process::id() % 50) as u16,
-        range: DiscoveryRange::Subnet,
-    })
-    .unwrap();
-    let sim = SimNode::new(ros(
+    let dds = common::dds(170, 50);
+    let sim = SimNode::new(common::ros(
         &dds,
         "g1_sim",
         "--ros-args -p gantry_s:=5.0 -p remote_script:=[0.5:L1+A,4.6:R1+A]",
     ))
     .unwrap();
-    let bridge = BridgeNode::new(ros(
+    let bridge = BridgeNode::new(common::ros(
         &dds,
         "g1_bridge",
         "--ros-args -p standby_ramp_s:=3.0 -p hold_after_s:=0.2 -p damping_after_s:=1.0",
     ))
     .unwrap();
-    let est = EstimatorNode::new(ros(&dds, "g1_estimator", "--ros-args")).unwrap();
-    let expert = ExpertNode::new(ros(
+    let est = EstimatorNode::new(common::ros(&dds, "g1_estimator", "--ros-args")).unwrap();
+    let expert = ExpertNode::new(common::ros(
         &dds,
         "g1_expert",
         "--ros-args -p policy:=policies/velocity_mjlab -p command:=[0.5,0.0,0.0]",
     ))
     .unwrap();
     // A plain subscriber of the estimator's odometry (Kalman filter from /imu + /joint_states).
-    let mut watcher = ros(&dds, "watcher", "--ros-args");
+    let mut watcher = common::ros(&dds, "watcher", "--ros-args");
     let odom_sub = watcher
         .subscription::<g1_msgs::nav_msgs::Odometry>("/odom", g1_ros::dds::QosPreset::Sensor)
         .unwrap();

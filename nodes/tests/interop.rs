@@ -2,6 +2,8 @@
 //! (scripts/dds_peer.py, types declared from the .msg files) subscribes `/joint_states` and the
 //! Body-Pos topic and publishes joint targets that visibly move the simulated G1's elbow.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,17 +15,6 @@ use g1_nodes::bridge_node::BridgeNode;
 use g1_nodes::estimator_node::EstimatorNode;
 use g1_nodes::runtime::{compose, Node};
 use g1_nodes::sim_node::SimNode;
-use g1_ros::dds::{Dds, RosNode};
-use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
-
-fn ros(dds: &Dds, name: &str, args: &str) -> RosNode {
-    let argv: Vec<String> = args.split_whitespace().map(String::from).collect();
-    RosNode::new(
-        dds,
-        NodeContext::from_args_env(name, &argv, &|_| None).unwrap(),
-    )
-    .unwrap()
-}
 
 #[test]
 fn cyclone_dds_peer_reads_states_and_moves_the_elbow() {
@@ -35,26 +26,22 @@ fn cyclone_dds_peer_reads_states_and_moves_the_elbow() {
         py.display()
     );
     let domain = 120 + (std::process::id() % 50) as u16;
-    let dds = Dds::new(DdsEnv {
-        domain_id: domain,
-        range: DiscoveryRange::Subnet,
-    })
-    .unwrap();
+    let dds = common::dds(domain, 1);
     // On the gantry the whole time; standby at 0.5 s, active at 4.0 s (the peer's targets are
     // fresh by then).
-    let sim = SimNode::new(ros(
+    let sim = SimNode::new(common::ros(
         &dds,
         "g1_sim",
         "--ros-args -p gantry_s:=100.0 -p remote_script:=[0.5:L1+A,4.0:R1+A]",
     ))
     .unwrap();
-    let bridge = BridgeNode::new(ros(
+    let bridge = BridgeNode::new(common::ros(
         &dds,
         "g1_bridge",
         "--ros-args -p standby_ramp_s:=3.0 -p hold_after_s:=0.2 -p damping_after_s:=1.0",
     ))
     .unwrap();
-    let est = EstimatorNode::new(ros(&dds, "g1_estimator", "--ros-args")).unwrap();
+    let est = EstimatorNode::new(common::ros(&dds, "g1_estimator", "--ros-args")).unwrap();
     let status = sim.status.clone();
     let elbow = Joint::LeftElbow.index();
     let mut targets = g1::default_pose();

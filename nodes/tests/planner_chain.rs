@@ -6,32 +6,20 @@
 //! makes the simulation wait for it. Standby's soft policy gains alone do not hold the G1 up:
 //! the gantry lets go after R1+A.)
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use g1_nodes::runtime::{compose, Node};
 use g1_nodes::sim_node::SimNode;
-use g1_ros::dds::{take_all, Dds, QosPreset, RosNode};
-use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
-
-fn ros(dds: &Dds, name: &str, args: &str) -> RosNode {
-    let argv: Vec<String> = args.split_whitespace().map(String::from).collect();
-    RosNode::new(
-        dds,
-        NodeContext::from_args_env(name, &argv, &|_| None).unwrap(),
-    )
-    .unwrap()
-}
+use g1_ros::dds::{take_all, QosPreset};
 
 #[test]
 fn diffusion_planner_node_holds_the_g1_up_over_dds() {
-    let dds = Dds::new(DdsEnv {
-        domain_id: 150 + (std::process::id() % 20) as u16,
-        range: DiscoveryRange::Subnet,
-    })
-    .unwrap();
-    let sim = SimNode::new(ros(
+    let dds = common::dds(150, 20);
+    let sim = SimNode::new(common::ros(
         &dds,
         "g1_sim",
         "--ros-args -p gantry_s:=4.0 -p remote_script:=[0.3:L1+A,3.5:R1+A] -p lockstep:=true",
@@ -39,10 +27,7 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
     .unwrap();
     // Everything but the simulator on simulated time (/clock), so the 50 Hz history the model
     // sees is 20 ms apart in the simulation whatever the machine's load.
-    let ctx = |name: &str, args: &str| {
-        let argv: Vec<String> = args.split_whitespace().map(String::from).collect();
-        NodeContext::from_args_env(name, &argv, &|_| None).unwrap()
-    };
+    let ctx = common::ctx;
     let bridge = g1_nodes::build_node(
         "g1_bridge",
         &dds,
@@ -67,7 +52,7 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
         ctx("g1_planner", "--ros-args -p use_sim_time:=true"),
     )
     .unwrap();
-    let mut watcher = ros(&dds, "watcher", "--ros-args");
+    let mut watcher = common::ros(&dds, "watcher", "--ros-args");
     let path_sub = watcher
         .subscription::<g1_msgs::nav_msgs::Path>("/g1d/plan/path", QosPreset::Sensor)
         .unwrap();
