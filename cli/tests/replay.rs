@@ -40,11 +40,11 @@ fn replay_command_passes_on_recordings_and_fails_on_change() {
         "--node",
         "g1_bridge",
         "-p",
-        "hold_after_s:=0.01",
+        "standby_ramp_s:=0.3",
     ]);
     assert!(
         !ok,
-        "a 10 ms watchdog cannot replay a recording made with 200 ms: {out}"
+        "a 0.3 s standby ramp cannot replay a recording made with a 0.5 s one: {out}"
     );
     let (ok, out) = g1d(&["replay", bridge.to_str().unwrap(), "--node", "g1_estimator"]);
     assert!(!ok && out.contains("recorded by g1_bridge"), "{out}");
