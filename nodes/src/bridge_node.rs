@@ -4,7 +4,6 @@
 //! frame `pelvis`); joint targets come in on `joint_targets`. With `record_io` set, every input
 //! and output is recorded for `g1d replay`.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -162,15 +161,7 @@ impl BridgeNode {
         let mut params = ros.ctx.params.clone();
         let record_io = crate::replay::take_string_param(&mut params, "record_io")?;
         let cfg: BridgeConfig = g1_ros::load_config(&params)?;
-        let recorder = if record_io.is_empty() {
-            None
-        } else {
-            Some(IoRecorder::create(
-                Path::new(&record_io),
-                "g1_bridge",
-                crate::replay::params_yaml(&ros.ctx.params),
-            )?)
-        };
+        let recorder = IoRecorder::for_param(&record_io, "g1_bridge", &ros.ctx.params)?;
         Ok(Self {
             name: ros.ctx.names.fqn(),
             core: BridgeCore::new(cfg)?,

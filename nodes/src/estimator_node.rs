@@ -128,12 +128,12 @@ impl EstimatorCore {
     pub fn process(
         &mut self,
         now_s: f64,
-        joints: Vec<JointState>,
+        joints: &[JointState],
         imus: &[Imu],
-        truths: Vec<Odometry>,
+        truths: &[Odometry],
     ) -> Result<EstimatorOut> {
         let mut out = EstimatorOut::default();
-        for j in &joints {
+        for j in joints {
             if j.position.len() != NUM_JOINTS || j.velocity.len() != NUM_JOINTS {
                 bail!(
                     "/joint_states has {} positions and {} velocities; the G1 has {NUM_JOINTS}",
@@ -164,11 +164,11 @@ impl EstimatorCore {
                 self.estimate = Some(est.root);
             }
         }
-        if let Some(j) = joints.into_iter().last() {
-            self.joints = Some(j);
+        if let Some(j) = joints.last() {
+            self.joints = Some(j.clone());
         }
-        if let Some(o) = truths.into_iter().last() {
-            self.truth = Some(o);
+        if let Some(o) = truths.last() {
+            self.truth = Some(o.clone());
         }
         if now_s < self.next_publish_s {
             return Ok(out);
@@ -249,9 +249,9 @@ impl Replayable for EstimatorCore {
     fn replay_step(&mut self, step: &Step) -> Result<Vec<(String, Vec<u8>)>> {
         let out = self.process(
             step.time_s,
-            step.inputs_of::<JointState>("/joint_states")?,
+            &step.inputs_of::<JointState>("/joint_states")?,
             &step.inputs_of::<Imu>("/imu")?,
-            step.inputs_of::<Odometry>("/sim/odom")?,
+            &step.inputs_of::<Odometry>("/sim/odom")?,
         )?;
         Ok(out.encoded())
     }
@@ -299,15 +299,7 @@ impl EstimatorNode {
         let mut params = ros.ctx.params.clone();
         let record_io = crate::replay::take_string_param(&mut params, "record_io")?;
         let cfg: EstimatorConfig = g1_ros::load_config(&params)?;
-        let recorder = if record_io.is_empty() {
-            None
-        } else {
-            Some(IoRecorder::create(
-                std::path::Path::new(&record_io),
-                "g1_estimator",
-                crate::replay::params_yaml(&ros.ctx.params),
-            )?)
-        };
+        let recorder = IoRecorder::for_param(&record_io, "g1_estimator", &ros.ctx.params)?;
         Ok(Self {
             name: ros.ctx.names.fqn(),
             joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
@@ -331,18 +323,17 @@ impl Node for EstimatorNode {
         let joints = take_all(&self.joints_sub).0;
         let imus = take_all(&self.imu_sub).0;
         let truths = take_all(&self.truth_sub).0;
-        let inputs = (joints.clone(), imus.clone(), truths.clone());
-        let out = self.core.process(now_s, joints, &imus, truths)?;
+        let out = self.core.process(now_s, &joints, &imus, &truths)?;
         let produced = out.state.is_some();
         if let Some(r) = self.recorder.as_mut() {
-            if !inputs.0.is_empty() || !inputs.1.is_empty() || !inputs.2.is_empty() || produced {
-                for m in &inputs.0 {
+            if !joints.is_empty() || !imus.is_empty() || !truths.is_empty() || produced {
+                for m in &joints {
                     r.input("/joint_states", now_s, m)?;
                 }
-                for m in &inputs.1 {
+                for m in &imus {
                     r.input("/imu", now_s, m)?;
                 }
-                for m in &inputs.2 {
+                for m in &truths {
                     r.input("/sim/odom", now_s, m)?;
                 }
                 if let Some(m) = &out.state {

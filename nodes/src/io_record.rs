@@ -48,6 +48,23 @@ impl IoRecorder {
         })
     }
 
+    /// The recorder a node's `record_io` parameter asks for (empty = none).
+    pub fn for_param(
+        record_io: &str,
+        node: &str,
+        params: &g1_ros::ParamMap,
+    ) -> Result<Option<Self>> {
+        if record_io.is_empty() {
+            return Ok(None);
+        }
+        Self::create(
+            Path::new(record_io),
+            node,
+            crate::replay::params_yaml(params),
+        )
+        .map(Some)
+    }
+
     fn write<M: Message + 'static>(&mut self, name: &str, t: f64, m: &M) -> Result<()> {
         if !self.topics.contains_key(name) {
             let topic = self.writer.topic::<M>(name, Qos::Reliable)?;

@@ -1,14 +1,15 @@
 //! `g1_obstacles`: the simulator's obstacle file as latched ObstacleArray + markers; a late
 //! subscriber still gets them, and the message form converts back to the same obstacles.
 
+mod common;
+
 use std::time::Duration;
 
 use g1_msgs::g1d::ObstacleArray;
 use g1_msgs::visualization_msgs::MarkerArray;
 use g1_nodes::obstacles_node::{from_msg, to_msg, ObstaclesNode};
 use g1_nodes::runtime::Node;
-use g1_ros::dds::{wait_for, Dds, QosPreset, RosNode};
-use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
+use g1_ros::dds::{wait_for, QosPreset};
 use g1_sim::{Obstacle, SimConfig};
 
 const SCENE: &str = r#"
@@ -22,19 +23,8 @@ obstacles:
 fn obstacles_are_latched_and_round_trip() {
     let path = std::env::temp_dir().join(format!("g1d_obstacles_{}.yaml", std::process::id()));
     std::fs::write(&path, SCENE).unwrap();
-    let dds = Dds::new(DdsEnv {
-        domain_id: 80 + (std::process::id() % 9) as u16,
-        range: DiscoveryRange::Subnet,
-    })
-    .unwrap();
-    let ros = |name: &str, args: String| {
-        let argv: Vec<String> = args.split_whitespace().map(String::from).collect();
-        RosNode::new(
-            &dds,
-            NodeContext::from_args_env(name, &argv, &|_| None).unwrap(),
-        )
-        .unwrap()
-    };
+    let dds = common::dds(80, 9);
+    let ros = |name: &str, args: String| common::ros(&dds, name, &args);
     let mut node = ObstaclesNode::new(ros(
         "g1_obstacles",
         format!("--ros-args -p sim_config:={}", path.display()),

@@ -4,6 +4,8 @@
 //! recorded node-clock times; any difference fails. Regenerate the fixtures with
 //! `cargo test -p g1-nodes --release --test replay -- --ignored make_fixtures`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -92,21 +94,8 @@ fn malformed_recordings_are_refused() {
 #[ignore]
 fn make_fixtures() {
     use g1_nodes::runtime::{compose, Node};
-    use g1_ros::dds::{Dds, RosNode};
-    use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
-    let dds = Dds::new(DdsEnv {
-        domain_id: 200,
-        range: DiscoveryRange::Subnet,
-    })
-    .unwrap();
-    let ros = |name: &str, args: String| {
-        let argv: Vec<String> = args.split_whitespace().map(String::from).collect();
-        RosNode::new(
-            &dds,
-            NodeContext::from_args_env(name, &argv, &|_| None).unwrap(),
-        )
-        .unwrap()
-    };
+    let dds = common::dds(200, 1);
+    let ros = |name: &str, args: String| common::ros(&dds, name, &args);
     let f = fixtures();
     for d in ["replay_bridge", "replay_estimator"] {
         std::fs::remove_dir_all(f.join(d)).ok();
