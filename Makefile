@@ -11,10 +11,10 @@ setup:
 build: setup
 	$(CARGO) build --release -p g1d
 
-# Until the diffusion controller exists: the shipped walking policy in the simulator.
+# The main job: the diffusion controller (shipped model) walks the simulated G1 to a waypoint
+# around obstacles; progress, outcome, out/demo/top_view.png and the rosbag2 out/demo/bag.
 demo: build
-	./target/release/g1d sim --policy assets/policies/velocity_mjlab --command 0.5,0,0 --seconds 10
-	./target/release/g1d sim --policy assets/policies/velocity_mjlab --command 0.5,0,0.8 --seconds 10
+	./target/release/g1d demo
 
 test: setup
 	$(CARGO) test --workspace

@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1 (--prefix DIR, --bin-dir DIR)" >&2; exit 2 ;;
   esac
 done
-EXES="g1_sim g1_bridge g1_estimator g1_expert g1_planner g1_obstacles"
+EXES="g1_sim g1_bridge g1_estimator g1_expert g1_planner g1_obstacles g1_teleop g1_teleop_key g1_recorder"
 if [ -z "$BIN_DIR" ]; then
   cargo build --release -p g1-nodes --bins
   BIN_DIR=target/release

@@ -60,8 +60,124 @@ pub struct DriveArgs {
     /// Top-view PNG of the run.
     #[arg(long)]
     pub png: Option<PathBuf>,
+    /// Record the run as a rosbag2 (MCAP): `/joint_states`, `/sim/odom` (ground truth) and
+    /// `/joint_targets` at 50 Hz. The directory must not exist.
+    #[arg(long)]
+    pub bag: Option<PathBuf>,
+    /// A progress line every this many simulated seconds (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub progress_s: f64,
     #[arg(long)]
     pub json: bool,
+}
+
+/// The run's recording: what a `g1_recorder` would have taken from the node suite.
+struct RunBag {
+    w: g1_bag::BagWriter,
+    joints: g1_bag::Topic<g1_msgs::sensor_msgs::JointState>,
+    odom: g1_bag::Topic<g1_msgs::nav_msgs::Odometry>,
+    targets: g1_bag::Topic<g1_msgs::g1d::JointTargets>,
+    names: Vec<String>,
+}
+
+impl RunBag {
+    fn create(
+        dir: &std::path::Path,
+        run: std::collections::BTreeMap<String, String>,
+    ) -> Result<Self> {
+        let mut w = g1_bag::BagWriter::create(
+            dir,
+            g1_bag::WriterOptions {
+                run_metadata: run,
+                ..Default::default()
+            },
+        )
+        .with_context(|| format!("--bag {}", dir.display()))?;
+        Ok(Self {
+            joints: w.topic("/joint_states", g1_bag::Qos::Reliable)?,
+            odom: w.topic("/sim/odom", g1_bag::Qos::Reliable)?,
+            targets: w.topic("/joint_targets", g1_bag::Qos::Reliable)?,
+            names: g1::JOINTS.iter().map(|j| j.model_name()).collect(),
+            w,
+        })
+    }
+
+    fn record(&mut self, sim: &Sim) -> Result<()> {
+        use g1_msgs::geometry_msgs::{Point, Pose, PoseWithCovariance, Quaternion, Twist};
+        use g1_msgs::geometry_msgs::{TwistWithCovariance, Vector3};
+        use g1_msgs::std_msgs::Header;
+        let gt = sim.ground_truth();
+        let t_ns = (gt.time_s * 1e9).round() as u64;
+        let stamp = g1_msgs::builtin_interfaces::Time::from_secs_f64(gt.time_s);
+        let tau = sim.sensors().tau;
+        self.w.write(
+            &self.joints,
+            t_ns,
+            &g1_msgs::sensor_msgs::JointState {
+                header: Header::new(stamp, "pelvis"),
+                name: self.names.clone(),
+                position: gt.q.to_vec(),
+                velocity: gt.dq.to_vec(),
+                effort: tau.to_vec(),
+            },
+        )?;
+        let (p, q, v, w) = (
+            gt.root.pos_w,
+            gt.root.quat_w,
+            gt.root.lin_vel_w,
+            gt.root.ang_vel_w,
+        );
+        let v3 = |a: &g1::nalgebra::Vector3<f64>| Vector3 {
+            x: a.x,
+            y: a.y,
+            z: a.z,
+        };
+        self.w.write(
+            &self.odom,
+            t_ns,
+            &g1_msgs::nav_msgs::Odometry {
+                header: Header::new(stamp, "odom"),
+                child_frame_id: "pelvis".into(),
+                pose: PoseWithCovariance {
+                    pose: Pose {
+                        position: Point {
+                            x: p.x,
+                            y: p.y,
+                            z: p.z,
+                        },
+                        orientation: Quaternion {
+                            x: q.i,
+                            y: q.j,
+                            z: q.k,
+                            w: q.w,
+                        },
+                    },
+                    ..Default::default()
+                },
+                twist: TwistWithCovariance {
+                    twist: Twist {
+                        linear: v3(&v),
+                        angular: v3(&w),
+                    },
+                    ..Default::default()
+                },
+            },
+        )?;
+        let c = sim.command();
+        self.w.write(
+            &self.targets,
+            t_ns,
+            &g1_msgs::g1d::JointTargets {
+                header: Header::new(stamp, "pelvis"),
+                policy_id: "diffusion".into(),
+                action: vec![],
+                q_target: c.q.to_vec(),
+                kp: c.kp.iter().map(|v| *v as f32).collect(),
+                kd: c.kd.iter().map(|v| *v as f32).collect(),
+            },
+        )?;
+        Ok(())
+    }
 }
 
 fn parse2(s: &str) -> Result<[f64; 2], String> {
@@ -153,6 +269,18 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         }
     }
     let steps = (a.seconds / sim.control_dt_s()).round() as u64;
+    let mut bag = match &a.bag {
+        Some(dir) => {
+            let mut run = std::collections::BTreeMap::new();
+            run.insert("task".to_string(), serde_json::to_string(&task)?);
+            run.insert("model".to_string(), a.model.display().to_string());
+            run.insert("seed".to_string(), a.seed.to_string());
+            Some(RunBag::create(dir, run)?)
+        }
+        None => None,
+    };
+    let mut bag_err: Option<anyhow::Error> = None;
+    let every = (a.progress_s / sim.control_dt_s()).round() as u64;
     let clock = std::time::Instant::now();
     let out = g1_control::drive(
         &mut sim,
@@ -160,8 +288,38 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         &|_| task.clone(),
         &cc,
         steps,
-        |_, _| {},
+        |k, sim| {
+            if let Some(b) = bag.as_mut() {
+                if bag_err.is_none() {
+                    bag_err = b.record(sim).err();
+                }
+            }
+            if every > 0 && (k + 1) % every == 0 {
+                let gt = sim.ground_truth();
+                let (x, y) = (gt.root.pos_w.x, gt.root.pos_w.y);
+                let to_goal = match &task {
+                    Task::Waypoint { goal } => {
+                        format!(
+                            ", {:.2} m to the goal",
+                            ((goal[0] - x).powi(2) + (goal[1] - y).powi(2)).sqrt()
+                        )
+                    }
+                    _ => String::new(),
+                };
+                eprintln!(
+                    "  t {:5.1} s  at [{x:5.2}, {y:5.2}] m, pelvis {:.2} m high{to_goal}",
+                    gt.time_s, gt.root.pos_w.z
+                );
+            }
+        },
     )?;
+    if let Some(e) = bag_err {
+        return Err(e.context("recording the run"));
+    }
+    let bag_dir = match bag {
+        Some(b) => Some(b.w.finish()?),
+        None => None,
+    };
     let wall = clock.elapsed().as_secs_f64();
     let lat = &out.plan_latency_ms;
     let summary = serde_json::json!({
@@ -276,6 +434,67 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         if let Some(p) = &a.png {
             println!("picture       {}", p.display());
         }
+        if let Some(d) = &bag_dir {
+            println!("bag           {}", d.display());
+        }
     }
     Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Model directory (default: the shipped model, assets/models/default).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[arg(long, default_value_t = 20.0)]
+    pub seconds: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output directory: `top_view.png` and the rosbag2 `bag/` (replaced if present).
+    #[arg(long, default_value = "out/demo")]
+    pub out: PathBuf,
+}
+
+/// `g1d demo`: the main job — the simulated G1 under the diffusion controller (shipped model)
+/// walks to the waypoint [4, 0] m through the obstacle course of `config/scene_forest.yaml`
+/// (eval scenario `forest_a`), with progress lines, the outcome, a bag and a top-view PNG.
+pub fn cmd_demo(a: DemoArgs) -> Result<()> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = a
+        .model
+        .unwrap_or_else(|| g1_sim::default_assets_dir().join("models/default"));
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let bag = a.out.join("bag");
+    if bag.exists() {
+        std::fs::remove_dir_all(&bag)
+            .with_context(|| format!("replacing the previous demo bag {}", bag.display()))?;
+    }
+    eprintln!(
+        "g1d demo: the diffusion controller ({}) walks the simulated G1 to [4, 0] m around 3 obstacles, {} s",
+        model.display(),
+        a.seconds
+    );
+    cmd_drive(DriveArgs {
+        model,
+        goal: Some([4.0, 0.0]),
+        joystick: None,
+        seconds: a.seconds,
+        seed: a.seed,
+        sim_config: Some(repo.join("config/scene_forest.yaml")),
+        pushes: false,
+        backend: g1_diffusion::BackendKind::OrtCpu,
+        threads: 1,
+        guidance_scale: None,
+        max_guidance_step: None,
+        planner: None,
+        control: None,
+        no_rolling: false,
+        handover_expert: None,
+        handover_command: "0.5,0,0".into(),
+        handover_s: 2.0,
+        png: Some(a.out.join("top_view.png")),
+        bag: Some(bag),
+        progress_s: 1.0,
+        json: false,
+    })
 }

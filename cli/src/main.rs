@@ -48,6 +48,8 @@ enum Command {
     Export(model_cmds::ExportArgs),
     /// The simulated G1 under the diffusion controller (one episode).
     Drive(drive_cmd::DriveArgs),
+    /// The main job: the diffusion controller walks the G1 to a waypoint around obstacles.
+    Demo(drive_cmd::DemoArgs),
     /// Closed-loop evaluation on the paper's protocol (scenario file), with the expert baseline.
     Eval(eval_cmd::EvalArgs),
     /// Check an exported model, or evaluate its unguided plans.
@@ -216,6 +218,7 @@ fn main() -> ExitCode {
         Command::Dataset(c) => data_cmds::cmd_dataset(c),
         Command::Train(a) => model_cmds::cmd_train(a),
         Command::Drive(a) => drive_cmd::cmd_drive(a),
+        Command::Demo(a) => drive_cmd::cmd_demo(a),
         Command::Eval(a) => eval_cmd::cmd_eval(a),
         Command::Export(a) => model_cmds::cmd_export(a),
         Command::Model(model_cmds::ModelCommand::Check(a)) => model_cmds::cmd_check(a),

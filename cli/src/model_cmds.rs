@@ -51,6 +51,9 @@ pub struct TrainArgs {
     /// CPU threads for libtorch (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Fine-tune: start from this checkpoint's EMA weights and normalisation statistics.
+    #[arg(long, value_name = "CHECKPOINT")]
+    init_from: Option<PathBuf>,
     /// Stop (with a checkpoint) after this many steps, as if interrupted; `--resume` continues.
     #[arg(long)]
     stop_after: Option<usize>,
@@ -94,6 +97,9 @@ pub fn cmd_train(a: TrainArgs) -> Result<()> {
     }
     if let Some(t) = a.threads {
         opts.threads = t;
+    }
+    if let Some(p) = a.init_from {
+        opts.init_from = Some(p);
     }
     let device = g1_diffusion_tch::device(&a.device)?;
     if !a.json {

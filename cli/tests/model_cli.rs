@@ -309,3 +309,49 @@ fn shipped_default_model_loads_and_its_backends_agree() {
         "the model card must say how it was trained"
     );
 }
+
+/// `g1d demo` (what `make demo` runs), shortened: the shipped model drives the G1 in the
+/// obstacle scene; it prints progress and the outcome and leaves a top-view PNG and a bag that
+/// the independent Python readers decode.
+#[test]
+fn demo_writes_its_bag_and_picture() {
+    let out = std::env::temp_dir().join(format!("g1d_demo_{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    let o = g1d(&["demo", "--seconds", "1.0", "--out", s(&out)]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("outcome"), "{stdout}");
+    assert!(stderr.contains("to the goal"), "progress lines: {stderr}");
+    let png = std::fs::read(out.join("top_view.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let py = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("scripts/check_bag_python.py"))
+        .arg(out.join("bag"))
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    // One message per topic per control step (fewer than 50 only if it fell).
+    let n = v["rosbags"]["/joint_states"].as_u64().unwrap();
+    assert!((10..=50).contains(&n), "{v}");
+    for reader in ["rosbags", "mcap"] {
+        for topic in ["/joint_states", "/sim/odom", "/joint_targets"] {
+            assert_eq!(v[reader][topic].as_u64(), Some(n), "{reader} {topic}: {v}");
+        }
+    }
+    // A second run replaces the previous outputs instead of failing on them.
+    let again = g1d(&["demo", "--seconds", "0.2", "--out", s(&out)]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    std::fs::remove_dir_all(&out).ok();
+}

@@ -2,18 +2,20 @@
 //! `/lowstate` runs one tick of the [`g1_bridge::Bridge`] safety core and answers with a
 //! signed `/lowcmd`; the measurements go out as `/joint_states` and `/imu` (REP-103 units,
 //! frame `pelvis`); joint targets come in on `joint_targets`. With `record_io` set, every input
-//! and output is recorded for `g1d replay`.
+//! and output is recorded for `g1d replay`. Mode requests (`damping`, `standby`, `active`) come
+//! on `/g1d/bridge/mode_request` (`std_msgs/String`), as the remote's chords do; the mode is
+//! published on `/g1d/bridge/mode` (latched) at every transition.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
 use g1::JOINTS;
-use g1_bridge::{Bridge, BridgeConfig, Mode, Targets};
+use g1_bridge::{Bridge, BridgeConfig, Mode, Request, Targets};
 use g1_msgs::g1d::JointTargets;
 use g1_msgs::geometry_msgs::{Quaternion, Vector3};
 use g1_msgs::sensor_msgs::{Imu, JointState};
-use g1_msgs::std_msgs::Header;
+use g1_msgs::std_msgs::{Header, StringMsg};
 use g1_msgs::unitree::{LowCmd, LowState};
 use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
 
@@ -30,6 +32,21 @@ pub struct BridgeStatus {
     pub transitions: Vec<String>,
 }
 
+/// Mode requests in.
+pub const MODE_REQUEST_TOPIC: &str = "/g1d/bridge/mode_request";
+/// The mode out (latched).
+pub const MODE_TOPIC: &str = "/g1d/bridge/mode";
+
+/// A mode request's text (`damping`, `standby` or `active`).
+pub fn parse_request(s: &str) -> Option<Request> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "damping" | "damp" => Some(Request::Damping),
+        "standby" => Some(Request::Standby),
+        "active" => Some(Request::Active),
+        _ => None,
+    }
+}
+
 /// The node's processing without DDS: what the node and `g1d replay` both run.
 pub struct BridgeCore {
     pub bridge: Bridge,
@@ -42,6 +59,8 @@ pub struct BridgeOut {
     pub cmds: Vec<LowCmd>,
     pub joints: Vec<JointState>,
     pub imus: Vec<Imu>,
+    /// Mode requests that named no mode.
+    pub rejected_requests: Vec<String>,
 }
 
 impl BridgeCore {
@@ -55,10 +74,19 @@ impl BridgeCore {
     pub fn process(
         &mut self,
         now_s: f64,
+        requests: &[StringMsg],
         targets: &[JointTargets],
         states: &[LowState],
     ) -> BridgeOut {
         let mut out = BridgeOut::default();
+        for r in requests {
+            match parse_request(&r.data) {
+                Some(q) => self
+                    .bridge
+                    .request(q, &format!("request `{}` on {MODE_REQUEST_TOPIC}", r.data)),
+                None => out.rejected_requests.push(r.data.clone()),
+            }
+        }
         for t in targets {
             let f = |v: &[f32]| v.iter().map(|x| *x as f64).collect::<Vec<_>>();
             self.bridge.set_targets(Targets {
@@ -110,9 +138,10 @@ impl BridgeCore {
 
 impl Replayable for BridgeCore {
     fn replay_step(&mut self, step: &Step) -> Result<Vec<(String, Vec<u8>)>> {
+        let requests = step.inputs_of::<StringMsg>(MODE_REQUEST_TOPIC)?;
         let targets = step.inputs_of::<JointTargets>("/joint_targets")?;
         let states = step.inputs_of::<LowState>("/lowstate")?;
-        let out = self.process(step.time_s, &targets, &states);
+        let out = self.process(step.time_s, &requests, &targets, &states);
         let mut v = Vec::new();
         v.extend(
             out.cmds
@@ -147,6 +176,9 @@ pub struct BridgeNode {
     core: BridgeCore,
     state_sub: Subscription<LowState>,
     targets_sub: Subscription<JointTargets>,
+    request_sub: Subscription<StringMsg>,
+    mode_pub: Publisher<StringMsg>,
+    published_mode: Option<Mode>,
     cmd_pub: Publisher<LowCmd>,
     joints_pub: Publisher<JointState>,
     imu_pub: Publisher<Imu>,
@@ -167,6 +199,9 @@ impl BridgeNode {
             core: BridgeCore::new(cfg)?,
             state_sub: ros.subscription("/lowstate", QosPreset::Sensor)?,
             targets_sub: ros.subscription("joint_targets", QosPreset::Command)?,
+            request_sub: ros.subscription(MODE_REQUEST_TOPIC, QosPreset::Command)?,
+            mode_pub: ros.publisher(MODE_TOPIC, QosPreset::Latched)?,
+            published_mode: None,
             cmd_pub: ros.publisher("/lowcmd", QosPreset::Command)?,
             joints_pub: ros.publisher("/joint_states", QosPreset::Sensor)?,
             imu_pub: ros.publisher("/imu", QosPreset::Sensor)?,
@@ -183,13 +218,23 @@ impl Node for BridgeNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
+        let requests = take_all(&self.request_sub).0;
         let targets = take_all(&self.targets_sub).0;
         let states = take_all(&self.state_sub).0;
         let before = self.core.bridge.transitions().len();
-        let out = self.core.process(now_s, &targets, &states);
+        let out = self.core.process(now_s, &requests, &targets, &states);
         let changed = self.core.bridge.transitions().len() != before;
+        for r in &out.rejected_requests {
+            eprintln!(
+                "[{}] ignored mode request `{r}` on {MODE_REQUEST_TOPIC} (expected damping, standby or active)",
+                self.name
+            );
+        }
         if let Some(r) = self.recorder.as_mut() {
-            if !targets.is_empty() || !states.is_empty() || changed {
+            if !requests.is_empty() || !targets.is_empty() || !states.is_empty() || changed {
+                for q in &requests {
+                    r.input(MODE_REQUEST_TOPIC, now_s, q)?;
+                }
                 for t in &targets {
                     r.input("/joint_targets", now_s, t)?;
                 }
@@ -232,6 +277,15 @@ impl Node for BridgeNode {
             st.transitions.push(line);
         }
         self.logged = tr.len();
+        let mode = self.core.bridge.mode();
+        if self.published_mode != Some(mode) {
+            self.mode_pub
+                .publish(StringMsg {
+                    data: mode.name().into(),
+                })
+                .ok();
+            self.published_mode = Some(mode);
+        }
         st.mode = Some(self.core.bridge.mode());
         st.ticks += states.len() as u64;
         st.bad_crc = self.core.bridge.counters.bad_crc;

@@ -11,6 +11,9 @@
 //! | `g1_expert` ([`expert_node`]) | `/joint_states`, `/imu`, `cmd_vel` | `joint_targets` |
 //! | `g1_planner` ([`planner_node`]) | `/g1d/state`, `/lowcmd`, goals, `/g1d/obstacles` | `joint_targets`, plan path and markers |
 //! | `g1_obstacles` ([`obstacles_node`]) | — | `/g1d/obstacles`, `/obstacles/markers` (latched) |
+//! | `g1_teleop` ([`teleop_node`]) | `joy` (`sensor_msgs/Joy`) or `/lowstate` (G1 remote) | `cmd_vel` |
+//! | `g1_teleop_key` ([`teleop_node`]) | keys on standard input | `cmd_vel` |
+//! | `g1_recorder` ([`recorder_node`]) | the `topics` it is given | a rosbag2 (MCAP) directory |
 
 pub mod bridge_node;
 pub mod estimator_node;
@@ -19,9 +22,11 @@ pub mod io_record;
 pub mod launch;
 pub mod obstacles_node;
 pub mod planner_node;
+pub mod recorder_node;
 pub mod replay;
 pub mod runtime;
 pub mod sim_node;
+pub mod teleop_node;
 
 pub use g1_ros::NodeContext;
 
@@ -99,6 +104,8 @@ pub fn build_node(
             "g1_expert" => Box::new(expert_node::ExpertNode::new(ros)?),
             "g1_planner" => Box::new(planner_node::PlannerNode::new(ros)?),
             "g1_obstacles" => Box::new(obstacles_node::ObstaclesNode::new(ros)?),
+            "g1_teleop" | "g1_teleop_key" => Box::new(teleop_node::TeleopNode::new(ros, exec)?),
+            "g1_recorder" => Box::new(recorder_node::RecorderNode::new(ros)?),
             other => anyhow::bail!(
                 "unknown executable `{other}` (this package has: {})",
                 EXECUTABLES.join(", ")
@@ -112,13 +119,16 @@ pub fn build_node(
 }
 
 /// The package's node executables.
-pub const EXECUTABLES: [&str; 6] = [
+pub const EXECUTABLES: [&str; 9] = [
     "g1_sim",
     "g1_bridge",
     "g1_estimator",
     "g1_expert",
     "g1_planner",
     "g1_obstacles",
+    "g1_teleop",
+    "g1_teleop_key",
+    "g1_recorder",
 ];
 
 /// `main` of a node executable: the `--ros-args` tail, the DDS participant, the node, spin.

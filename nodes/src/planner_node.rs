@@ -223,10 +223,52 @@ impl PlannerNode {
             ..Marker::default()
         };
         m.points = points.iter().map(pt).collect();
-        self.markers_pub
-            .publish(MarkerArray { markers: vec![m] })
-            .ok();
+        let mut markers = vec![m.clone()];
+        // The predicted bodies (all 30, as spheres) at every fourth future step, fading out.
+        for (n, i) in (g1_diffusion::HISTORY + 4..g1_diffusion::STEPS)
+            .step_by(4)
+            .enumerate()
+        {
+            let bodies = plan_bodies_world(&plan.states[i], frame);
+            let fade = 1.0 - 0.2 * n as f32;
+            markers.push(Marker {
+                ns: "plan_bodies".into(),
+                id: n as i32,
+                scale: Vector3 {
+                    x: 0.05,
+                    y: 0.05,
+                    z: 0.05,
+                },
+                color: ColorRGBA {
+                    r: 0.2,
+                    g: 0.5,
+                    b: 1.0,
+                    a: 0.8 * fade,
+                },
+                points: bodies.iter().map(pt).collect(),
+                ..m.clone()
+            });
+        }
+        self.markers_pub.publish(MarkerArray { markers }).ok();
     }
+}
+
+/// World positions of a planned state's 30 bodies. The bodies are stored in the state's own
+/// character frame (origin under its root, rotated by its heading); its root position and
+/// orientation are relative to the plan's frame `frame`.
+pub fn plan_bodies_world(state: &[f32; STATE_DIM], frame: &CharacterFrame) -> Vec<NV<f64>> {
+    let g = |k: usize| state[k] as f64;
+    let rot = g1::nalgebra::UnitQuaternion::from_scaled_axis(NV::new(g(3), g(4), g(5)));
+    let yaw = g1::bodypos::heading_yaw(&rot);
+    let own = g1::nalgebra::UnitQuaternion::from_axis_angle(&NV::z_axis(), yaw);
+    let origin = NV::new(g(0), g(1), 0.0);
+    (0..g1::NUM_BODIES)
+        .map(|b| {
+            let r = g1::bodypos::layout::body_pos(b);
+            let p = NV::new(g(r.start), g(r.start + 1), g(r.start + 2));
+            frame.point_to_world(&(origin + own * p))
+        })
+        .collect()
 }
 
 impl Node for PlannerNode {
@@ -304,5 +346,35 @@ impl Node for PlannerNode {
         self.publish_plan(&Header::new(stamp(now_s), "odom"));
         self.steps += 1;
         Ok(Duration::from_millis(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use g1::nalgebra::UnitQuaternion;
+
+    /// The plan markers put every body where forward kinematics does, for a step whose root
+    /// is moved and turned away from the plan's frame (and tilted, so heading ≠ rotation).
+    #[test]
+    fn plan_bodies_are_where_forward_kinematics_puts_them() {
+        let reference_root = g1::RootState::at_rest(
+            NV::new(1.0, -2.0, 0.78),
+            UnitQuaternion::from_euler_angles(0.0, 0.0, 0.7),
+        );
+        let reference = CharacterFrame::from_root(&reference_root.pos_w, &reference_root.quat_w);
+        let root = g1::RootState::at_rest(
+            NV::new(1.6, -1.5, 0.74),
+            UnitQuaternion::from_euler_angles(0.1, -0.15, 1.9),
+        );
+        let q: [f64; NUM_JOINTS] = std::array::from_fn(|j| 0.1 * ((j as f64) * 0.7).sin());
+        let kin = g1::forward_kinematics(&root, &q, &[0.0; NUM_JOINTS]);
+        let s = g1::bodypos::build_state(&kin, &reference);
+        let s32: [f32; STATE_DIM] = std::array::from_fn(|k| s[k] as f32);
+        let got = plan_bodies_world(&s32, &reference);
+        for (b, p) in got.iter().enumerate() {
+            let err = (p - kin.pos_w[b]).norm();
+            assert!(err < 1e-5, "body {b}: {err} m off");
+        }
     }
 }

@@ -51,13 +51,20 @@ fn install_layout_serves_the_launch_files() {
         assert!(share.join(m).is_file(), "URDF mesh {m} not installed");
     }
     assert!(!urdf.contains("filename=\"meshes/"));
-    for launch in [
-        "sim.launch.xml",
-        "sim_diffusion.launch.xml",
-        "robot.launch.xml",
-    ] {
+    // Every launch file the install carries, not a list kept by hand.
+    let mut launches: Vec<String> = std::fs::read_dir(share.join("launch"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".launch.xml"))
+        .collect();
+    launches.sort();
+    assert!(launches.len() >= 5, "{launches:?}");
+    for launch in &launches {
         let nodes = read_launch(&share.join("launch").join(launch), &share, &[]).unwrap();
-        assert!(nodes.iter().any(|n| n.exec == "g1_bridge"), "{launch}");
+        assert!(nodes.iter().any(|n| n.pkg == "g1_diffusion"), "{launch}");
+        if launch.starts_with("sim") || launch.starts_with("robot") {
+            assert!(nodes.iter().any(|n| n.exec == "g1_bridge"), "{launch}");
+        }
         for n in nodes.iter().filter(|n| n.pkg == "g1_diffusion") {
             let exe = prefix.join("lib/g1_diffusion").join(&n.exec);
             assert!(exe.is_file(), "{launch}: {} not installed", exe.display());

@@ -46,6 +46,10 @@ pub struct TrainOptions {
     pub checkpoint_every: usize,
     pub seed: u64,
     pub threads: usize,
+    /// Fine-tune: start from this checkpoint's EMA weights and keep its normalisation
+    /// statistics (the network was trained in those units), instead of a random start.
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
 }
 
 impl TrainOptions {
@@ -68,6 +72,7 @@ impl TrainOptions {
             checkpoint_every: 500,
             seed: 0,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            init_from: None,
         };
         Ok(match config {
             "tiny" => Self {
@@ -272,7 +277,7 @@ pub fn train(
     tch::set_num_interop_threads(1);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let ck_path = out.join(CHECKPOINT_FILE);
-    let data = TrainData::open(data_path, opts.val_fraction, opts.seed)?;
+    let mut data = TrainData::open(data_path, opts.val_fraction, opts.seed)?;
     if data.val.is_empty() {
         bail!(
             "{}: no validation windows (too few episodes for val_fraction {})",
@@ -314,6 +319,33 @@ pub fn train(
         ema,
         decay,
     };
+
+    if let (Some(p), false) = (&opts.init_from, resume) {
+        let ck = Checkpoint::load(p).with_context(|| format!("init_from {}", p.display()))?;
+        if ck.meta.config != *config {
+            bail!(
+                "init_from {}: trained with configuration {}, not {}",
+                p.display(),
+                ck.meta.config.name,
+                config.name
+            );
+        }
+        let same = |a: &[f64], b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
+        };
+        if !same(&ck.meta.data.action_offset, &data.action_offset)
+            || !same(&ck.meta.data.action_scale, &data.action_scale)
+        {
+            bail!(
+                "init_from {}: its action convention (offset/scale) differs from {}",
+                p.display(),
+                data_path.display()
+            );
+        }
+        import_vars(&mut vs, &ck.weights("ema"), config)?;
+        import_vars(&mut ema_vs, &ck.weights("ema"), config)?;
+        data.stats = ck.meta.stats.clone();
+    }
 
     let mut start = 0usize;
     let mut best: Option<f64> = None;

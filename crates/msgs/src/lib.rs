@@ -30,6 +30,7 @@ pub fn for_each_type(mut f: impl FnMut(&'static str, String)) {
         builtin_interfaces::Duration,
         std_msgs::Header,
         std_msgs::ColorRGBA,
+        std_msgs::StringMsg,
         geometry_msgs::Point,
         geometry_msgs::Vector3,
         geometry_msgs::Quaternion,

@@ -75,6 +75,14 @@ pub mod std_msgs {
         }
         definition = "float32 r\nfloat32 g\nfloat32 b\nfloat32 a\n";
     }
+    ros_message! {
+        /// `std_msgs/String` (named so that it does not shadow Rust's `String` here).
+        #[derive(Default)]
+        pub struct StringMsg = "std_msgs/msg/String" uses [] {
+            pub data: String,
+        }
+        definition = "string data\n";
+    }
     impl Header {
         pub fn new(stamp: Time, frame_id: &str) -> Self {
             Self {

@@ -28,6 +28,9 @@ pub enum QosPreset {
     /// Reliable, transient-local, keep last 1: obstacle sets, static transforms, markers a
     /// late RViz should still get.
     Latched,
+    /// Recording: best effort (it matches reliable and best-effort writers alike), keep last
+    /// 500, so a recorder draining every 10 ms loses nothing of a 500 Hz stream.
+    Record,
 }
 
 impl QosPreset {
@@ -48,6 +51,9 @@ impl QosPreset {
                 })
                 .durability(Durability::TransientLocal)
                 .history(History::KeepLast { depth: 1 }),
+            Self::Record => base
+                .reliability(Reliability::BestEffort)
+                .history(History::KeepLast { depth: 500 }),
         }
     }
 }

@@ -91,6 +91,12 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
             a: 1.0,
         },
     );
+    push(
+        &mut out,
+        StringMsg {
+            data: "active".into(),
+        },
+    );
     push(&mut out, pose(0.0).position);
     push(&mut out, twist().linear);
     push(&mut out, pose(0.0).orientation);

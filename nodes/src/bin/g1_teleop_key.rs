@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    g1_nodes::node_main("g1_teleop_key")
+}
