@@ -103,8 +103,8 @@ impl RunBag {
     }
 
     fn record(&mut self, sim: &Sim) -> Result<()> {
-        use g1_msgs::geometry_msgs::{Point, Pose, PoseWithCovariance, Quaternion, Twist};
-        use g1_msgs::geometry_msgs::{TwistWithCovariance, Vector3};
+        use g1_data::collect::{pose_of, vec3};
+        use g1_msgs::geometry_msgs::{PoseWithCovariance, Twist, TwistWithCovariance};
         use g1_msgs::std_msgs::Header;
         let gt = sim.ground_truth();
         let t_ns = (gt.time_s * 1e9).round() as u64;
@@ -121,17 +121,6 @@ impl RunBag {
                 effort: tau.to_vec(),
             },
         )?;
-        let (p, q, v, w) = (
-            gt.root.pos_w,
-            gt.root.quat_w,
-            gt.root.lin_vel_w,
-            gt.root.ang_vel_w,
-        );
-        let v3 = |a: &g1::nalgebra::Vector3<f64>| Vector3 {
-            x: a.x,
-            y: a.y,
-            z: a.z,
-        };
         self.w.write(
             &self.odom,
             t_ns,
@@ -139,25 +128,13 @@ impl RunBag {
                 header: Header::new(stamp, "odom"),
                 child_frame_id: "pelvis".into(),
                 pose: PoseWithCovariance {
-                    pose: Pose {
-                        position: Point {
-                            x: p.x,
-                            y: p.y,
-                            z: p.z,
-                        },
-                        orientation: Quaternion {
-                            x: q.i,
-                            y: q.j,
-                            z: q.k,
-                            w: q.w,
-                        },
-                    },
+                    pose: pose_of(&gt.root.pos_w, &gt.root.quat_w),
                     ..Default::default()
                 },
                 twist: TwistWithCovariance {
                     twist: Twist {
-                        linear: v3(&v),
-                        angular: v3(&w),
+                        linear: vec3(&gt.root.lin_vel_w),
+                        angular: vec3(&gt.root.ang_vel_w),
                     },
                     ..Default::default()
                 },

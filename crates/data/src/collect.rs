@@ -378,7 +378,8 @@ fn time_msg(ns: u64) -> Time {
     Time::from_nanos(ns)
 }
 
-fn pose_of(p: &g1::nalgebra::Vector3<f64>, q: &g1::nalgebra::UnitQuaternion<f64>) -> Pose {
+/// A ROS pose from a position and orientation.
+pub fn pose_of(p: &g1::nalgebra::Vector3<f64>, q: &g1::nalgebra::UnitQuaternion<f64>) -> Pose {
     Pose {
         position: Point {
             x: p.x,
@@ -394,7 +395,8 @@ fn pose_of(p: &g1::nalgebra::Vector3<f64>, q: &g1::nalgebra::UnitQuaternion<f64>
     }
 }
 
-fn vec3(v: &g1::nalgebra::Vector3<f64>) -> Vector3 {
+/// A ROS vector.
+pub fn vec3(v: &g1::nalgebra::Vector3<f64>) -> Vector3 {
     Vector3 {
         x: v.x,
         y: v.y,
