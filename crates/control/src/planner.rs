@@ -36,17 +36,19 @@ pub struct PlannerConfig {
 
 impl Default for PlannerConfig {
     fn default() -> Self {
-        // Measured with `g1d drive` on the default model (README): at λ ≤ 10 the x0 edits are
-        // washed out by the next denoising steps (the robot does not leave its standing
-        // history); λ = 100 starts it walking but it falls in most runs; λ = 50 with
-        // temperature 0 walked 3/3 joystick runs without a fall. Temperature 0 (posterior mean)
-        // also kept 3/3 hand-over walks up for 15 s where DDPM noise (1.0) lost 1/3.
+        // Measured with `g1d eval` on the default model (README, model card). Rolling levels:
+        // with actions re-noised only to level 4 of 20 the plan kept executing pre-push actions
+        // (walk+perturb 0/4 without a fall); 14/14 kept 2/3 up, 17/17 kept 14/14 up over two
+        // samples, 10/10 0/6, 20/20 5/6. λ = 50 at temperature 0 (posterior mean: more stable
+        // than DDPM noise, which lost 1/3 hand-over walks). The per-token cap of 10 keeps the
+        // far-field waypoint pull and the obstacle barrier from yanking the plan (30: falls in
+        // the obstacle course; 5: the waypoint runs stall 0.6 m short more often).
         Self {
             guidance_scale: 50.0,
-            max_guidance_step: 5.0,
+            max_guidance_step: 10.0,
             rolling: true,
-            roll_state_level: 14,
-            roll_action_level: 4,
+            roll_state_level: 17,
+            roll_action_level: 17,
             temperature: 0.0,
             guidance_ramp: false,
             seed: 0,
