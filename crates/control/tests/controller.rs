@@ -149,12 +149,12 @@ fn strided_sampler_with_k_calls_is_the_ddpm_sampler() {
 fn setup(good: usize) -> (g1_sim::Sim, Planner) {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (m, _) = Manifest::load(&repo.join("assets/models/default")).unwrap();
-    let planner = Planner::new(
-        Box::new(Scripted { good, calls: 0 }),
-        m,
-        PlannerConfig::default(),
-    )
-    .unwrap();
+    // One call per noise level, so that `good` counts whole plans (20 calls fresh, 17 rolling).
+    let config = PlannerConfig {
+        max_calls: 0,
+        ..Default::default()
+    };
+    let planner = Planner::new(Box::new(Scripted { good, calls: 0 }), m, config).unwrap();
     let mut sim = g1_sim::Sim::new(&repo.join("assets"), g1_sim::SimConfig::default()).unwrap();
     let init = g1_control::drive::standing_start(&mut sim);
     sim.reset(&init, 0).unwrap();
@@ -200,4 +200,46 @@ fn a_plan_that_runs_out_is_held_then_damped() {
     assert!(modes[17..27].iter().all(|m| *m == "hold"), "{modes:?}");
     assert!(modes[27..].iter().all(|m| *m == "damping"), "{modes:?}");
     assert!(out.failed_plans >= 1);
+}
+
+/// Counts the calls it serves (shared with the test) and returns the data mean.
+struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+impl Denoiser for Counting {
+    fn backend(&self) -> String {
+        "counting".into()
+    }
+    fn denoise(&mut self, s: &Sequence) -> Result<Prediction> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Prediction {
+            states: vec![0.0; s.states.len()],
+            actions: vec![0.0; s.actions.len()],
+        })
+    }
+}
+
+#[test]
+fn max_calls_caps_the_network_calls_of_fresh_and_rolling_plans() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (m, _) = Manifest::load(&repo.join("assets/models/default")).unwrap();
+    let hist_s = vec![[0.0f64; g1::STATE_DIM]; 5];
+    let hist_a = vec![[0.0f64; g1::NUM_JOINTS]; 4];
+    let guidance = g1_guidance::Guidance::default();
+    // (max_calls, calls of the fresh plan, calls of a rolling plan one step later)
+    for (cap, fresh, rolling) in [(0, 20, 17), (6, 6, 6), (25, 20, 17), (1, 1, 1)] {
+        let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let config = PlannerConfig {
+            max_calls: cap,
+            ..Default::default()
+        };
+        let mut p = Planner::new(Box::new(Counting(n.clone())), m.clone(), config).unwrap();
+        let first = p.plan(0, &hist_s, &hist_a, &guidance, None).unwrap();
+        assert_eq!(n.swap(0, SeqCst), fresh, "max_calls {cap}, fresh plan");
+        assert_eq!(first.denoiser_calls, fresh);
+        let second = p
+            .plan(1, &hist_s, &hist_a, &guidance, Some(&first))
+            .unwrap();
+        assert_eq!(n.load(SeqCst), rolling, "max_calls {cap}, rolling plan");
+        assert_eq!(second.denoiser_calls, rolling);
+    }
 }
