@@ -41,8 +41,8 @@ impl Default for PlannerConfig {
     fn default() -> Self {
         // Measured with `g1d eval` on the default model (README, model card). Rolling levels:
         // with actions re-noised only to level 4 of 20 the plan kept executing pre-push actions
-        // (walk+perturb 0/4 without a fall); 14/14 kept 2/3 up, 17/17 kept 14/14 up over two
-        // samples, 10/10 0/6, 20/20 5/6. λ = 50 at temperature 0 (posterior mean: more stable
+        // (walk+perturb 0/4 runs without a fall); actions at 10: 1/4; at 14: 7/10; states and
+        // actions at 17: 11/14; both at 10: 0/6; both at 20: 5/6. λ = 50 at temperature 0 (posterior mean: more stable
         // than DDPM noise, which lost 1/3 hand-over walks). The per-token cap of 10 keeps the
         // far-field waypoint pull and the obstacle barrier from yanking the plan (30: falls in
         // the obstacle course; 5: the waypoint runs stall 0.6 m short more often). Six denoiser
