@@ -63,7 +63,8 @@ fn sim_launch_resolves_to_the_argv_ros2_launch_would_pass() {
     let p = nodes.iter().find(|n| n.exec == "g1_planner").unwrap();
     let ctx = NodeContext::from_args_env("g1_planner", &p.ros_args(), &|_| None).unwrap();
     let cfg: g1_nodes::planner_node::PlannerNodeConfig = ctx.config().unwrap();
-    assert_eq!(cfg.planner.guidance_scale, 50.0);
+    assert_eq!(cfg.planner.guidance_scale, 5.0);
+    assert_eq!(cfg.planner.precondition_floor, 0.2);
     assert_eq!(cfg.control.joystick_weight, 1.0);
     assert_eq!(cfg.planner.roll_action_level, 17);
 }

@@ -47,14 +47,15 @@ pub struct ControlConfig {
 
 impl Default for ControlConfig {
     fn default() -> Self {
-        // Diffuse-CLoC's weights are joystick 0.1, waypoint 0.06–0.2, obstacle 1; with this
-        // model and λ = 50, joystick 0.1 left the velocity error at 0.42 m/s and 0.3 at 0.25,
-        // where 1.0 gave 0.11–0.12 m/s (`g1d eval`, joystick_square, 4 runs each); waypoint 0.1
-        // stopped 1.3 m short on average, 1.0 straight paths ending 0.4–0.6 m short (README).
+        // Diffuse-CLoC's weights are joystick 0.1, waypoint 0.06–0.2, obstacle 1. With this
+        // model and the planner's physical-units step (λ = 5), measured with `g1d eval`
+        // (README): joystick 1.0 (0.09 m/s error; 0.1 left 0.42 m/s under the old normalised
+        // step), waypoint 0.3 (12–13/20 reached), obstacle 0.4 (20 obstacle-course runs: 108
+        // contact steps in all where 0.2 had 3124; neither reaches that goal yet).
         Self {
             joystick_weight: 1.0,
-            waypoint_weight: 1.0,
-            obstacle_weight: 1.0,
+            waypoint_weight: 0.3,
+            obstacle_weight: 0.4,
             obstacle_delta: 0.05,
             hold_steps: 10,
             guidance_warmup_s: 0.0,

@@ -34,6 +34,12 @@ pub struct PlannerConfig {
     /// At most this many denoiser calls per plan (levels are skipped evenly when the highest
     /// start level is larger); 0 = one call per level.
     pub max_calls: usize,
+    /// Guidance step in physical units: the gradient with respect to the normalised
+    /// trajectory is divided by max(σ_d, floor)² per dimension (σ_d: the data spread), so a
+    /// dimension spread at least `floor` moves by −λ∂G/∂x in its own units and one spread less
+    /// (root positions over a window: 3–6 cm) proportionally less. 0 = off: the plain step in
+    /// normalised units, where a dimension moves by λσ_d²∂G/∂x.
+    pub precondition_floor: f64,
     pub seed: u64,
 }
 
@@ -42,15 +48,21 @@ impl Default for PlannerConfig {
         // Measured with `g1d eval` on the default model (README, model card). Rolling levels:
         // with actions re-noised only to level 4 of 20 the plan kept executing pre-push actions
         // (walk+perturb 0/4 runs without a fall); actions at 10: 1/4; at 14: 7/10; states and
-        // actions at 17: 11/14; both at 10: 0/6; both at 20: 5/6. λ = 50 at temperature 0 (posterior mean: more stable
-        // than DDPM noise, which lost 1/3 hand-over walks). The per-token cap of 10 keeps the
-        // far-field waypoint pull and the obstacle barrier from yanking the plan (30: falls in
-        // the obstacle course; 5: the waypoint runs stall 0.6 m short more often). Six denoiser
-        // calls per rolling plan instead of 17 (levels skipped evenly): plan p50 7 ms instead
-        // of 18–21, walk+perturb 13/16 without a fall instead of 11/16 on the same seeds,
-        // joystick unchanged (6/6, 0.12 m/s); four calls weakened the joystick (0.24 m/s).
+        // actions at 17: 11/14; both at 10: 0/6; both at 20: 5/6. Six denoiser calls per
+        // rolling plan instead of 17 (levels skipped evenly): plan p50 7 ms instead of 18–21,
+        // walk+perturb 13/16 without a fall instead of 11/16 on the same seeds, joystick
+        // unchanged; four calls weakened the joystick (0.24 m/s error). Temperature 0 (the
+        // posterior mean) is more stable than DDPM noise (1/3 hand-over walks lost).
+        // Guidance step in physical units (floor 0.2, λ = 5): in normalised units the waypoint's
+        // pull on the root positions (σ 3–6 cm) is ~28× weaker than its braking on the
+        // velocities (σ 0.2–0.3 m/s), and the robot stopped 0.4–0.6 m short in 20/20 runs;
+        // with the physical step 12–13/20 reached the goal (20 runs, two evals, README). Floor
+        // 0.05 (every dimension physical) overshot and circled (0–1/4 reached); in 4-run
+        // screens 0.17 reached 1/4, 0.2 2/4. λ = 5 moves the forward velocity as far as the
+        // normalised λ = 50 did.
+        // The cap of 10 per token bounds the far-field waypoint pull and the barrier.
         Self {
-            guidance_scale: 50.0,
+            guidance_scale: 5.0,
             max_guidance_step: 10.0,
             rolling: true,
             roll_state_level: 17,
@@ -58,6 +70,7 @@ impl Default for PlannerConfig {
             temperature: 0.0,
             guidance_ramp: false,
             max_calls: 6,
+            precondition_floor: 0.2,
             seed: 0,
         }
     }
@@ -67,6 +80,9 @@ impl PlannerConfig {
     pub fn check(&self, k_steps: usize) -> Result<()> {
         if !(self.guidance_scale >= 0.0 && self.guidance_scale.is_finite()) {
             bail!("planner.guidance_scale must be ≥ 0");
+        }
+        if !(self.precondition_floor >= 0.0 && self.precondition_floor.is_finite()) {
+            bail!("planner.precondition_floor must be ≥ 0 (0 = off)");
         }
         if self.max_guidance_step.is_nan() || self.max_guidance_step <= 0.0 {
             bail!("planner.max_guidance_step must be > 0");
@@ -238,6 +254,18 @@ impl Planner {
         let use_guidance = !guidance.terms.is_empty() && scale > 0.0;
         let mut grad = vec![0.0f32; STEPS * sd];
         let ramp = self.config.guidance_ramp;
+        let floor = self.config.precondition_floor;
+        let precond: Vec<f32> = stats
+            .state_std
+            .iter()
+            .map(|s| {
+                if floor > 0.0 {
+                    (1.0 / s.max(floor).powi(2)) as f32
+                } else {
+                    1.0
+                }
+            })
+            .collect();
         let mut guide = |call: usize, _seq: &Sequence, pred: &mut Prediction| -> Result<()> {
             if !use_guidance {
                 return Ok(());
@@ -248,6 +276,11 @@ impl Planner {
                 scale
             };
             cost = guidance.eval_normalised(&pred.states, stats, &mut grad);
+            if floor > 0.0 {
+                for (g, p) in grad.iter_mut().zip(precond.iter().cycle()) {
+                    *g *= p;
+                }
+            }
             for i in HISTORY + 1..STEPS {
                 let row = &grad[i * sd..(i + 1) * sd];
                 let n = row.iter().map(|g| g * g).sum::<f32>().sqrt() * scale;

@@ -243,3 +243,47 @@ fn max_calls_caps_the_network_calls_of_fresh_and_rolling_plans() {
         assert_eq!(second.denoiser_calls, rolling);
     }
 }
+
+/// With a network that predicts the data mean and one call, the plan is the mean moved by one
+/// guidance step, which has a closed form for the joystick cost: in normalised units the
+/// forward velocity moves by λσ²(v − mean), in physical units (precondition floor ≤ σ) by
+/// λ(v − mean) — written out here from the definitions, not from the planner's code.
+#[test]
+fn guidance_step_in_normalised_and_physical_units() {
+    use g1::bodypos::layout::ROOT_LIN_VEL;
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (m, _) = Manifest::load(&repo.join("assets/models/default")).unwrap();
+    let d = ROOT_LIN_VEL.start;
+    let (mean, sd) = (m.stats.state_mean[d], m.stats.state_std[d]);
+    assert!(sd > 0.2, "σ of the forward velocity {sd}");
+    let hist_s = vec![[0.0f64; g1::STATE_DIM]; 5];
+    let hist_a = vec![[0.0f64; g1::NUM_JOINTS]; 4];
+    let mut guidance = g1_guidance::Guidance::default();
+    let v = mean + 0.05;
+    guidance.push(1.0, g1_guidance::Joystick { velocity: [v, 0.0] });
+    let lambda = 0.5;
+    for (floor, expect) in [
+        (0.0, mean + lambda * sd * sd * (v - mean)),
+        (0.2, mean + lambda * (v - mean)),
+        // A floor above σ damps the step by σ²/floor².
+        (2.0 * sd, mean + lambda * 0.25 * (v - mean)),
+    ] {
+        let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let config = PlannerConfig {
+            max_calls: 1,
+            guidance_scale: lambda,
+            max_guidance_step: 1e6,
+            precondition_floor: floor,
+            ..Default::default()
+        };
+        let mut p = Planner::new(Box::new(Counting(n)), m.clone(), config).unwrap();
+        let plan = p.plan(0, &hist_s, &hist_a, &guidance, None).unwrap();
+        for t in 5..plan.states.len() {
+            let got = plan.states[t][d] as f64;
+            assert!(
+                (got - expect).abs() < 1e-5,
+                "floor {floor}, step {t}: {got} vs {expect}"
+            );
+        }
+    }
+}
