@@ -43,6 +43,9 @@ pub struct ControlConfig {
     /// Task weights ramp from 0 to full over this many seconds after the start (warm start
     /// from the standing history).
     pub guidance_warmup_s: f64,
+    /// A plan lands no earlier than this many control steps after the state it starts from
+    /// (at least 1; more simulates a slower planner than the measured compute time).
+    pub min_plan_delay_steps: u64,
 }
 
 impl Default for ControlConfig {
@@ -59,6 +62,7 @@ impl Default for ControlConfig {
             obstacle_delta: 0.05,
             hold_steps: 10,
             guidance_warmup_s: 0.0,
+            min_plan_delay_steps: 1,
         }
     }
 }
@@ -214,7 +218,8 @@ pub fn drive(
                     }
                 }
                 Ok(plan) => {
-                    let delay = ((plan.compute_s / dt).ceil() as u64).max(1);
+                    let delay =
+                        ((plan.compute_s / dt).ceil() as u64).max(cfg.min_plan_delay_steps.max(1));
                     out.plans += 1;
                     out.plan_latency_ms.push(plan.compute_s * 1e3);
                     out.denoiser_calls.push(plan.denoiser_calls);

@@ -287,3 +287,22 @@ fn guidance_step_in_normalised_and_physical_units() {
         }
     }
 }
+
+#[test]
+fn a_minimum_plan_delay_holds_plans_back() {
+    for min_delay in [1u64, 3] {
+        let (mut sim, mut planner) = setup(usize::MAX);
+        let cfg = ControlConfig {
+            min_plan_delay_steps: min_delay,
+            ..Default::default()
+        };
+        let out = drive(&mut sim, &mut planner, &|_| Task::Free, &cfg, 12, |_, _| {}).unwrap();
+        let first = out.log.iter().position(|l| l.mode == "plan").unwrap() as u64;
+        // A plan's compute time here is far below one 20 ms step, so the floor decides.
+        assert_eq!(first, min_delay, "min delay {min_delay}");
+        let ages: Vec<u64> = out.log.iter().filter_map(|l| l.plan_age_steps).collect();
+        assert!(ages.iter().all(|a| *a >= min_delay), "{ages:?}");
+        // Plans are started once the previous one landed: one per `min_delay` steps.
+        assert!(out.plans as u64 <= 12 / min_delay + 1, "{} plans", out.plans);
+    }
+}
