@@ -146,9 +146,25 @@ fn strided_sampler_with_k_calls_is_the_ddpm_sampler() {
     assert_eq!(c.states[..5 * 192], seq.states[..5 * 192]);
 }
 
+/// The shipped model's manifest (statistics, schedule), for planners around test networks.
+fn default_manifest() -> Manifest {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    Manifest::load(&repo.join("assets/models/default"))
+        .unwrap()
+        .0
+}
+
+/// A standing history (5 states, 4 actions) at the origin.
+fn zero_history() -> (Vec<[f64; g1::STATE_DIM]>, Vec<[f64; g1::NUM_JOINTS]>) {
+    (
+        vec![[0.0; g1::STATE_DIM]; 5],
+        vec![[0.0; g1::NUM_JOINTS]; 4],
+    )
+}
+
 fn setup(good: usize) -> (g1_sim::Sim, Planner) {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (m, _) = Manifest::load(&repo.join("assets/models/default")).unwrap();
+    let m = default_manifest();
     // One call per noise level, so that `good` counts whole plans (20 calls fresh, 17 rolling).
     let config = PlannerConfig {
         max_calls: 0,
@@ -220,10 +236,8 @@ impl Denoiser for Counting {
 #[test]
 fn max_calls_caps_the_network_calls_of_fresh_and_rolling_plans() {
     use std::sync::atomic::Ordering::SeqCst;
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (m, _) = Manifest::load(&repo.join("assets/models/default")).unwrap();
-    let hist_s = vec![[0.0f64; g1::STATE_DIM]; 5];
-    let hist_a = vec![[0.0f64; g1::NUM_JOINTS]; 4];
+    let m = default_manifest();
+    let (hist_s, hist_a) = zero_history();
     let guidance = g1_guidance::Guidance::default();
     // (max_calls, calls of the fresh plan, calls of a rolling plan one step later)
     for (cap, fresh, rolling) in [(0, 20, 17), (6, 6, 6), (25, 20, 17), (1, 1, 1)] {
@@ -251,13 +265,11 @@ fn max_calls_caps_the_network_calls_of_fresh_and_rolling_plans() {
 #[test]
 fn guidance_step_in_normalised_and_physical_units() {
     use g1::bodypos::layout::ROOT_LIN_VEL;
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (m, _) = Manifest::load(&repo.join("assets/models/default")).unwrap();
+    let m = default_manifest();
     let d = ROOT_LIN_VEL.start;
     let (mean, sd) = (m.stats.state_mean[d], m.stats.state_std[d]);
     assert!(sd > 0.2, "σ of the forward velocity {sd}");
-    let hist_s = vec![[0.0f64; g1::STATE_DIM]; 5];
-    let hist_a = vec![[0.0f64; g1::NUM_JOINTS]; 4];
+    let (hist_s, hist_a) = zero_history();
     let mut guidance = g1_guidance::Guidance::default();
     let v = mean + 0.05;
     guidance.push(1.0, g1_guidance::Joystick { velocity: [v, 0.0] });
@@ -303,6 +315,10 @@ fn a_minimum_plan_delay_holds_plans_back() {
         let ages: Vec<u64> = out.log.iter().filter_map(|l| l.plan_age_steps).collect();
         assert!(ages.iter().all(|a| *a >= min_delay), "{ages:?}");
         // Plans are started once the previous one landed: one per `min_delay` steps.
-        assert!(out.plans as u64 <= 12 / min_delay + 1, "{} plans", out.plans);
+        assert!(
+            out.plans as u64 <= 12 / min_delay + 1,
+            "{} plans",
+            out.plans
+        );
     }
 }
