@@ -2,13 +2,11 @@
 //! complete chunk, `g1d bag info` says so, `g1d bag repair` makes them whole, and the Python
 //! `rosbags` reader then reads every message.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{python_bag_report, repo};
 
 fn mcap_size(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
@@ -88,17 +86,7 @@ fn kill_9_during_collect_leaves_readable_bags_and_repair_fixes_them() {
     assert!(after.report.complete && after.metadata_mismatch.is_empty());
     assert_eq!(after.report.messages, n);
 
-    let py = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("scripts/check_bag_python.py"))
-        .arg(&bag)
-        .output()
-        .unwrap();
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    let v = python_bag_report(&bag);
     let total: u64 = v["rosbags"]
         .as_object()
         .unwrap()

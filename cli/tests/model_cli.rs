@@ -2,12 +2,11 @@
 //! train (tiny) → exact resume → export → ONNX Runtime vs libtorch vs Python onnxruntime and
 //! onnx.checker → manifest mismatches and bad datasets rejected with named reasons.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{python_bag_report, repo};
 
 fn g1d(args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_g1d"))
@@ -327,17 +326,7 @@ fn demo_writes_its_bag_and_picture() {
     assert!(stderr.contains("to the goal"), "progress lines: {stderr}");
     let png = std::fs::read(out.join("top_view.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
-    let py = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("scripts/check_bag_python.py"))
-        .arg(out.join("bag"))
-        .output()
-        .unwrap();
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    let v = python_bag_report(&out.join("bag"));
     // One message per topic per control step (fewer than 50 only if it fell).
     let n = v["rosbags"]["/joint_states"].as_u64().unwrap();
     assert!((10..=50).contains(&n), "{v}");
