@@ -254,18 +254,12 @@ impl Planner {
         let use_guidance = !guidance.terms.is_empty() && scale > 0.0;
         let mut grad = vec![0.0f32; STEPS * sd];
         let ramp = self.config.guidance_ramp;
+        // Per-dimension factors of the physical-units step (None: the normalised step).
         let floor = self.config.precondition_floor;
-        let precond: Vec<f32> = stats
-            .state_std
-            .iter()
-            .map(|s| {
-                if floor > 0.0 {
-                    (1.0 / s.max(floor).powi(2)) as f32
-                } else {
-                    1.0
-                }
-            })
-            .collect();
+        let precond: Option<Vec<f32>> = (floor > 0.0).then(|| {
+            let f = |s: &f64| (1.0 / s.max(floor).powi(2)) as f32;
+            stats.state_std.iter().map(f).collect()
+        });
         let mut guide = |call: usize, _seq: &Sequence, pred: &mut Prediction| -> Result<()> {
             if !use_guidance {
                 return Ok(());
@@ -276,9 +270,9 @@ impl Planner {
                 scale
             };
             cost = guidance.eval_normalised(&pred.states, stats, &mut grad);
-            if floor > 0.0 {
-                for (g, p) in grad.iter_mut().zip(precond.iter().cycle()) {
-                    *g *= p;
+            if let Some(p) = &precond {
+                for (g, f) in grad.iter_mut().zip(p.iter().cycle()) {
+                    *g *= f;
                 }
             }
             for i in HISTORY + 1..STEPS {
