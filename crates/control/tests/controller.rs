@@ -322,3 +322,37 @@ fn a_minimum_plan_delay_holds_plans_back() {
         );
     }
 }
+
+#[test]
+fn bad_planner_settings_name_the_key() {
+    for (config, key) in [
+        (
+            PlannerConfig {
+                precondition_floor: -0.1,
+                ..Default::default()
+            },
+            "precondition_floor",
+        ),
+        (
+            PlannerConfig {
+                precondition_floor: f64::NAN,
+                ..Default::default()
+            },
+            "precondition_floor",
+        ),
+        (
+            PlannerConfig {
+                roll_action_level: 21,
+                ..Default::default()
+            },
+            "roll_action_level",
+        ),
+    ] {
+        let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let err = Planner::new(Box::new(Counting(n)), default_manifest(), config)
+            .err()
+            .expect("accepted a bad setting")
+            .to_string();
+        assert!(err.contains(key), "{err}");
+    }
+}
