@@ -209,6 +209,7 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
             .with_context(|| format!("{}: bad control settings", p.display()))?,
         None => ControlConfig::default(),
     };
+    cc.check()?;
     if let Some(s) = a.guidance_scale {
         pc.guidance_scale = s;
     }

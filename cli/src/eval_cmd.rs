@@ -520,6 +520,7 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         Some(t) => serde_yaml::from_str(&t).context("--control")?,
         None => ControlConfig::default(),
     };
+    cc.check()?;
     let model = a.model.clone().unwrap_or_else(default_model_dir);
     if let Some(b) = &a.baseline {
         if b != "expert" {

@@ -59,6 +59,10 @@ impl NodeConfig for PlannerNodeConfig {
                 key: "planner".into(),
                 why: format!("{e:#}"),
             })?;
+        self.control.check().map_err(|e| ParamError::Invalid {
+            key: "control".into(),
+            why: format!("{e:#}"),
+        })?;
         self.device
             .parse::<g1_diffusion::OrtDevice>()
             .map_err(|e| ParamError::Invalid {

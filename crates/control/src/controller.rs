@@ -11,7 +11,7 @@ use g1::{BodyPosState, CharacterFrame, JOINTS, NUM_JOINTS, STATE_DIM};
 use g1_diffusion::HISTORY;
 use g1_guidance::Shape;
 
-use crate::drive::{build_guidance, ControlConfig, Task};
+use crate::drive::{build_guidance, ControlConfig, Router, Task};
 use crate::planner::{Plan, Planner};
 
 /// What the controller commands this step.
@@ -44,6 +44,7 @@ pub struct Controller {
     /// Control periods between the state a plan starts from and the execution of the command
     /// returned for it (1 in the node pipeline).
     pub latency_steps: u64,
+    router: Router,
 }
 
 impl Controller {
@@ -60,6 +61,7 @@ impl Controller {
             failed_plans: 0,
             last_error: None,
             latency_steps: 1,
+            router: Router::default(),
         }
     }
 
@@ -103,7 +105,7 @@ impl Controller {
             .map(|(s, f)| rebase_state(s, f, &frame))
             .collect();
         let hist_actions: Vec<[f64; NUM_JOINTS]> = self.actions.iter().copied().collect();
-        let guidance = build_guidance(task, &self.cfg, obstacles, &frame);
+        let guidance = build_guidance(task, &self.cfg, obstacles, &frame, &mut self.router);
         let previous = self
             .current
             .as_ref()

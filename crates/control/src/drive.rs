@@ -6,11 +6,13 @@
 
 use std::collections::VecDeque;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use g1::bodypos::{build_state_self, rebase_state, CharacterFrame};
 use g1::{forward_kinematics, BodyPosState, JOINTS, NUM_JOINTS, STATE_DIM};
 use g1_diffusion::HISTORY;
-use g1_guidance::{default_body_radii, Guidance, Joystick, Obstacles, Shape, Waypoint};
+use g1_guidance::{
+    default_body_radii, Guidance, Joystick, Obstacles, Route, RouteParams, Shape, Waypoint,
+};
 use g1_sim::{InitialState, MotorCommand, Obstacle, Sim};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +48,22 @@ pub struct ControlConfig {
     /// A plan lands no earlier than this many control steps after the state it starts from
     /// (at least 1; more simulates a slower planner than the measured compute time).
     pub min_plan_delay_steps: u64,
+    /// The waypoint cost aims at the farthest point in sight of a route to the goal around the
+    /// obstacles (`g1_guidance::Route`), at most this far ahead (m), not at the goal itself
+    /// (the goal behind an obstacle pulls the plan into it); 0 = at the goal.
+    pub waypoint_lookahead_m: f64,
+    /// Obstacles push only bodies nearer than this (m; the barrier cut off, C¹); 0 = the
+    /// barrier of SPEC.md at every distance.
+    pub obstacle_influence_m: f64,
+    /// Waypoint task: also walk along the route at this speed (m/s; a joystick cost with weight
+    /// `route_weight` towards the route point `route_lookahead_m` ahead), slowing linearly
+    /// within `route_slow_m` of the goal; 0 = off.
+    pub route_speed_mps: f64,
+    pub route_weight: f64,
+    pub route_lookahead_m: f64,
+    pub route_slow_m: f64,
+    /// The route keeps the root this far from obstacle surfaces (m).
+    pub route_clearance_m: f64,
 }
 
 impl Default for ControlConfig {
@@ -53,8 +71,16 @@ impl Default for ControlConfig {
         // Diffuse-CLoC's weights are joystick 0.1, waypoint 0.06–0.2, obstacle 1. With this
         // model and the planner's physical-units step (λ = 5), measured with `g1d eval`
         // (README): joystick 1.0 (0.09 m/s error; 0.1 left 0.42 m/s under the old normalised
-        // step), waypoint 0.3 (12–13/20 reached), obstacle 0.4 (20 obstacle-course runs: 108
-        // contact steps in all where 0.2 had 3124; neither reaches that goal yet).
+        // step), waypoint 0.3, obstacle 0.4 (20 obstacle-course runs: 108 contact steps in all
+        // where 0.2 had 3124). With those alone the waypoint was reached in 12–13/20 runs
+        // (overshoot, wide circles) and the obstacle course in none: the barrier's 1/x push,
+        // summed over 30 bodies, outweighed the goal metres away (the robot stood, or walked
+        // away), and a goal behind an obstacle is a local minimum. Route guidance (same 8
+        // seeds per scenario, README): the barrier cut off at 0.3 m, the waypoint cost aimed
+        // at the route point in sight, and a joystick cost along the route at 0.6 m/s:
+        // waypoint 8/8, obstacle course 8/8 with no contact, also with the planner delayed a
+        // step (waypoint 0/8 before; 0.4 m/s: obstacle course 4/8 delayed, time-outs; the
+        // route alone without the walking speed: 0/8 in both).
         Self {
             joystick_weight: 1.0,
             waypoint_weight: 0.3,
@@ -63,6 +89,13 @@ impl Default for ControlConfig {
             hold_steps: 10,
             guidance_warmup_s: 0.0,
             min_plan_delay_steps: 1,
+            waypoint_lookahead_m: 5.0,
+            obstacle_influence_m: 0.3,
+            route_clearance_m: 0.4,
+            route_speed_mps: 0.6,
+            route_weight: 1.0,
+            route_lookahead_m: 1.0,
+            route_slow_m: 1.0,
         }
     }
 }
@@ -97,6 +130,88 @@ pub struct DriveOutcome {
     pub failed_plans: usize,
     pub first_failure: Option<String>,
     pub log: Vec<StepLog>,
+}
+
+impl ControlConfig {
+    pub fn check(&self) -> Result<()> {
+        for (k, v) in [
+            ("joystick_weight", self.joystick_weight),
+            ("waypoint_weight", self.waypoint_weight),
+            ("obstacle_weight", self.obstacle_weight),
+            ("guidance_warmup_s", self.guidance_warmup_s),
+            ("waypoint_lookahead_m", self.waypoint_lookahead_m),
+            ("route_clearance_m", self.route_clearance_m),
+            ("obstacle_influence_m", self.obstacle_influence_m),
+            ("route_speed_mps", self.route_speed_mps),
+            ("route_weight", self.route_weight),
+            ("route_lookahead_m", self.route_lookahead_m),
+            ("route_slow_m", self.route_slow_m),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                bail!("control.{k} = {v} must be finite and ≥ 0");
+            }
+        }
+        if !(self.obstacle_delta > 0.0 && self.obstacle_delta.is_finite()) {
+            bail!(
+                "control.obstacle_delta = {} must be > 0",
+                self.obstacle_delta
+            );
+        }
+        if self.obstacle_influence_m > 0.0 && self.obstacle_influence_m <= self.obstacle_delta {
+            bail!(
+                "control.obstacle_influence_m = {} must be 0 (off) or above obstacle_delta = {}",
+                self.obstacle_influence_m,
+                self.obstacle_delta
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The waypoint cost's target: the goal, or a point ahead along a route around the obstacles
+/// (kept while the goal and the obstacles stay the same).
+#[derive(Debug, Default)]
+pub struct Router {
+    route: Option<Route>,
+}
+
+impl Router {
+    /// The route point `lookahead` metres ahead (world frame) for a robot at `robot` walking to
+    /// `goal` around `shapes`; the goal itself when `lookahead` is 0.
+    pub fn target(
+        &mut self,
+        goal: [f64; 2],
+        shapes: &[Shape],
+        robot: [f64; 2],
+        lookahead: f64,
+        cfg: &ControlConfig,
+    ) -> [f64; 2] {
+        if lookahead <= 0.0 {
+            return goal;
+        }
+        let params = RouteParams {
+            clearance: cfg.route_clearance_m,
+            ..RouteParams::default()
+        };
+        let stale = match &self.route {
+            Some(r) => {
+                r.goal != goal || r.shapes != shapes || r.params != params || !r.covers(robot)
+            }
+            None => true,
+        };
+        if stale {
+            self.route = Some(Route::new(goal, shapes, robot, params));
+        }
+        self.route
+            .as_ref()
+            .expect("route built")
+            .carrot(robot, lookahead)
+    }
+
+    /// The route in use, if any.
+    pub fn route(&self) -> Option<&Route> {
+        self.route.as_ref()
+    }
 }
 
 /// The cost-side shape of a simulator obstacle (world frame).
@@ -174,6 +289,7 @@ pub fn drive(
         log: vec![],
     };
     let mut stale_for = 0u64;
+    let mut router = Router::default();
     for k in 0..steps {
         let (s_self, frame) = frame_of(sim);
         if k > 0 {
@@ -204,7 +320,7 @@ pub fn drive(
                 obstacle_weight: cfg.obstacle_weight * ramp,
                 ..cfg.clone()
             };
-            let guidance = build_guidance(&task(k), &scaled, &world_shapes, &frame);
+            let guidance = build_guidance(&task(k), &scaled, &world_shapes, &frame, &mut router);
             let previous = current
                 .as_ref()
                 .map(|(p, f)| p.rebased(f, &frame, &m.stats));
@@ -290,12 +406,14 @@ pub fn drive(
     Ok(out)
 }
 
-/// The task's costs in the character frame `frame` (the plan's frame).
+/// The task's costs in the character frame `frame` (the plan's frame). `router` supplies the
+/// waypoint cost's target (see [`ControlConfig::waypoint_lookahead_m`]).
 pub fn build_guidance(
     task: &Task,
     cfg: &ControlConfig,
     world_shapes: &[Shape],
     frame: &CharacterFrame,
+    router: &mut Router,
 ) -> Guidance {
     let mut g = Guidance::default();
     let origin = [frame.origin_w.x, frame.origin_w.y];
@@ -309,13 +427,32 @@ pub fn build_guidance(
         ),
         Task::Waypoint { goal } => {
             let (s, c) = frame.yaw_rad.sin_cos();
-            let d = [goal[0] - origin[0], goal[1] - origin[1]];
+            let local = |p: [f64; 2]| {
+                let d = [p[0] - origin[0], p[1] - origin[1]];
+                [c * d[0] + s * d[1], -s * d[0] + c * d[1]]
+            };
+            let target = router.target(*goal, world_shapes, origin, cfg.waypoint_lookahead_m, cfg);
             g.push(
                 cfg.waypoint_weight,
                 Waypoint {
-                    position: [c * d[0] + s * d[1], -s * d[0] + c * d[1]],
+                    position: local(target),
                 },
             );
+            if cfg.route_speed_mps > 0.0 {
+                let aim =
+                    local(router.target(*goal, world_shapes, origin, cfg.route_lookahead_m, cfg));
+                let to_goal = (goal[0] - origin[0]).hypot(goal[1] - origin[1]);
+                let speed = cfg.route_speed_mps * (to_goal / cfg.route_slow_m.max(1e-6)).min(1.0);
+                let n = aim[0].hypot(aim[1]);
+                if n > 1e-9 {
+                    g.push(
+                        cfg.route_weight,
+                        Joystick {
+                            velocity: [speed * aim[0] / n, speed * aim[1] / n],
+                        },
+                    );
+                }
+            }
         }
     }
     if !world_shapes.is_empty() && !matches!(task, Task::Free) {
@@ -328,6 +465,7 @@ pub fn build_guidance(
                     .collect(),
                 body_radii: default_body_radii(),
                 delta: cfg.obstacle_delta,
+                influence: cfg.obstacle_influence_m,
             },
         );
     }

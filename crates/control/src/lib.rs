@@ -6,5 +6,5 @@ pub mod drive;
 pub mod planner;
 
 pub use controller::{Command, Controller};
-pub use drive::{build_guidance, drive, ControlConfig, DriveOutcome, Task};
+pub use drive::{build_guidance, drive, ControlConfig, DriveOutcome, Router, Task};
 pub use planner::{Plan, Planner, PlannerConfig};

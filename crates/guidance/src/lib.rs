@@ -8,12 +8,14 @@
 //! denoiser sees, through de-normalisation and the Body-Pos layout (body positions live in
 //! each step's own character frame, placed by that step's root position and heading).
 
+pub mod route;
 pub mod sdf;
 
 use g1::bodypos::layout;
 use g1::{NUM_BODIES, STATE_DIM};
 use serde::{Deserialize, Serialize};
 
+pub use route::{Route, RouteParams};
 pub use sdf::Shape;
 
 /// Steps of a window (t−4 … t+16) and the index of step t.
@@ -164,6 +166,17 @@ pub fn default_body_radii() -> [f64; NUM_BODIES] {
     r
 }
 
+/// The barrier cut off at distance m > δ: B(x, δ) + ln m + (x − m)/m below m, 0 beyond. Value
+/// and slope are 0 at m (C¹), so bodies farther than m feel nothing; below m it differs from B
+/// by an affine term only. Returns (value, slope).
+pub fn cut_off_barrier(x: f64, delta: f64, m: f64) -> (f64, f64) {
+    if x >= m {
+        return (0.0, 0.0);
+    }
+    let (b, db) = relaxed_log_barrier(x, delta);
+    (b + m.ln() + (x - m) / m, db + 1.0 / m)
+}
+
 /// Obstacles: G = Σ_t' Σ_b B(SDF(p_b,t') − r_b, δ) with SDF the union (minimum) of the shapes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Obstacles {
@@ -172,6 +185,21 @@ pub struct Obstacles {
     pub body_radii: [f64; NUM_BODIES],
     /// Barrier relaxation δ (m).
     pub delta: f64,
+    /// Influence distance m (m): with m > δ the barrier is [`cut_off_barrier`], so only bodies
+    /// nearer than m to an obstacle are pushed; 0 = SPEC.md's barrier everywhere (its push
+    /// falls off only as 1/x: summed over 30 bodies it outweighs a goal metres away).
+    #[serde(default)]
+    pub influence: f64,
+}
+
+impl Obstacles {
+    fn barrier(&self, x: f64) -> (f64, f64) {
+        if self.influence > self.delta {
+            cut_off_barrier(x, self.delta, self.influence)
+        } else {
+            relaxed_log_barrier(x, self.delta)
+        }
+    }
 }
 
 impl Cost for Obstacles {
@@ -191,7 +219,7 @@ impl Cost for Obstacles {
                 let (qx, qy, qz) = (x[q], x[q + 1], x[q + 2]);
                 let p = [x[o] + c * qx - s * qy, x[o + 1] + s * qx + c * qy, qz];
                 let (d, n) = sdf::union(&self.shapes, p);
-                let (bv, db) = relaxed_log_barrier(d - self.body_radii[b], self.delta);
+                let (bv, db) = self.barrier(d - self.body_radii[b]);
                 g += bv;
                 let gp = [db * n[0], db * n[1], db * n[2]];
                 grad[o] += gp[0];

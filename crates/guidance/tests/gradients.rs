@@ -176,11 +176,63 @@ fn obstacle_gradient_matches_finite_differences_through_layout_and_yaw() {
             shapes,
             body_radii: default_body_radii(),
             delta: 0.05,
+            influence: 0.0,
         },
     );
     let xn = normalise(&x, &s);
     let worst = check(&g, &xn, &s, |y| value(&g, y, &s));
     assert!(worst < 1e-5, "obstacles: worst relative error {worst}");
+}
+
+#[test]
+fn cut_off_obstacle_gradient_matches_finite_differences() {
+    let mut r = rng(6);
+    let (x, s) = (trajectory(&mut r), stats(&mut r));
+    let shapes = vec![
+        Shape::Cylinder {
+            center: [0.55, 0.25],
+            radius: 0.2,
+            height: 1.5,
+        },
+        Shape::Sphere {
+            center: [0.2, -0.5, 0.9],
+            radius: 0.15,
+        },
+    ];
+    let obstacles = Obstacles {
+        shapes,
+        body_radii: default_body_radii(),
+        delta: 0.05,
+        influence: 0.3,
+    };
+    // Some bodies lie inside the influence distance (the cut barrier is positive there), so the
+    // check below exercises it and not only the zero beyond.
+    let mut grad = vec![0.0; x.len()];
+    assert!(obstacles.eval(&x, &mut grad) > 0.0);
+    assert!(grad.iter().any(|v| *v != 0.0));
+    let mut g = Guidance::default();
+    g.push(1.0, obstacles);
+    let xn = normalise(&x, &s);
+    let worst = check(&g, &xn, &s, |y| value(&g, y, &s));
+    assert!(
+        worst < 1e-5,
+        "cut-off obstacles: worst relative error {worst}"
+    );
+}
+
+#[test]
+fn cut_off_barrier_is_c1_at_its_distance_and_parallel_to_the_barrier_below() {
+    let (d, m) = (0.05, 0.3);
+    let (v, dv) = cut_off_barrier(m - 1e-9, d, m);
+    assert!(v.abs() < 1e-8 && dv.abs() < 1e-7, "{v} {dv}");
+    assert_eq!(cut_off_barrier(m + 0.1, d, m), (0.0, 0.0));
+    for x in [-0.1, 0.0, 0.02, 0.05, 0.1, 0.2] {
+        let (b, db) = relaxed_log_barrier(x, d);
+        let (c, dc) = cut_off_barrier(x, d, m);
+        assert!((dc - (db + 1.0 / m)).abs() < 1e-12);
+        assert!((c - (b + m.ln() + (x - m) / m)).abs() < 1e-12);
+        assert!(c > 0.0, "the cut barrier is positive below m (x = {x})");
+    }
 }
 
 #[test]
@@ -203,6 +255,7 @@ fn weighted_sum_gradient_matches_finite_differences() {
             }],
             body_radii: default_body_radii(),
             delta: 0.1,
+            influence: 0.0,
         },
     );
     let xn = normalise(&x, &s);

@@ -1,0 +1,345 @@
+//! A planar route to the goal around the obstacles, for the waypoint cost's target.
+//!
+//! The diffusion plan looks 0.32 s ahead, so a goal metres away behind an obstacle leaves the
+//! costs in a potential-field local minimum (the barrier pushes back as hard as the goal pulls)
+//! and a distant goal pulls the robot so hard that it cannot stop. [`Route`] is a navigation
+//! function over a planar grid: Dijkstra from the goal, with obstacles (their footprint over the
+//! robot's height) inflated by a clearance and a soft penalty beyond it. The waypoint cost then
+//! aims at [`Route::carrot`]: the point a fixed path length ahead along the route (the goal
+//! itself once it is that close). The costs stay those of SPEC.md; only their target moves.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::sdf::{self, Shape};
+
+/// Route settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RouteParams {
+    /// Grid cell size (m).
+    pub resolution: f64,
+    /// Keep the root at least this far from every obstacle surface (m): cells closer cost
+    /// `blocked_cost` per metre (passable, so a robot already inside still gets out).
+    pub clearance: f64,
+    /// Beyond the clearance, a penalty falling linearly to 0 over this band (m), so the route
+    /// keeps to the middle of gaps.
+    pub soft_band: f64,
+    /// Extra cost per metre at the clearance (the penalty's peak).
+    pub soft_cost: f64,
+    pub blocked_cost: f64,
+    /// Margin around the goal, the robot and the obstacles (m).
+    pub margin: f64,
+}
+
+impl Default for RouteParams {
+    fn default() -> Self {
+        Self {
+            resolution: 0.05,
+            clearance: 0.4,
+            soft_band: 0.3,
+            soft_cost: 2.0,
+            blocked_cost: 100.0,
+            margin: 2.0,
+        }
+    }
+}
+
+/// Heights (m) at which the obstacles' footprint is taken (the robot's body spans 0–1.35 m).
+const HEIGHTS: [f64; 7] = [0.05, 0.25, 0.45, 0.65, 0.85, 1.05, 1.3];
+
+/// Planar clearance: the smallest obstacle distance over the robot's height at (x, y).
+pub fn planar_clearance(shapes: &[Shape], x: f64, y: f64) -> f64 {
+    HEIGHTS
+        .iter()
+        .map(|&z| sdf::union(shapes, [x, y, z]).0)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Path cost to the goal from every grid cell (world frame, planar).
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub goal: [f64; 2],
+    pub shapes: Vec<Shape>,
+    pub params: RouteParams,
+    origin: [f64; 2],
+    nx: usize,
+    ny: usize,
+    /// Cost-to-go of each cell (row-major, x fastest).
+    cost: Vec<f64>,
+    /// Planar clearance of each cell (m).
+    clear: Vec<f64>,
+}
+
+#[derive(PartialEq)]
+struct Item(f64, usize);
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Min-heap on the cost.
+        o.0.total_cmp(&self.0).then(o.1.cmp(&self.1))
+    }
+}
+
+const NEIGHBOURS: [(i64, i64); 8] = [
+    (1, 0),
+    (-1, 0),
+    (0, 1),
+    (0, -1),
+    (1, 1),
+    (1, -1),
+    (-1, 1),
+    (-1, -1),
+];
+
+impl Route {
+    /// The navigation function to `goal` around `shapes`, on a grid covering the goal, the
+    /// obstacles and `robot` with a margin.
+    pub fn new(goal: [f64; 2], shapes: &[Shape], robot: [f64; 2], params: RouteParams) -> Self {
+        let mut lo = [goal[0].min(robot[0]), goal[1].min(robot[1])];
+        let mut hi = [goal[0].max(robot[0]), goal[1].max(robot[1])];
+        for s in shapes {
+            let (c, r) = match *s {
+                Shape::Sphere { center, radius } => ([center[0], center[1]], radius),
+                Shape::Box {
+                    center,
+                    half_extents,
+                    ..
+                } => (
+                    [center[0], center[1]],
+                    half_extents[0].hypot(half_extents[1]),
+                ),
+                Shape::Cylinder { center, radius, .. } => (center, radius),
+            };
+            for k in 0..2 {
+                lo[k] = lo[k].min(c[k] - r);
+                hi[k] = hi[k].max(c[k] + r);
+            }
+        }
+        let res = params.resolution;
+        let origin = [lo[0] - params.margin, lo[1] - params.margin];
+        let nx = ((hi[0] - lo[0] + 2.0 * params.margin) / res).ceil() as usize + 1;
+        let ny = ((hi[1] - lo[1] + 2.0 * params.margin) / res).ceil() as usize + 1;
+        let clear: Vec<f64> = (0..nx * ny)
+            .map(|i| {
+                let (x, y) = (
+                    origin[0] + (i % nx) as f64 * res,
+                    origin[1] + (i / nx) as f64 * res,
+                );
+                planar_clearance(shapes, x, y)
+            })
+            .collect();
+        // Cost per metre of each cell.
+        let per_m: Vec<f64> = clear
+            .iter()
+            .map(|&c| {
+                if c < params.clearance {
+                    params.blocked_cost
+                } else if c < params.clearance + params.soft_band {
+                    1.0 + params.soft_cost * (params.clearance + params.soft_band - c)
+                        / params.soft_band
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let mut route = Self {
+            goal,
+            shapes: shapes.to_vec(),
+            params,
+            origin,
+            nx,
+            ny,
+            cost: vec![f64::INFINITY; nx * ny],
+            clear,
+        };
+        let g = route.cell_of(goal);
+        route.cost[g] = 0.0;
+        let mut heap = BinaryHeap::from([Item(0.0, g)]);
+        while let Some(Item(c, i)) = heap.pop() {
+            if c > route.cost[i] {
+                continue;
+            }
+            let (ix, iy) = ((i % nx) as i64, (i / nx) as i64);
+            for (dx, dy) in NEIGHBOURS {
+                let (jx, jy) = (ix + dx, iy + dy);
+                if jx < 0 || jy < 0 || jx >= nx as i64 || jy >= ny as i64 {
+                    continue;
+                }
+                let j = jy as usize * nx + jx as usize;
+                let len = res * ((dx * dx + dy * dy) as f64).sqrt();
+                let nc = c + len * 0.5 * (per_m[i] + per_m[j]);
+                if nc < route.cost[j] {
+                    route.cost[j] = nc;
+                    heap.push(Item(nc, j));
+                }
+            }
+        }
+        route
+    }
+
+    /// Whether `p` lies on the grid (away from its border).
+    pub fn covers(&self, p: [f64; 2]) -> bool {
+        let (fx, fy) = (
+            (p[0] - self.origin[0]) / self.params.resolution,
+            (p[1] - self.origin[1]) / self.params.resolution,
+        );
+        fx >= 1.0 && fy >= 1.0 && fx <= (self.nx - 2) as f64 && fy <= (self.ny - 2) as f64
+    }
+
+    fn cell_of(&self, p: [f64; 2]) -> usize {
+        let r = self.params.resolution;
+        let ix = ((p[0] - self.origin[0]) / r)
+            .round()
+            .clamp(0.0, (self.nx - 1) as f64) as usize;
+        let iy = ((p[1] - self.origin[1]) / r)
+            .round()
+            .clamp(0.0, (self.ny - 1) as f64) as usize;
+        iy * self.nx + ix
+    }
+
+    fn centre(&self, i: usize) -> [f64; 2] {
+        let r = self.params.resolution;
+        [
+            self.origin[0] + (i % self.nx) as f64 * r,
+            self.origin[1] + (i / self.nx) as f64 * r,
+        ]
+    }
+
+    /// Cost-to-go from `p` (path metres, penalties included).
+    pub fn cost_to_go(&self, p: [f64; 2]) -> f64 {
+        self.cost[self.cell_of(p)]
+    }
+
+    /// The route from `p` to the goal as cell centres (steepest descent of the cost-to-go),
+    /// ending at the goal itself.
+    pub fn path(&self, p: [f64; 2]) -> Vec<[f64; 2]> {
+        let mut out = vec![p];
+        let goal_cell = self.cell_of(self.goal);
+        let mut i = self.cell_of(p);
+        while i != goal_cell {
+            let (ix, iy) = ((i % self.nx) as i64, (i / self.nx) as i64);
+            let next = NEIGHBOURS
+                .iter()
+                .filter_map(|(dx, dy)| {
+                    let (jx, jy) = (ix + dx, iy + dy);
+                    (jx >= 0 && jy >= 0 && jx < self.nx as i64 && jy < self.ny as i64)
+                        .then(|| jy as usize * self.nx + jx as usize)
+                })
+                .min_by(|a, b| self.cost[*a].total_cmp(&self.cost[*b]));
+            match next {
+                Some(j) if self.cost[j] < self.cost[i] => i = j,
+                _ => break,
+            }
+            out.push(self.centre(i));
+        }
+        out.push(self.goal);
+        out
+    }
+
+    /// Whether the straight segment a → b keeps the clearance (or, starting inside it, never
+    /// gets closer to an obstacle than `a` is).
+    pub fn visible(&self, a: [f64; 2], b: [f64; 2]) -> bool {
+        let need = self.params.clearance.min(self.clear[self.cell_of(a)]) - 1e-9;
+        let len = (b[0] - a[0]).hypot(b[1] - a[1]);
+        let n = (2.0 * len / self.params.resolution).ceil().max(1.0) as usize;
+        (0..=n).all(|k| {
+            let f = k as f64 / n as f64;
+            let q = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
+            self.clear[self.cell_of(q)] >= need
+        })
+    }
+
+    /// The waypoint cost's target from `p`: the goal when it is within `lookahead` and in
+    /// sight; otherwise the point `lookahead` metres from `p` towards the farthest point of the
+    /// route still in sight (any-angle, so free space gives the straight line to the goal).
+    pub fn carrot(&self, p: [f64; 2], lookahead: f64) -> [f64; 2] {
+        let path = self.path(p);
+        let mut aim = path[1.min(path.len() - 1)];
+        for q in path.iter().skip(1) {
+            if !self.visible(p, *q) {
+                break;
+            }
+            aim = *q;
+        }
+        let d = (aim[0] - p[0]).hypot(aim[1] - p[1]);
+        if d <= lookahead && aim == self.goal {
+            return self.goal;
+        }
+        if d < 1e-9 {
+            return aim;
+        }
+        let f = lookahead.min(d) / d;
+        [p[0] + f * (aim[0] - p[0]), p[1] + f * (aim[1] - p[1])]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn len(path: &[[f64; 2]]) -> f64 {
+        path.windows(2)
+            .map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]))
+            .sum()
+    }
+
+    #[test]
+    fn free_space_route_is_straight() {
+        let r = Route::new([3.0, 1.0], &[], [0.0, 0.0], RouteParams::default());
+        let path = r.path([0.0, 0.0]);
+        let straight = 10f64.sqrt();
+        // An 8-connected grid path is at most 8 % longer than the straight line.
+        assert!(len(&path) >= straight - 1e-9 && len(&path) < straight * 1.09);
+        let c = r.carrot([0.0, 0.0], 1.0);
+        let d = c[0].hypot(c[1]);
+        assert!((d - 1.0).abs() < 0.1, "carrot at {d} m");
+        // In free space it lies on the straight line to the goal.
+        let ang = c[1].atan2(c[0]) - 1f64.atan2(3.0);
+        assert!(ang.abs() < 1e-6, "carrot bearing off by {ang}");
+        assert_eq!(r.carrot([2.8, 0.9], 1.0), [3.0, 1.0]);
+    }
+
+    #[test]
+    fn route_keeps_its_clearance_around_a_wall() {
+        // A wall across the straight line: the route goes round its end, keeping the clearance.
+        let wall = Shape::Box {
+            center: [2.0, 0.5, 0.5],
+            half_extents: [0.1, 1.5, 0.5],
+            yaw: 0.0,
+        };
+        let p = RouteParams::default();
+        let r = Route::new([4.0, 0.0], &[wall], [0.0, 0.0], p);
+        let path = r.path([0.0, 0.0]);
+        let worst = path
+            .iter()
+            .map(|q| planar_clearance(&[wall], q[0], q[1]))
+            .fold(f64::INFINITY, f64::min);
+        assert!(worst >= p.clearance - p.resolution, "clearance {worst}");
+        // Round the lower end (y < −1 − clearance), not through the wall.
+        let lowest = path.iter().map(|q| q[1]).fold(f64::INFINITY, f64::min);
+        assert!(
+            lowest < -1.0 - p.clearance + p.resolution,
+            "lowest y {lowest}"
+        );
+        assert!(len(&path) < 6.5, "path length {}", len(&path));
+    }
+
+    #[test]
+    fn a_robot_inside_the_clearance_is_led_out() {
+        let post = Shape::Cylinder {
+            center: [1.0, 0.0],
+            radius: 0.3,
+            height: 1.5,
+        };
+        let r = Route::new([3.0, 0.0], &[post], [0.0, 0.0], RouteParams::default());
+        let p = [1.0, 0.45];
+        let path = r.path(p);
+        assert_eq!(*path.last().expect("path"), [3.0, 0.0]);
+        assert!(r.cost_to_go(p).is_finite());
+    }
+}
