@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use g1_control::{ControlConfig, Planner, PlannerConfig, Task};
-use g1_sim::{Obstacle, PushConfig, Sim};
+use g1_sim::{PushConfig, Sim};
 
 #[derive(clap::Args)]
 pub struct DriveArgs {
@@ -340,33 +340,9 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
             ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max) + 1.0,
         );
         let mut c = g1_data::plot::Canvas::new(800, 600, x0, x1, y0, y1);
-        for o in &cfg.obstacles {
-            let ctr = o.center_3d();
-            match o {
-                Obstacle::Sphere { radius, .. } | Obstacle::Cylinder { radius, .. } => {
-                    c.disc(ctr[0], ctr[1], *radius, [120, 120, 120])
-                }
-                Obstacle::Box {
-                    half_extents, yaw, ..
-                } => {
-                    let (s, co) = yaw.sin_cos();
-                    let n = 12;
-                    for i in -n..=n {
-                        for j in -n..=n {
-                            let (u, v) = (
-                                half_extents[0] * i as f64 / n as f64,
-                                half_extents[1] * j as f64 / n as f64,
-                            );
-                            c.disc(
-                                ctr[0] + co * u - s * v,
-                                ctr[1] + s * u + co * v,
-                                0.02,
-                                [120, 120, 120],
-                            );
-                        }
-                    }
-                }
-            }
+        crate::top_view::obstacles(&mut c, &cfg.obstacles, [120, 120, 120]);
+        if let Task::Waypoint { goal } = task {
+            crate::top_view::route(&mut c, goal, &cfg.obstacles, pts[0], &cc);
         }
         c.path(&pts, g1_data::plot::palette(0));
         if let Task::Waypoint { goal } = task {

@@ -420,7 +420,13 @@ fn summarise(s: &Scenario, controller: &str, rs: &[RunResult]) -> ScenarioReport
     }
 }
 
-fn picture(path: &Path, s: &Scenario, runs: &[(&str, &[RunResult])]) -> Result<()> {
+fn picture(
+    path: &Path,
+    s: &Scenario,
+    runs: &[(&str, &[RunResult])],
+    cc: &ControlConfig,
+) -> Result<()> {
+    let kinds_have_diffusion = runs.iter().any(|(k, _)| *k == "diffusion");
     let mut xs = vec![0.0, 1.0];
     let mut ys = vec![-1.0, 1.0];
     for (_, rs) in runs {
@@ -445,35 +451,12 @@ fn picture(path: &Path, s: &Scenario, runs: &[(&str, &[RunResult])]) -> Result<(
         fmin(&ys) - 0.7,
         fmax(&ys) + 0.7,
     );
-    for o in &s.obstacles {
-        let ctr = o.center_3d();
-        match o {
-            Obstacle::Sphere { radius, .. } | Obstacle::Cylinder { radius, .. } => {
-                c.disc(ctr[0], ctr[1], *radius, [150, 150, 150])
-            }
-            Obstacle::Box {
-                half_extents, yaw, ..
-            } => {
-                let (sn, cs) = yaw.sin_cos();
-                for i in -15..=15 {
-                    for j in -15..=15 {
-                        let (u, v) = (
-                            half_extents[0] * i as f64 / 15.0,
-                            half_extents[1] * j as f64 / 15.0,
-                        );
-                        c.disc(
-                            ctr[0] + cs * u - sn * v,
-                            ctr[1] + sn * u + cs * v,
-                            0.015,
-                            [150, 150, 150],
-                        );
-                    }
-                }
-            }
-        }
-    }
+    crate::top_view::obstacles(&mut c, &s.obstacles, [150, 150, 150]);
     if let Some(g) = s.goal {
         c.disc(g[0], g[1], REACH_M, [190, 230, 190]);
+        if kinds_have_diffusion {
+            crate::top_view::route(&mut c, g, &s.obstacles, [0.0, 0.0], cc);
+        }
     }
     for (i, (_, rs)) in runs.iter().enumerate() {
         for r in rs.iter() {
@@ -584,7 +567,7 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         }
         let views: Vec<(&str, &[RunResult])> =
             groups.iter().map(|(k, r)| (*k, r.as_slice())).collect();
-        picture(&a.out.join(format!("{}.png", s.name)), s, &views)?;
+        picture(&a.out.join(format!("{}.png", s.name)), s, &views, &cc)?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);

@@ -8,6 +8,7 @@ mod drive_cmd;
 mod eval_cmd;
 mod model_cmds;
 mod replay_cmd;
+mod top_view;
 mod up_cmd;
 use g1_data::rollout;
 

@@ -64,9 +64,10 @@ fn sim_launch_resolves_to_the_argv_ros2_launch_would_pass() {
     let ctx = NodeContext::from_args_env("g1_planner", &p.ros_args(), &|_| None).unwrap();
     let cfg: g1_nodes::planner_node::PlannerNodeConfig = ctx.config().unwrap();
     assert_eq!(cfg.planner.guidance_scale, 5.0);
-    assert_eq!(cfg.planner.precondition_floor, 0.2);
-    assert_eq!(cfg.control.joystick_weight, 1.0);
-    assert_eq!(cfg.planner.roll_action_level, 17);
+    assert_eq!(cfg.control.route_speed_mps, 0.6);
+    // The shipped YAML says what the code's defaults are (what `g1d eval` measured).
+    assert_eq!(cfg.planner, g1_control::PlannerConfig::default());
+    assert_eq!(cfg.control, g1_control::ControlConfig::default());
 }
 
 #[test]

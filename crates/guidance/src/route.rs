@@ -241,6 +241,26 @@ impl Route {
         out
     }
 
+    /// [`Route::path`] with its corners cut where the straight line keeps the clearance (each
+    /// vertex the farthest path point in sight of the previous one): what the carrot follows.
+    pub fn shortcut_path(&self, p: [f64; 2]) -> Vec<[f64; 2]> {
+        let path = self.path(p);
+        let mut out = vec![p];
+        let mut i = 0;
+        while i + 1 < path.len() {
+            let mut j = i + 1;
+            for (k, q) in path.iter().enumerate().skip(i + 2) {
+                if !self.visible(path[i], *q) {
+                    break;
+                }
+                j = k;
+            }
+            out.push(path[j]);
+            i = j;
+        }
+        out
+    }
+
     /// Whether the straight segment a → b keeps the clearance (or, starting inside it, never
     /// gets closer to an obstacle than `a` is).
     pub fn visible(&self, a: [f64; 2], b: [f64; 2]) -> bool {
@@ -327,6 +347,27 @@ mod tests {
             "lowest y {lowest}"
         );
         assert!(len(&path) < 6.5, "path length {}", len(&path));
+        // Cutting corners keeps the clearance and shortens the path.
+        let short = r.shortcut_path([0.0, 0.0]);
+        assert!(short.len() < path.len() && len(&short) < len(&path));
+        for w in short.windows(2) {
+            for k in 0..=20 {
+                let f = k as f64 / 20.0;
+                let q = [
+                    w[0][0] + f * (w[1][0] - w[0][0]),
+                    w[0][1] + f * (w[1][1] - w[0][1]),
+                ];
+                let c = planar_clearance(&[wall], q[0], q[1]);
+                assert!(
+                    c >= p.clearance - p.resolution,
+                    "shortcut clearance {c} at {q:?}"
+                );
+            }
+        }
+        // From the start the carrot leads round the wall's lower end, not into it.
+        let c = r.carrot([0.0, 0.0], 1.0);
+        assert!((c[0].hypot(c[1]) - 1.0).abs() < 1e-6, "carrot {c:?}");
+        assert!(c[1] < -0.3, "carrot {c:?} does not head round the wall");
     }
 
     #[test]
