@@ -320,7 +320,11 @@ pub fn drive(
                 obstacle_weight: cfg.obstacle_weight * ramp,
                 ..cfg.clone()
             };
+            // Building the costs (the route, when the goal or the obstacles change, and its
+            // carrot) is part of planning: its time joins the plan's compute time.
+            let t0 = std::time::Instant::now();
             let guidance = build_guidance(&task(k), &scaled, &world_shapes, &frame, &mut router);
+            let guidance_s = t0.elapsed().as_secs_f64();
             let previous = current
                 .as_ref()
                 .map(|(p, f)| p.rebased(f, &frame, &m.stats));
@@ -333,7 +337,8 @@ pub fn drive(
                         out.first_failure = Some(format!("step {k}: {e:#}"));
                     }
                 }
-                Ok(plan) => {
+                Ok(mut plan) => {
+                    plan.compute_s += guidance_s;
                     let delay =
                         ((plan.compute_s / dt).ceil() as u64).max(cfg.min_plan_delay_steps.max(1));
                     out.plans += 1;
