@@ -2,7 +2,8 @@
 //! `/g1d/state` (50 Hz, from the estimator) is one control step: it replans (guided, rolling,
 //! ONNX Runtime) and publishes `joint_targets`, the planned root path on `/g1d/plan/path`
 //! (`nav_msgs/Path`, frame `odom`) and the planned root positions as markers on
-//! `/g1d/plan/markers`. Goals: `/g1d/goal` (`TaskGoal`), `/goal_pose` (RViz "2D Goal Pose" →
+//! `/g1d/plan/markers`; for a waypoint with route guidance, the route from the robot to the
+//! goal around the obstacles on `/g1d/route` (`nav_msgs/Path`, 2 Hz). Goals: `/g1d/goal` (`TaskGoal`), `/goal_pose` (RViz "2D Goal Pose" →
 //! waypoint) and `cmd_vel` (joystick velocity). With no goal it follows the model's own
 //! behaviour (no guidance). Obstacles (`/g1d/obstacles`, latched) join the cost of every task.
 
@@ -87,6 +88,7 @@ pub struct PlannerNode {
     executed: Option<[f64; NUM_JOINTS]>,
     targets_pub: Publisher<JointTargets>,
     path_pub: Publisher<Path>,
+    route_pub: Publisher<Path>,
     markers_pub: Publisher<MarkerArray>,
     task: Task,
     q: Option<[f64; NUM_JOINTS]>,
@@ -120,6 +122,7 @@ impl PlannerNode {
             executed: None,
             targets_pub: ros.publisher("joint_targets", QosPreset::Command)?,
             path_pub: ros.publisher("/g1d/plan/path", QosPreset::Sensor)?,
+            route_pub: ros.publisher("/g1d/route", QosPreset::Sensor)?,
             markers_pub: ros.publisher("/g1d/plan/markers", QosPreset::Sensor)?,
             task: Task::Free,
             q: None,
@@ -154,6 +157,39 @@ impl PlannerNode {
                 }
             };
         }
+    }
+
+    /// The route from `robot` to the waypoint (its corners cut where the clearance allows).
+    fn publish_route(&self, header: &Header, robot: [f64; 2]) {
+        let (Task::Waypoint { .. }, Some(route)) = (&self.task, self.controller.route()) else {
+            return;
+        };
+        let poses = route
+            .shortcut_path(robot)
+            .iter()
+            .map(|q| PoseStamped {
+                header: header.clone(),
+                pose: Pose {
+                    position: Point {
+                        x: q[0],
+                        y: q[1],
+                        z: 0.0,
+                    },
+                    orientation: Quaternion {
+                        x: 0.0,
+                        y: 0.0,
+                        z: 0.0,
+                        w: 1.0,
+                    },
+                },
+            })
+            .collect();
+        self.route_pub
+            .publish(Path {
+                header: header.clone(),
+                poses,
+            })
+            .ok();
     }
 
     fn publish_plan(&self, header: &Header) {
@@ -348,6 +384,12 @@ impl Node for PlannerNode {
                 .ok();
         }
         self.publish_plan(&Header::new(stamp(now_s), "odom"));
+        if self.steps.is_multiple_of(25) {
+            self.publish_route(
+                &Header::new(stamp(now_s), "odom"),
+                [p.position.x, p.position.y],
+            );
+        }
         self.steps += 1;
         Ok(Duration::from_millis(1))
     }

@@ -43,7 +43,7 @@ impl Default for RecorderConfig {
 }
 
 /// The topics of the node suite and their types (what `topics` may name without a type).
-pub const DEFAULT_TOPICS: [(&str, &str); 12] = [
+pub const DEFAULT_TOPICS: [(&str, &str); 13] = [
     ("/joint_states", "sensor_msgs/msg/JointState"),
     ("/imu", "sensor_msgs/msg/Imu"),
     ("/odom", "nav_msgs/msg/Odometry"),
@@ -54,6 +54,7 @@ pub const DEFAULT_TOPICS: [(&str, &str); 12] = [
     ("/g1d/goal", "g1_diffusion/msg/TaskGoal"),
     ("/g1d/obstacles", "g1_diffusion/msg/ObstacleArray"),
     ("/g1d/plan/path", "nav_msgs/msg/Path"),
+    ("/g1d/route", "nav_msgs/msg/Path"),
     ("/cmd_vel", "geometry_msgs/msg/Twist"),
     ("/goal_pose", "geometry_msgs/msg/PoseStamped"),
 ];

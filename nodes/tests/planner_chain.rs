@@ -62,6 +62,14 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
     let path_sub = watcher
         .subscription::<g1_msgs::nav_msgs::Path>("/g1d/plan/path", QosPreset::Sensor)
         .unwrap();
+    let route_sub = watcher
+        .subscription::<g1_msgs::nav_msgs::Path>("/g1d/route", QosPreset::Sensor)
+        .unwrap();
+    let goal_pub = watcher
+        .publisher::<g1_msgs::geometry_msgs::PoseStamped>("/goal_pose", QosPreset::Command)
+        .unwrap();
+    let mut goal_sent = false;
+    let mut routes = vec![];
     let sim_status = sim.status.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let s2 = stop.clone();
@@ -77,7 +85,18 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
         if let Some(p) = got.into_iter().last() {
             last_path = Some(p);
         }
+        routes.extend(take_all(&route_sub).0);
         let s = sim_status.lock().unwrap().clone();
+        // An RViz "2D Goal Pose" late in the run: the planner answers with a route on /g1d/route.
+        if s.time_s >= 6.0 && !goal_sent {
+            let mut g = g1_msgs::geometry_msgs::PoseStamped::default();
+            g.header.frame_id = "odom".into();
+            g.pose.position.x = 2.0;
+            g.pose.position.y = 1.0;
+            g.pose.orientation.w = 1.0;
+            goal_pub.publish(g).unwrap();
+            goal_sent = true;
+        }
         if s.fell || s.time_s >= 7.5 || t0.elapsed() > Duration::from_secs(90) {
             break;
         }
@@ -104,4 +123,10 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
     let p = last_path.unwrap();
     assert_eq!(p.poses.len(), g1_diffusion::HORIZON + 1);
     assert_eq!(p.header.frame_id, "odom");
+    let r = routes
+        .last()
+        .expect("no route on /g1d/route after a goal pose");
+    assert_eq!(r.header.frame_id, "odom");
+    let end = &r.poses.last().unwrap().pose.position;
+    assert_eq!((end.x, end.y), (2.0, 1.0));
 }

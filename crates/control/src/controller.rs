@@ -65,6 +65,11 @@ impl Controller {
         }
     }
 
+    /// The waypoint route in use (world frame), if route guidance built one.
+    pub fn route(&self) -> Option<&g1_guidance::Route> {
+        self.router.route()
+    }
+
     /// The newest plan and the frame it is expressed in.
     pub fn plan(&self) -> Option<&(Plan, CharacterFrame)> {
         self.current.as_ref()
