@@ -14,7 +14,6 @@ unitree_hg and ROS 2 types declared here from their IDL / .msg definitions.
 """
 import argparse
 import json
-import struct
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from cyclonedds.idl.types import array, float32, float64, int16, int32, sequence
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
+
+from hg_reference import crc_of_image, pack_low_cmd, pack_low_state
 
 
 @dataclass
@@ -193,36 +194,26 @@ def joint_poke(a):
     print(json.dumps(out), flush=True)
 
 
-def crc32_core(words):
-    crc = 0xFFFFFFFF
-    for data in words:
-        for bit in range(31, -1, -1):
-            top = crc & 0x80000000
-            crc = (crc << 1) & 0xFFFFFFFF
-            if top:
-                crc ^= 0x04C11DB7
-            if (data >> bit) & 1:
-                crc ^= 0x04C11DB7
-    return crc
-
-
 def low_state_crc(s):
-    b = struct.pack("<2IBB2xI", *s.version, s.mode_pr, s.mode_machine, s.tick)
-    i = s.imu_state
-    b += struct.pack("<4f3f3f3fh2x", *i.quaternion, *i.gyroscope, *i.accelerometer, *i.rpy, i.temperature)
-    for m in s.motor_state:
-        b += struct.pack("<B3x4f2hf2II4I", m.mode, m.q, m.dq, m.ddq, m.tau_est, *m.temperature, m.vol,
-                         *m.sensor, m.motorstate, *m.reserve)
-    b += struct.pack("<40s4I", bytes(s.wireless_remote), *s.reserve)
-    return crc32_core(struct.unpack("<%dI" % (len(b) // 4), b))
+    """CRC of a LowState as the robot computes it (layout and CRC from hg_reference.py)."""
+    i, ms = s.imu_state, s.motor_state
+    return crc_of_image(pack_low_state({
+        "version": s.version, "mode_pr": s.mode_pr, "mode_machine": s.mode_machine, "tick": s.tick,
+        "imu_state": {"quaternion": i.quaternion, "gyroscope": i.gyroscope,
+                      "accelerometer": i.accelerometer, "rpy": i.rpy, "temperature": i.temperature},
+        "motor_state": [{"mode": m.mode, "q": m.q, "dq": m.dq, "ddq": m.ddq, "tau_est": m.tau_est,
+                         "temperature": m.temperature, "vol": m.vol, "sensor": m.sensor,
+                         "motorstate": m.motorstate, "reserve": m.reserve} for m in ms],
+        "wireless_remote": s.wireless_remote, "reserve": s.reserve, "crc": 0}))
 
 
 def low_cmd_crc(c):
-    b = struct.pack("<BB2x", c.mode_pr, c.mode_machine)
-    for m in c.motor_cmd:
-        b += struct.pack("<B3x5fI", m.mode, m.q, m.dq, m.tau, m.kp, m.kd, m.reserve)
-    b += struct.pack("<4I", *c.reserve)
-    return crc32_core(struct.unpack("<%dI" % (len(b) // 4), b))
+    """CRC of a LowCmd (layout and CRC from hg_reference.py)."""
+    return crc_of_image(pack_low_cmd({
+        "mode_pr": c.mode_pr, "mode_machine": c.mode_machine,
+        "motor_cmd": [{"mode": m.mode, "q": m.q, "dq": m.dq, "tau": m.tau, "kp": m.kp, "kd": m.kd,
+                       "reserve": m.reserve} for m in c.motor_cmd],
+        "reserve": c.reserve, "crc": 0}))
 
 
 def hg_echo(a):

@@ -58,10 +58,20 @@ def pack_low_state(m):
     return b
 
 
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    m = json.loads(line)
-    b = pack_low_cmd(m) if m["kind"] == "LowCmd" else pack_low_state(m)
+def crc_of_image(b):
+    """The CRC of a struct image without its last word (the CRC field itself)."""
     words = struct.unpack("<%dI" % (len(b) // 4), b)
-    print(json.dumps({"bytes": b.hex(), "crc": crc32_core(words[:-1])}), flush=True)
+    return crc32_core(words[:-1])
+
+
+def main():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        m = json.loads(line)
+        b = pack_low_cmd(m) if m["kind"] == "LowCmd" else pack_low_state(m)
+        print(json.dumps({"bytes": b.hex(), "crc": crc_of_image(b)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,14 +1,9 @@
 //! The foundation issue's acceptance checks, run through the real `g1d` binary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use g1_testkit::repo;
 
 fn g1d(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_g1d"))
@@ -194,7 +189,7 @@ fn beyondmimic_export_built_from_a_shipped_policy_runs() {
     // The fixture is made by the repository itself (scripts/make_beyondmimic_fixture.py):
     // obs [1,160] + time_step, reference baked into the graph, CSV metadata_props.
     let out = std::env::temp_dir().join(format!("g1d_bm_fixture_{}.onnx", std::process::id()));
-    let py = repo().join(".venv/bin/python");
+    let py = g1_testkit::python();
     let status = Command::new(&py)
         .args([
             "scripts/make_beyondmimic_fixture.py",

@@ -2,14 +2,12 @@
 //! and file the launch files name exists in the install, and an installed executable runs
 //! from there (finds its libraries and assets).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use g1_nodes::launch::read_launch;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use g1_testkit::repo;
 
 #[test]
 fn install_layout_serves_the_launch_files() {

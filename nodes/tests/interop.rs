@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,13 +17,7 @@ use g1_nodes::sim_node::SimNode;
 
 #[test]
 fn cyclone_dds_peer_reads_states_and_moves_the_elbow() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let py = repo.join(".venv/bin/python");
-    assert!(
-        py.exists(),
-        "run `make setup` first ({} missing)",
-        py.display()
-    );
+    let (repo, py) = (g1_testkit::repo(), g1_testkit::python());
     let domain = 120 + (std::process::id() % 50) as u16;
     let dds = common::dds(domain, 1);
     // On the gantry the whole time; standby at 0.5 s, active at 4.0 s (the peer's targets are

@@ -1,13 +1,11 @@
 //! Launch-file reading: arguments, substitutions, the argv tail each node gets, and errors.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use g1_nodes::launch::{parse_launch, read_launch};
 use g1_ros::NodeContext;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use g1_testkit::repo;
 
 #[test]
 fn sim_launch_resolves_to_the_argv_ros2_launch_would_pass() {

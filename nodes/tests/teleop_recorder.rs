@@ -6,7 +6,6 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -155,10 +154,6 @@ fn keyboard_teleop_executable_publishes_cmd_vel() {
     assert!(stopped, "space did not stop the command");
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 #[test]
 fn recorder_bag_of_a_joy_session_reads_back_in_python() {
     let dir = std::env::temp_dir().join(format!("g1d_recorder_{}", std::process::id()));
@@ -210,17 +205,7 @@ fn recorder_bag_of_a_joy_session_reads_back_in_python() {
         recorded > published / 2,
         "{recorded} messages recorded of {published} Joy + teleop"
     );
-    let out = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("scripts/check_bag_python.py"))
-        .arg(&dir)
-        .output()
-        .expect("python (make setup)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = g1_testkit::python_bag_report(&dir);
     let count = |reader: &str, topic: &str| v[reader][topic].as_u64().unwrap_or(0);
     for reader in ["rosbags", "mcap"] {
         assert_eq!(

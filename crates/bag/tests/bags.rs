@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use g1_bag::{info, repair, Bag, BagError, BagWriter, Qos, WriterOptions};
 use g1_msgs::builtin_interfaces::Time;
@@ -109,31 +108,7 @@ fn roundtrip_allow_list_and_metadata() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-fn python() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        p.exists(),
-        "run `make setup` first ({} missing)",
-        p.display()
-    );
-    p
-}
-
-fn python_counts(dir: &Path) -> serde_json::Value {
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/check_bag_python.py");
-    let out = Command::new(python())
-        .arg(script)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python readers failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use g1_testkit::python_bag_report as python_counts;
 
 #[test]
 fn python_rosbags_and_mcap_read_every_message() {

@@ -4,7 +4,6 @@
 //! workers.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::AtomicU64;
 
 use g1::bodypos::{build_state, CharacterFrame, STATE_DIM};
@@ -16,9 +15,7 @@ use g1_data::dataset::{action_convention, build, BuildOptions, Dataset, HISTORY,
 use g1_msgs::g1d::{BodyPosState, EpisodeEvent, JointTargets};
 use g1_msgs::sensor_msgs::JointState;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use g1_testkit::repo;
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("g1d_pipe_{}_{name}", std::process::id()));
@@ -120,13 +117,7 @@ fn windows_match_states_recomputed_from_raw_bag_data() {
 
     // Independent reader: Python rosbags and mcap decode every message of every type.
     for bag in &s.bags {
-        let o = Command::new(repo().join(".venv/bin/python"))
-            .arg(repo().join("scripts/check_bag_python.py"))
-            .arg(bag)
-            .output()
-            .expect("run `make setup` for the Python readers");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let v = g1_testkit::python_bag_report(bag);
         let ours = g1_bag::info(bag).unwrap().report;
         for (topic, st) in &ours.topics {
             assert_eq!(

@@ -2,7 +2,6 @@
 //! Unitree's headers, bit-serial CRC): scripts/hg_reference.py.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use g1_hg::*;
@@ -11,9 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use g1_testkit::repo;
 
 fn random_cmd(rng: &mut ChaCha8Rng) -> LowCmd {
     let mut c = LowCmd {
@@ -96,7 +93,7 @@ fn hex(b: &[u8]) -> String {
 
 #[test]
 fn layouts_and_crcs_match_python_reference() {
-    let py = repo().join(".venv/bin/python");
+    let py = g1_testkit::python();
     assert!(
         py.exists(),
         "run `make setup` first ({} missing)",

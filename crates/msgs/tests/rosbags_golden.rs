@@ -9,9 +9,7 @@ use std::process::Command;
 
 use g1_msgs::for_each_type;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use g1_testkit::repo;
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -43,7 +41,7 @@ fn bytes_match_committed_rosbags_golden_files() {
 
 #[test]
 fn rosbags_decodes_and_reencodes_every_type_identically() {
-    let py = repo().join(".venv/bin/python");
+    let py = g1_testkit::python();
     assert!(
         py.exists(),
         "{} missing: run `make setup` (installs rosbags for this check)",

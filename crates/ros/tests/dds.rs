@@ -1,7 +1,6 @@
 //! DDS on the wire: two of our nodes in one process, and the independent Cyclone DDS peer
 //! (scripts/dds_peer.py) speaking unitree_hg with its own CRC.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -86,13 +85,7 @@ fn two_nodes_in_one_process_with_namespace_and_remap() {
 
 #[test]
 fn unitree_hg_interop_with_cyclone_dds_peer() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let py = repo.join(".venv/bin/python");
-    assert!(
-        py.exists(),
-        "run `make setup` first ({} missing)",
-        py.display()
-    );
+    let (repo, py) = (g1_testkit::repo(), g1_testkit::python());
     let d = domain(60);
     let dds = Dds::new(DdsEnv {
         domain_id: d,
