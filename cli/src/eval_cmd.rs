@@ -36,7 +36,7 @@ pub struct EvalArgs {
     pub planner: Option<PathBuf>,
     #[arg(long)]
     pub control: Option<PathBuf>,
-    /// Directory for the top-view PNGs (default: out/eval).
+    /// Output directory: a top-view PNG per scenario, table.md, report.json, runs.json.
     #[arg(long, default_value = "out/eval")]
     pub out: PathBuf,
     #[arg(long)]
@@ -136,17 +136,35 @@ impl Scenario {
     }
 }
 
+/// One run's outcome. `runs.json` in the output directory keeps these (without the path and
+/// the latency samples), so a failed run can be found again by its seed.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
+    pub seed: u64,
     pub success: bool,
     pub fell: bool,
+    /// Simulated time of the fall.
+    pub fall_time_s: Option<f64>,
     pub contacts: u64,
+    /// First time within reach of the goal.
     pub time_s: Option<f64>,
     pub final_error_m: Option<f64>,
     pub velocity_error_mps: Option<f64>,
+    /// Where the run ended (metres, world frame = the starting heading frame).
+    pub end_xy: Option<[f64; 2]>,
+    #[serde(skip)]
     pub path: Vec<[f64; 2]>,
+    #[serde(skip)]
     pub plan_latency_ms: Vec<f64>,
     pub fresh_share: Option<f64>,
+}
+
+/// The runs of one scenario under one controller, as written to `runs.json`.
+#[derive(Debug, Serialize)]
+struct RunGroup<'a> {
+    scenario: &'a str,
+    controller: &'a str,
+    runs: &'a [RunResult],
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -190,12 +208,15 @@ fn score(
 ) -> RunResult {
     let path: Vec<[f64; 2]> = log.iter().map(|l| l.1).collect();
     let mut r = RunResult {
+        seed: 0,
         success: false,
         fell,
+        fall_time_s: None,
         contacts,
         time_s: None,
         final_error_m: None,
         velocity_error_mps: None,
+        end_xy: path.last().copied(),
         path,
         plan_latency_ms: vec![],
         fresh_share: None,
@@ -314,6 +335,8 @@ fn run_diffusion(
         .map(|l| (l.time_s, l.root_xy, l.vel_heading))
         .collect();
     let mut r = score(s, out.fell, out.obstacle_contact_steps, &log, dt);
+    r.seed = seed;
+    r.fall_time_s = out.fall_time_s;
     r.plan_latency_ms = out.plan_latency_ms;
     r.fresh_share = Some(out.fresh_plan_steps as f64 / out.steps.max(1) as f64);
     Ok(r)
@@ -330,7 +353,7 @@ fn run_expert(
     expert.reset(&g1_data::rollout::robot_state(sim))?;
     let dt = sim.control_dt_s();
     let steps = (s.duration_s() / dt).round() as u64;
-    let (mut log, mut contacts, mut fell) = (vec![], 0u64, false);
+    let (mut log, mut contacts, mut fall_time_s) = (vec![], 0u64, None);
     for k in 0..steps {
         let gt = sim.ground_truth();
         let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
@@ -371,11 +394,14 @@ fn run_expert(
         if gt.head_height_m < g1_data::rollout::FALL_HEAD_HEIGHT_M
             || gt.root.pos_w.z < g1_data::rollout::FALL_PELVIS_HEIGHT_M
         {
-            fell = true;
+            fall_time_s = Some(gt.time_s);
             break;
         }
     }
-    Ok(score(s, fell, contacts, &log, dt))
+    let mut r = score(s, fall_time_s.is_some(), contacts, &log, dt);
+    r.seed = seed;
+    r.fall_time_s = fall_time_s;
+    Ok(r)
 }
 
 fn percentile(v: &mut [f64], p: f64) -> Option<f64> {
@@ -468,6 +494,14 @@ fn picture(
             c.path(&r.path, col);
         }
     }
+    // Where runs fell: a dark red dot at the end of their path.
+    for (_, rs) in runs {
+        for r in rs.iter().filter(|r| r.fell) {
+            if let Some(p) = r.end_xy {
+                c.disc(p[0], p[1], 0.06, [120, 0, 0]);
+            }
+        }
+    }
     c.save_png(path)
 }
 
@@ -515,8 +549,9 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    std::fs::create_dir_all(&a.out)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let mut reports = vec![];
+    let mut all_runs: Vec<(String, &str, Vec<RunResult>)> = vec![];
     for s in &file.scenarios {
         let mut groups: Vec<(&str, Vec<RunResult>)> = vec![];
         let mut kinds = vec![];
@@ -568,16 +603,57 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         let views: Vec<(&str, &[RunResult])> =
             groups.iter().map(|(k, r)| (*k, r.as_slice())).collect();
         picture(&a.out.join(format!("{}.png", s.name)), s, &views, &cc)?;
+        for (kind, rs) in groups {
+            all_runs.push((s.name.clone(), kind, rs));
+        }
+        // Written after every scenario, so an interrupted eval keeps what it finished.
+        write_results(&a.out, &reports, &all_runs)?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
         return Ok(());
     }
+    print!("{}", table(&reports));
+    println!(
+        "\ntable.md, report.json (as --json), runs.json (every run: seed, fall time, end point) and\none top view per scenario: {}/",
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// `report.json` (the `--json` output), `runs.json` (every run) and `table.md` in `out`.
+fn write_results(
+    out: &Path,
+    reports: &[ScenarioReport],
+    all_runs: &[(String, &str, Vec<RunResult>)],
+) -> Result<()> {
+    let groups: Vec<RunGroup> = all_runs
+        .iter()
+        .map(|(s, k, rs)| RunGroup {
+            scenario: s,
+            controller: k,
+            runs: rs,
+        })
+        .collect();
+    let write = |name: &str, text: String| -> Result<()> {
+        let p = out.join(name);
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))
+    };
+    write("report.json", serde_json::to_string_pretty(reports)?)?;
+    write("runs.json", serde_json::to_string_pretty(&groups)?)?;
+    write("table.md", table(reports))
+}
+
+/// The readable table (Markdown).
+fn table(reports: &[ScenarioReport]) -> String {
+    use std::fmt::Write as _;
     let f = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |x| format!("{x:.d$}"));
-    println!("| scenario | controller | runs | success | falls | contacts | mean time (s) | vel. error (m/s) | final error (m) | plan p50/p99 (ms) | fresh plans |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for r in &reports {
-        println!(
+    let mut t = String::new();
+    t.push_str("| scenario | controller | runs | success | falls | contacts | mean time (s) | vel. error (m/s) | final error (m) | plan p50/p99 (ms) | fresh plans |\n");
+    t.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for r in reports {
+        let _ = writeln!(
+            t,
             "| {} | {} | {} | {:.0}% | {} | {} | {} | {} | {} | {} | {} |",
             r.scenario,
             r.controller,
@@ -596,6 +672,87 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
                 .map_or("—".into(), |v| format!("{:.0}%", 100.0 * v)),
         );
     }
-    println!("\npictures: {}/<scenario>.png", a.out.display());
-    Ok(())
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(yaml: &str) -> Scenario {
+        let s: Scenario = serde_yaml::from_str(yaml).unwrap();
+        s.check().unwrap();
+        s
+    }
+
+    /// A straight walk along +x at `v` m/s for `secs`, then standing still for `hold` s.
+    fn walk(v: f64, secs: f64, hold: f64) -> Vec<(f64, [f64; 2], [f64; 2])> {
+        let dt = 0.02;
+        let mut log = vec![];
+        let (mut t, mut x) = (0.0, 0.0);
+        while t < secs + hold {
+            let vi = if t < secs { v } else { 0.0 };
+            x += vi * dt;
+            t += dt;
+            log.push((t, [x, 0.0], [vi, 0.0]));
+        }
+        log
+    }
+
+    #[test]
+    fn waypoint_needs_reach_stop_and_no_contact() {
+        let wp = scenario("{name: w, task: waypoint, goal: [2.0, 0.0]}");
+        // 0.5 m/s for 4 s reaches x = 2.0 at t = 4 s, then stands.
+        let r = score(&wp, false, 0, &walk(0.5, 4.0, 1.0), 0.02);
+        assert!(r.success);
+        assert!((r.time_s.unwrap() - 3.4).abs() < 0.03, "{:?}", r.time_s); // within 0.3 m
+        assert!(r.final_error_m.unwrap() < 0.02);
+        // Still moving at the end: not a success, though within reach.
+        assert!(!score(&wp, false, 0, &walk(0.5, 4.0, 0.0), 0.02).success);
+        // Stopped 0.5 m short.
+        let short = score(&wp, false, 0, &walk(0.5, 3.0, 1.0), 0.02);
+        assert!(!short.success && (short.final_error_m.unwrap() - 0.5).abs() < 0.02);
+        // A fall fails it.
+        assert!(!score(&wp, true, 0, &walk(0.5, 4.0, 1.0), 0.02).success);
+        // Contacts count only on the obstacle task.
+        assert!(score(&wp, false, 3, &walk(0.5, 4.0, 1.0), 0.02).success);
+        let ob = scenario("{name: o, task: obstacles, goal: [2.0, 0.0]}");
+        assert!(!score(&ob, false, 3, &walk(0.5, 4.0, 1.0), 0.02).success);
+        assert!(score(&ob, false, 0, &walk(0.5, 4.0, 1.0), 0.02).success);
+    }
+
+    #[test]
+    fn joystick_error_skips_each_segments_first_second() {
+        let js = scenario("{name: j, task: joystick, commands: [[0.5, 0, 0, 2], [0, 0, 0, 2]]}");
+        // Walking 0.5 m/s for 2 s, then standing: exact tracking, error 0.
+        let r = score(&js, false, 0, &walk(0.5, 2.0, 2.0), 0.02);
+        assert!(r.success && r.velocity_error_mps.unwrap() < 1e-9, "{r:?}");
+        // Walking 0.3 m/s all the time: 0.2 m/s off in the first segment, 0.3 in the second.
+        let r = score(&js, false, 0, &walk(0.3, 4.0, 0.0), 0.02);
+        let e = r.velocity_error_mps.unwrap();
+        assert!((e - 0.25).abs() < 0.01, "{e}");
+        // 0.8 m/s throughout: 0.3 and 0.8 m/s off, mean 0.55 > 0.25.
+        assert!(!score(&js, false, 0, &walk(0.8, 4.0, 0.0), 0.02).success);
+    }
+
+    #[test]
+    fn bad_scenarios_are_named() {
+        let bad = [
+            ("{name: a, task: obstacles}", "needs a goal"),
+            ("{name: b, task: joystick}", "needs commands"),
+            (
+                "{name: c, task: joystick, commands: [[0.5, 0, 0, 0]]}",
+                "seconds > 0",
+            ),
+            (
+                "{name: d, task: waypoint, goal: [1, 0], seconds: -1}",
+                "(0, 300]",
+            ),
+        ];
+        for (yaml, says) in bad {
+            let s: Scenario = serde_yaml::from_str(yaml).unwrap();
+            let e = format!("{:#}", s.check().unwrap_err());
+            assert!(e.contains(says), "{yaml}: {e}");
+        }
+    }
 }

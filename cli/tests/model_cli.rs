@@ -180,7 +180,7 @@ fn train_resume_export_check_and_rejections() {
         "{report}"
     );
     // Python: onnx.checker (full) and onnxruntime on the same inputs.
-    let py = Command::new(repo().join(".venv/bin/python"))
+    let py = Command::new(g1_testkit::python())
         .arg(repo().join("scripts/check_onnx_python.py"))
         .arg(&dump)
         .output()
@@ -343,4 +343,106 @@ fn demo_writes_its_bag_and_picture() {
         String::from_utf8_lossy(&again.stderr)
     );
     std::fs::remove_dir_all(&out).ok();
+}
+
+/// `g1d eval` end to end on a short course: the shipped model and the expert baseline, two
+/// runs each; the printed table, `report.json`, `runs.json` and the picture agree with one
+/// another; bad scenario files and options are refused with the reason.
+#[test]
+fn eval_reports_every_run_and_refuses_bad_scenarios() {
+    let dir = std::env::temp_dir().join(format!("g1d_eval_{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let scen = dir.join("s.yaml");
+    std::fs::write(
+        &scen,
+        "scenarios:\n  - name: short_post\n    task: obstacles\n    seconds: 1.5\n    goal: [3.0, 0.0]\n    obstacles:\n      - {shape: cylinder, center: [1.5, 0.0], radius: 0.3, height: 1.5}\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let stdout = ok(&[
+        "eval",
+        "--scenarios",
+        s(&scen),
+        "--runs",
+        "2",
+        "--seed",
+        "5",
+        "--baseline",
+        "expert",
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        stdout.contains("| short_post | diffusion | 2 |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| short_post | expert | 2 |"), "{stdout}");
+    // The file table is the printed one.
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(stdout.starts_with(&table), "{stdout}\n---\n{table}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let groups: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("runs.json")).unwrap()).unwrap();
+    let (report, groups) = (report.as_array().unwrap(), groups.as_array().unwrap());
+    assert_eq!((report.len(), groups.len()), (2, 2));
+    for (r, g) in report.iter().zip(groups) {
+        assert_eq!(r["controller"], g["controller"]);
+        let runs = g["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 2);
+        // Seeds: `--seed` × 1 000 003 + run index, as documented, distinct per run.
+        let seeds: Vec<u64> = runs.iter().map(|x| x["seed"].as_u64().unwrap()).collect();
+        assert_eq!(seeds, vec![5 * 1_000_003, 5 * 1_000_003 + 1]);
+        let count = |k: &str| runs.iter().filter(|x| x[k] == true).count() as u64;
+        assert_eq!(r["successes"].as_u64(), Some(count("success")), "{r}\n{g}");
+        assert_eq!(r["falls"].as_u64(), Some(count("fell")), "{r}\n{g}");
+        let contacts: u64 = runs.iter().map(|x| x["contacts"].as_u64().unwrap()).sum();
+        assert_eq!(r["contacts"].as_u64(), Some(contacts));
+        for x in runs {
+            // 1.5 s from standing: the goal 3 m away is out of reach, and the run ends where
+            // it walked to (never behind the start, never past the post).
+            assert_eq!(x["success"], false, "{x}");
+            let end = x["end_xy"].as_array().unwrap();
+            let (ex, ey) = (end[0].as_f64().unwrap(), end[1].as_f64().unwrap());
+            assert!((-0.3..1.3).contains(&ex) && ey.abs() < 0.5, "{x}");
+            let err = x["final_error_m"].as_f64().unwrap();
+            assert!(((3.0 - ex).hypot(ey) - err).abs() < 1e-9, "{x}");
+            assert_eq!(x["fell"] == true, x["fall_time_s"].is_number(), "{x}");
+        }
+    }
+    assert_eq!(report[0]["controller"], "diffusion");
+    assert!(report[0]["plan_latency_ms_p50"].as_f64().unwrap() > 0.0);
+    let png = std::fs::read(out.join("short_post.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+
+    // Bad input: a missing goal, an unknown key, a bad option, each named.
+    for (yaml, says) in [
+        (
+            "scenarios:\n  - {name: x, task: waypoint}\n",
+            "needs a goal",
+        ),
+        (
+            "scenarios:\n  - {name: x, task: waypoint, goal: [1, 0], speeed: 1}\n",
+            "speeed",
+        ),
+        ("scenarios:\n  - {name: x, task: fly}\n", "fly"),
+    ] {
+        std::fs::write(&scen, yaml).unwrap();
+        let err = fails(&[
+            "eval",
+            "--scenarios",
+            s(&scen),
+            "--runs",
+            "1",
+            "--out",
+            s(&out),
+        ]);
+        assert!(err.contains(says), "{yaml}: {err}");
+    }
+    let err = fails(&["eval", "--runs", "0", "--out", s(&out)]);
+    assert!(err.contains("--runs"), "{err}");
+    let err = fails(&["eval", "--runs", "1", "--baseline", "pid", "--out", s(&out)]);
+    assert!(err.contains("pid"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
 }
