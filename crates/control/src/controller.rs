@@ -11,8 +11,9 @@ use g1::{BodyPosState, CharacterFrame, JOINTS, NUM_JOINTS, STATE_DIM};
 use g1_diffusion::HISTORY;
 use g1_guidance::Shape;
 
-use crate::drive::{build_guidance, ControlConfig, Router, Task};
+use crate::drive::{build_guidance, CommandRamp, ControlConfig, Router, Task};
 use crate::planner::{Plan, Planner};
+use g1::bodypos::layout::ROOT_LIN_VEL;
 
 /// What the controller commands this step.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +46,7 @@ pub struct Controller {
     /// returned for it (1 in the node pipeline).
     pub latency_steps: u64,
     router: Router,
+    ramp: CommandRamp,
 }
 
 impl Controller {
@@ -62,6 +64,7 @@ impl Controller {
             last_error: None,
             latency_steps: 1,
             router: Router::default(),
+            ramp: CommandRamp::default(),
         }
     }
 
@@ -110,7 +113,14 @@ impl Controller {
             .map(|(s, f)| rebase_state(s, f, &frame))
             .collect();
         let hist_actions: Vec<[f64; NUM_JOINTS]> = self.actions.iter().copied().collect();
-        let guidance = build_guidance(task, &self.cfg, obstacles, &frame, &mut self.router);
+        let measured = [state[ROOT_LIN_VEL.start], state[ROOT_LIN_VEL.start + 1]];
+        let task = self.ramp.apply(
+            task.clone(),
+            measured,
+            self.cfg.joystick_accel_mps2,
+            1.0 / m.control_hz,
+        );
+        let guidance = build_guidance(&task, &self.cfg, obstacles, &frame, &mut self.router);
         let previous = self
             .current
             .as_ref()

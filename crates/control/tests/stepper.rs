@@ -126,9 +126,60 @@ fn bad_control_settings_name_the_key() {
             },
             "obstacle_delta",
         ),
+        (
+            ControlConfig {
+                joystick_accel_mps2: f64::INFINITY,
+                ..Default::default()
+            },
+            "joystick_accel_mps2",
+        ),
     ] {
         let err = cc.check().expect_err("accepted a bad setting").to_string();
         assert!(err.contains(key), "{err}");
     }
     ControlConfig::default().check().unwrap();
+}
+
+/// The joystick acceleration limit: a step command is reached along a straight line at the set
+/// rate, a new joystick task starts from the measured velocity, other tasks pass unchanged.
+#[test]
+fn joystick_commands_ramp_at_the_set_acceleration() {
+    use g1_control::drive::CommandRamp;
+    let dt = 0.02;
+    let vel = |t: &Task| match t {
+        Task::Joystick { velocity } => *velocity,
+        other => panic!("{other:?}"),
+    };
+    let mut r = CommandRamp::default();
+    let step = Task::Joystick {
+        velocity: [0.3, 0.4],
+    };
+    // From standing, 1 m/s² reaches |v| = 0.5 after 25 steps, on the line to the target.
+    let mut v = [0.0; 2];
+    for k in 1..=30 {
+        v = vel(&r.apply(step.clone(), [0.0, 0.0], 1.0, dt));
+        let want = (k as f64 * dt).min(0.5);
+        assert!((v[0].hypot(v[1]) - want).abs() < 1e-12, "step {k}: {v:?}");
+        assert!(
+            (v[0] * 0.4 - v[1] * 0.3).abs() < 1e-12,
+            "off the line: {v:?}"
+        );
+    }
+    assert_eq!(v, [0.3, 0.4]);
+    // A waypoint task passes as it is and ends the ramp; the next joystick task starts from
+    // the measured velocity, not from the old command.
+    let wp = Task::Waypoint { goal: [1.0, 2.0] };
+    assert_eq!(r.apply(wp.clone(), [0.0, 0.0], 1.0, dt), wp);
+    let v = vel(&r.apply(
+        Task::Joystick {
+            velocity: [0.0, 0.0],
+        },
+        [0.6, 0.0],
+        1.0,
+        dt,
+    ));
+    assert!((v[0] - 0.58).abs() < 1e-12 && v[1] == 0.0, "{v:?}");
+    // 0 switches the limit off.
+    let mut r = CommandRamp::default();
+    assert_eq!(vel(&r.apply(step.clone(), [0.0, 0.0], 0.0, dt)), [0.3, 0.4]);
 }
