@@ -183,7 +183,10 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     }
     let task = match (a.goal, a.joystick) {
         (Some(g), None) => Task::Waypoint { goal: g },
-        (None, Some(v)) => Task::Joystick { velocity: v },
+        (None, Some(v)) => Task::Joystick {
+            velocity: v,
+            yaw_rate: 0.0,
+        },
         (None, None) => Task::Free,
         _ => bail!("give --goal or --joystick, not both"),
     };

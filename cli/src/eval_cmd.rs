@@ -118,6 +118,8 @@ impl Scenario {
     fn duration_s(&self) -> f64 {
         match self.task {
             TaskKind::Joystick => self.commands.iter().map(|c| c[3]).sum(),
+            // SPEC.md: 15 s of walking under pushes.
+            TaskKind::WalkPerturb => self.seconds.unwrap_or(15.0),
             _ => self.seconds.unwrap_or(20.0),
         }
     }
@@ -150,6 +152,8 @@ pub struct RunResult {
     pub time_s: Option<f64>,
     pub final_error_m: Option<f64>,
     pub velocity_error_mps: Option<f64>,
+    /// Joystick: mean over segments of |mean yaw rate − commanded wz| (rad/s).
+    pub yaw_rate_error_rps: Option<f64>,
     /// Where the run ended (metres, world frame = the starting heading frame).
     pub end_xy: Option<[f64; 2]>,
     #[serde(skip)]
@@ -179,6 +183,7 @@ pub struct ScenarioReport {
     pub contacts: u64,
     pub mean_time_s: Option<f64>,
     pub velocity_error_mps: Option<f64>,
+    pub yaw_rate_error_rps: Option<f64>,
     pub final_error_m: Option<f64>,
     pub plan_latency_ms_p50: Option<f64>,
     pub plan_latency_ms_p99: Option<f64>,
@@ -199,14 +204,36 @@ fn sim_for(s: &Scenario) -> SimConfig {
 }
 
 /// Scores a finished run from its trajectory.
-fn score(
-    s: &Scenario,
-    fell: bool,
-    contacts: u64,
-    log: &[(f64, [f64; 2], [f64; 2])],
-    dt: f64,
-) -> RunResult {
-    let path: Vec<[f64; 2]> = log.iter().map(|l| l.1).collect();
+/// One control step of a run, as scored.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    t: f64,
+    /// Root position (m, world).
+    xy: [f64; 2],
+    /// Root planar velocity in the heading frame (m/s).
+    vel: [f64; 2],
+    /// Heading (rad).
+    yaw: f64,
+}
+
+/// Mean yaw rate (rad/s) over `samples` from the unwrapped heading change end to end.
+fn mean_yaw_rate(samples: &[&Sample]) -> Option<f64> {
+    let (first, last) = (samples.first()?, samples.last()?);
+    if last.t - first.t <= 0.0 {
+        return None;
+    }
+    let turned: f64 = samples
+        .windows(2)
+        .map(|w| {
+            (w[1].yaw - w[0].yaw + std::f64::consts::PI).rem_euclid(2.0 * std::f64::consts::PI)
+                - std::f64::consts::PI
+        })
+        .sum();
+    Some(turned / (last.t - first.t))
+}
+
+fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample], dt: f64) -> RunResult {
+    let path: Vec<[f64; 2]> = log.iter().map(|l| l.xy).collect();
     let mut r = RunResult {
         seed: 0,
         success: false,
@@ -216,6 +243,7 @@ fn score(
         time_s: None,
         final_error_m: None,
         velocity_error_mps: None,
+        yaw_rate_error_rps: None,
         end_xy: path.last().copied(),
         path,
         plan_latency_ms: vec![],
@@ -224,31 +252,39 @@ fn score(
     match s.task {
         TaskKind::WalkPerturb => r.success = !fell,
         TaskKind::Joystick => {
-            // Mean planar velocity error, skipping the first second of every segment.
+            // Mean planar velocity error, skipping the first second of every segment; the
+            // yaw-rate error: per segment, |mean yaw rate − wz| over the same window, averaged.
             let (mut sum, mut n) = (0.0, 0usize);
+            let (mut yaw_sum, mut yaw_n) = (0.0, 0usize);
             let mut start = 0.0;
             for c in &s.commands {
-                for (t, _, v) in log {
-                    if *t >= start + 1.0 && *t < start + c[3] {
-                        sum += ((v[0] - c[0]).powi(2) + (v[1] - c[1]).powi(2)).sqrt();
-                        n += 1;
-                    }
+                let window: Vec<&Sample> = log
+                    .iter()
+                    .filter(|l| l.t >= start + 1.0 && l.t < start + c[3])
+                    .collect();
+                for l in &window {
+                    sum += ((l.vel[0] - c[0]).powi(2) + (l.vel[1] - c[1]).powi(2)).sqrt();
+                    n += 1;
+                }
+                if let Some(w) = mean_yaw_rate(&window) {
+                    yaw_sum += (w - c[2]).abs();
+                    yaw_n += 1;
                 }
                 start += c[3];
             }
             let e = if n > 0 { sum / n as f64 } else { f64::INFINITY };
             r.velocity_error_mps = Some(e);
+            r.yaw_rate_error_rps = (yaw_n > 0).then(|| yaw_sum / yaw_n as f64);
             r.success = !fell && e <= JOYSTICK_OK_MPS;
         }
         TaskKind::Waypoint | TaskKind::Obstacles => {
             let g = s.goal.expect("checked");
             let dist = |p: &[f64; 2]| ((p[0] - g[0]).powi(2) + (p[1] - g[1]).powi(2)).sqrt();
-            if let Some((t, p, v)) = log.last() {
-                let _ = t;
+            if let Some(Sample { xy: p, vel: v, .. }) = log.last() {
                 let e = dist(p);
                 r.final_error_m = Some(e);
                 let speed = (v[0] * v[0] + v[1] * v[1]).sqrt();
-                r.time_s = log.iter().find(|l| dist(&l.1) <= REACH_M).map(|l| l.0);
+                r.time_s = log.iter().find(|l| dist(&l.xy) <= REACH_M).map(|l| l.t);
                 r.success = !fell && e <= REACH_M && speed <= STOP_MPS;
                 if s.task == TaskKind::Obstacles {
                     r.success &= contacts == 0;
@@ -316,11 +352,13 @@ fn run_diffusion(
         match s.task {
             TaskKind::WalkPerturb => Task::Joystick {
                 velocity: [s.speed.unwrap_or(0.5), 0.0],
+                yaw_rate: 0.0,
             },
             TaskKind::Joystick => {
                 let c = s.command_at(k as f64 * dt);
                 Task::Joystick {
                     velocity: [c[0], c[1]],
+                    yaw_rate: c[2],
                 }
             }
             TaskKind::Waypoint | TaskKind::Obstacles => Task::Waypoint {
@@ -329,10 +367,15 @@ fn run_diffusion(
         }
     };
     let out = g1_control::drive(sim, planner, &task, cc, steps, |_, _| {})?;
-    let log: Vec<(f64, [f64; 2], [f64; 2])> = out
+    let log: Vec<Sample> = out
         .log
         .iter()
-        .map(|l| (l.time_s, l.root_xy, l.vel_heading))
+        .map(|l| Sample {
+            t: l.time_s,
+            xy: l.root_xy,
+            vel: l.vel_heading,
+            yaw: l.yaw,
+        })
         .collect();
     let mut r = score(s, out.fell, out.obstacle_contact_steps, &log, dt);
     r.seed = seed;
@@ -386,11 +429,12 @@ fn run_expert(
         let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
         let (sy, cy) = yaw.sin_cos();
         let v = gt.root.lin_vel_w;
-        log.push((
-            gt.time_s,
-            [gt.root.pos_w.x, gt.root.pos_w.y],
-            [cy * v.x + sy * v.y, -sy * v.x + cy * v.y],
-        ));
+        log.push(Sample {
+            t: gt.time_s,
+            xy: [gt.root.pos_w.x, gt.root.pos_w.y],
+            vel: [cy * v.x + sy * v.y, -sy * v.x + cy * v.y],
+            yaw,
+        });
         if gt.head_height_m < g1_data::rollout::FALL_HEAD_HEIGHT_M
             || gt.root.pos_w.z < g1_data::rollout::FALL_PELVIS_HEIGHT_M
         {
@@ -439,6 +483,7 @@ fn summarise(s: &Scenario, controller: &str, rs: &[RunResult]) -> ScenarioReport
                 .filter(|v| v.is_finite())
                 .collect(),
         ),
+        yaw_rate_error_rps: mean(rs.iter().filter_map(|r| r.yaw_rate_error_rps).collect()),
         final_error_m: mean(rs.iter().filter_map(|r| r.final_error_m).collect()),
         plan_latency_ms_p50: percentile(&mut lat, 0.5),
         plan_latency_ms_p99: percentile(&mut lat, 0.99),
@@ -649,12 +694,12 @@ fn table(reports: &[ScenarioReport]) -> String {
     use std::fmt::Write as _;
     let f = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |x| format!("{x:.d$}"));
     let mut t = String::new();
-    t.push_str("| scenario | controller | runs | success | falls | contacts | mean time (s) | vel. error (m/s) | final error (m) | plan p50/p99 (ms) | fresh plans |\n");
-    t.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    t.push_str("| scenario | controller | runs | success | falls | contacts | mean time (s) | vel. error (m/s) | yaw-rate error (rad/s) | final error (m) | plan p50/p99 (ms) | fresh plans |\n");
+    t.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in reports {
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {:.0}% | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0}% | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.scenario,
             r.controller,
             r.runs,
@@ -663,6 +708,7 @@ fn table(reports: &[ScenarioReport]) -> String {
             r.contacts,
             f(r.mean_time_s, 1),
             f(r.velocity_error_mps, 2),
+            f(r.yaw_rate_error_rps, 2),
             f(r.final_error_m, 2),
             match (r.plan_latency_ms_p50, r.plan_latency_ms_p99) {
                 (Some(a), Some(b)) => format!("{a:.0}/{b:.0}"),
@@ -686,7 +732,7 @@ mod tests {
     }
 
     /// A straight walk along +x at `v` m/s for `secs`, then standing still for `hold` s.
-    fn walk(v: f64, secs: f64, hold: f64) -> Vec<(f64, [f64; 2], [f64; 2])> {
+    fn walk(v: f64, secs: f64, hold: f64) -> Vec<Sample> {
         let dt = 0.02;
         let mut log = vec![];
         let (mut t, mut x) = (0.0, 0.0);
@@ -694,7 +740,12 @@ mod tests {
             let vi = if t < secs { v } else { 0.0 };
             x += vi * dt;
             t += dt;
-            log.push((t, [x, 0.0], [vi, 0.0]));
+            log.push(Sample {
+                t,
+                xy: [x, 0.0],
+                vel: [vi, 0.0],
+                yaw: 0.0,
+            });
         }
         log
     }
@@ -733,6 +784,31 @@ mod tests {
         assert!((e - 0.25).abs() < 0.01, "{e}");
         // 0.8 m/s throughout: 0.3 and 0.8 m/s off, mean 0.55 > 0.25.
         assert!(!score(&js, false, 0, &walk(0.8, 4.0, 0.0), 0.02).success);
+        // Heading held: no yaw-rate error.
+        assert!(r.yaw_rate_error_rps.unwrap() < 1e-12);
+    }
+
+    /// The yaw-rate error through the ±π wrap: turning at 0.5 rad/s for 10 s (five wraps of
+    /// the heading) against commands of 0.5 and then 0.2 rad/s.
+    #[test]
+    fn yaw_rate_error_unwraps_the_heading() {
+        let js = scenario("{name: j, task: joystick, commands: [[0, 0, 0.5, 5], [0, 0, 0.2, 5]]}");
+        let log: Vec<Sample> = (1..=500)
+            .map(|k| {
+                let t = k as f64 * 0.02;
+                let yaw = (0.5 * t + std::f64::consts::PI).rem_euclid(2.0 * std::f64::consts::PI)
+                    - std::f64::consts::PI;
+                Sample {
+                    t,
+                    xy: [0.0, 0.0],
+                    vel: [0.0, 0.0],
+                    yaw,
+                }
+            })
+            .collect();
+        let e = score(&js, false, 0, &log, 0.02).yaw_rate_error_rps.unwrap();
+        // Segment errors 0 and 0.3 rad/s.
+        assert!((e - 0.15).abs() < 1e-9, "{e}");
     }
 
     #[test]

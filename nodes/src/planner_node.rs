@@ -136,6 +136,7 @@ impl PlannerNode {
             self.task = match g.task {
                 1 => Task::Joystick {
                     velocity: [g.velocity.linear.x, g.velocity.linear.y],
+                    yaw_rate: g.velocity.angular.z,
                 },
                 2 => Task::Waypoint {
                     goal: [g.waypoint.x, g.waypoint.y],
@@ -149,11 +150,12 @@ impl PlannerNode {
             };
         }
         if let Some(c) = take_all(&self.cmd_sub).0.pop() {
-            self.task = if c.linear.x == 0.0 && c.linear.y == 0.0 {
+            self.task = if c.linear.x == 0.0 && c.linear.y == 0.0 && c.angular.z == 0.0 {
                 Task::Free
             } else {
                 Task::Joystick {
                     velocity: [c.linear.x, c.linear.y],
+                    yaw_rate: c.angular.z,
                 }
             };
         }

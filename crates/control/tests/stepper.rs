@@ -147,12 +147,13 @@ fn joystick_commands_ramp_at_the_set_acceleration() {
     use g1_control::drive::CommandRamp;
     let dt = 0.02;
     let vel = |t: &Task| match t {
-        Task::Joystick { velocity } => *velocity,
+        Task::Joystick { velocity, .. } => *velocity,
         other => panic!("{other:?}"),
     };
     let mut r = CommandRamp::default();
     let step = Task::Joystick {
         velocity: [0.3, 0.4],
+        yaw_rate: 0.2,
     };
     // From standing, 1 m/s² reaches |v| = 0.5 after 25 steps, on the line to the target.
     let mut v = [0.0; 2];
@@ -166,6 +167,11 @@ fn joystick_commands_ramp_at_the_set_acceleration() {
         );
     }
     assert_eq!(v, [0.3, 0.4]);
+    // The yaw rate passes as commanded (the limit is on the planar velocity).
+    assert!(matches!(
+        r.apply(step.clone(), [0.0, 0.0], 1.0, dt),
+        Task::Joystick { yaw_rate, .. } if yaw_rate == 0.2
+    ));
     // A waypoint task passes as it is and ends the ramp; the next joystick task starts from
     // the measured velocity, not from the old command.
     let wp = Task::Waypoint { goal: [1.0, 2.0] };
@@ -173,6 +179,7 @@ fn joystick_commands_ramp_at_the_set_acceleration() {
     let v = vel(&r.apply(
         Task::Joystick {
             velocity: [0.0, 0.0],
+            yaw_rate: 0.0,
         },
         [0.6, 0.0],
         1.0,
@@ -182,4 +189,53 @@ fn joystick_commands_ramp_at_the_set_acceleration() {
     // 0 switches the limit off.
     let mut r = CommandRamp::default();
     assert_eq!(vel(&r.apply(step.clone(), [0.0, 0.0], 0.0, dt)), [0.3, 0.4]);
+}
+
+/// A joystick task's yaw rate reaches the guidance only with `yaw_rate_weight` > 0, and then as
+/// a pull of the planned yaw rates towards the command.
+#[test]
+fn joystick_yaw_rate_is_guided_when_weighted() {
+    use g1_control::drive::{build_guidance, Router};
+    use g1_guidance::{NOW, STEPS};
+    let task = Task::Joystick {
+        velocity: [0.3, 0.0],
+        yaw_rate: 0.4,
+    };
+    let frame = CharacterFrame::from_root(
+        &g1::nalgebra::Vector3::zeros(),
+        &g1::nalgebra::UnitQuaternion::identity(),
+    );
+    let off = ControlConfig {
+        yaw_rate_weight: 0.0,
+        ..ControlConfig::default()
+    };
+    let g = build_guidance(&task, &off, &[], &frame, &mut Router::default());
+    assert_eq!(
+        g.terms.len(),
+        1,
+        "yaw-rate weight 0: the joystick cost alone"
+    );
+    let on = ControlConfig {
+        yaw_rate_weight: 0.5,
+        ..ControlConfig::default()
+    };
+    let g = build_guidance(&task, &on, &[], &frame, &mut Router::default());
+    assert_eq!(g.terms.len(), 2);
+    // At x = 0 (standing still, no turn) the weighted gradient on ω_z of every planned step is
+    // 0.5 · (0 − 0.4).
+    let x = vec![0.0; STEPS * g1::STATE_DIM];
+    let mut grad = vec![0.0; x.len()];
+    for (w, c) in &g.terms {
+        let mut part = vec![0.0; x.len()];
+        c.eval(&x, &mut part);
+        grad.iter_mut().zip(&part).for_each(|(a, p)| *a += w * p);
+    }
+    let wz = g1::bodypos::layout::ROOT_ANG_VEL.start + 2;
+    for t in 0..STEPS {
+        let want = if t > NOW { -0.2 } else { 0.0 };
+        assert!(
+            (grad[t * g1::STATE_DIM + wz] - want).abs() < 1e-12,
+            "step {t}"
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! Task costs on a planned trajectory and their analytic gradients (no libtorch).
 //!
 //! Costs are written on the predicted states in physical units, in the character frame of the
-//! current step t (the frame every window is expressed in): joystick (planar root velocity),
+//! current step t (the frame every window is expressed in): joystick (planar root velocity;
+//! its yaw rate in a separate [`YawRate`] cost),
 //! waypoint (root position, slowing to a stop), obstacles (signed distance of every body sphere
 //! to unions of sphere/box/cylinder primitives under a relaxed log barrier). [`Guidance`] sums
 //! weighted costs and returns the gradient with respect to the *normalised* states the
@@ -49,6 +50,29 @@ impl Cost for Joystick {
                 g += 0.5 * e * e;
                 grad[o + k] += e;
             }
+        }
+        g
+    }
+}
+
+/// Yaw rate: G = ½ Σ_t' (ω_z,t' − g_ω)² over the planned steps (root angular velocity about
+/// the vertical). Not one of SPEC.md's costs: the joystick cost constrains only the planar
+/// velocity in the heading frame, so a plan that turns satisfies it as well as one that does
+/// not; this cost carries the joystick's angular command (and 0 rad/s = hold the heading).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct YawRate {
+    /// Goal yaw rate (rad/s, counter-clockwise positive, REP-103).
+    pub rate: f64,
+}
+
+impl Cost for YawRate {
+    fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let mut g = 0.0;
+        for t in planned() {
+            let o = t * STATE_DIM + layout::ROOT_ANG_VEL.start + 2;
+            let e = x[o] - self.rate;
+            g += 0.5 * e * e;
+            grad[o] += e;
         }
         g
     }

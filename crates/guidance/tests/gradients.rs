@@ -100,6 +100,28 @@ fn joystick_gradient_matches_finite_differences() {
 }
 
 #[test]
+fn yaw_rate_gradient_matches_finite_differences_and_touches_only_planned_yaw_rates() {
+    let mut r = rng(11);
+    let (x, s) = (trajectory(&mut r), stats(&mut r));
+    let mut g = Guidance::default();
+    g.push(0.7, YawRate { rate: 0.3 });
+    let xn = normalise(&x, &s);
+    let worst = check(&g, &xn, &s, |y| value(&g, y, &s));
+    assert!(worst < 1e-6, "yaw rate: worst relative error {worst}");
+    let mut grad = vec![0.0; xn.len()];
+    g.eval_normalised_f64(&xn, &s, &mut grad);
+    let wz = layout::ROOT_ANG_VEL.start + 2;
+    for (i, d) in grad.iter().enumerate() {
+        let (t, k) = (i / STATE_DIM, i % STATE_DIM);
+        if t <= NOW || k != wz {
+            assert_eq!(*d, 0.0, "step {t} index {k}");
+        } else {
+            assert!(d.abs() > 0.0, "step {t}: no gradient on the yaw rate");
+        }
+    }
+}
+
+#[test]
 fn waypoint_gradient_matches_finite_differences_with_detached_distance() {
     let mut r = rng(2);
     let (x, s) = (trajectory(&mut r), stats(&mut r));
