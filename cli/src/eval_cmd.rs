@@ -216,6 +216,11 @@ struct Sample {
     yaw: f64,
 }
 
+/// An angle (rad) wrapped into [−π, π).
+fn wrap_pi(a: f64) -> f64 {
+    (a + std::f64::consts::PI).rem_euclid(2.0 * std::f64::consts::PI) - std::f64::consts::PI
+}
+
 /// Mean yaw rate (rad/s) over `samples` from the unwrapped heading change end to end.
 fn mean_yaw_rate(samples: &[&Sample]) -> Option<f64> {
     let (first, last) = (samples.first()?, samples.last()?);
@@ -224,10 +229,7 @@ fn mean_yaw_rate(samples: &[&Sample]) -> Option<f64> {
     }
     let turned: f64 = samples
         .windows(2)
-        .map(|w| {
-            (w[1].yaw - w[0].yaw + std::f64::consts::PI).rem_euclid(2.0 * std::f64::consts::PI)
-                - std::f64::consts::PI
-        })
+        .map(|w| wrap_pi(w[1].yaw - w[0].yaw))
         .sum();
     Some(turned / (last.t - first.t))
 }
@@ -408,9 +410,7 @@ fn run_expert(
                 let g = s.goal.expect("checked");
                 let (dx, dy) = (g[0] - gt.root.pos_w.x, g[1] - gt.root.pos_w.y);
                 let dist = (dx * dx + dy * dy).sqrt();
-                let err = (dy.atan2(dx) - yaw + std::f64::consts::PI)
-                    .rem_euclid(2.0 * std::f64::consts::PI)
-                    - std::f64::consts::PI;
+                let err = wrap_pi(dy.atan2(dx) - yaw);
                 if dist < 0.15 {
                     [0.0, 0.0, 0.0]
                 } else {
