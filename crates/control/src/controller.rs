@@ -114,13 +114,18 @@ impl Controller {
             .collect();
         let hist_actions: Vec<[f64; NUM_JOINTS]> = self.actions.iter().copied().collect();
         let measured = [state[ROOT_LIN_VEL.start], state[ROOT_LIN_VEL.start + 1]];
-        let task = self.ramp.apply(
-            task.clone(),
-            measured,
-            self.cfg.joystick_accel_mps2,
-            1.0 / m.control_hz,
+        let dt = 1.0 / m.control_hz;
+        let task = self
+            .ramp
+            .apply(task.clone(), measured, self.cfg.joystick_accel_mps2, dt);
+        let guidance = build_guidance(
+            &task,
+            &self.cfg,
+            obstacles,
+            &frame,
+            &mut self.router,
+            (measured, dt),
         );
-        let guidance = build_guidance(&task, &self.cfg, obstacles, &frame, &mut self.router);
         let previous = self
             .current
             .as_ref()

@@ -51,8 +51,11 @@ pub struct ControlConfig {
     /// Task weights ramp from 0 to full over this many seconds after the start (warm start
     /// from the standing history).
     pub guidance_warmup_s: f64,
-    /// A plan lands no earlier than this many control steps after the state it starts from
-    /// (at least 1; more simulates a slower planner than the measured compute time).
+    /// When a plan's targets reach the joints. 0: at the state's time plus the plan's measured
+    /// compute time, rounded up to the physics step (the targets change within the control
+    /// period, as the robot's 500 Hz command stream does); N ≥ 1: at the start of a control
+    /// period, at least N periods after the state (whole-period latency; N = 2 simulates a
+    /// planner slower than the measured one).
     pub min_plan_delay_steps: u64,
     /// The waypoint cost aims at the farthest point in sight of a route to the goal around the
     /// obstacles (`g1_guidance::Route`), at most this far ahead (m), not at the goal itself
@@ -73,6 +76,10 @@ pub struct ControlConfig {
     /// Joystick commands change by at most this much per second (m/s², on the planar velocity
     /// vector; a new joystick task starts from the measured velocity); 0 = step changes.
     pub joystick_accel_mps2: f64,
+    /// Joystick tasks: the goal velocity of each planned step starts from the measured velocity
+    /// and approaches the command at this acceleration (m/s²) along the plan
+    /// (`g1_guidance::Joystick::approach`); 0 = the same goal at every step (SPEC.md).
+    pub joystick_approach_mps2: f64,
     /// Weight of the yaw-rate cost on joystick tasks (`g1_guidance::YawRate`, towards the
     /// command's yaw rate; 0 = off, the planar velocity alone as in SPEC.md).
     pub yaw_rate_weight: f64,
@@ -115,6 +122,7 @@ impl Default for ControlConfig {
             route_slow_m: 1.0,
             joystick_accel_mps2: 1.0,
             yaw_rate_weight: 1.0,
+            joystick_approach_mps2: 0.0,
         }
     }
 }
@@ -167,6 +175,7 @@ impl ControlConfig {
             ("route_slow_m", self.route_slow_m),
             ("joystick_accel_mps2", self.joystick_accel_mps2),
             ("yaw_rate_weight", self.yaw_rate_weight),
+            ("joystick_approach_mps2", self.joystick_approach_mps2),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 bail!("control.{k} = {v} must be finite and ≥ 0");
@@ -330,7 +339,10 @@ pub fn drive(
         std::iter::repeat_n((s0, f0), HISTORY + 1).collect();
     let mut actions: VecDeque<[f64; NUM_JOINTS]> = std::iter::repeat_n(a0, HISTORY).collect();
     let mut current: Option<(Plan, CharacterFrame)> = None;
-    let mut pending: Option<(Plan, CharacterFrame, u64)> = None;
+    // A computed plan waiting to land: (plan, frame, control step, physics step within it).
+    let mut pending: Option<(Plan, CharacterFrame, u64, usize)> = None;
+    let phys_dt = sim.config().timestep_s;
+    let decimation = sim.config().decimation;
     let mut last_target = q0;
     let mut out = DriveOutcome {
         steps: 0,
@@ -359,9 +371,9 @@ pub fn drive(
             states.pop_front();
             states.push_back((s_self, frame));
         }
-        if let Some((_, _, ready)) = &pending {
-            if *ready <= k {
-                let (p, f, _) = pending.take().expect("pending");
+        if let Some((_, _, ready, sub)) = &pending {
+            if *ready < k || (*ready == k && *sub == 0) {
+                let (p, f, _, _) = pending.take().expect("pending");
                 current = Some((p, f));
             }
         }
@@ -386,7 +398,14 @@ pub fn drive(
             // Building the costs (the route, when the goal or the obstacles change, and its
             // carrot) is part of planning: its time joins the plan's compute time.
             let t0 = std::time::Instant::now();
-            let guidance = build_guidance(&task_k, &scaled, &world_shapes, &frame, &mut router);
+            let guidance = build_guidance(
+                &task_k,
+                &scaled,
+                &world_shapes,
+                &frame,
+                &mut router,
+                (measured, dt),
+            );
             let guidance_s = t0.elapsed().as_secs_f64();
             let previous = current
                 .as_ref()
@@ -402,48 +421,82 @@ pub fn drive(
                 }
                 Ok(mut plan) => {
                     plan.compute_s += guidance_s;
-                    let delay =
-                        ((plan.compute_s / dt).ceil() as u64).max(cfg.min_plan_delay_steps.max(1));
+                    let (ready, sub) = if cfg.min_plan_delay_steps == 0 {
+                        // t + compute time, rounded up to the physics step.
+                        let n = ((plan.compute_s / phys_dt).ceil() as usize).max(1);
+                        (k + (n / decimation) as u64, n % decimation)
+                    } else {
+                        let d = (plan.compute_s / dt).ceil() as u64;
+                        (k + d.max(cfg.min_plan_delay_steps), 0)
+                    };
                     out.plans += 1;
                     out.plan_latency_ms.push(plan.compute_s * 1e3);
                     out.denoiser_calls.push(plan.denoiser_calls);
-                    pending = Some((plan, frame, k + delay));
+                    pending = Some((plan, frame, ready, sub));
                 }
             }
         }
-        let planned = current
-            .as_ref()
-            .and_then(|(p, _)| p.action_at(k).map(|a| (p.step, *a)));
-        let (cmd, mode, age) = match planned {
-            Some((ps, a)) if a.iter().all(|v| v.is_finite()) => {
+        // The physics steps of this period run the targets in force: those of the current
+        // plan, switching to a plan that lands part-way through the period.
+        let switch = match &pending {
+            Some((_, _, ready, sub)) if *ready == k => *sub,
+            _ => decimation,
+        };
+        sim.apply_due_push();
+        let mut exec = [0.0; NUM_JOINTS];
+        let mut parts = Vec::with_capacity(2);
+        for (from, to) in [(0, switch), (switch, decimation)] {
+            if to == from {
+                continue;
+            }
+            if from > 0 {
+                let (p, f, _, _) = pending.take().expect("pending");
+                current = Some((p, f));
+            }
+            let (cmd, mode, age) = targets_for(
+                current.as_ref().map(|(p, _)| p),
+                k,
+                &m,
+                (&kp, &kd),
+                &mut last_target,
+                stale_for + 1 > cfg.hold_steps,
+            );
+            // The executed action, in the model's convention, averaged over the period (the
+            // joint PD is linear in the target), joins the history.
+            for j in 0..NUM_JOINTS {
+                let a = if mode == "damping" {
+                    a0[j]
+                } else {
+                    (cmd.q[j] - m.action_offset[j]) / m.action_scale[j]
+                };
+                exec[j] += a * (to - from) as f64 / decimation as f64;
+            }
+            sim.set_command(&cmd);
+            for _ in from..to {
+                sim.step_physics();
+            }
+            parts.push((mode, age));
+        }
+        // The period is accounted to the targets it ended with.
+        let (mode, age) = *parts.last().expect("a period has physics steps");
+        match mode {
+            "plan" => {
                 stale_for = 0;
-                let q: [f64; NUM_JOINTS] =
-                    std::array::from_fn(|j| m.action_offset[j] + m.action_scale[j] * a[j] as f64);
-                last_target = q;
-                let age = k - ps;
-                if (age as f64) * dt < 0.1 {
+                if age.is_some_and(|a| (a as f64) * dt < 0.1) {
                     out.fresh_plan_steps += 1;
                 }
-                (MotorCommand::with_gains(q, kp, kd), "plan", Some(age))
+            }
+            "hold" => {
+                stale_for += 1;
+                out.hold_steps += 1;
             }
             _ => {
                 stale_for += 1;
-                if stale_for <= cfg.hold_steps {
-                    out.hold_steps += 1;
-                    (MotorCommand::with_gains(last_target, kp, kd), "hold", None)
-                } else {
-                    out.damping_steps += 1;
-                    (MotorCommand::damping(), "damping", None)
-                }
+                out.damping_steps += 1;
             }
-        };
-        // The executed action, in the model's convention, joins the history.
-        let exec: [f64; NUM_JOINTS] =
-            std::array::from_fn(|j| (cmd.q[j] - m.action_offset[j]) / m.action_scale[j]);
+        }
         actions.pop_front();
-        actions.push_back(if mode == "damping" { a0 } else { exec });
-        sim.set_command(&cmd);
-        sim.step_control();
+        actions.push_back(exec);
         out.steps = k + 1;
         let gt = sim.ground_truth();
         if sim.obstacle_contacts() > 0 {
@@ -474,14 +527,43 @@ pub fn drive(
     Ok(out)
 }
 
+/// The joint command for control step `k`: the plan's action for it, else the last targets
+/// (`damp`: damping instead), with its mode and the plan's age in steps.
+fn targets_for(
+    plan: Option<&Plan>,
+    k: u64,
+    m: &g1_diffusion::Manifest,
+    (kp, kd): (&[f64; NUM_JOINTS], &[f64; NUM_JOINTS]),
+    last_target: &mut [f64; NUM_JOINTS],
+    damp: bool,
+) -> (MotorCommand, &'static str, Option<u64>) {
+    match plan.and_then(|p| p.action_at(k).map(|a| (p.step, *a))) {
+        Some((ps, a)) if a.iter().all(|v| v.is_finite()) => {
+            let q: [f64; NUM_JOINTS] =
+                std::array::from_fn(|j| m.action_offset[j] + m.action_scale[j] * a[j] as f64);
+            *last_target = q;
+            (MotorCommand::with_gains(q, *kp, *kd), "plan", Some(k - ps))
+        }
+        _ if !damp => (
+            MotorCommand::with_gains(*last_target, *kp, *kd),
+            "hold",
+            None,
+        ),
+        _ => (MotorCommand::damping(), "damping", None),
+    }
+}
+
 /// The task's costs in the character frame `frame` (the plan's frame). `router` supplies the
-/// waypoint cost's target (see [`ControlConfig::waypoint_lookahead_m`]).
+/// waypoint cost's target (see [`ControlConfig::waypoint_lookahead_m`]); `measured` is the
+/// robot's planar velocity in that frame and `dt` the control period (s), for
+/// [`ControlConfig::joystick_approach_mps2`].
 pub fn build_guidance(
     task: &Task,
     cfg: &ControlConfig,
     world_shapes: &[Shape],
     frame: &CharacterFrame,
     router: &mut Router,
+    (measured, dt): ([f64; 2], f64),
 ) -> Guidance {
     let mut g = Guidance::default();
     let origin = [frame.origin_w.x, frame.origin_w.y];
@@ -492,6 +574,8 @@ pub fn build_guidance(
                 cfg.joystick_weight,
                 Joystick {
                     velocity: *velocity,
+                    approach: (cfg.joystick_approach_mps2 > 0.0)
+                        .then_some((measured, cfg.joystick_approach_mps2 * dt)),
                 },
             );
             if cfg.yaw_rate_weight > 0.0 {
@@ -520,9 +604,7 @@ pub fn build_guidance(
                 if n > 1e-9 {
                     g.push(
                         cfg.route_weight,
-                        Joystick {
-                            velocity: [speed * aim[0] / n, speed * aim[1] / n],
-                        },
+                        Joystick::constant([speed * aim[0] / n, speed * aim[1] / n]),
                     );
                 }
             }

@@ -272,7 +272,7 @@ fn guidance_step_in_normalised_and_physical_units() {
     let (hist_s, hist_a) = zero_history();
     let mut guidance = g1_guidance::Guidance::default();
     let v = mean + 0.05;
-    guidance.push(1.0, g1_guidance::Joystick { velocity: [v, 0.0] });
+    guidance.push(1.0, g1_guidance::Joystick::constant([v, 0.0]));
     let lambda = 0.5;
     for (floor, expect) in [
         (0.0, mean + lambda * sd * sd * (v - mean)),

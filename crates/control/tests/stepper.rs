@@ -209,7 +209,14 @@ fn joystick_yaw_rate_is_guided_when_weighted() {
         yaw_rate_weight: 0.0,
         ..ControlConfig::default()
     };
-    let g = build_guidance(&task, &off, &[], &frame, &mut Router::default());
+    let g = build_guidance(
+        &task,
+        &off,
+        &[],
+        &frame,
+        &mut Router::default(),
+        ([0.0; 2], 0.02),
+    );
     assert_eq!(
         g.terms.len(),
         1,
@@ -219,7 +226,14 @@ fn joystick_yaw_rate_is_guided_when_weighted() {
         yaw_rate_weight: 0.5,
         ..ControlConfig::default()
     };
-    let g = build_guidance(&task, &on, &[], &frame, &mut Router::default());
+    let g = build_guidance(
+        &task,
+        &on,
+        &[],
+        &frame,
+        &mut Router::default(),
+        ([0.0; 2], 0.02),
+    );
     assert_eq!(g.terms.len(), 2);
     // At x = 0 (standing still, no turn) the weighted gradient on ω_z of every planned step is
     // 0.5 · (0 − 0.4).

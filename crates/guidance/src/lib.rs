@@ -33,20 +33,53 @@ fn planned() -> std::ops::Range<usize> {
     NOW + 1..STEPS
 }
 
-/// Joystick: G = ½ Σ_t' ‖v_xy,t' − g_v‖² over the planned steps.
+/// Joystick: G = ½ Σ_t' ‖v_xy,t' − g_v,t'‖² over the planned steps. With `approach` off the goal
+/// is the same at every step, as SPEC.md writes it; with it, the goal of step t + i starts at
+/// the measured velocity and moves toward the command by at most `max_change` per step (a
+/// reachable reference: after a push the plan is not asked to cancel it within one step).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Joystick {
     /// Goal planar velocity (m/s) in the frame of step t.
     pub velocity: [f64; 2],
+    /// The measured planar velocity at step t and the largest change of the goal per planned
+    /// step (m/s); None: the constant goal.
+    #[serde(default)]
+    pub approach: Option<([f64; 2], f64)>,
+}
+
+impl Joystick {
+    /// The constant goal of SPEC.md.
+    pub fn constant(velocity: [f64; 2]) -> Self {
+        Self {
+            velocity,
+            approach: None,
+        }
+    }
+
+    /// The goal velocity of step t + `i` (i ≥ 1).
+    pub fn goal(&self, i: usize) -> [f64; 2] {
+        let Some((from, max_change)) = self.approach else {
+            return self.velocity;
+        };
+        let d = [self.velocity[0] - from[0], self.velocity[1] - from[1]];
+        let n = d[0].hypot(d[1]);
+        let reach = max_change * i as f64;
+        if n <= reach {
+            self.velocity
+        } else {
+            [from[0] + d[0] * reach / n, from[1] + d[1] * reach / n]
+        }
+    }
 }
 
 impl Cost for Joystick {
     fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64 {
         let mut g = 0.0;
         for t in planned() {
+            let goal = self.goal(t - NOW);
             let o = t * STATE_DIM + layout::ROOT_LIN_VEL.start;
             for k in 0..2 {
-                let e = x[o + k] - self.velocity[k];
+                let e = x[o + k] - goal[k];
                 g += 0.5 * e * e;
                 grad[o + k] += e;
             }

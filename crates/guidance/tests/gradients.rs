@@ -88,12 +88,7 @@ fn joystick_gradient_matches_finite_differences() {
     let mut r = rng(1);
     let (x, s) = (trajectory(&mut r), stats(&mut r));
     let mut g = Guidance::default();
-    g.push(
-        0.1,
-        Joystick {
-            velocity: [0.5, -0.2],
-        },
-    );
+    g.push(0.1, Joystick::constant([0.5, -0.2]));
     let xn = normalise(&x, &s);
     let worst = check(&g, &xn, &s, |y| value(&g, y, &s));
     assert!(worst < 1e-6, "joystick: worst relative error {worst}");
@@ -262,12 +257,7 @@ fn weighted_sum_gradient_matches_finite_differences() {
     let mut r = rng(4);
     let (x, s) = (trajectory(&mut r), stats(&mut r));
     let mut g = Guidance::default();
-    g.push(
-        0.1,
-        Joystick {
-            velocity: [0.3, 0.0],
-        },
-    );
+    g.push(0.1, Joystick::constant([0.3, 0.0]));
     g.push(
         1.0,
         Obstacles {

@@ -461,6 +461,16 @@ impl Sim {
 
     /// Advances one control period (`decimation` physics steps), applying a due push first.
     pub fn step_control(&mut self) {
+        self.apply_due_push();
+        for _ in 0..self.cfg.decimation {
+            self.data.step();
+        }
+    }
+
+    /// Applies the push that is due at the start of this control period, if any (what
+    /// [`Sim::step_control`] does before its physics steps; for callers that step the physics
+    /// themselves, e.g. to change the command within a period).
+    pub fn apply_due_push(&mut self) {
         if let (Some(t), Some(p)) = (self.next_push_s, self.cfg.pushes.clone()) {
             if self.data.time() + 1e-9 >= t {
                 let speed = if p.max_speed_mps > 0.0 {
@@ -479,9 +489,6 @@ impl Sim {
                 };
                 self.next_push_s = Some(t + dt);
             }
-        }
-        for _ in 0..self.cfg.decimation {
-            self.data.step();
         }
     }
 
