@@ -252,7 +252,19 @@ fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample], dt: f64) -> Ru
         fresh_share: None,
     };
     match s.task {
-        TaskKind::WalkPerturb => r.success = !fell,
+        TaskKind::WalkPerturb => {
+            // Success is not falling; the planar velocity error (after the first second, pushes
+            // included) shows whether the walk kept its commanded speed while doing so.
+            let v = s.speed.unwrap_or(0.5);
+            let errs: Vec<f64> = log
+                .iter()
+                .filter(|l| l.t >= 1.0)
+                .map(|l| (l.vel[0] - v).hypot(l.vel[1]))
+                .collect();
+            r.velocity_error_mps =
+                (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64);
+            r.success = !fell;
+        }
         TaskKind::Joystick => {
             // Mean planar velocity error, skipping the first second of every segment; the
             // yaw-rate error: per segment, |mean yaw rate − wz| over the same window, averaged.
@@ -790,6 +802,23 @@ mod tests {
 
     /// The yaw-rate error through the ±π wrap: turning at 0.5 rad/s for 10 s (five wraps of
     /// the heading) against commands of 0.5 and then 0.2 rad/s.
+    #[test]
+    fn walk_perturb_scores_falls_and_reports_the_speed_kept() {
+        let wp = scenario("{name: p, task: walk_perturb, speed: 0.5}");
+        // 0.3 m/s for 5 s: no fall is a success, the error after the first second is 0.2.
+        let slow = walk(0.3, 5.0, 0.0);
+        let r = score(&wp, false, 0, &slow, 0.02);
+        assert!(r.success);
+        assert!((r.velocity_error_mps.unwrap() - 0.2).abs() < 1e-9);
+        // Walking 0.5 m/s for 1 s, then standing: the first second is skipped.
+        let stop = walk(0.5, 1.0, 4.0);
+        let e = score(&wp, false, 0, &stop, 0.02)
+            .velocity_error_mps
+            .unwrap();
+        assert!((e - 0.5).abs() < 0.01, "{e}");
+        assert!(!score(&wp, true, 0, &slow, 0.02).success);
+    }
+
     #[test]
     fn yaw_rate_error_unwraps_the_heading() {
         let js = scenario("{name: j, task: joystick, commands: [[0, 0, 0.5, 5], [0, 0, 0.2, 5]]}");

@@ -324,6 +324,26 @@ fn a_minimum_plan_delay_holds_plans_back() {
 }
 
 #[test]
+fn without_a_minimum_delay_a_plan_lands_within_its_own_period() {
+    let (mut sim, mut planner) = setup(usize::MAX);
+    let cfg = ControlConfig {
+        min_plan_delay_steps: 0,
+        ..Default::default()
+    };
+    let out = drive(&mut sim, &mut planner, &|_| Task::Free, &cfg, 12, |_, _| {}).unwrap();
+    // Every plan here takes far less than one 20 ms period: it lands part-way through the
+    // period of the state it starts from, so every period ends on a plan of age 0 and one
+    // plan is made per period.
+    let ages: Vec<Option<u64>> = out.log.iter().map(|l| l.plan_age_steps).collect();
+    assert!(ages.iter().all(|a| *a == Some(0)), "{ages:?}");
+    assert_eq!(out.plans, 12);
+    assert_eq!(out.fresh_plan_steps, 12);
+    // Before the first plan lands, the first physics steps hold the standing targets: no
+    // period is accounted to holding or damping, since each ends on its plan.
+    assert_eq!((out.hold_steps, out.damping_steps), (0, 0));
+}
+
+#[test]
 fn bad_planner_settings_name_the_key() {
     for (config, key) in [
         (

@@ -84,6 +84,53 @@ fn value(g: &Guidance, xn: &[f64], s: &Stats) -> f64 {
 }
 
 #[test]
+fn joystick_approach_gradient_matches_finite_differences() {
+    let mut r = rng(11);
+    let (x, s) = (trajectory(&mut r), stats(&mut r));
+    let mut g = Guidance::default();
+    g.push(
+        0.7,
+        Joystick {
+            velocity: [0.5, -0.2],
+            approach: Some(([0.1, 0.3], 0.04)),
+        },
+    );
+    let xn = normalise(&x, &s);
+    let worst = check(&g, &xn, &s, |y| value(&g, y, &s));
+    assert!(
+        worst < 1e-6,
+        "joystick approach: worst relative error {worst}"
+    );
+}
+
+#[test]
+fn joystick_approach_goals_move_from_the_measured_velocity_to_the_command() {
+    let j = Joystick {
+        velocity: [0.5, 0.0],
+        approach: Some(([0.0, 0.4], 0.05)),
+    };
+    // Distance to the command: 0.640 m/s, covered in 0.05 m/s steps (13 steps).
+    let mut last = [0.0, 0.4];
+    for i in 1..=16 {
+        let goal = j.goal(i);
+        let step = (goal[0] - last[0]).hypot(goal[1] - last[1]);
+        assert!(step <= 0.05 + 1e-12, "step {i}: moved {step}");
+        // On the straight line from the measured velocity to the command.
+        let cross = goal[0] * (-0.4) - (goal[1] - 0.4) * 0.5;
+        assert!(cross.abs() < 1e-12, "step {i}: off the line {goal:?}");
+        if i >= 13 {
+            assert_eq!(goal, [0.5, 0.0], "step {i}");
+        } else {
+            assert!((step - 0.05).abs() < 1e-12, "step {i}: {step}");
+        }
+        last = goal;
+    }
+    // Off, every step has the command as its goal (SPEC.md's cost).
+    let constant = Joystick::constant([0.5, 0.0]);
+    assert!((1..=16).all(|i| constant.goal(i) == [0.5, 0.0]));
+}
+
+#[test]
 fn joystick_gradient_matches_finite_differences() {
     let mut r = rng(1);
     let (x, s) = (trajectory(&mut r), stats(&mut r));
