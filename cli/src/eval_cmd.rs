@@ -234,7 +234,7 @@ fn mean_yaw_rate(samples: &[&Sample]) -> Option<f64> {
     Some(turned / (last.t - first.t))
 }
 
-fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample], dt: f64) -> RunResult {
+fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample]) -> RunResult {
     let path: Vec<[f64; 2]> = log.iter().map(|l| l.xy).collect();
     let mut r = RunResult {
         seed: 0,
@@ -306,7 +306,6 @@ fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample], dt: f64) -> Ru
             }
         }
     }
-    let _ = dt;
     r
 }
 
@@ -391,7 +390,7 @@ fn run_diffusion(
             yaw: l.yaw,
         })
         .collect();
-    let mut r = score(s, out.fell, out.obstacle_contact_steps, &log, dt);
+    let mut r = score(s, out.fell, out.obstacle_contact_steps, &log);
     r.seed = seed;
     r.fall_time_s = out.fall_time_s;
     r.plan_latency_ms = out.plan_latency_ms;
@@ -454,7 +453,7 @@ fn run_expert(
             break;
         }
     }
-    let mut r = score(s, fall_time_s.is_some(), contacts, &log, dt);
+    let mut r = score(s, fall_time_s.is_some(), contacts, &log);
     r.seed = seed;
     r.fall_time_s = fall_time_s;
     Ok(r)
@@ -766,36 +765,36 @@ mod tests {
     fn waypoint_needs_reach_stop_and_no_contact() {
         let wp = scenario("{name: w, task: waypoint, goal: [2.0, 0.0]}");
         // 0.5 m/s for 4 s reaches x = 2.0 at t = 4 s, then stands.
-        let r = score(&wp, false, 0, &walk(0.5, 4.0, 1.0), 0.02);
+        let r = score(&wp, false, 0, &walk(0.5, 4.0, 1.0));
         assert!(r.success);
         assert!((r.time_s.unwrap() - 3.4).abs() < 0.03, "{:?}", r.time_s); // within 0.3 m
         assert!(r.final_error_m.unwrap() < 0.02);
         // Still moving at the end: not a success, though within reach.
-        assert!(!score(&wp, false, 0, &walk(0.5, 4.0, 0.0), 0.02).success);
+        assert!(!score(&wp, false, 0, &walk(0.5, 4.0, 0.0)).success);
         // Stopped 0.5 m short.
-        let short = score(&wp, false, 0, &walk(0.5, 3.0, 1.0), 0.02);
+        let short = score(&wp, false, 0, &walk(0.5, 3.0, 1.0));
         assert!(!short.success && (short.final_error_m.unwrap() - 0.5).abs() < 0.02);
         // A fall fails it.
-        assert!(!score(&wp, true, 0, &walk(0.5, 4.0, 1.0), 0.02).success);
+        assert!(!score(&wp, true, 0, &walk(0.5, 4.0, 1.0)).success);
         // Contacts count only on the obstacle task.
-        assert!(score(&wp, false, 3, &walk(0.5, 4.0, 1.0), 0.02).success);
+        assert!(score(&wp, false, 3, &walk(0.5, 4.0, 1.0)).success);
         let ob = scenario("{name: o, task: obstacles, goal: [2.0, 0.0]}");
-        assert!(!score(&ob, false, 3, &walk(0.5, 4.0, 1.0), 0.02).success);
-        assert!(score(&ob, false, 0, &walk(0.5, 4.0, 1.0), 0.02).success);
+        assert!(!score(&ob, false, 3, &walk(0.5, 4.0, 1.0)).success);
+        assert!(score(&ob, false, 0, &walk(0.5, 4.0, 1.0)).success);
     }
 
     #[test]
     fn joystick_error_skips_each_segments_first_second() {
         let js = scenario("{name: j, task: joystick, commands: [[0.5, 0, 0, 2], [0, 0, 0, 2]]}");
         // Walking 0.5 m/s for 2 s, then standing: exact tracking, error 0.
-        let r = score(&js, false, 0, &walk(0.5, 2.0, 2.0), 0.02);
+        let r = score(&js, false, 0, &walk(0.5, 2.0, 2.0));
         assert!(r.success && r.velocity_error_mps.unwrap() < 1e-9, "{r:?}");
         // Walking 0.3 m/s all the time: 0.2 m/s off in the first segment, 0.3 in the second.
-        let r = score(&js, false, 0, &walk(0.3, 4.0, 0.0), 0.02);
+        let r = score(&js, false, 0, &walk(0.3, 4.0, 0.0));
         let e = r.velocity_error_mps.unwrap();
         assert!((e - 0.25).abs() < 0.01, "{e}");
         // 0.8 m/s throughout: 0.3 and 0.8 m/s off, mean 0.55 > 0.25.
-        assert!(!score(&js, false, 0, &walk(0.8, 4.0, 0.0), 0.02).success);
+        assert!(!score(&js, false, 0, &walk(0.8, 4.0, 0.0)).success);
         // Heading held: no yaw-rate error.
         assert!(r.yaw_rate_error_rps.unwrap() < 1e-12);
     }
@@ -807,16 +806,14 @@ mod tests {
         let wp = scenario("{name: p, task: walk_perturb, speed: 0.5}");
         // 0.3 m/s for 5 s: no fall is a success, the error after the first second is 0.2.
         let slow = walk(0.3, 5.0, 0.0);
-        let r = score(&wp, false, 0, &slow, 0.02);
+        let r = score(&wp, false, 0, &slow);
         assert!(r.success);
         assert!((r.velocity_error_mps.unwrap() - 0.2).abs() < 1e-9);
         // Walking 0.5 m/s for 1 s, then standing: the first second is skipped.
         let stop = walk(0.5, 1.0, 4.0);
-        let e = score(&wp, false, 0, &stop, 0.02)
-            .velocity_error_mps
-            .unwrap();
+        let e = score(&wp, false, 0, &stop).velocity_error_mps.unwrap();
         assert!((e - 0.5).abs() < 0.01, "{e}");
-        assert!(!score(&wp, true, 0, &slow, 0.02).success);
+        assert!(!score(&wp, true, 0, &slow).success);
     }
 
     #[test]
@@ -835,7 +832,7 @@ mod tests {
                 }
             })
             .collect();
-        let e = score(&js, false, 0, &log, 0.02).yaw_rate_error_rps.unwrap();
+        let e = score(&js, false, 0, &log).yaw_rate_error_rps.unwrap();
         // Segment errors 0 and 0.3 rad/s.
         assert!((e - 0.15).abs() < 1e-9, "{e}");
     }
