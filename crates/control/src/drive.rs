@@ -221,13 +221,10 @@ impl CommandRamp {
             return task;
         };
         let from = self.velocity.unwrap_or(measured);
-        let d = [target[0] - from[0], target[1] - from[1]];
-        let n = d[0].hypot(d[1]);
-        let max = accel * dt;
-        let v = if accel <= 0.0 || n <= max {
+        let v = if accel <= 0.0 {
             target
         } else {
-            [from[0] + d[0] * max / n, from[1] + d[1] * max / n]
+            g1_guidance::toward(from, target, accel * dt)
         };
         self.velocity = Some(v);
         Task::Joystick {
@@ -444,7 +441,8 @@ pub fn drive(
         };
         sim.apply_due_push();
         let mut exec = [0.0; NUM_JOINTS];
-        let mut parts = Vec::with_capacity(2);
+        // The period is accounted to the targets it ends with.
+        let mut ended: (&str, Option<u64>) = ("hold", None);
         for (from, to) in [(0, switch), (switch, decimation)] {
             if to == from {
                 continue;
@@ -475,10 +473,9 @@ pub fn drive(
             for _ in from..to {
                 sim.step_physics();
             }
-            parts.push((mode, age));
+            ended = (mode, age);
         }
-        // The period is accounted to the targets it ended with.
-        let (mode, age) = *parts.last().expect("a period has physics steps");
+        let (mode, age) = ended;
         match mode {
             "plan" => {
                 stale_for = 0;

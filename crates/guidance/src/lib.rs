@@ -61,14 +61,19 @@ impl Joystick {
         let Some((from, max_change)) = self.approach else {
             return self.velocity;
         };
-        let d = [self.velocity[0] - from[0], self.velocity[1] - from[1]];
-        let n = d[0].hypot(d[1]);
-        let reach = max_change * i as f64;
-        if n <= reach {
-            self.velocity
-        } else {
-            [from[0] + d[0] * reach / n, from[1] + d[1] * reach / n]
-        }
+        toward(from, self.velocity, max_change * i as f64)
+    }
+}
+
+/// `to`, or the point `max` away from `from` on the straight line to it when `to` is farther
+/// (planar velocities, m/s).
+pub fn toward(from: [f64; 2], to: [f64; 2], max: f64) -> [f64; 2] {
+    let d = [to[0] - from[0], to[1] - from[1]];
+    let n = d[0].hypot(d[1]);
+    if n <= max {
+        to
+    } else {
+        [from[0] + d[0] * max / n, from[1] + d[1] * max / n]
     }
 }
 
