@@ -11,7 +11,9 @@ use g1::{BodyPosState, CharacterFrame, JOINTS, NUM_JOINTS, STATE_DIM};
 use g1_diffusion::HISTORY;
 use g1_guidance::Shape;
 
-use crate::drive::{build_guidance, CommandRamp, ControlConfig, Router, Task};
+use crate::drive::{
+    build_guidance, surprise_mps, CommandRamp, ControlConfig, DisturbanceGate, Router, Task,
+};
 use crate::planner::{Plan, Planner};
 use g1::bodypos::layout::ROOT_LIN_VEL;
 
@@ -47,6 +49,9 @@ pub struct Controller {
     pub latency_steps: u64,
     router: Router,
     ramp: CommandRamp,
+    gate: DisturbanceGate,
+    /// The last step's surprise (m/s; see [`surprise_mps`]).
+    pub surprise_mps: Option<f64>,
 }
 
 impl Controller {
@@ -65,12 +70,19 @@ impl Controller {
             latency_steps: 1,
             router: Router::default(),
             ramp: CommandRamp::default(),
+            gate: DisturbanceGate::default(),
+            surprise_mps: None,
         }
     }
 
     /// The waypoint route in use (world frame), if route guidance built one.
     pub fn route(&self) -> Option<&g1_guidance::Route> {
         self.router.route()
+    }
+
+    /// The disturbance gate (1 = open; see [`ControlConfig::disturbance_gate_mps`]).
+    pub fn gate(&self) -> f64 {
+        self.gate.value()
     }
 
     /// The newest plan and the frame it is expressed in.
@@ -118,13 +130,18 @@ impl Controller {
         let task = self
             .ramp
             .apply(task.clone(), measured, self.cfg.joystick_accel_mps2, dt);
+        self.surprise_mps = self
+            .current
+            .as_ref()
+            .and_then(|(p, f)| surprise_mps(p, f, self.k, &state, &frame));
+        self.gate.update(self.surprise_mps, &self.cfg, dt);
         let guidance = build_guidance(
             &task,
             &self.cfg,
             obstacles,
             &frame,
             &mut self.router,
-            (measured, dt),
+            (self.gate.anchor(&task, measured, &self.cfg), dt),
         );
         let previous = self
             .current

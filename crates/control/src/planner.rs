@@ -106,6 +106,10 @@ pub struct Plan {
     pub step: u64,
     pub states: Vec<[f32; STATE_DIM]>,
     pub actions: Vec<[f32; NUM_JOINTS]>,
+    /// The states the model itself predicted at its last call, before that call's guidance
+    /// step (what the executed actions are expected to lead to; `states` carries the final
+    /// guidance step on top).
+    pub model_states: Vec<[f32; STATE_DIM]>,
     pub denoiser_calls: usize,
     pub compute_s: f64,
     pub cost: f64,
@@ -260,7 +264,10 @@ impl Planner {
             let f = |s: &f64| (1.0 / s.max(floor).powi(2)) as f32;
             stats.state_std.iter().map(f).collect()
         });
+        // The model's own prediction of the last call, before its guidance step.
+        let mut unguided = vec![0.0f32; STEPS * sd];
         let mut guide = |call: usize, _seq: &Sequence, pred: &mut Prediction| -> Result<()> {
+            unguided.copy_from_slice(&pred.states);
             if !use_guidance {
                 return Ok(());
             }
@@ -297,7 +304,12 @@ impl Planner {
         // Physical plan; the history tokens are the given history exactly.
         let mut states = Vec::with_capacity(STEPS);
         let mut actions = Vec::with_capacity(STEPS);
+        let mut model_states = Vec::with_capacity(STEPS);
         for i in 0..STEPS {
+            let mut u = [0.0f32; STATE_DIM];
+            m.stats
+                .denorm_state(&unguided[i * sd..(i + 1) * sd], &mut u);
+            model_states.push(u);
             let mut s = [0.0f32; STATE_DIM];
             m.stats.denorm_state(seq.state(0, i), &mut s);
             let mut a = [0.0f32; NUM_JOINTS];
@@ -312,6 +324,7 @@ impl Planner {
             step,
             states,
             actions,
+            model_states,
             denoiser_calls: calls,
             compute_s: clock.elapsed().as_secs_f64(),
             cost,

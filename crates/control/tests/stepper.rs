@@ -133,6 +133,28 @@ fn bad_control_settings_name_the_key() {
             },
             "joystick_accel_mps2",
         ),
+        (
+            ControlConfig {
+                disturbance_gate_mps: [0.3, 0.2],
+                ..Default::default()
+            },
+            "disturbance_gate_mps",
+        ),
+        (
+            ControlConfig {
+                disturbance_gate_mps: [0.15, 0.35],
+                joystick_approach_mps2: 0.0,
+                ..Default::default()
+            },
+            "joystick_approach_mps2",
+        ),
+        (
+            ControlConfig {
+                disturbance_reopen_s: 0.0,
+                ..Default::default()
+            },
+            "disturbance_reopen_s",
+        ),
     ] {
         let err = cc.check().expect_err("accepted a bad setting").to_string();
         assert!(err.contains(key), "{err}");
@@ -252,4 +274,146 @@ fn joystick_yaw_rate_is_guided_when_weighted() {
             "step {t}"
         );
     }
+}
+
+/// The disturbance gate with the shipped model in closed loop: walking at 0.3 m/s, the model
+/// predicts its own root velocity to within 0.2 m/s step by step, a 0.5 m/s sideways kick shows
+/// as a surprise above 0.3 m/s at the next step and closes the gate, which then reopens no
+/// faster than 1 / `disturbance_reopen_s`; while it is closed the joystick goal starts from the
+/// measured velocity.
+#[test]
+fn a_kick_surprises_the_model_and_closes_the_disturbance_gate() {
+    let dir = g1_sim::default_assets_dir().join("models/default");
+    let (m, net) = g1_diffusion::open_ort(&dir, g1_diffusion::OrtDevice::Cpu, 1).unwrap();
+    let planner = Planner::new(Box::new(net), m, PlannerConfig::default()).unwrap();
+    let cc = ControlConfig {
+        disturbance_gate_mps: [0.15, 0.35],
+        disturbance_reopen_s: 1.0,
+        joystick_approach_mps2: 0.5,
+        ..Default::default()
+    };
+    let mut c = Controller::new(planner, cc);
+    let mut sim = Sim::new(&g1_sim::default_assets_dir(), SimConfig::default()).unwrap();
+    let init = g1_control::drive::standing_start(&mut sim);
+    sim.reset(&init, 1).unwrap();
+    let dt = sim.control_dt_s();
+    let task = Task::Joystick {
+        velocity: [0.3, 0.0],
+        yaw_rate: 0.0,
+    };
+    let kick_at = 75;
+    let mut pending: Option<Command> = None;
+    let (mut surprise, mut gate) = (vec![], vec![]);
+    for k in 0..110 {
+        if k == kick_at {
+            sim.kick([0.0, 0.5]);
+        }
+        let gt = sim.ground_truth();
+        let kin = forward_kinematics(&gt.root, &gt.q, &gt.dq);
+        let s = g1::build_state_self(&kin);
+        let f = CharacterFrame::from_root(&gt.root.pos_w, &gt.root.quat_w);
+        let cmd = c.step(s, f, &gt.q, None, &task, &[]).unwrap();
+        surprise.push(c.surprise_mps);
+        gate.push(c.gate());
+        if let Some(Command::Targets { q, kp, kd, .. }) = pending.replace(cmd) {
+            sim.set_command(&MotorCommand::with_gains(q, kp, kd));
+        }
+        sim.step_control();
+        assert!(sim.ground_truth().head_height_m > 1.0, "fell at step {k}");
+    }
+    assert_eq!(surprise[0], None, "no plan predicts the first step");
+    let before = (25..kick_at)
+        .map(|k| surprise[k].unwrap())
+        .fold(0.0, f64::max);
+    assert!(before < 0.2, "surprise {before:.2} m/s before the kick");
+    assert!(gate[..kick_at].iter().all(|g| *g > 0.0), "{gate:?}");
+    let hit = surprise[kick_at].unwrap();
+    eprintln!(
+        "surprise before the kick ≤ {before:.3} m/s, at it {hit:.3} m/s; gate {:.2}",
+        gate[kick_at]
+    );
+    assert!(
+        hit > 0.3,
+        "the kick surprised the model by only {hit:.2} m/s"
+    );
+    assert!(
+        gate[kick_at] < 0.5,
+        "gate {:.2} after the kick",
+        gate[kick_at]
+    );
+    for k in kick_at..gate.len() - 1 {
+        assert!(
+            gate[k + 1] <= gate[k] + dt / 1.0 + 1e-12,
+            "reopened too fast at step {k}: {gate:?}"
+        );
+    }
+}
+
+/// The gate's arithmetic: linear between d0 and d1, reopening at dt / reopen_s per step, and
+/// the joystick approach's start between the measured velocity and the command.
+#[test]
+fn the_disturbance_gate_closes_linearly_and_reopens_at_its_rate() {
+    use g1_control::drive::DisturbanceGate;
+    let dt = 0.02;
+    let task = Task::Joystick {
+        velocity: [0.5, 0.0],
+        yaw_rate: 0.0,
+    };
+    let measured = [0.1, 0.3];
+    // Off: nothing closes it, and the approach starts from the measured velocity.
+    let off = ControlConfig {
+        disturbance_gate_mps: [0.0, 0.0],
+        ..Default::default()
+    };
+    let mut g = DisturbanceGate::default();
+    g.update(Some(5.0), &off, dt);
+    assert_eq!(g.value(), 1.0);
+    assert_eq!(
+        g.anchor(
+            &Task::Joystick {
+                velocity: [0.5, 0.0],
+                yaw_rate: 0.0
+            },
+            [0.1, 0.3],
+            &off
+        ),
+        [0.1, 0.3]
+    );
+    let cfg = ControlConfig {
+        disturbance_gate_mps: [0.1, 0.3],
+        disturbance_reopen_s: 0.5,
+        joystick_approach_mps2: 0.5,
+        ..Default::default()
+    };
+    let mut g = DisturbanceGate::default();
+    assert_eq!(
+        g.anchor(&task, measured, &cfg),
+        [0.5, 0.0],
+        "open: the command"
+    );
+    g.update(Some(0.05), &cfg, dt);
+    assert_eq!(g.value(), 1.0);
+    g.update(Some(0.25), &cfg, dt);
+    assert!((g.value() - 0.25).abs() < 1e-12, "{}", g.value());
+    let a = g.anchor(&task, measured, &cfg);
+    assert!(
+        (a[0] - 0.2).abs() < 1e-12 && (a[1] - 0.225).abs() < 1e-12,
+        "{a:?}"
+    );
+    g.update(Some(1.0), &cfg, dt);
+    assert_eq!(g.value(), 0.0);
+    assert_eq!(
+        g.anchor(&task, measured, &cfg),
+        measured,
+        "closed: measured"
+    );
+    // Reopens by dt / reopen_s = 0.04 per step, however calm the steps.
+    for n in 1..=30 {
+        g.update(Some(0.0), &cfg, dt);
+        let want = (0.04 * n as f64).min(1.0);
+        assert!((g.value() - want).abs() < 1e-9, "step {n}: {}", g.value());
+    }
+    // Other tasks start from the measured velocity whatever the gate.
+    let wp = Task::Waypoint { goal: [1.0, 0.0] };
+    assert_eq!(g.anchor(&wp, measured, &cfg), measured);
 }
