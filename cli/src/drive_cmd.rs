@@ -64,6 +64,10 @@ pub struct DriveArgs {
     /// `/joint_targets` at 50 Hz. The directory must not exist.
     #[arg(long)]
     pub bag: Option<PathBuf>,
+    /// Per-step CSV of the run: time, root position and yaw, planar velocity in the heading
+    /// frame, the model's surprise and the disturbance gate, pushes so far, mode, plan age.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
     /// A progress line every this many simulated seconds (0: none).
     #[arg(long, default_value_t = 0.0)]
     pub progress_s: f64,
@@ -166,6 +170,36 @@ fn parse2(s: &str) -> Result<[f64; 2], String> {
         return Err(format!("expected two finite numbers `a,b`, got `{s}`"));
     }
     Ok([v[0], v[1]])
+}
+
+/// The per-step log as CSV (empty fields where a step had no plan prediction or plan).
+fn write_log(path: &std::path::Path, log: &[g1_control::drive::StepLog]) -> Result<()> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        w,
+        "time_s,x_m,y_m,yaw_rad,vx_mps,vy_mps,surprise_mps,gate,pushes,mode,plan_age_steps"
+    )?;
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for l in log {
+        writeln!(
+            w,
+            "{:.3},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.3},{},{},{}",
+            l.time_s,
+            l.root_xy[0],
+            l.root_xy[1],
+            l.yaw,
+            l.vel_heading[0],
+            l.vel_heading[1],
+            opt(l.surprise_mps.map(|v| format!("{v:.4}"))),
+            l.gate,
+            l.pushes,
+            l.mode,
+            opt(l.plan_age_steps.map(|v| v.to_string())),
+        )?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 fn percentile(v: &[f64], p: f64) -> f64 {
@@ -321,6 +355,9 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         "damping_steps": out.damping_steps,
         "wall_s": wall,
     });
+    if let Some(p) = &a.log {
+        write_log(p, &out.log).with_context(|| format!("writing {}", p.display()))?;
+    }
     if let Some(p) = &a.png {
         let pts: Vec<[f64; 2]> = out.log.iter().map(|l| l.root_xy).collect();
         let mut xs: Vec<f64> = pts.iter().map(|p| p[0]).collect();
@@ -450,6 +487,7 @@ pub fn cmd_demo(a: DemoArgs) -> Result<()> {
         handover_command: "0.5,0,0".into(),
         handover_s: 2.0,
         png: Some(a.out.join("top_view.png")),
+        log: Some(a.out.join("log.csv")),
         bag: Some(bag),
         progress_s: 1.0,
         json: false,

@@ -335,6 +335,30 @@ fn demo_writes_its_bag_and_picture() {
             assert_eq!(v[reader][topic].as_u64(), Some(n), "{reader} {topic}: {v}");
         }
     }
+    // The per-step log: one row per control step, 20 ms apart, the model's surprise from the
+    // second step on (the first has no plan predicting it), the gate within [0, 1].
+    let csv = std::fs::read_to_string(out.join("log.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len() as u64, n, "{csv}");
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.len(), header.len(), "row {i}: {r:?}");
+        let t: f64 = r[col("time_s")].parse().unwrap();
+        assert!((t - 0.02 * (i + 1) as f64).abs() < 1e-6, "row {i}: t = {t}");
+        let g: f64 = r[col("gate")].parse().unwrap();
+        assert!((0.0..=1.0).contains(&g), "row {i}: gate {g}");
+    }
+    assert_eq!(rows[0][col("surprise_mps")], "");
+    let surprised: Vec<f64> = rows[2..]
+        .iter()
+        .map(|r| r[col("surprise_mps")].parse().unwrap())
+        .collect();
+    assert!(
+        surprised.iter().all(|v| (0.0..1.0).contains(v)),
+        "{surprised:?}"
+    );
     // A second run replaces the previous outputs instead of failing on them.
     let again = g1d(&["demo", "--seconds", "0.2", "--out", s(&out)]);
     assert!(

@@ -159,6 +159,8 @@ pub struct StepLog {
     pub surprise_mps: Option<f64>,
     /// The disturbance gate after this step's surprise (1 = open).
     pub gate: f64,
+    /// Pushes the simulator has applied so far (this step's included).
+    pub pushes: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -615,6 +617,7 @@ pub fn drive(
             mode,
             surprise_mps: surprise,
             gate: gate.value(),
+            pushes: sim.pushes_applied(),
         });
         on_step(k, sim);
         if gt.head_height_m < g1_data::rollout::FALL_HEAD_HEIGHT_M
