@@ -742,6 +742,36 @@ mod tests {
         s
     }
 
+    /// The scenario files the repository ships parse and pass the checks `g1d eval` applies.
+    #[test]
+    fn shipped_scenario_files_are_valid() {
+        let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+        for (name, want) in [
+            (
+                "eval_scenarios.yaml",
+                &["walk_perturb", "joystick_square", "waypoint_a", "forest_a"][..],
+            ),
+            (
+                "eval_courses.yaml",
+                &[
+                    "far_waypoint",
+                    "behind",
+                    "wall_gap",
+                    "forest_b",
+                    "joystick_turns",
+                ][..],
+            ),
+        ] {
+            let text = std::fs::read_to_string(config.join(name)).unwrap();
+            let f: ScenarioFile = serde_yaml::from_str(&text).unwrap();
+            let names: Vec<&str> = f.scenarios.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, want, "{name}");
+            for s in &f.scenarios {
+                s.check().unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            }
+        }
+    }
+
     /// A straight walk along +x at `v` m/s for `secs`, then standing still for `hold` s.
     fn walk(v: f64, secs: f64, hold: f64) -> Vec<Sample> {
         let dt = 0.02;
