@@ -13,6 +13,7 @@ use anyhow::{bail, Context as _, Result};
 use g1::nalgebra::Vector3 as NV;
 use g1::{CharacterFrame, NUM_JOINTS, STATE_DIM};
 use g1_control::{Command, ControlConfig, Controller, Planner, PlannerConfig, Task};
+use g1_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use g1_msgs::g1d::{BodyPosState, JointTargets, TaskGoal};
 use g1_msgs::geometry_msgs::{Point, Pose, PoseStamped, Quaternion, Twist, Vector3};
 use g1_msgs::nav_msgs::Path;
@@ -74,6 +75,97 @@ impl NodeConfig for PlannerNodeConfig {
     }
 }
 
+/// Control steps per `/diagnostics` message (1 s at 50 Hz).
+const DIAGNOSTICS_EVERY: u64 = 50;
+
+/// What the planner did over the last `/diagnostics` window: plan compute times, failed plans,
+/// steps without targets, and the disturbance gate (the model's surprise at the measured
+/// velocity; `g1_control::drive::DisturbanceGate`).
+#[derive(Debug, Default)]
+pub struct PlanningWindow {
+    pub steps: u64,
+    pub plan_ms: Vec<f64>,
+    pub failed_plans: u64,
+    pub no_target_steps: u64,
+    pub surprise_max_mps: f64,
+    pub gate_min: Option<f64>,
+}
+
+impl PlanningWindow {
+    /// One control step: the new plan's compute time (None: planning failed), whether targets
+    /// went out, the step's surprise and the gate after it.
+    pub fn record(&mut self, plan_ms: Option<f64>, sent: bool, surprise: Option<f64>, gate: f64) {
+        self.steps += 1;
+        match plan_ms {
+            Some(ms) => self.plan_ms.push(ms),
+            None => self.failed_plans += 1,
+        }
+        if !sent {
+            self.no_target_steps += 1;
+        }
+        self.surprise_max_mps = self.surprise_max_mps.max(surprise.unwrap_or(0.0));
+        self.gate_min = Some(self.gate_min.map_or(gate, |g| g.min(gate)));
+    }
+
+    /// The window as a `diagnostic_msgs/DiagnosticStatus`: ERROR when plans failed or no
+    /// targets went out, WARN when planning took longer than the control period `period_ms`
+    /// or a disturbance closed the gate, OK otherwise.
+    pub fn status(&self, period_ms: f64, task: &str) -> DiagnosticStatus {
+        let mut ms = self.plan_ms.clone();
+        ms.sort_by(f64::total_cmp);
+        let pct = |p: f64| match ms.len() {
+            0 => f64::NAN,
+            n => ms[((n - 1) as f64 * p).round() as usize],
+        };
+        let gate = self.gate_min.unwrap_or(1.0);
+        let (level, message) = if self.failed_plans > 0 || self.no_target_steps > 0 {
+            (
+                DiagnosticStatus::ERROR,
+                format!(
+                    "{} failed plans, {} steps without targets",
+                    self.failed_plans, self.no_target_steps
+                ),
+            )
+        } else if pct(1.0) > period_ms {
+            (
+                DiagnosticStatus::WARN,
+                format!("a plan took {:.1} ms (period {period_ms:.0} ms)", pct(1.0)),
+            )
+        } else if gate < 1.0 {
+            (
+                DiagnosticStatus::WARN,
+                format!(
+                    "disturbed: velocity {:.2} m/s off the model's prediction",
+                    self.surprise_max_mps
+                ),
+            )
+        } else {
+            (DiagnosticStatus::OK, "planning".to_string())
+        };
+        let kv = |k: &str, v: String| KeyValue {
+            key: k.into(),
+            value: v,
+        };
+        DiagnosticStatus {
+            level,
+            name: "g1_planner: planning".into(),
+            message,
+            hardware_id: "g1".into(),
+            values: vec![
+                kv("task", task.to_string()),
+                kv("steps", self.steps.to_string()),
+                kv("plans", self.plan_ms.len().to_string()),
+                kv("failed_plans", self.failed_plans.to_string()),
+                kv("steps_without_targets", self.no_target_steps.to_string()),
+                kv("plan_ms_p50", format!("{:.2}", pct(0.5))),
+                kv("plan_ms_max", format!("{:.2}", pct(1.0))),
+                kv("surprise_max_mps", format!("{:.3}", self.surprise_max_mps)),
+                kv("gate_min", format!("{gate:.2}")),
+            ],
+        }
+    }
+}
+
 pub struct PlannerNode {
     name: String,
     controller: Controller,
@@ -90,6 +182,8 @@ pub struct PlannerNode {
     path_pub: Publisher<Path>,
     route_pub: Publisher<Path>,
     markers_pub: Publisher<MarkerArray>,
+    diagnostics_pub: Publisher<DiagnosticArray>,
+    window: PlanningWindow,
     task: Task,
     q: Option<[f64; NUM_JOINTS]>,
     policy_id: String,
@@ -124,6 +218,8 @@ impl PlannerNode {
             path_pub: ros.publisher("/g1d/plan/path", QosPreset::Sensor)?,
             route_pub: ros.publisher("/g1d/route", QosPreset::Sensor)?,
             markers_pub: ros.publisher("/g1d/plan/markers", QosPreset::Sensor)?,
+            diagnostics_pub: ros.publisher("/diagnostics", QosPreset::Command)?,
+            window: PlanningWindow::default(),
             task: Task::Free,
             q: None,
             policy_id,
@@ -369,9 +465,34 @@ impl Node for PlannerNode {
             CharacterFrame::from_root(&NV::new(p.position.x, p.position.y, p.position.z), &quat);
         let task = self.task.clone();
         let executed = self.executed;
+        let failed_before = self.controller.failed_plans;
         let cmd =
             self.controller
                 .step(state, frame, &q, executed.as_ref(), &task, &self.obstacles)?;
+        let plan_ms = (self.controller.failed_plans == failed_before)
+            .then(|| self.controller.plan().map(|(p, _)| p.compute_s * 1e3))
+            .flatten();
+        self.window.record(
+            plan_ms,
+            matches!(cmd, Command::Targets { .. }),
+            self.controller.surprise_mps,
+            self.controller.gate(),
+        );
+        if self.window.steps >= DIAGNOSTICS_EVERY {
+            let task = match &task {
+                Task::Free => "free",
+                Task::Joystick { .. } => "joystick",
+                Task::Waypoint { .. } => "waypoint",
+            };
+            let period_ms = 1e3 / self.controller.planner.manifest.control_hz;
+            self.diagnostics_pub
+                .publish(DiagnosticArray {
+                    header: Header::new(stamp(now_s), ""),
+                    status: vec![self.window.status(period_ms, task)],
+                })
+                .ok();
+            self.window = PlanningWindow::default();
+        }
         if let Command::Targets { q, kp, kd, action } = cmd {
             self.targets_pub
                 .publish(JointTargets {
@@ -401,6 +522,42 @@ impl Node for PlannerNode {
 mod tests {
     use super::*;
     use g1::nalgebra::UnitQuaternion;
+
+    /// The diagnostics window: levels by precedence (failures, slow plans, disturbance) and the
+    /// values it reports.
+    #[test]
+    fn planning_window_levels_and_values() {
+        let value = |s: &DiagnosticStatus, k: &str| {
+            s.values.iter().find(|v| v.key == k).unwrap().value.clone()
+        };
+        let mut w = PlanningWindow::default();
+        for i in 0..50 {
+            w.record(Some(5.0 + (i % 5) as f64), true, Some(0.05), 1.0);
+        }
+        let s = w.status(20.0, "joystick");
+        assert_eq!(s.level, DiagnosticStatus::OK, "{s:?}");
+        assert_eq!(value(&s, "plans"), "50");
+        assert_eq!(value(&s, "plan_ms_p50"), "7.00");
+        assert_eq!(value(&s, "plan_ms_max"), "9.00");
+        assert_eq!(value(&s, "gate_min"), "1.00");
+        assert_eq!(value(&s, "task"), "joystick");
+        // A push: the gate closes → WARN with the surprise.
+        w.record(Some(6.0), true, Some(0.45), 0.0);
+        let s = w.status(20.0, "joystick");
+        assert_eq!(s.level, DiagnosticStatus::WARN);
+        assert!(s.message.contains("0.45"), "{}", s.message);
+        assert_eq!(value(&s, "gate_min"), "0.00");
+        // A plan slower than the period outranks the disturbance.
+        w.record(Some(25.0), true, None, 0.5);
+        assert!(w.status(20.0, "joystick").message.contains("25.0 ms"));
+        // A failed plan and a step without targets → ERROR.
+        w.record(None, false, None, 1.0);
+        let s = w.status(20.0, "joystick");
+        assert_eq!(s.level, DiagnosticStatus::ERROR);
+        assert_eq!(value(&s, "failed_plans"), "1");
+        assert_eq!(value(&s, "steps_without_targets"), "1");
+        assert_eq!(value(&s, "steps"), "53");
+    }
 
     /// The plan markers put every body where forward kinematics does, for a step whose root
     /// is moved and turned away from the plan's frame (and tilted, so heading ≠ rotation).

@@ -60,12 +60,13 @@ pub const DEFAULT_TOPICS: [(&str, &str); 13] = [
 ];
 
 /// Further topics a user may name (not recorded by default: 500 Hz protocol traffic, markers).
-const OTHER_TOPICS: [(&str, &str); 5] = [
+const OTHER_TOPICS: [(&str, &str); 6] = [
     ("/lowstate", "unitree_hg/msg/LowState"),
     ("/lowcmd", "unitree_hg/msg/LowCmd"),
     ("/clock", "rosgraph_msgs/msg/Clock"),
     ("/g1d/plan/markers", "visualization_msgs/msg/MarkerArray"),
     ("/joy", "sensor_msgs/msg/Joy"),
+    ("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
 ];
 
 /// `(topic, type)` of a `topics` entry.
@@ -157,7 +158,7 @@ fn typed<M: Message + DeserializeOwned + Send + 'static>(
     }))
 }
 
-const SUPPORTED_TYPES: [&str; 15] = [
+const SUPPORTED_TYPES: [&str; 16] = [
     "sensor_msgs/msg/JointState",
     "sensor_msgs/msg/Imu",
     "sensor_msgs/msg/Joy",
@@ -173,6 +174,7 @@ const SUPPORTED_TYPES: [&str; 15] = [
     "g1_diffusion/msg/BodyPosState",
     "g1_diffusion/msg/JointTargets",
     "g1_diffusion/msg/TaskGoal",
+    "diagnostic_msgs/msg/DiagnosticArray",
 ];
 
 fn subscribe(
@@ -201,6 +203,9 @@ fn subscribe(
         "g1_diffusion/msg/BodyPosState" => typed::<g1d::BodyPosState>(ros, w, name),
         "g1_diffusion/msg/JointTargets" => typed::<g1d::JointTargets>(ros, w, name),
         "g1_diffusion/msg/TaskGoal" => typed::<g1d::TaskGoal>(ros, w, name),
+        "diagnostic_msgs/msg/DiagnosticArray" => {
+            typed::<g1_msgs::diagnostic_msgs::DiagnosticArray>(ros, w, name)
+        }
         other => bail!("`{other}`: not a message type this recorder can decode"),
     }
 }

@@ -65,6 +65,13 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
     let route_sub = watcher
         .subscription::<g1_msgs::nav_msgs::Path>("/g1d/route", QosPreset::Sensor)
         .unwrap();
+    let diag_sub = watcher
+        .subscription::<g1_msgs::diagnostic_msgs::DiagnosticArray>(
+            "/diagnostics",
+            QosPreset::Command,
+        )
+        .unwrap();
+    let mut diagnostics = vec![];
     let goal_pub = watcher
         .publisher::<g1_msgs::geometry_msgs::PoseStamped>("/goal_pose", QosPreset::Command)
         .unwrap();
@@ -86,6 +93,7 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
             last_path = Some(p);
         }
         routes.extend(take_all(&route_sub).0);
+        diagnostics.extend(take_all(&diag_sub).0);
         let s = sim_status.lock().unwrap().clone();
         // An RViz "2D Goal Pose" late in the run: the planner answers with a route on /g1d/route.
         if s.time_s >= 6.0 && !goal_sent {
@@ -129,4 +137,22 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
     assert_eq!(r.header.frame_id, "odom");
     let end = &r.poses.last().unwrap().pose.position;
     assert_eq!((end.x, end.y), (2.0, 1.0));
+    // The planner reports on /diagnostics once per 50 control steps: plans made, their compute
+    // time, the disturbance gate.
+    assert!(
+        diagnostics.len() >= 3,
+        "{} /diagnostics messages",
+        diagnostics.len()
+    );
+    for d in &diagnostics {
+        let st = &d.status[0];
+        assert_eq!(st.name, "g1_planner: planning");
+        let v = |k: &str| -> f64 {
+            let kv = st.values.iter().find(|kv| kv.key == k).expect(k);
+            kv.value.parse().unwrap()
+        };
+        assert_eq!(v("steps"), 50.0, "{st:?}");
+        assert!(v("plans") + v("failed_plans") == 50.0, "{st:?}");
+        assert!((0.0..=1.0).contains(&v("gate_min")), "{st:?}");
+    }
 }

@@ -370,6 +370,44 @@ pub mod tf2_msgs {
     }
 }
 
+pub mod diagnostic_msgs {
+    use super::std_msgs::Header;
+    use super::*;
+    ros_message! {
+        #[derive(Default)]
+        pub struct KeyValue = "diagnostic_msgs/msg/KeyValue" uses [] {
+            pub key: String,
+            pub value: String,
+        }
+        definition = "string key\nstring value\n";
+    }
+    ros_message! {
+        #[derive(Default)]
+        pub struct DiagnosticStatus = "diagnostic_msgs/msg/DiagnosticStatus" uses [KeyValue] {
+            pub level: u8,
+            pub name: String,
+            pub message: String,
+            pub hardware_id: String,
+            pub values: Vec<KeyValue>,
+        }
+        definition = "byte OK=0\nbyte WARN=1\nbyte ERROR=2\nbyte STALE=3\nbyte level\nstring name\nstring message\nstring hardware_id\nKeyValue[] values\n";
+    }
+    impl DiagnosticStatus {
+        pub const OK: u8 = 0;
+        pub const WARN: u8 = 1;
+        pub const ERROR: u8 = 2;
+        pub const STALE: u8 = 3;
+    }
+    ros_message! {
+        #[derive(Default)]
+        pub struct DiagnosticArray = "diagnostic_msgs/msg/DiagnosticArray" uses [Header, DiagnosticStatus] {
+            pub header: Header,
+            pub status: Vec<DiagnosticStatus>,
+        }
+        definition = "std_msgs/Header header\nDiagnosticStatus[] status\n";
+    }
+}
+
 pub mod rosgraph_msgs {
     use super::builtin_interfaces::Time;
     use super::*;

@@ -2,6 +2,7 @@
 //! empty sequences, negative numbers) so that alignment mistakes change the bytes.
 
 use g1_msgs::builtin_interfaces::{Duration, Time};
+use g1_msgs::diagnostic_msgs::*;
 use g1_msgs::g1d::*;
 use g1_msgs::geometry_msgs::*;
 use g1_msgs::nav_msgs::*;
@@ -275,6 +276,26 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
                 sec: 42,
                 nanosec: 5_000_000,
             },
+        },
+    );
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: v.into(),
+    };
+    push(&mut out, kv("plan_latency_ms_p50", "6.1"));
+    let status = DiagnosticStatus {
+        level: DiagnosticStatus::WARN,
+        name: "g1_planner: planning".into(),
+        message: "disturbed".into(),
+        hardware_id: "g1".into(),
+        values: vec![kv("gate", "0.25"), kv("surprise_mps", "0.41")],
+    };
+    push(&mut out, status.clone());
+    push(
+        &mut out,
+        DiagnosticArray {
+            header: header(12),
+            status: vec![status, DiagnosticStatus::default()],
         },
     );
     let mut cmd = LowCmd {
