@@ -55,9 +55,8 @@ pub struct Row {
     pub load_s: f64,
 }
 
-fn percentile(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    v[((v.len() - 1) as f64 * p).round() as usize]
+fn percentile(v: &[f64], p: f64) -> f64 {
+    g1_control::percentile(v, p).expect("timed calls")
 }
 
 fn vm_hwm_mb() -> f64 {
@@ -131,10 +130,10 @@ fn worker(spec: &str, a: &BenchModelArgs) -> Result<Row> {
         parameters: c.num_params(),
         backend: net.backend(),
         threads: a.threads,
-        call_ms_p50: percentile(&mut calls, 0.5),
-        call_ms_p99: percentile(&mut calls, 0.99),
-        plan_ms_p50: percentile(&mut plans, 0.5),
-        plan_ms_p99: percentile(&mut plans, 0.99),
+        call_ms_p50: percentile(&calls, 0.5),
+        call_ms_p99: percentile(&calls, 0.99),
+        plan_ms_p50: percentile(&plans, 0.5),
+        plan_ms_p99: percentile(&plans, 0.99),
         denoiser_calls_per_plan: n_calls,
         peak_rss_mb: vm_hwm_mb(),
         load_s,

@@ -173,9 +173,9 @@ fn parse2(s: &str) -> Result<[f64; 2], String> {
 }
 
 /// The per-step log as CSV (empty fields where a step had no plan prediction or plan).
-fn write_log(path: &std::path::Path, log: &[g1_control::drive::StepLog]) -> Result<()> {
+fn write_log(file: std::fs::File, log: &[g1_control::drive::StepLog]) -> Result<()> {
     use std::io::Write;
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut w = std::io::BufWriter::new(file);
     writeln!(
         w,
         "time_s,x_m,y_m,yaw_rad,vx_mps,vy_mps,surprise_mps,gate,pushes,mode,plan_age_steps"
@@ -203,12 +203,7 @@ fn write_log(path: &std::path::Path, log: &[g1_control::drive::StepLog]) -> Resu
 }
 
 fn percentile(v: &[f64], p: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    s[((s.len() - 1) as f64 * p).round() as usize]
+    g1_control::percentile(v, p).unwrap_or(f64::NAN)
 }
 
 pub fn cmd_drive(a: DriveArgs) -> Result<()> {
@@ -284,6 +279,12 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         }
     }
     let steps = (a.seconds / sim.control_dt_s()).round() as u64;
+    // Created before the run, so that a bad path fails at once, not after it.
+    let log_file = a
+        .log
+        .as_ref()
+        .map(|p| std::fs::File::create(p).with_context(|| format!("--log {}", p.display())))
+        .transpose()?;
     let mut bag = match &a.bag {
         Some(dir) => {
             let mut run = std::collections::BTreeMap::new();
@@ -355,8 +356,8 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         "damping_steps": out.damping_steps,
         "wall_s": wall,
     });
-    if let Some(p) = &a.log {
-        write_log(p, &out.log).with_context(|| format!("writing {}", p.display()))?;
+    if let (Some(p), Some(f)) = (&a.log, log_file) {
+        write_log(f, &out.log).with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = &a.png {
         let pts: Vec<[f64; 2]> = out.log.iter().map(|l| l.root_xy).collect();

@@ -459,17 +459,9 @@ fn run_expert(
     Ok(r)
 }
 
-fn percentile(v: &mut [f64], p: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    Some(v[((v.len() - 1) as f64 * p).round() as usize])
-}
-
 fn summarise(s: &Scenario, controller: &str, rs: &[RunResult]) -> ScenarioReport {
     let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let mut lat: Vec<f64> = rs
+    let lat: Vec<f64> = rs
         .iter()
         .flat_map(|r| r.plan_latency_ms.iter().copied())
         .collect();
@@ -496,8 +488,8 @@ fn summarise(s: &Scenario, controller: &str, rs: &[RunResult]) -> ScenarioReport
         ),
         yaw_rate_error_rps: mean(rs.iter().filter_map(|r| r.yaw_rate_error_rps).collect()),
         final_error_m: mean(rs.iter().filter_map(|r| r.final_error_m).collect()),
-        plan_latency_ms_p50: percentile(&mut lat, 0.5),
-        plan_latency_ms_p99: percentile(&mut lat, 0.99),
+        plan_latency_ms_p50: g1_control::percentile(&lat, 0.5),
+        plan_latency_ms_p99: g1_control::percentile(&lat, 0.99),
         fresh_plan_share: mean(rs.iter().filter_map(|r| r.fresh_share).collect()),
     }
 }

@@ -111,12 +111,7 @@ impl PlanningWindow {
     /// targets went out, WARN when planning took longer than the control period `period_ms`
     /// or a disturbance closed the gate, OK otherwise.
     pub fn status(&self, period_ms: f64, task: &str) -> DiagnosticStatus {
-        let mut ms = self.plan_ms.clone();
-        ms.sort_by(f64::total_cmp);
-        let pct = |p: f64| match ms.len() {
-            0 => f64::NAN,
-            n => ms[((n - 1) as f64 * p).round() as usize],
-        };
+        let pct = |p: f64| g1_control::percentile(&self.plan_ms, p).unwrap_or(f64::NAN);
         let gate = self.gate_min.unwrap_or(1.0);
         let (level, message) = if self.failed_plans > 0 || self.no_target_steps > 0 {
             (

@@ -311,7 +311,8 @@ impl DisturbanceGate {
         self.value
     }
 
-    /// One control step (`dt` s) with this step's surprise (None: no prediction, no change).
+    /// One control step (`dt` s) with this step's surprise (None: no plan predicted the step;
+    /// the gate reopens at its rate as when calm).
     pub fn update(&mut self, surprise: Option<f64>, cfg: &ControlConfig, dt: f64) {
         let [d0, d1] = cfg.disturbance_gate_mps;
         if d1 <= 0.0 {

@@ -8,3 +8,24 @@ pub mod planner;
 pub use controller::{Command, Controller};
 pub use drive::{build_guidance, drive, ControlConfig, DriveOutcome, Router, Task};
 pub use planner::{Plan, Planner, PlannerConfig};
+
+/// The nearest-rank percentile (`p` in [0, 1]) of `v` — plan latencies p50/p99 in the eval,
+/// the drive summary, the model benchmark and the planner node's diagnostics; None when empty.
+pub fn percentile(v: &[f64], p: f64) -> Option<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    (!s.is_empty()).then(|| s[((s.len() - 1) as f64 * p).round() as usize])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentile_is_the_nearest_rank() {
+        let v = [5.0, 1.0, 4.0, 2.0, 3.0];
+        assert_eq!(super::percentile(&v, 0.5), Some(3.0));
+        assert_eq!(super::percentile(&v, 0.0), Some(1.0));
+        assert_eq!(super::percentile(&v, 1.0), Some(5.0));
+        assert_eq!(super::percentile(&v, 0.99), Some(5.0));
+        assert_eq!(super::percentile(&[], 0.5), None);
+    }
+}

@@ -41,8 +41,9 @@ fn planned() -> std::ops::Range<usize> {
 pub struct Joystick {
     /// Goal planar velocity (m/s) in the frame of step t.
     pub velocity: [f64; 2],
-    /// The measured planar velocity at step t and the largest change of the goal per planned
-    /// step (m/s); None: the constant goal.
+    /// Where the goal starts at step t (the measured planar velocity; with the controller's
+    /// disturbance gate partly open, a blend of it and the command) and the largest change of
+    /// the goal per planned step (m/s); None: the constant goal.
     #[serde(default)]
     pub approach: Option<([f64; 2], f64)>,
 }
