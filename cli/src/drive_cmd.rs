@@ -429,6 +429,9 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         if let Some(p) = &a.png {
             println!("picture       {}", p.display());
         }
+        if let Some(p) = &a.log {
+            println!("log           {}", p.display());
+        }
         if let Some(d) = &bag_dir {
             println!("bag           {}", d.display());
         }
