@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use g1_control::{ControlConfig, Planner, PlannerConfig, Task};
+use g1_control::{ControlConfig, Controller, Planner, PlannerConfig, Task};
 use g1_sim::{PushConfig, Sim};
 
 #[derive(clap::Args)]
@@ -39,10 +39,20 @@ pub struct DriveArgs {
     /// Largest guidance step per state token (normalised units).
     #[arg(long)]
     pub max_guidance_step: Option<f64>,
-    /// Planner settings YAML (keys of PlannerConfig); flags override it.
+    /// The node parameter file whose `g1_planner` section gives the planner and controller
+    /// settings (default: config/g1.params.yaml, as the launch files).
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// When plans land: `fixed:MS`, a latency file, or `wall` (see `g1d eval --latency`;
+    /// default: config/plan_latency.json).
+    #[arg(long)]
+    pub latency: Option<String>,
+    /// Planner settings YAML (keys of PlannerConfig) instead of the parameter file's; flags
+    /// override it.
     #[arg(long)]
     pub planner: Option<PathBuf>,
-    /// Controller settings YAML (keys of ControlConfig: guidance weights, δ, hold steps).
+    /// Controller settings YAML (keys of ControlConfig: guidance weights, δ, hold steps)
+    /// instead of the parameter file's.
     #[arg(long)]
     pub control: Option<PathBuf>,
     /// Plan from pure noise every time (no rolling inference).
@@ -227,10 +237,15 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     let read = |p: &PathBuf| {
         std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
     };
+    let params_path = a
+        .params
+        .clone()
+        .unwrap_or_else(|| g1_sim::default_assets_dir().join("../config/g1.params.yaml"));
+    let node = g1_nodes::deployed::ChainParams::from_file(&params_path)?.planner;
     let mut pc: PlannerConfig = match &a.planner {
         Some(p) => serde_yaml::from_str(&read(p)?)
             .with_context(|| format!("{}: bad planner settings", p.display()))?,
-        None => PlannerConfig::default(),
+        None => node.planner,
     };
     pc.seed = a.seed;
     if a.no_rolling {
@@ -239,7 +254,7 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     let cc: ControlConfig = match &a.control {
         Some(p) => serde_yaml::from_str(&read(p)?)
             .with_context(|| format!("{}: bad control settings", p.display()))?,
-        None => ControlConfig::default(),
+        None => node.control,
     };
     cc.check()?;
     if let Some(s) = a.guidance_scale {
@@ -248,7 +263,12 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     if let Some(s) = a.max_guidance_step {
         pc.max_guidance_step = s;
     }
-    let mut planner = Planner::new(net, manifest, pc)?;
+    let latency = g1_control::LatencyModel::parse(
+        a.latency
+            .as_deref()
+            .unwrap_or(&crate::eval_cmd::default_latency_file()),
+    )?;
+    let mut ctl = Controller::new(Planner::new(net, manifest, pc)?, cc.clone(), latency)?;
     let assets = g1_sim::default_assets_dir();
     let mut sim = Sim::new(&assets, cfg.clone()).context("building the simulator")?;
     let init = g1_control::drive::standing_start(&mut sim);
@@ -300,11 +320,10 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     let clock = std::time::Instant::now();
     let out = g1_control::drive(
         &mut sim,
-        &mut planner,
+        &mut ctl,
         &|_| task.clone(),
-        &cc,
         steps,
-        |k, sim| {
+        |k, sim, _| {
             if let Some(b) = bag.as_mut() {
                 if bag_err.is_none() {
                     bag_err = b.record(sim).err();
@@ -340,7 +359,8 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     let lat = &out.plan_latency_ms;
     let summary = serde_json::json!({
         "task": task,
-        "backend": planner.backend(),
+        "backend": ctl.planner.backend(),
+        "latency": ctl.latency.describe(),
         "seconds": out.steps as f64 * sim.control_dt_s(),
         "fell": out.fell,
         "fall_time_s": out.fall_time_s,
@@ -395,7 +415,8 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!("task          {:?} on {}", task, planner.backend());
+        println!("task          {:?} on {}", task, ctl.planner.backend());
+        println!("latency       {}", ctl.latency.describe());
         match out.fall_time_s {
             Some(t) => println!("outcome       FELL at {t:.2} s"),
             None => println!(
@@ -484,6 +505,8 @@ pub fn cmd_demo(a: DemoArgs) -> Result<()> {
         threads: 1,
         guidance_scale: None,
         max_guidance_step: None,
+        params: None,
+        latency: None,
         planner: None,
         control: None,
         no_rolling: false,

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
-use g1_control::{ControlConfig, Planner, PlannerConfig, Task};
-use g1_sim::{MotorCommand, Obstacle, PushConfig, Sim, SimConfig};
+use g1_control::{ControlConfig, LatencyModel, PlannerConfig, Task};
+use g1_nodes::deployed::{ChainParams, DeployedChain, SensorNoise};
+use g1_sim::{MotorCommand, Obstacle, PushConfig, Randomization, Sim, SimConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(clap::Args)]
@@ -31,7 +32,27 @@ pub struct EvalArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub workers: Option<usize>,
-    /// Planner settings YAML (keys of PlannerConfig) and controller settings (ControlConfig).
+    /// `deployed` (default): the node chain without DDS — noisy sensors at 500 Hz, the bridge's
+    /// safety core, the Kalman estimator, the planner node's controller — on randomised
+    /// dynamics; `ideal`: the controller on the simulator's ground truth, nominal dynamics.
+    #[arg(long, default_value = "deployed")]
+    pub profile: Profile,
+    /// The node parameter file (the launch files' `config/g1.params.yaml`): the planner's,
+    /// controller's, bridge's and estimator's settings.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// When plans land: `fixed:MS`, a latency file (`{"source", "samples_ms"}`; default:
+    /// config/plan_latency.json, measured on this project's 2-core machine) or `wall` (each
+    /// plan's own compute time: results then depend on the machine's load; writes
+    /// latency.json with the measured samples).
+    #[arg(long)]
+    pub latency: Option<String>,
+    /// Deployed profile: the sensor noise, `default`, `none` or a YAML file (keys of
+    /// `SensorNoise`: gyro_std, gyro_bias, accel_std, accel_bias, tilt_bias_rad, q_std, dq_std).
+    #[arg(long, default_value = "default")]
+    pub sensor_noise: String,
+    /// Override the parameter file's planner settings (YAML, keys of PlannerConfig) or
+    /// controller settings (ControlConfig), e.g. for screens of one setting.
     #[arg(long)]
     pub planner: Option<PathBuf>,
     #[arg(long)]
@@ -41,6 +62,13 @@ pub struct EvalArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Deployed,
+    Ideal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +203,9 @@ struct RunGroup<'a> {
 pub struct ScenarioReport {
     pub scenario: String,
     pub controller: String,
+    /// The evaluation profile and, for the diffusion controller, the latency model.
+    pub profile: Profile,
+    pub latency: Option<String>,
     pub task: TaskKind,
     pub runs: usize,
     pub successes: usize,
@@ -190,11 +221,21 @@ pub struct ScenarioReport {
     pub fresh_plan_share: Option<f64>,
 }
 
-fn sim_for(s: &Scenario) -> SimConfig {
+/// The scenario's simulator: the deployed profile randomises the dynamics with the data
+/// collection's ranges and, for the chain, steps the physics at `timestep_s` (one LowState
+/// per step).
+fn sim_for(s: &Scenario, profile: Profile, timestep_s: Option<f64>) -> SimConfig {
     let mut cfg = SimConfig {
         obstacles: s.obstacles.clone(),
         ..SimConfig::default()
     };
+    if profile == Profile::Deployed {
+        cfg.randomization = Randomization::training();
+    }
+    if let Some(ts) = timestep_s {
+        cfg.timestep_s = ts;
+        cfg.decimation = (0.02 / ts).round() as usize;
+    }
     if s.task == TaskKind::WalkPerturb {
         cfg.pushes = Some(s.pushes.clone().unwrap_or_default());
     } else {
@@ -310,9 +351,22 @@ fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample]) -> RunResult {
 }
 
 /// What one worker thread loads once and reuses for all its runs of a scenario.
+/// What every diffusion run of an evaluation shares.
+#[derive(Clone)]
+pub struct Setup {
+    pub profile: Profile,
+    pub noise: SensorNoise,
+    pub params: ChainParams,
+    pub latency: LatencyModel,
+}
+
 enum Worker {
-    Diffusion {
-        planner: Box<Planner>,
+    Ideal {
+        core: Box<g1_nodes::planner_node::PlannerCore>,
+        sim: Sim,
+    },
+    Deployed {
+        chain: Box<DeployedChain>,
         sim: Sim,
     },
     Expert {
@@ -322,80 +376,89 @@ enum Worker {
 }
 
 impl Worker {
-    fn new(kind: &str, s: &Scenario, model: &Path, pc: &PlannerConfig) -> Result<Self> {
-        let sim = Sim::new(&g1_sim::default_assets_dir(), sim_for(s))?;
-        Ok(if kind == "diffusion" {
-            let (manifest, net) =
-                g1_diffusion_tch::open_backend(model, g1_diffusion::BackendKind::OrtCpu, 1)?;
-            let planner = Box::new(Planner::new(net, manifest, pc.clone())?);
-            Worker::Diffusion { planner, sim }
-        } else {
-            let expert = g1_expert::Expert::load(
-                &g1_sim::default_assets_dir().join("policies/velocity_mjlab"),
-                None,
-            )?;
-            Worker::Expert {
-                expert: Box::new(expert),
-                sim,
-            }
+    fn new(kind: &str, s: &Scenario, setup: &Setup) -> Result<Self> {
+        let assets = g1_sim::default_assets_dir();
+        Ok(match (kind, setup.profile) {
+            ("diffusion", Profile::Ideal) => Worker::Ideal {
+                core: Box::new(g1_nodes::planner_node::PlannerCore::new(
+                    &setup.params.planner,
+                    setup.latency.clone(),
+                )?),
+                sim: Sim::new(&assets, sim_for(s, Profile::Ideal, None))?,
+            },
+            ("diffusion", Profile::Deployed) => Worker::Deployed {
+                chain: Box::new(DeployedChain::new(
+                    setup.params.clone(),
+                    setup.latency.clone(),
+                    setup.noise.clone(),
+                )?),
+                sim: Sim::new(
+                    &assets,
+                    sim_for(s, Profile::Deployed, Some(setup.params.timestep_s)),
+                )?,
+            },
+            _ => Worker::Expert {
+                expert: Box::new(g1_expert::Expert::load(
+                    &assets.join("policies/velocity_mjlab"),
+                    None,
+                )?),
+                sim: Sim::new(&assets, sim_for(s, setup.profile, None))?,
+            },
         })
     }
 
-    fn run(&mut self, s: &Scenario, cc: &ControlConfig, seed: u64) -> Result<RunResult> {
-        match self {
-            Worker::Diffusion { planner, sim } => run_diffusion(s, planner, sim, cc, seed),
-            Worker::Expert { expert, sim } => run_expert(s, expert, sim, seed),
-        }
-    }
-}
-
-fn run_diffusion(
-    s: &Scenario,
-    planner: &mut Planner,
-    sim: &mut Sim,
-    cc: &ControlConfig,
-    seed: u64,
-) -> Result<RunResult> {
-    planner.reseed(seed);
-    let init = g1_control::drive::standing_start(sim);
-    sim.reset(&init, seed)?;
-    let dt = sim.control_dt_s();
-    let steps = (s.duration_s() / dt).round() as u64;
-    let task = |k: u64| -> Task {
-        match s.task {
-            TaskKind::WalkPerturb => Task::Joystick {
-                velocity: [s.speed.unwrap_or(0.5), 0.0],
-                yaw_rate: 0.0,
-            },
-            TaskKind::Joystick => {
-                let c = s.command_at(k as f64 * dt);
-                Task::Joystick {
-                    velocity: [c[0], c[1]],
-                    yaw_rate: c[2],
+    fn run(&mut self, s: &Scenario, seed: u64) -> Result<RunResult> {
+        let task = |k: u64| -> Task {
+            match s.task {
+                TaskKind::WalkPerturb => Task::Joystick {
+                    velocity: [s.speed.unwrap_or(0.5), 0.0],
+                    yaw_rate: 0.0,
+                },
+                TaskKind::Joystick => {
+                    let c = s.command_at(k as f64 * 0.02);
+                    Task::Joystick {
+                        velocity: [c[0], c[1]],
+                        yaw_rate: c[2],
+                    }
                 }
+                TaskKind::Waypoint | TaskKind::Obstacles => Task::Waypoint {
+                    goal: s.goal.expect("checked"),
+                },
             }
-            TaskKind::Waypoint | TaskKind::Obstacles => Task::Waypoint {
-                goal: s.goal.expect("checked"),
-            },
-        }
-    };
-    let out = g1_control::drive(sim, planner, &task, cc, steps, |_, _| {})?;
-    let log: Vec<Sample> = out
-        .log
-        .iter()
-        .map(|l| Sample {
-            t: l.time_s,
-            xy: l.root_xy,
-            vel: l.vel_heading,
-            yaw: l.yaw,
-        })
-        .collect();
-    let mut r = score(s, out.fell, out.obstacle_contact_steps, &log);
-    r.seed = seed;
-    r.fall_time_s = out.fall_time_s;
-    r.plan_latency_ms = out.plan_latency_ms;
-    r.fresh_share = Some(out.fresh_plan_steps as f64 / out.steps.max(1) as f64);
-    Ok(r)
+        };
+        let out = match self {
+            Worker::Expert { expert, sim } => return run_expert(s, expert, sim, seed),
+            Worker::Ideal { core, sim } => {
+                core.reset(seed);
+                let init = g1_control::drive::standing_start(sim);
+                sim.reset(&init, seed)?;
+                let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
+                g1_control::drive(sim, &mut core.controller, &task, steps, |_, _, _| {})?
+            }
+            Worker::Deployed { chain, sim } => {
+                let init = g1_control::drive::standing_start(sim);
+                sim.reset(&init, seed)?;
+                let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
+                chain.run(sim, seed, &task, steps)?.drive
+            }
+        };
+        let log: Vec<Sample> = out
+            .log
+            .iter()
+            .map(|l| Sample {
+                t: l.time_s,
+                xy: l.root_xy,
+                vel: l.vel_heading,
+                yaw: l.yaw,
+            })
+            .collect();
+        let mut r = score(s, out.fell, out.obstacle_contact_steps, &log);
+        r.seed = seed;
+        r.fall_time_s = out.fall_time_s;
+        r.plan_latency_ms = out.plan_latency_ms;
+        r.fresh_share = Some(out.fresh_plan_steps as f64 / out.steps.max(1) as f64);
+        Ok(r)
+    }
 }
 
 fn run_expert(
@@ -446,9 +509,7 @@ fn run_expert(
             vel: [cy * v.x + sy * v.y, -sy * v.x + cy * v.y],
             yaw,
         });
-        if gt.head_height_m < g1_data::rollout::FALL_HEAD_HEIGHT_M
-            || gt.root.pos_w.z < g1_data::rollout::FALL_PELVIS_HEIGHT_M
-        {
+        if g1_data::rollout::fallen(gt.head_height_m, gt.root.pos_w.z) {
             fall_time_s = Some(gt.time_s);
             break;
         }
@@ -459,7 +520,7 @@ fn run_expert(
     Ok(r)
 }
 
-fn summarise(s: &Scenario, controller: &str, rs: &[RunResult]) -> ScenarioReport {
+fn summarise(s: &Scenario, controller: &str, setup: &Setup, rs: &[RunResult]) -> ScenarioReport {
     let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
     let lat: Vec<f64> = rs
         .iter()
@@ -468,6 +529,8 @@ fn summarise(s: &Scenario, controller: &str, rs: &[RunResult]) -> ScenarioReport
     ScenarioReport {
         scenario: s.name.clone(),
         controller: controller.into(),
+        profile: setup.profile,
+        latency: (controller == "diffusion").then(|| setup.latency.describe()),
         task: s.task,
         runs: rs.len(),
         successes: rs.iter().filter(|r| r.success).count(),
@@ -553,8 +616,12 @@ fn picture(
     c.save_png(path)
 }
 
-pub fn default_model_dir() -> PathBuf {
-    g1_sim::default_assets_dir().join("models/default")
+/// The plan latencies measured on this project's 2-core machine (`g1d eval --latency wall`).
+pub fn default_latency_file() -> String {
+    g1_sim::default_assets_dir()
+        .join("../config/plan_latency.json")
+        .display()
+        .to_string()
 }
 
 pub fn cmd_eval(a: EvalArgs) -> Result<()> {
@@ -577,16 +644,36 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
             .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
             .transpose()
     };
-    let pc: PlannerConfig = match load(&a.planner)? {
-        Some(t) => serde_yaml::from_str(&t).context("--planner")?,
-        None => PlannerConfig::default(),
+    let params_path = a
+        .params
+        .clone()
+        .unwrap_or_else(|| g1_sim::default_assets_dir().join("../config/g1.params.yaml"));
+    let mut params = ChainParams::from_file(&params_path)?;
+    if let Some(t) = load(&a.planner)? {
+        params.planner.planner = serde_yaml::from_str::<PlannerConfig>(&t).context("--planner")?;
+    }
+    if let Some(t) = load(&a.control)? {
+        params.planner.control = serde_yaml::from_str::<ControlConfig>(&t).context("--control")?;
+    }
+    params.planner.control.check().context("controller settings")?;
+    if let Some(m) = &a.model {
+        params.planner.model = m.display().to_string();
+    }
+    let latency = LatencyModel::parse(a.latency.as_deref().unwrap_or(&default_latency_file()))?;
+    let noise = match a.sensor_noise.as_str() {
+        "default" => SensorNoise::default(),
+        "none" => SensorNoise::none(),
+        f => serde_yaml::from_str(
+            &std::fs::read_to_string(f).with_context(|| format!("--sensor-noise {f}"))?,
+        )
+        .with_context(|| format!("--sensor-noise {f}"))?,
     };
-    let cc: ControlConfig = match load(&a.control)? {
-        Some(t) => serde_yaml::from_str(&t).context("--control")?,
-        None => ControlConfig::default(),
+    let setup = Setup {
+        noise,
+        profile: a.profile,
+        params,
+        latency,
     };
-    cc.check()?;
-    let model = a.model.clone().unwrap_or_else(default_model_dir);
     if let Some(b) = &a.baseline {
         if b != "expert" {
             bail!("unknown baseline `{b}` (expert)");
@@ -627,9 +714,9 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
                                 break;
                             }
                             let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
-                            let w = worker.get_or_insert_with(|| Worker::new(kind, s, &model, &pc));
+                            let w = worker.get_or_insert_with(|| Worker::new(kind, s, &setup));
                             let r = match w {
-                                Ok(w) => w.run(s, &cc, seed),
+                                Ok(w) => w.run(s, seed),
                                 Err(e) => Err(anyhow::anyhow!("{e:#}")),
                             };
                             results.lock().expect("lock").push((i, r));
@@ -645,17 +732,46 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
                 .into_iter()
                 .map(|(i, r)| r.with_context(|| format!("{} run {i}", s.name)))
                 .collect::<Result<_>>()?;
-            reports.push(summarise(s, kind, &rs));
+            reports.push(summarise(s, kind, &setup, &rs));
             groups.push((kind, rs));
         }
         let views: Vec<(&str, &[RunResult])> =
             groups.iter().map(|(k, r)| (*k, r.as_slice())).collect();
-        picture(&a.out.join(format!("{}.png", s.name)), s, &views, &cc)?;
+        picture(
+            &a.out.join(format!("{}.png", s.name)),
+            s,
+            &views,
+            &setup.params.planner.control,
+        )?;
         for (kind, rs) in groups {
             all_runs.push((s.name.clone(), kind, rs));
         }
         // Written after every scenario, so an interrupted eval keeps what it finished.
         write_results(&a.out, &reports, &all_runs)?;
+    }
+    if setup.latency == LatencyModel::WallClock {
+        // The measured plan latencies, as a latency file for later runs (`--latency FILE`).
+        let samples: Vec<f64> = all_runs
+            .iter()
+            .filter(|(_, k, _)| *k == "diffusion")
+            .flat_map(|(_, _, rs)| rs.iter().flat_map(|r| r.plan_latency_ms.iter().copied()))
+            .map(|v| (v * 1e3).round() / 1e3)
+            .collect();
+        let source = format!(
+            "plan compute times of `g1d eval --latency wall --profile {:?}` with {} worker(s) on {} cores, {} runs per scenario, {}",
+            setup.profile,
+            workers,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            a.runs,
+            path.display()
+        )
+        .to_lowercase();
+        let p = a.out.join("latency.json");
+        std::fs::write(
+            &p,
+            serde_json::to_string(&serde_json::json!({"source": source, "samples_ms": samples}))?,
+        )
+        .with_context(|| format!("writing {}", p.display()))?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);

@@ -16,6 +16,7 @@
 //! | `g1_recorder` ([`recorder_node`]) | the `topics` it is given | a rosbag2 (MCAP) directory |
 
 pub mod bridge_node;
+pub mod deployed;
 pub mod estimator_node;
 pub mod expert_node;
 pub mod io_record;

@@ -12,7 +12,10 @@ use std::time::Duration;
 use anyhow::{bail, Context as _, Result};
 use g1::nalgebra::Vector3 as NV;
 use g1::{CharacterFrame, NUM_JOINTS, STATE_DIM};
-use g1_control::{Command, ControlConfig, Controller, Planner, PlannerConfig, Task};
+use g1_control::{
+    Command, ControlConfig, Controller, LatencyModel, Observation, PlanInfo, Planner, PlannerConfig,
+    Task,
+};
 use g1_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use g1_msgs::g1d::{BodyPosState, JointTargets, TaskGoal};
 use g1_msgs::geometry_msgs::{Point, Pose, PoseStamped, Quaternion, Twist, Vector3};
@@ -161,33 +164,21 @@ impl PlanningWindow {
     }
 }
 
-pub struct PlannerNode {
-    name: String,
-    controller: Controller,
-    state_sub: Subscription<BodyPosState>,
-    joints_sub: Subscription<JointState>,
-    goal_sub: Subscription<TaskGoal>,
-    pose_goal_sub: Subscription<PoseStamped>,
-    cmd_sub: Subscription<Twist>,
-    lowcmd_sub: Subscription<LowCmd>,
-    obstacles_sub: Subscription<g1_msgs::g1d::ObstacleArray>,
+/// The planner node's processing without DDS: messages in, joint targets out, around the one
+/// [`Controller`]. The node and the `deployed` evaluation harness both run it.
+pub struct PlannerCore {
+    pub controller: Controller,
+    pub task: Task,
     obstacles: Vec<g1_guidance::Shape>,
-    executed: Option<[f64; NUM_JOINTS]>,
-    targets_pub: Publisher<JointTargets>,
-    path_pub: Publisher<Path>,
-    route_pub: Publisher<Path>,
-    markers_pub: Publisher<MarkerArray>,
-    diagnostics_pub: Publisher<DiagnosticArray>,
-    window: PlanningWindow,
-    task: Task,
     q: Option<[f64; NUM_JOINTS]>,
+    executed: Option<[f64; NUM_JOINTS]>,
     policy_id: String,
-    pub steps: u64,
 }
 
-impl PlannerNode {
-    pub fn new(mut ros: RosNode) -> Result<Self> {
-        let cfg: PlannerNodeConfig = ros.ctx.config()?;
+impl PlannerCore {
+    /// Opens the model and builds the controller from the node's parameters; plans land by
+    /// `latency` (the node: the wall clock; evaluation: a fixed or measured model).
+    pub fn new(cfg: &PlannerNodeConfig, latency: LatencyModel) -> Result<Self> {
         let dir = crate::asset_path(&cfg.model);
         let device: g1_diffusion::OrtDevice = cfg.device.parse()?;
         let (manifest, net) = g1_diffusion::open_ort(&dir, device, cfg.threads as usize)
@@ -198,8 +189,170 @@ impl PlannerNode {
         );
         let planner = Planner::new(Box::new(net), manifest, cfg.planner.clone())?;
         Ok(Self {
+            controller: Controller::new(planner, cfg.control.clone(), latency)?,
+            task: Task::Free,
+            obstacles: Vec::new(),
+            q: None,
+            executed: None,
+            policy_id,
+        })
+    }
+
+    /// A new episode (evaluation): the controller reset with `seed`, no task, no obstacles.
+    pub fn reset(&mut self, seed: u64) {
+        self.controller.reset(seed);
+        self.task = Task::Free;
+        self.obstacles.clear();
+        self.q = None;
+        self.executed = None;
+    }
+
+    /// Whether joint states have arrived (a state is only acted on after them).
+    pub fn ready(&self) -> bool {
+        self.q.is_some()
+    }
+
+    /// A `TaskGoal` (`/g1d/goal`).
+    pub fn goal(&mut self, g: &TaskGoal) {
+        self.task = match g.task {
+            1 => Task::Joystick {
+                velocity: [g.velocity.linear.x, g.velocity.linear.y],
+                yaw_rate: g.velocity.angular.z,
+            },
+            2 => Task::Waypoint {
+                goal: [g.waypoint.x, g.waypoint.y],
+            },
+            _ => Task::Free,
+        };
+    }
+
+    /// A pose goal (`/goal_pose`): walk there.
+    pub fn pose_goal(&mut self, p: &PoseStamped) {
+        self.task = Task::Waypoint {
+            goal: [p.pose.position.x, p.pose.position.y],
+        };
+    }
+
+    /// A velocity command (`cmd_vel`); all zeros = no task.
+    pub fn cmd_vel(&mut self, c: &Twist) {
+        self.task = if c.linear.x == 0.0 && c.linear.y == 0.0 && c.angular.z == 0.0 {
+            Task::Free
+        } else {
+            Task::Joystick {
+                velocity: [c.linear.x, c.linear.y],
+                yaw_rate: c.angular.z,
+            }
+        };
+    }
+
+    pub fn joints(&mut self, j: &JointState) {
+        if j.position.len() == NUM_JOINTS {
+            self.q = Some(std::array::from_fn(|k| j.position[k]));
+        }
+    }
+
+    /// What the robot executed: the position targets of the newest LowCmd the bridge sent
+    /// (in damping, kp = 0: the measured position stands in for the target).
+    pub fn lowcmd(&mut self, c: &LowCmd) {
+        if let Some(q) = self.q {
+            self.executed = Some(std::array::from_fn(|j| {
+                let m = &c.motor_cmd[j];
+                if m.kp > 0.0 {
+                    m.q as f64
+                } else {
+                    q[j]
+                }
+            }));
+        }
+    }
+
+    /// Obstacles as cost shapes (world frame).
+    pub fn set_shapes(&mut self, shapes: Vec<g1_guidance::Shape>) {
+        self.obstacles = shapes;
+    }
+
+    pub fn obstacles(&mut self, a: &g1_msgs::g1d::ObstacleArray) -> Result<()> {
+        self.obstacles = a
+            .obstacles
+            .iter()
+            .map(|m| crate::obstacles_node::from_msg(m).map(|o| g1_control::drive::to_shape(&o)))
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// One control step on a `/g1d/state`: the targets for the period that starts now
+    /// (stamped with the state they answer), None before joint states arrived or when the
+    /// controller has no targets. Plan afterwards with [`Self::plan_next`].
+    pub fn on_state(&mut self, s: &BodyPosState) -> Result<Option<JointTargets>> {
+        let Some(q) = self.q else {
+            return Ok(None);
+        };
+        if s.layout_version != g1::LAYOUT_VERSION || s.state.len() != STATE_DIM {
+            bail!(
+                "/g1d/state has layout {} with {} numbers; this planner needs layout {} with {STATE_DIM}",
+                s.layout_version,
+                s.state.len(),
+                g1::LAYOUT_VERSION
+            );
+        }
+        let state: g1::BodyPosState = std::array::from_fn(|k| s.state[k] as f64);
+        let p = &s.root_pose;
+        let quat = crate::unit_quat(&p.orientation);
+        let frame =
+            CharacterFrame::from_root(&NV::new(p.position.x, p.position.y, p.position.z), &quat);
+        let cmd = self.controller.observe(&Observation {
+            state,
+            frame,
+            q,
+            executed: self.executed.take(),
+            task: &self.task,
+            obstacles: &self.obstacles,
+        });
+        Ok(match cmd {
+            Command::Targets { q, kp, kd, action } => Some(JointTargets {
+                // Stamped with the state they answer (a lockstep simulator waits for it).
+                header: Header::new(s.header.stamp, "pelvis"),
+                policy_id: self.policy_id.clone(),
+                action: action.iter().map(|v| *v as f32).collect(),
+                q_target: q.to_vec(),
+                kp: kp.iter().map(|v| *v as f32).collect(),
+                kd: kd.iter().map(|v| *v as f32).collect(),
+            }),
+            Command::None => None,
+        })
+    }
+
+    /// Plans from the last state (see [`Controller::plan_next`]).
+    pub fn plan_next(&mut self) -> Option<PlanInfo> {
+        self.controller.plan_next()
+    }
+}
+
+pub struct PlannerNode {
+    name: String,
+    core: PlannerCore,
+    state_sub: Subscription<BodyPosState>,
+    joints_sub: Subscription<JointState>,
+    goal_sub: Subscription<TaskGoal>,
+    pose_goal_sub: Subscription<PoseStamped>,
+    cmd_sub: Subscription<Twist>,
+    lowcmd_sub: Subscription<LowCmd>,
+    obstacles_sub: Subscription<g1_msgs::g1d::ObstacleArray>,
+    targets_pub: Publisher<JointTargets>,
+    path_pub: Publisher<Path>,
+    route_pub: Publisher<Path>,
+    markers_pub: Publisher<MarkerArray>,
+    diagnostics_pub: Publisher<DiagnosticArray>,
+    window: PlanningWindow,
+    pub steps: u64,
+}
+
+impl PlannerNode {
+    pub fn new(mut ros: RosNode) -> Result<Self> {
+        let cfg: PlannerNodeConfig = ros.ctx.config()?;
+        Ok(Self {
             name: ros.ctx.names.fqn(),
-            controller: Controller::new(planner, cfg.control.clone()),
+            core: PlannerCore::new(&cfg, LatencyModel::WallClock)?,
             state_sub: ros.subscription("/g1d/state", QosPreset::Command)?,
             joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
             goal_sub: ros.subscription("/g1d/goal", QosPreset::Command)?,
@@ -207,54 +360,32 @@ impl PlannerNode {
             cmd_sub: ros.subscription("cmd_vel", QosPreset::Command)?,
             lowcmd_sub: ros.subscription("/lowcmd", QosPreset::Command)?,
             obstacles_sub: ros.subscription("/g1d/obstacles", QosPreset::Latched)?,
-            obstacles: Vec::new(),
-            executed: None,
             targets_pub: ros.publisher("joint_targets", QosPreset::Command)?,
             path_pub: ros.publisher("/g1d/plan/path", QosPreset::Sensor)?,
             route_pub: ros.publisher("/g1d/route", QosPreset::Sensor)?,
             markers_pub: ros.publisher("/g1d/plan/markers", QosPreset::Sensor)?,
             diagnostics_pub: ros.publisher("/diagnostics", QosPreset::Command)?,
             window: PlanningWindow::default(),
-            task: Task::Free,
-            q: None,
-            policy_id,
             steps: 0,
         })
     }
 
     fn update_goals(&mut self) {
         if let Some(g) = take_all(&self.goal_sub).0.pop() {
-            self.task = match g.task {
-                1 => Task::Joystick {
-                    velocity: [g.velocity.linear.x, g.velocity.linear.y],
-                    yaw_rate: g.velocity.angular.z,
-                },
-                2 => Task::Waypoint {
-                    goal: [g.waypoint.x, g.waypoint.y],
-                },
-                _ => Task::Free,
-            };
+            self.core.goal(&g);
         }
         if let Some(p) = take_all(&self.pose_goal_sub).0.pop() {
-            self.task = Task::Waypoint {
-                goal: [p.pose.position.x, p.pose.position.y],
-            };
+            self.core.pose_goal(&p);
         }
         if let Some(c) = take_all(&self.cmd_sub).0.pop() {
-            self.task = if c.linear.x == 0.0 && c.linear.y == 0.0 && c.angular.z == 0.0 {
-                Task::Free
-            } else {
-                Task::Joystick {
-                    velocity: [c.linear.x, c.linear.y],
-                    yaw_rate: c.angular.z,
-                }
-            };
+            self.core.cmd_vel(&c);
         }
     }
 
     /// The route from `robot` to the waypoint (its corners cut where the clearance allows).
     fn publish_route(&self, header: &Header, robot: [f64; 2]) {
-        let (Task::Waypoint { .. }, Some(route)) = (&self.task, self.controller.route()) else {
+        let (Task::Waypoint { .. }, Some(route)) = (&self.core.task, self.core.controller.route())
+        else {
             return;
         };
         let poses = route
@@ -286,7 +417,7 @@ impl PlannerNode {
     }
 
     fn publish_plan(&self, header: &Header) {
-        let Some((plan, frame)) = self.controller.plan() else {
+        let Some((plan, frame)) = self.core.controller.plan() else {
             return;
         };
         let points: Vec<NV<f64>> = plan
@@ -412,74 +543,41 @@ impl Node for PlannerNode {
     fn step(&mut self, now_s: f64) -> Result<Duration> {
         self.update_goals();
         if let Some(j) = take_all(&self.joints_sub).0.pop() {
-            if j.position.len() == NUM_JOINTS {
-                self.q = Some(std::array::from_fn(|k| j.position[k]));
-            }
+            self.core.joints(&j);
         }
-        // What the robot executed: the position targets of the newest LowCmd the bridge sent
-        // (in damping, kp = 0: the measured position stands in for the target).
         if let Some(c) = take_all(&self.lowcmd_sub).0.pop() {
-            if let Some(q) = self.q {
-                self.executed = Some(std::array::from_fn(|j| {
-                    let m = &c.motor_cmd[j];
-                    if m.kp > 0.0 {
-                        m.q as f64
-                    } else {
-                        q[j]
-                    }
-                }));
-            }
+            self.core.lowcmd(&c);
         }
         if let Some(a) = take_all(&self.obstacles_sub).0.pop() {
-            self.obstacles = a
-                .obstacles
-                .iter()
-                .map(|m| {
-                    crate::obstacles_node::from_msg(m).map(|o| g1_control::drive::to_shape(&o))
-                })
-                .collect::<Result<_>>()?;
+            self.core.obstacles(&a)?;
         }
         let Some(s) = take_all(&self.state_sub).0.pop() else {
             return Ok(Duration::from_millis(1));
         };
-        let Some(q) = self.q else {
+        if !self.core.ready() {
             return Ok(Duration::from_millis(1));
-        };
-        if s.layout_version != g1::LAYOUT_VERSION || s.state.len() != STATE_DIM {
-            bail!(
-                "/g1d/state has layout {} with {} numbers; this planner needs layout {} with {STATE_DIM}",
-                s.layout_version,
-                s.state.len(),
-                g1::LAYOUT_VERSION
-            );
         }
-        let state: g1::BodyPosState = std::array::from_fn(|k| s.state[k] as f64);
-        let p = &s.root_pose;
-        let quat = crate::unit_quat(&p.orientation);
-        let frame =
-            CharacterFrame::from_root(&NV::new(p.position.x, p.position.y, p.position.z), &quat);
-        let task = self.task.clone();
-        let executed = self.executed;
-        let failed_before = self.controller.failed_plans;
-        let cmd =
-            self.controller
-                .step(state, frame, &q, executed.as_ref(), &task, &self.obstacles)?;
-        let plan_ms = (self.controller.failed_plans == failed_before)
-            .then(|| self.controller.plan().map(|(p, _)| p.compute_s * 1e3))
-            .flatten();
-        self.window.record(
-            plan_ms,
-            matches!(cmd, Command::Targets { .. }),
-            self.controller.surprise_mps,
-            self.controller.gate(),
-        );
+        let targets = self.core.on_state(&s)?;
+        // The targets for this period go out first; the plan from this state lands later.
+        let sent = targets.is_some();
+        if let Some(t) = targets {
+            self.targets_pub.publish(t).ok();
+        }
+        let failed_before = self.core.controller.failed_plans;
+        let plan = self.core.plan_next();
+        let plan_ms = plan.map(|p| p.compute_s * 1e3);
+        let info = self.core.controller.last_step.expect("observed");
+        if plan.is_some() || self.core.controller.failed_plans > failed_before {
+            self.window
+                .record(plan_ms, sent, info.surprise_mps, self.core.controller.gate());
+        }
         if self.window.steps >= DIAGNOSTICS_EVERY {
-            let task = match &task {
+            let task = match &self.core.task {
                 Task::Free => "free",
                 Task::Joystick { .. } => "joystick",
                 Task::Waypoint { .. } => "waypoint",
             };
-            let period_ms = 1e3 / self.controller.planner.manifest.control_hz;
+            let period_ms = 1e3 / self.core.controller.planner.manifest.control_hz;
             self.diagnostics_pub
                 .publish(DiagnosticArray {
                     header: Header::new(stamp(now_s), ""),
@@ -488,19 +586,7 @@ impl Node for PlannerNode {
                 .ok();
             self.window = PlanningWindow::default();
         }
-        if let Command::Targets { q, kp, kd, action } = cmd {
-            self.targets_pub
-                .publish(JointTargets {
-                    // Stamped with the state they answer (a lockstep simulator waits for it).
-                    header: Header::new(s.header.stamp, "pelvis"),
-                    policy_id: self.policy_id.clone(),
-                    action: action.iter().map(|v| *v as f32).collect(),
-                    q_target: q.to_vec(),
-                    kp: kp.iter().map(|v| *v as f32).collect(),
-                    kd: kd.iter().map(|v| *v as f32).collect(),
-                })
-                .ok();
-        }
+        let p = &s.root_pose;
         self.publish_plan(&Header::new(stamp(now_s), "odom"));
         if self.steps.is_multiple_of(25) {
             self.publish_route(

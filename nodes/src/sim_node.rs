@@ -136,7 +136,8 @@ pub struct SimNode {
     pub status: Arc<Mutex<SimStatus>>,
 }
 
-fn motor_command(c: &LowCmd) -> MotorCommand {
+/// The simulator's motor command for a `LowCmd` (a motor with mode 0 is unpowered).
+pub fn motor_command(c: &LowCmd) -> MotorCommand {
     let m = &c.motor_cmd;
     let on = |j: usize| if m[j].mode == 0 { 0.0 } else { 1.0 };
     MotorCommand {
@@ -215,32 +216,43 @@ impl SimNode {
     }
 
     fn low_state(&mut self) -> LowState {
-        let s = self.sim.sensors();
-        let mut m = LowState {
-            mode_machine: self.cfg.mode_machine as u8,
-            tick: self.tick,
-            ..Default::default()
-        };
-        for j in 0..NUM_JOINTS {
-            let ms = &mut m.motor_state[j];
-            ms.mode = 1;
-            ms.q = s.q[j] as f32;
-            ms.dq = s.dq[j] as f32;
-            ms.tau_est = s.tau[j] as f32;
-            ms.temperature = [35, 35];
-            ms.vol = 58.0;
-        }
-        let i = &mut m.imu_state;
-        i.quaternion = s.imu_quat_wxyz.map(|v| v as f32);
-        i.gyroscope = s.gyro_b.map(|v| v as f32);
-        i.accelerometer = s.accel_b.map(|v| v as f32);
-        let q = g1::quat_from_wxyz(s.imu_quat_wxyz);
-        let (r, p, y) = q.euler_angles();
-        i.rpy = [r as f32, p as f32, y as f32];
-        m.wireless_remote = self.remote_at(self.sim.time_s()).encode();
-        sign_low_state(&mut m);
-        m
+        let remote = self.remote_at(self.sim.time_s());
+        low_state_of(
+            &self.sim.sensors(),
+            self.tick,
+            self.cfg.mode_machine as u8,
+            &remote,
+        )
     }
+}
+
+/// The robot's `rt/lowstate` for these sensor readings, signed (what `g1_sim` publishes at
+/// every physics step, and the deployed evaluation feeds the bridge).
+pub fn low_state_of(s: &g1_sim::Sensors, tick: u32, mode_machine: u8, remote: &Remote) -> LowState {
+    let mut m = LowState {
+        mode_machine,
+        tick,
+        ..Default::default()
+    };
+    for j in 0..NUM_JOINTS {
+        let ms = &mut m.motor_state[j];
+        ms.mode = 1;
+        ms.q = s.q[j] as f32;
+        ms.dq = s.dq[j] as f32;
+        ms.tau_est = s.tau[j] as f32;
+        ms.temperature = [35, 35];
+        ms.vol = 58.0;
+    }
+    let i = &mut m.imu_state;
+    i.quaternion = s.imu_quat_wxyz.map(|v| v as f32);
+    i.gyroscope = s.gyro_b.map(|v| v as f32);
+    i.accelerometer = s.accel_b.map(|v| v as f32);
+    let q = g1::quat_from_wxyz(s.imu_quat_wxyz);
+    let (r, p, y) = q.euler_angles();
+    i.rpy = [r as f32, p as f32, y as f32];
+    m.wireless_remote = remote.encode();
+    sign_low_state(&mut m);
+    m
 }
 
 impl Node for SimNode {

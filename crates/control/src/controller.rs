@@ -1,21 +1,122 @@
-//! The controller as a stepper for a running system (the planner node): one call per control
-//! step with the newest Body-Pos state; it replans synchronously (rolling from the previous
-//! plan) and returns the joint targets for this step, or holds, then damps, when planning
-//! fails. `drive` is the same logic with simulated latency for evaluation.
+//! The guided diffusion controller: the one object that the planner node runs on the robot and
+//! that `drive` (the simulator harness of `g1d drive` and `g1d eval`) runs in evaluation.
+//!
+//! Every control step the caller hands it the newest Body-Pos state ([`Observation`]);
+//! [`Controller::observe`] returns the joint targets for the period that starts now, from the
+//! newest plan that has *landed*, else the last targets held for `hold_steps`, else nothing
+//! (the caller damps; on the robot the bridge's watchdog holds, then damps). Then
+//! [`Controller::plan_next`] plans from that state (rolling from the previous plan) unless a
+//! plan is still in flight. When a plan lands is decided by a [`LatencyModel`]: a plan made
+//! from the state of step k lands at step k + max(⌈latency / period⌉, `min_plan_delay_steps`),
+//! so a fixed or measured latency gives the same run for the same seed however loaded the
+//! machine is; the wall-clock model (the node's) uses each plan's own compute time.
 
 use std::collections::VecDeque;
 
-use anyhow::Result;
+use anyhow::{bail, Context as _, Result};
+use g1::bodypos::layout::ROOT_LIN_VEL;
 use g1::bodypos::rebase_state;
 use g1::{BodyPosState, CharacterFrame, JOINTS, NUM_JOINTS, STATE_DIM};
 use g1_diffusion::HISTORY;
 use g1_guidance::Shape;
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use crate::drive::{
     build_guidance, surprise_mps, CommandRamp, ControlConfig, DisturbanceGate, Router, Task,
 };
 use crate::planner::{Plan, Planner};
-use g1::bodypos::layout::ROOT_LIN_VEL;
+
+/// When a plan's targets reach the joints, counted from the state it was planned from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum LatencyModel {
+    /// Every plan takes this long (ms).
+    Fixed { ms: f64 },
+    /// Each plan's latency is drawn (from the controller's seeded stream) from these measured
+    /// plan latencies (ms); `source` says where and how they were measured.
+    Measured { source: String, samples_ms: Vec<f64> },
+    /// The plan's own compute time on this machine (what the planner node does; results then
+    /// depend on the machine's load).
+    WallClock,
+}
+
+impl LatencyModel {
+    /// `fixed:MS`, `wall`, or the path of a JSON file `{"source": …, "samples_ms": […]}`
+    /// (what `g1d eval --latency wall` writes as `latency.json`).
+    pub fn parse(s: &str) -> Result<Self> {
+        if s == "wall" {
+            return Ok(Self::WallClock);
+        }
+        if let Some(ms) = s.strip_prefix("fixed:") {
+            let ms: f64 = ms
+                .parse()
+                .with_context(|| format!("latency `{s}`: `{ms}` is not a number of ms"))?;
+            let m = Self::Fixed { ms };
+            m.check()?;
+            return Ok(m);
+        }
+        let text = std::fs::read_to_string(s).with_context(|| {
+            format!("latency `{s}`: not `fixed:MS`, `wall` or a readable latency file")
+        })?;
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            source: String,
+            samples_ms: Vec<f64>,
+        }
+        let f: File = serde_json::from_str(&text)
+            .with_context(|| format!("{s}: expected {{\"source\": …, \"samples_ms\": […]}}"))?;
+        let m = Self::Measured {
+            source: format!("{s} ({})", f.source),
+            samples_ms: f.samples_ms,
+        };
+        m.check().with_context(|| s.to_string())?;
+        Ok(m)
+    }
+
+    pub fn check(&self) -> Result<()> {
+        let ok = |v: f64| v.is_finite() && (0.0..=10_000.0).contains(&v);
+        match self {
+            Self::Fixed { ms } if !ok(*ms) => bail!("fixed latency {ms} ms must be in [0, 10000]"),
+            Self::Measured { samples_ms, .. } if samples_ms.is_empty() => {
+                bail!("the latency samples are empty")
+            }
+            Self::Measured { samples_ms, .. } => match samples_ms.iter().find(|v| !ok(**v)) {
+                Some(v) => bail!("latency sample {v} ms must be in [0, 10000]"),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// How the report names it.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Fixed { ms } => format!("fixed {ms} ms"),
+            Self::Measured { source, samples_ms } => {
+                format!("measured: {} samples from {source}", samples_ms.len())
+            }
+            Self::WallClock => "wall clock (each plan's compute time)".into(),
+        }
+    }
+
+    /// Whether a run's outcome depends only on its seed.
+    pub fn deterministic(&self) -> bool {
+        !matches!(self, Self::WallClock)
+    }
+
+    fn delay_s(&self, compute_s: f64, rng: &mut ChaCha8Rng) -> f64 {
+        match self {
+            Self::Fixed { ms } => ms * 1e-3,
+            Self::Measured { samples_ms, .. } => {
+                samples_ms[rng.gen_range(0..samples_ms.len())] * 1e-3
+            }
+            Self::WallClock => compute_s,
+        }
+    }
+}
 
 /// What the controller commands this step.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,50 +130,125 @@ pub enum Command {
         /// The normalised action (model convention).
         action: [f64; NUM_JOINTS],
     },
-    /// No plan: stop commanding (the bridge's watchdog holds, then damps).
+    /// No usable plan for too long: stop commanding (the simulator harness damps; on the robot
+    /// the bridge's watchdog holds, then damps).
     None,
+}
+
+/// One control step's input.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation<'a> {
+    /// Self-framed Body-Pos state and its character frame.
+    pub state: BodyPosState,
+    pub frame: CharacterFrame,
+    /// Measured joint positions (start the action history).
+    pub q: [f64; NUM_JOINTS],
+    /// The joint targets the robot actually executed over the last period, when known (from
+    /// `/lowcmd`): they replace the commanded action in the history, so that the model
+    /// conditions on what happened (a bridge in standby executes its own ramp).
+    pub executed: Option<[f64; NUM_JOINTS]>,
+    pub task: &'a Task,
+    /// Obstacles, world frame.
+    pub obstacles: &'a [Shape],
+}
+
+/// What one step did (for logs, diagnostics and evaluation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepInfo {
+    /// `plan`, `hold` or `none`.
+    pub mode: &'static str,
+    /// Control steps since the state of the plan the targets came from.
+    pub plan_age: Option<u64>,
+    /// Measured minus predicted planar root velocity (m/s), when a landed plan predicted it.
+    pub surprise_mps: Option<f64>,
+    /// The disturbance gate after this step (1 = open).
+    pub gate: f64,
+}
+
+/// A plan made by [`Controller::plan_next`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanInfo {
+    pub compute_s: f64,
+    pub denoiser_calls: usize,
+    /// The latency the model gave it (s) and the step it lands at.
+    pub latency_s: f64,
+    pub lands_at: u64,
 }
 
 pub struct Controller {
     pub planner: Planner,
     pub cfg: ControlConfig,
+    pub latency: LatencyModel,
+    rng: ChaCha8Rng,
     states: VecDeque<(BodyPosState, CharacterFrame)>,
     actions: VecDeque<[f64; NUM_JOINTS]>,
+    /// The action commanded for the current period (joins the history at the next step unless
+    /// the executed one is known).
+    commanded: [f64; NUM_JOINTS],
     current: Option<(Plan, CharacterFrame)>,
+    pending: Option<(Plan, CharacterFrame, u64)>,
+    /// The last targets sent (normalised action).
     last: Option<[f64; NUM_JOINTS]>,
     stale_for: u64,
-    k: u64,
-    pub failed_plans: u64,
-    pub last_error: Option<String>,
-    /// Control periods between the state a plan starts from and the execution of the command
-    /// returned for it (1 in the node pipeline).
-    pub latency_steps: u64,
+    /// The current control step (None before the first observation).
+    k: Option<u64>,
+    /// What the next plan is built from: the ramped task, obstacles, measured velocity.
+    next: Option<(Task, Vec<Shape>, [f64; 2])>,
     router: Router,
     ramp: CommandRamp,
     gate: DisturbanceGate,
-    /// The last step's surprise (m/s; see [`surprise_mps`]).
-    pub surprise_mps: Option<f64>,
+    pub failed_plans: u64,
+    pub last_error: Option<String>,
+    pub last_step: Option<StepInfo>,
 }
 
 impl Controller {
-    pub fn new(planner: Planner, cfg: ControlConfig) -> Self {
-        Self {
+    pub fn new(planner: Planner, cfg: ControlConfig, latency: LatencyModel) -> Result<Self> {
+        cfg.check()?;
+        latency.check()?;
+        let seed = planner.config.seed;
+        Ok(Self {
             planner,
             cfg,
+            latency,
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x1a7e_0c1e),
             states: VecDeque::new(),
             actions: VecDeque::new(),
+            commanded: [0.0; NUM_JOINTS],
             current: None,
+            pending: None,
             last: None,
             stale_for: 0,
-            k: 0,
-            failed_plans: 0,
-            last_error: None,
-            latency_steps: 1,
+            k: None,
+            next: None,
             router: Router::default(),
             ramp: CommandRamp::default(),
             gate: DisturbanceGate::default(),
-            surprise_mps: None,
-        }
+            failed_plans: 0,
+            last_error: None,
+            last_step: None,
+        })
+    }
+
+    /// A new episode: empty history, no plan, the planner's and the latency's random streams
+    /// restarted from `seed`.
+    pub fn reset(&mut self, seed: u64) {
+        self.planner.reseed(seed);
+        self.rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1a7e_0c1e);
+        self.states.clear();
+        self.actions.clear();
+        self.current = None;
+        self.pending = None;
+        self.last = None;
+        self.stale_for = 0;
+        self.k = None;
+        self.next = None;
+        self.router = Router::default();
+        self.ramp = CommandRamp::default();
+        self.gate = DisturbanceGate::default();
+        self.failed_plans = 0;
+        self.last_error = None;
+        self.last_step = None;
     }
 
     /// The waypoint route in use (world frame), if route guidance built one.
@@ -85,123 +261,171 @@ impl Controller {
         self.gate.value()
     }
 
-    /// The newest plan and the frame it is expressed in.
+    /// The newest landed plan and the frame it is expressed in.
     pub fn plan(&self) -> Option<&(Plan, CharacterFrame)> {
         self.current.as_ref()
     }
 
-    /// One control step: `state` (self-framed Body-Pos), its `frame`, the measured joint
-    /// positions `q` (to start the action history), the task, and obstacles in world frame.
-    /// `executed`: the joint targets the robot actually executed since the last step (e.g. from
-    /// `/lowcmd`), when known — they replace the planned action in the history, so that the
-    /// model conditions on what happened (a bridge in standby executes its own ramp).
-    pub fn step(
-        &mut self,
-        state: BodyPosState,
-        frame: CharacterFrame,
-        q: &[f64; NUM_JOINTS],
-        executed: Option<&[f64; NUM_JOINTS]>,
-        task: &Task,
-        obstacles: &[Shape],
-    ) -> Result<Command> {
-        let m = self.planner.manifest.clone();
-        if let (Some(e), false) = (executed, self.actions.is_empty()) {
-            let a: [f64; NUM_JOINTS] =
-                std::array::from_fn(|j| (e[j] - m.action_offset[j]) / m.action_scale[j]);
-            *self.actions.back_mut().expect("history") = a;
+    fn normalise(&self, q: &[f64; NUM_JOINTS]) -> [f64; NUM_JOINTS] {
+        let m = &self.planner.manifest;
+        std::array::from_fn(|j| (q[j] - m.action_offset[j]) / m.action_scale[j])
+    }
+
+    fn targets(&self, action: [f64; NUM_JOINTS]) -> Command {
+        let m = &self.planner.manifest;
+        Command::Targets {
+            q: std::array::from_fn(|j| m.action_offset[j] + m.action_scale[j] * action[j]),
+            kp: std::array::from_fn(|j| JOINTS[j].kp()),
+            kd: std::array::from_fn(|j| JOINTS[j].kd()),
+            action,
         }
+    }
+
+    /// Takes the state of the next control step and returns the targets for the period that
+    /// starts now (see the module documentation). Cheap: no planning here.
+    pub fn observe(&mut self, o: &Observation) -> Command {
+        let k = self.k.map_or(0, |k| k + 1);
+        self.k = Some(k);
         if self.states.is_empty() {
-            let a0: [f64; NUM_JOINTS] =
-                std::array::from_fn(|j| (q[j] - m.action_offset[j]) / m.action_scale[j]);
-            self.states = std::iter::repeat_n((state, frame), HISTORY + 1).collect();
+            let a0 = self.normalise(&o.q);
+            self.states = std::iter::repeat_n((o.state, o.frame), HISTORY + 1).collect();
             self.actions = std::iter::repeat_n(a0, HISTORY).collect();
+            self.last = Some(a0);
         } else {
+            let done = o.executed.map_or(self.commanded, |e| self.normalise(&e));
+            self.actions.pop_front();
+            self.actions.push_back(done);
             self.states.pop_front();
-            self.states.push_back((state, frame));
+            self.states.push_back((o.state, o.frame));
         }
+        let measured = [
+            o.state[ROOT_LIN_VEL.start],
+            o.state[ROOT_LIN_VEL.start + 1],
+        ];
+        let dt = 1.0 / self.planner.manifest.control_hz;
+        let task = self
+            .ramp
+            .apply(o.task.clone(), measured, self.cfg.joystick_accel_mps2, dt);
+        if self.pending.as_ref().is_some_and(|(_, _, at)| *at <= k) {
+            let (p, f, _) = self.pending.take().expect("pending");
+            self.current = Some((p, f));
+        }
+        let surprise = self
+            .current
+            .as_ref()
+            .and_then(|(p, f)| surprise_mps(p, f, k, &o.state, &o.frame));
+        self.gate.update(surprise, &self.cfg, dt);
+        let planned = self
+            .current
+            .as_ref()
+            .and_then(|(p, _)| p.action_at(k).map(|a| (p.step, *a)));
+        let (cmd, mode, age) = match planned {
+            Some((step, a)) if a.iter().all(|v| v.is_finite()) => {
+                self.stale_for = 0;
+                let action: [f64; NUM_JOINTS] = std::array::from_fn(|j| a[j] as f64);
+                self.last = Some(action);
+                (self.targets(action), "plan", Some(k - step))
+            }
+            _ => {
+                self.stale_for += 1;
+                match self.last {
+                    Some(action) if self.stale_for <= self.cfg.hold_steps => {
+                        (self.targets(action), "hold", None)
+                    }
+                    _ => (Command::None, "none", None),
+                }
+            }
+        };
+        // Without targets the joints are damped: they stay about where they are.
+        self.commanded = match &cmd {
+            Command::Targets { action, .. } => *action,
+            Command::None => self.normalise(&o.q),
+        };
+        self.next = Some((task, o.obstacles.to_vec(), measured));
+        self.last_step = Some(StepInfo {
+            mode,
+            plan_age: age,
+            surprise_mps: surprise,
+            gate: self.gate.value(),
+        });
+        cmd
+    }
+
+    /// Plans from the last observed state unless a plan is still in flight (None then).
+    /// A failed plan (NaN or Inf from the network) is counted and dropped: the controller goes
+    /// on with the last good plan, then holds, then stops commanding.
+    pub fn plan_next(&mut self) -> Option<PlanInfo> {
+        let k = self.k?;
+        if self.pending.is_some() {
+            return None;
+        }
+        let (task, obstacles, measured) = self.next.take()?;
+        let m = self.planner.manifest.clone();
+        let dt = 1.0 / m.control_hz;
+        let frame = self.states.back().expect("history").1;
         let hist_states: Vec<[f64; STATE_DIM]> = self
             .states
             .iter()
             .map(|(s, f)| rebase_state(s, f, &frame))
             .collect();
         let hist_actions: Vec<[f64; NUM_JOINTS]> = self.actions.iter().copied().collect();
-        let measured = [state[ROOT_LIN_VEL.start], state[ROOT_LIN_VEL.start + 1]];
-        let dt = 1.0 / m.control_hz;
-        let task = self
-            .ramp
-            .apply(task.clone(), measured, self.cfg.joystick_accel_mps2, dt);
-        self.surprise_mps = self
-            .current
-            .as_ref()
-            .and_then(|(p, f)| surprise_mps(p, f, self.k, &state, &frame));
-        self.gate.update(self.surprise_mps, &self.cfg, dt);
+        let warm = if self.cfg.guidance_warmup_s > 0.0 {
+            (k as f64 * dt / self.cfg.guidance_warmup_s).min(1.0)
+        } else {
+            1.0
+        };
+        let scaled = ControlConfig {
+            joystick_weight: self.cfg.joystick_weight * warm,
+            waypoint_weight: self.cfg.waypoint_weight * warm,
+            obstacle_weight: self.cfg.obstacle_weight * warm,
+            ..self.cfg.clone()
+        };
+        // Building the costs (the route, when the goal or the obstacles change) is part of
+        // planning: its time joins the plan's compute time.
+        let t0 = std::time::Instant::now();
         let guidance = build_guidance(
             &task,
-            &self.cfg,
-            obstacles,
+            &scaled,
+            &obstacles,
             &frame,
             &mut self.router,
             (self.gate.anchor(&task, measured, &self.cfg), dt),
         );
+        let guidance_s = t0.elapsed().as_secs_f64();
         let previous = self
             .current
             .as_ref()
             .map(|(p, f)| p.rebased(f, &frame, &m.stats));
-        let k = self.k;
-        self.k += 1;
         match self
             .planner
             .plan(k, &hist_states, &hist_actions, &guidance, previous.as_ref())
         {
-            Ok(p) => self.current = Some((p, frame)),
+            Ok(mut p) => {
+                p.compute_s += guidance_s;
+                let latency_s = self.latency.delay_s(p.compute_s, &mut self.rng);
+                let steps = ((latency_s / dt) - 1e-9).ceil().max(0.0) as u64;
+                let lands_at = k + steps.max(self.cfg.min_plan_delay_steps);
+                let info = PlanInfo {
+                    compute_s: p.compute_s,
+                    denoiser_calls: p.denoiser_calls,
+                    latency_s,
+                    lands_at,
+                };
+                self.pending = Some((p, frame, lands_at));
+                Some(info)
+            }
             Err(e) => {
                 self.failed_plans += 1;
-                self.last_error = Some(format!("{e:#}"));
+                self.last_error = Some(format!("step {k}: {e:#}"));
+                None
             }
         }
-        // The command is executed `latency_steps` control periods after the state it was
-        // planned from (estimation, planning and transport take about one period): send the
-        // plan's action for that step, as `drive` does with its simulated latency.
-        let planned = self
-            .current
-            .as_ref()
-            .and_then(|(p, _)| p.action_at(k + self.latency_steps).copied());
-        let cmd = match planned {
-            Some(a) if a.iter().all(|v| v.is_finite()) => {
-                self.stale_for = 0;
-                let action: [f64; NUM_JOINTS] = std::array::from_fn(|j| a[j] as f64);
-                let q: [f64; NUM_JOINTS] =
-                    std::array::from_fn(|j| m.action_offset[j] + m.action_scale[j] * action[j]);
-                self.last = Some(action);
-                Command::Targets {
-                    q,
-                    kp: std::array::from_fn(|j| JOINTS[j].kp()),
-                    kd: std::array::from_fn(|j| JOINTS[j].kd()),
-                    action,
-                }
-            }
-            _ => {
-                self.stale_for += 1;
-                match self.last {
-                    Some(action) if self.stale_for <= self.cfg.hold_steps => Command::Targets {
-                        q: std::array::from_fn(|j| {
-                            m.action_offset[j] + m.action_scale[j] * action[j]
-                        }),
-                        kp: std::array::from_fn(|j| JOINTS[j].kp()),
-                        kd: std::array::from_fn(|j| JOINTS[j].kd()),
-                        action,
-                    },
-                    _ => Command::None,
-                }
-            }
-        };
-        // The executed action joins the history (the last one again when nothing is sent).
-        let exec = match &cmd {
-            Command::Targets { action, .. } => *action,
-            Command::None => *self.actions.back().expect("history"),
-        };
-        self.actions.pop_front();
-        self.actions.push_back(exec);
-        Ok(cmd)
+    }
+
+    /// [`Self::observe`] then [`Self::plan_next`].
+    pub fn step(&mut self, o: &Observation) -> (Command, Option<PlanInfo>) {
+        let cmd = self.observe(o);
+        let info = self.plan_next();
+        (cmd, info)
     }
 }

@@ -1,15 +1,12 @@
-//! The simulated G1 under the diffusion controller, in lockstep with simulated planning
-//! latency: a plan computed from the state at step k is applied from step k + ⌈latency / dt⌉
-//! (at least k + 1), and the planner starts the next plan as soon as one lands — as a planning
-//! thread would. The 50 Hz loop executes the newest plan's action for the current step; with no
-//! usable plan it holds the last targets, then switches to damping.
-
-use std::collections::VecDeque;
+//! The task types and settings of the guided controller, its costs (`build_guidance`), and
+//! `drive`: the simulated G1 under the [`Controller`] on the simulator's ground truth (the
+//! `ideal` evaluation profile). Plans land when the controller's latency model says; with no
+//! usable plan the controller holds the last targets, then the harness damps.
 
 use anyhow::{bail, Result};
 use g1::bodypos::layout::ROOT_LIN_VEL;
 use g1::bodypos::{build_state_self, rebase_state, CharacterFrame};
-use g1::{forward_kinematics, BodyPosState, JOINTS, NUM_JOINTS, STATE_DIM};
+use g1::{forward_kinematics, BodyPosState};
 use g1_diffusion::HISTORY;
 use g1_guidance::{
     default_body_radii, Guidance, Joystick, Obstacles, Route, RouteParams, Shape, Waypoint, YawRate,
@@ -17,7 +14,8 @@ use g1_guidance::{
 use g1_sim::{InitialState, MotorCommand, Obstacle, Sim};
 use serde::{Deserialize, Serialize};
 
-use crate::planner::{Plan, Planner};
+use crate::controller::{Command, Controller, Observation, PlanInfo, StepInfo};
+use crate::planner::Plan;
 
 /// What the controller is asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,11 +49,8 @@ pub struct ControlConfig {
     /// Task weights ramp from 0 to full over this many seconds after the start (warm start
     /// from the standing history).
     pub guidance_warmup_s: f64,
-    /// When a plan's targets reach the joints. 0: at the state's time plus the plan's measured
-    /// compute time, rounded up to the physics step (the targets change within the control
-    /// period, as the robot's 500 Hz command stream does); N ≥ 1: at the start of a control
-    /// period, at least N periods after the state (whole-period latency; N = 2 simulates a
-    /// planner slower than the measured one).
+    /// A plan lands at least this many control periods after the state it was planned from
+    /// (≥ 1: the node pipeline's one period; the latency model may delay it further).
     pub min_plan_delay_steps: u64,
     /// The waypoint cost aims at the farthest point in sight of a route to the goal around the
     /// obstacles (`g1_guidance::Route`), at most this far ahead (m), not at the goal itself
@@ -163,7 +158,7 @@ pub struct StepLog {
     pub pushes: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct DriveOutcome {
     pub steps: u64,
     pub fell: bool,
@@ -177,7 +172,7 @@ pub struct DriveOutcome {
     pub fresh_plan_steps: u64,
     pub hold_steps: u64,
     pub damping_steps: u64,
-    /// Plans the planner could not produce (non-finite output), and the first reason.
+    /// Plans the planner could not produce (non-finite output), and the last reason.
     pub failed_plans: usize,
     pub first_failure: Option<String>,
     pub log: Vec<StepLog>,
@@ -204,6 +199,9 @@ impl ControlConfig {
             if !(v >= 0.0 && v.is_finite()) {
                 bail!("control.{k} = {v} must be finite and ≥ 0");
             }
+        }
+        if self.min_plan_delay_steps == 0 {
+            bail!("control.min_plan_delay_steps = 0: a plan lands at least one control period after its state (≥ 1)");
         }
         if !(self.obstacle_delta > 0.0 && self.obstacle_delta.is_finite()) {
             bail!(
@@ -406,7 +404,9 @@ pub fn to_shape(o: &Obstacle) -> Shape {
     }
 }
 
-fn frame_of(sim: &Sim) -> (BodyPosState, CharacterFrame) {
+/// The simulator's ground truth as the controller's observation: the self-framed Body-Pos
+/// state and its frame (the `ideal` evaluation profile; the `deployed` one runs the estimator).
+pub fn observe_ground_truth(sim: &Sim) -> (BodyPosState, CharacterFrame) {
     let gt = sim.ground_truth();
     let kin = forward_kinematics(&gt.root, &gt.q, &gt.dq);
     (
@@ -415,249 +415,111 @@ fn frame_of(sim: &Sim) -> (BodyPosState, CharacterFrame) {
     )
 }
 
-/// Drives `sim` (already reset) for `steps` control steps.
+/// The drive's bookkeeping of one control step (shared by the ideal harness here and the
+/// deployed one in `g1-nodes`): counts the step's mode, records plans, logs the ground truth,
+/// and tells whether the robot has fallen (recorded in `out`).
+pub fn account_step(
+    out: &mut DriveOutcome,
+    sim: &Sim,
+    k: u64,
+    info: Option<StepInfo>,
+    plan: Option<PlanInfo>,
+    dt: f64,
+) -> bool {
+    let info = info.unwrap_or(StepInfo {
+        mode: "none",
+        plan_age: None,
+        surprise_mps: None,
+        gate: 1.0,
+    });
+    if let Some(p) = plan {
+        out.plans += 1;
+        out.plan_latency_ms.push(p.compute_s * 1e3);
+        out.denoiser_calls.push(p.denoiser_calls);
+    }
+    let mode = match info.mode {
+        "plan" => {
+            if info.plan_age.is_some_and(|a| (a as f64) * dt < 0.1) {
+                out.fresh_plan_steps += 1;
+            }
+            "plan"
+        }
+        "hold" => {
+            out.hold_steps += 1;
+            "hold"
+        }
+        _ => {
+            out.damping_steps += 1;
+            "damping"
+        }
+    };
+    out.steps = k + 1;
+    let gt = sim.ground_truth();
+    if sim.obstacle_contacts() > 0 {
+        out.obstacle_contact_steps += 1;
+    }
+    let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
+    let (sy, cy) = yaw.sin_cos();
+    let v = gt.root.lin_vel_w;
+    out.log.push(StepLog {
+        time_s: gt.time_s,
+        root_xy: [gt.root.pos_w.x, gt.root.pos_w.y],
+        yaw,
+        vel_heading: [cy * v.x + sy * v.y, -sy * v.x + cy * v.y],
+        plan_age_steps: info.plan_age,
+        mode,
+        surprise_mps: info.surprise_mps,
+        gate: info.gate,
+        pushes: sim.pushes_applied(),
+    });
+    out.final_xy = [gt.root.pos_w.x, gt.root.pos_w.y];
+    if g1_data::rollout::fallen(gt.head_height_m, gt.root.pos_w.z) {
+        out.fell = true;
+        out.fall_time_s = Some(gt.time_s);
+    }
+    out.fell
+}
+
+/// Drives `sim` (already reset) for `steps` control steps under `ctl` (reset by the caller),
+/// on the simulator's ground truth: each step observes the state, sends the controller's
+/// targets for the period (damping when it has none), then lets it plan. `on_step` sees every
+/// step's command.
 pub fn drive(
     sim: &mut Sim,
-    planner: &mut Planner,
+    ctl: &mut Controller,
     task: &dyn Fn(u64) -> Task,
-    cfg: &ControlConfig,
     steps: u64,
-    mut on_step: impl FnMut(u64, &Sim),
+    mut on_step: impl FnMut(u64, &Sim, &Command),
 ) -> Result<DriveOutcome> {
     let dt = sim.control_dt_s();
-    let m = planner.manifest.clone();
-    let kp: [f64; NUM_JOINTS] = std::array::from_fn(|j| JOINTS[j].kp());
-    let kd: [f64; NUM_JOINTS] = std::array::from_fn(|j| JOINTS[j].kd());
     let world_shapes: Vec<Shape> = sim.config().obstacles.iter().map(to_shape).collect();
-    // History: (self-framed state, frame) and executed actions (model convention).
-    let (s0, f0) = frame_of(sim);
-    let q0 = sim.ground_truth().q;
-    let a0: [f64; NUM_JOINTS] =
-        std::array::from_fn(|j| (q0[j] - m.action_offset[j]) / m.action_scale[j]);
-    let mut states: VecDeque<(BodyPosState, CharacterFrame)> =
-        std::iter::repeat_n((s0, f0), HISTORY + 1).collect();
-    let mut actions: VecDeque<[f64; NUM_JOINTS]> = std::iter::repeat_n(a0, HISTORY).collect();
-    let mut current: Option<(Plan, CharacterFrame)> = None;
-    // A computed plan waiting to land: (plan, frame, control step, physics step within it).
-    let mut pending: Option<(Plan, CharacterFrame, u64, usize)> = None;
-    let phys_dt = sim.config().timestep_s;
-    let decimation = sim.config().decimation;
-    let mut last_target = q0;
-    let mut out = DriveOutcome {
-        steps: 0,
-        fell: false,
-        fall_time_s: None,
-        final_xy: [0.0; 2],
-        obstacle_contact_steps: 0,
-        plans: 0,
-        plan_latency_ms: vec![],
-        denoiser_calls: vec![],
-        fresh_plan_steps: 0,
-        hold_steps: 0,
-        damping_steps: 0,
-        failed_plans: 0,
-        first_failure: None,
-        log: vec![],
-    };
-    let mut stale_for = 0u64;
-    let mut router = Router::default();
-    let mut ramp = CommandRamp::default();
-    let mut gate = DisturbanceGate::default();
+    let mut out = DriveOutcome::default();
     for k in 0..steps {
-        let (s_self, frame) = frame_of(sim);
-        let measured = [s_self[ROOT_LIN_VEL.start], s_self[ROOT_LIN_VEL.start + 1]];
-        let task_k = ramp.apply(task(k), measured, cfg.joystick_accel_mps2, dt);
-        if k > 0 {
-            states.pop_front();
-            states.push_back((s_self, frame));
-        }
-        if let Some((_, _, ready, sub)) = &pending {
-            if *ready < k || (*ready == k && *sub == 0) {
-                let (p, f, _, _) = pending.take().expect("pending");
-                current = Some((p, f));
-            }
-        }
-        let surprise = current
-            .as_ref()
-            .and_then(|(p, f)| surprise_mps(p, f, k, &s_self, &frame));
-        gate.update(surprise, cfg, dt);
-        if pending.is_none() {
-            // Plan from the state at k, in its frame.
-            let hist_states: Vec<[f64; STATE_DIM]> = states
-                .iter()
-                .map(|(s, f)| rebase_state(s, f, &frame))
-                .collect();
-            let hist_actions: Vec<[f64; NUM_JOINTS]> = actions.iter().copied().collect();
-            let ramp = if cfg.guidance_warmup_s > 0.0 {
-                (k as f64 * dt / cfg.guidance_warmup_s).min(1.0)
-            } else {
-                1.0
-            };
-            let scaled = ControlConfig {
-                joystick_weight: cfg.joystick_weight * ramp,
-                waypoint_weight: cfg.waypoint_weight * ramp,
-                obstacle_weight: cfg.obstacle_weight * ramp,
-                ..cfg.clone()
-            };
-            // Building the costs (the route, when the goal or the obstacles change, and its
-            // carrot) is part of planning: its time joins the plan's compute time.
-            let t0 = std::time::Instant::now();
-            let guidance = build_guidance(
-                &task_k,
-                &scaled,
-                &world_shapes,
-                &frame,
-                &mut router,
-                (gate.anchor(&task_k, measured, cfg), dt),
-            );
-            let guidance_s = t0.elapsed().as_secs_f64();
-            let previous = current
-                .as_ref()
-                .map(|(p, f)| p.rebased(f, &frame, &m.stats));
-            // A failed plan (NaN or Inf from the network) is dropped: the loop keeps executing
-            // the last good plan, then holds, then damps.
-            match planner.plan(k, &hist_states, &hist_actions, &guidance, previous.as_ref()) {
-                Err(e) => {
-                    out.failed_plans += 1;
-                    if out.failed_plans == 1 {
-                        out.first_failure = Some(format!("step {k}: {e:#}"));
-                    }
-                }
-                Ok(mut plan) => {
-                    plan.compute_s += guidance_s;
-                    let (ready, sub) = if cfg.min_plan_delay_steps == 0 {
-                        // t + compute time, rounded up to the physics step.
-                        let n = ((plan.compute_s / phys_dt).ceil() as usize).max(1);
-                        (k + (n / decimation) as u64, n % decimation)
-                    } else {
-                        let d = (plan.compute_s / dt).ceil() as u64;
-                        (k + d.max(cfg.min_plan_delay_steps), 0)
-                    };
-                    out.plans += 1;
-                    out.plan_latency_ms.push(plan.compute_s * 1e3);
-                    out.denoiser_calls.push(plan.denoiser_calls);
-                    pending = Some((plan, frame, ready, sub));
-                }
-            }
-        }
-        // The physics steps of this period run the targets in force: those of the current
-        // plan, switching to a plan that lands part-way through the period.
-        let switch = match &pending {
-            Some((_, _, ready, sub)) if *ready == k => *sub,
-            _ => decimation,
+        let (state, frame) = observe_ground_truth(sim);
+        let task_k = task(k);
+        let o = Observation {
+            state,
+            frame,
+            q: sim.ground_truth().q,
+            executed: None,
+            task: &task_k,
+            obstacles: &world_shapes,
         };
-        sim.apply_due_push();
-        let mut exec = [0.0; NUM_JOINTS];
-        // The period is accounted to the targets it ends with.
-        let mut ended: (&str, Option<u64>) = ("hold", None);
-        for (from, to) in [(0, switch), (switch, decimation)] {
-            if to == from {
-                continue;
-            }
-            if from > 0 {
-                let (p, f, _, _) = pending.take().expect("pending");
-                current = Some((p, f));
-            }
-            let (cmd, mode, age) = targets_for(
-                current.as_ref().map(|(p, _)| p),
-                k,
-                &m,
-                (&kp, &kd),
-                &mut last_target,
-                stale_for + 1 > cfg.hold_steps,
-            );
-            // The executed action, in the model's convention, averaged over the period (the
-            // joint PD is linear in the target), joins the history.
-            for j in 0..NUM_JOINTS {
-                let a = if mode == "damping" {
-                    a0[j]
-                } else {
-                    (cmd.q[j] - m.action_offset[j]) / m.action_scale[j]
-                };
-                exec[j] += a * (to - from) as f64 / decimation as f64;
-            }
-            sim.set_command(&cmd);
-            for _ in from..to {
-                sim.step_physics();
-            }
-            ended = (mode, age);
-        }
-        let (mode, age) = ended;
-        match mode {
-            "plan" => {
-                stale_for = 0;
-                if age.is_some_and(|a| (a as f64) * dt < 0.1) {
-                    out.fresh_plan_steps += 1;
-                }
-            }
-            "hold" => {
-                stale_for += 1;
-                out.hold_steps += 1;
-            }
-            _ => {
-                stale_for += 1;
-                out.damping_steps += 1;
-            }
-        }
-        actions.pop_front();
-        actions.push_back(exec);
-        out.steps = k + 1;
-        let gt = sim.ground_truth();
-        if sim.obstacle_contacts() > 0 {
-            out.obstacle_contact_steps += 1;
-        }
-        let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
-        let (sy, cy) = yaw.sin_cos();
-        let v = gt.root.lin_vel_w;
-        out.log.push(StepLog {
-            time_s: gt.time_s,
-            root_xy: [gt.root.pos_w.x, gt.root.pos_w.y],
-            yaw,
-            vel_heading: [cy * v.x + sy * v.y, -sy * v.x + cy * v.y],
-            plan_age_steps: age,
-            mode,
-            surprise_mps: surprise,
-            gate: gate.value(),
-            pushes: sim.pushes_applied(),
+        let cmd = ctl.observe(&o);
+        sim.set_command(&match &cmd {
+            Command::Targets { q, kp, kd, .. } => MotorCommand::with_gains(*q, *kp, *kd),
+            Command::None => MotorCommand::damping(),
         });
-        on_step(k, sim);
-        if gt.head_height_m < g1_data::rollout::FALL_HEAD_HEIGHT_M
-            || gt.root.pos_w.z < g1_data::rollout::FALL_PELVIS_HEIGHT_M
-        {
-            out.fell = true;
-            out.fall_time_s = Some(gt.time_s);
+        let plan = ctl.plan_next();
+        sim.step_control();
+        on_step(k, sim, &cmd);
+        if account_step(&mut out, sim, k, ctl.last_step, plan, dt) {
             break;
         }
     }
-    let gt = sim.ground_truth();
-    out.final_xy = [gt.root.pos_w.x, gt.root.pos_w.y];
+    out.failed_plans = ctl.failed_plans as usize;
+    out.first_failure = ctl.last_error.clone();
     Ok(out)
-}
-
-/// The joint command for control step `k`: the plan's action for it, else the last targets
-/// (`damp`: damping instead), with its mode and the plan's age in steps.
-fn targets_for(
-    plan: Option<&Plan>,
-    k: u64,
-    m: &g1_diffusion::Manifest,
-    (kp, kd): (&[f64; NUM_JOINTS], &[f64; NUM_JOINTS]),
-    last_target: &mut [f64; NUM_JOINTS],
-    damp: bool,
-) -> (MotorCommand, &'static str, Option<u64>) {
-    match plan.and_then(|p| p.action_at(k).map(|a| (p.step, *a))) {
-        Some((ps, a)) if a.iter().all(|v| v.is_finite()) => {
-            let q: [f64; NUM_JOINTS] =
-                std::array::from_fn(|j| m.action_offset[j] + m.action_scale[j] * a[j] as f64);
-            *last_target = q;
-            (MotorCommand::with_gains(q, *kp, *kd), "plan", Some(k - ps))
-        }
-        _ if !damp => (
-            MotorCommand::with_gains(*last_target, *kp, *kd),
-            "hold",
-            None,
-        ),
-        _ => (MotorCommand::damping(), "damping", None),
-    }
 }
 
 /// The task's costs in the character frame `frame` (the plan's frame). `router` supplies the

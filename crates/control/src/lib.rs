@@ -1,11 +1,12 @@
 //! The guided diffusion controller (no libtorch): `planner` (guided, rolling DDPM planning over
-//! any `Denoiser`) and `drive` (the simulated G1 in closed loop with simulated latency).
+//! any `Denoiser`), `controller` (the one controller the planner node and the evaluation run,
+//! plans landing by a latency model) and `drive` (its harness on the simulator's ground truth).
 
 pub mod controller;
 pub mod drive;
 pub mod planner;
 
-pub use controller::{Command, Controller};
+pub use controller::{Command, Controller, LatencyModel, Observation, PlanInfo, StepInfo};
 pub use drive::{build_guidance, drive, ControlConfig, DriveOutcome, Router, Task};
 pub use planner::{Plan, Planner, PlannerConfig};
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use g1_control::{drive, ControlConfig, Planner, PlannerConfig, Task};
+use g1_control::{drive, ControlConfig, Controller, LatencyModel, Planner, PlannerConfig, Task};
 use g1_diffusion::sampler::{denoise_strided, noise_future, Denoiser, Prediction, Sequence};
 use g1_diffusion::{Manifest, Schedule};
 use rand::SeedableRng;
@@ -162,6 +162,11 @@ fn zero_history() -> (Vec<[f64; g1::STATE_DIM]>, Vec<[f64; g1::NUM_JOINTS]>) {
     )
 }
 
+/// The controller around `planner` with `cfg`, plans landing after `latency_ms`.
+fn ctl(planner: Planner, cfg: ControlConfig, latency_ms: f64) -> Controller {
+    Controller::new(planner, cfg, LatencyModel::Fixed { ms: latency_ms }).unwrap()
+}
+
 fn setup(good: usize) -> (g1_sim::Sim, Planner) {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let m = default_manifest();
@@ -179,12 +184,13 @@ fn setup(good: usize) -> (g1_sim::Sim, Planner) {
 
 #[test]
 fn nan_plans_fall_back_to_hold_then_damping() {
-    let (mut sim, mut planner) = setup(0);
+    let (mut sim, planner) = setup(0);
     let cfg = ControlConfig {
         hold_steps: 10,
         ..Default::default()
     };
-    let out = drive(&mut sim, &mut planner, &|_| Task::Free, &cfg, 30, |_, _| {}).unwrap();
+    let mut c = ctl(planner, cfg, 5.0);
+    let out = drive(&mut sim, &mut c, &|_| Task::Free, 30, |_, _, _| {}).unwrap();
     assert_eq!(out.failed_plans, 30);
     assert!(
         out.first_failure.as_deref().unwrap().contains("NaN"),
@@ -200,12 +206,13 @@ fn nan_plans_fall_back_to_hold_then_damping() {
 #[test]
 fn a_plan_that_runs_out_is_held_then_damped() {
     // The first plan (20 calls) is good; every later one is NaN.
-    let (mut sim, mut planner) = setup(20);
+    let (mut sim, planner) = setup(20);
     let cfg = ControlConfig {
         hold_steps: 10,
         ..Default::default()
     };
-    let out = drive(&mut sim, &mut planner, &|_| Task::Free, &cfg, 40, |_, _| {}).unwrap();
+    let mut c = ctl(planner, cfg, 5.0);
+    let out = drive(&mut sim, &mut c, &|_| Task::Free, 40, |_, _, _| {}).unwrap();
     let modes: Vec<&str> = out.log.iter().map(|l| l.mode).collect();
     // Step 0 has no plan yet (it lands at step ≥ 1); the plan from step 0 covers steps ≤ 16.
     assert_eq!(modes[0], "hold");
@@ -303,14 +310,15 @@ fn guidance_step_in_normalised_and_physical_units() {
 #[test]
 fn a_minimum_plan_delay_holds_plans_back() {
     for min_delay in [1u64, 3] {
-        let (mut sim, mut planner) = setup(usize::MAX);
+        let (mut sim, planner) = setup(usize::MAX);
         let cfg = ControlConfig {
             min_plan_delay_steps: min_delay,
             ..Default::default()
         };
-        let out = drive(&mut sim, &mut planner, &|_| Task::Free, &cfg, 12, |_, _| {}).unwrap();
+        let mut c = ctl(planner, cfg, 0.0);
+        let out = drive(&mut sim, &mut c, &|_| Task::Free, 12, |_, _, _| {}).unwrap();
         let first = out.log.iter().position(|l| l.mode == "plan").unwrap() as u64;
-        // A plan's compute time here is far below one 20 ms step, so the floor decides.
+        // The latency model says 0 ms: the floor decides.
         assert_eq!(first, min_delay, "min delay {min_delay}");
         let ages: Vec<u64> = out.log.iter().filter_map(|l| l.plan_age_steps).collect();
         assert!(ages.iter().all(|a| *a >= min_delay), "{ages:?}");
@@ -323,24 +331,76 @@ fn a_minimum_plan_delay_holds_plans_back() {
     }
 }
 
+/// A plan lands ⌈latency / period⌉ steps after its state (at least one): 50 ms → 3 steps, a
+/// plan every 3 steps; whatever the plan's own compute time.
 #[test]
-fn without_a_minimum_delay_a_plan_lands_within_its_own_period() {
-    let (mut sim, mut planner) = setup(usize::MAX);
-    let cfg = ControlConfig {
-        min_plan_delay_steps: 0,
-        ..Default::default()
+fn plans_land_when_the_latency_model_says() {
+    for (ms, steps) in [(1.0, 1u64), (20.0, 1), (20.5, 2), (50.0, 3)] {
+        let (mut sim, planner) = setup(usize::MAX);
+        let mut c = ctl(planner, ControlConfig::default(), ms);
+        let out = drive(&mut sim, &mut c, &|_| Task::Free, 13, |_, _, _| {}).unwrap();
+        let ages: Vec<Option<u64>> = out.log.iter().map(|l| l.plan_age_steps).collect();
+        let first = ages.iter().position(|a| a.is_some()).unwrap() as u64;
+        assert_eq!(first, steps, "{ms} ms: {ages:?}");
+        assert_eq!(out.plans as u64, 13_u64.div_ceil(steps), "{ms} ms");
+        // Every executed plan is between `steps` and 2·steps − 1 steps old.
+        assert!(
+            ages.iter()
+                .flatten()
+                .all(|a| (steps..2 * steps).contains(a)),
+            "{ms} ms: {ages:?}"
+        );
+    }
+}
+
+/// Measured latencies are drawn from the controller's seeded stream: the same seed lands the
+/// same plans at the same steps, another seed differently; a latency file names bad samples.
+#[test]
+fn measured_latency_is_drawn_per_seed() {
+    let model = LatencyModel::Measured {
+        source: "test".into(),
+        samples_ms: vec![5.0, 30.0, 55.0],
     };
-    let out = drive(&mut sim, &mut planner, &|_| Task::Free, &cfg, 12, |_, _| {}).unwrap();
-    // Every plan here takes far less than one 20 ms period: it lands part-way through the
-    // period of the state it starts from, so every period ends on a plan of age 0 and one
-    // plan is made per period.
-    let ages: Vec<Option<u64>> = out.log.iter().map(|l| l.plan_age_steps).collect();
-    assert!(ages.iter().all(|a| *a == Some(0)), "{ages:?}");
-    assert_eq!(out.plans, 12);
-    assert_eq!(out.fresh_plan_steps, 12);
-    // Before the first plan lands, the first physics steps hold the standing targets: no
-    // period is accounted to holding or damping, since each ends on its plan.
-    assert_eq!((out.hold_steps, out.damping_steps), (0, 0));
+    let lands = |seed: u64| {
+        let (_, planner) = setup(usize::MAX);
+        let mut c = Controller::new(planner, ControlConfig::default(), model.clone()).unwrap();
+        c.reset(seed);
+        let (mut sim, _) = setup(usize::MAX);
+        let mut at = vec![];
+        for _ in 0..40 {
+            let (s, f) = g1_control::drive::observe_ground_truth(&sim);
+            let o = g1_control::Observation {
+                state: s,
+                frame: f,
+                q: sim.ground_truth().q,
+                executed: None,
+                task: &Task::Free,
+                obstacles: &[],
+            };
+            let (_, plan) = c.step(&o);
+            at.extend(plan.map(|p| p.lands_at));
+            sim.step_control();
+        }
+        at
+    };
+    let a = lands(7);
+    assert_eq!(a, lands(7));
+    assert_ne!(a, lands(8));
+    let gaps: std::collections::BTreeSet<u64> = a.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| [1, 2, 3].contains(g)), "{gaps:?}");
+    assert!(gaps.len() >= 2, "one latency drawn every time: {gaps:?}");
+    let dir = std::env::temp_dir().join(format!("g1d-latency-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("lat.json");
+    std::fs::write(&f, r#"{"source": "x", "samples_ms": [3.0, -1.0]}"#).unwrap();
+    let err = format!("{:#}", LatencyModel::parse(f.to_str().unwrap()).unwrap_err());
+    assert!(err.contains("-1"), "{err}");
+    assert!(LatencyModel::parse("fixed:abc").is_err());
+    assert_eq!(
+        LatencyModel::parse("fixed:20").unwrap(),
+        LatencyModel::Fixed { ms: 20.0 }
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

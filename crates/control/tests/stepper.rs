@@ -3,7 +3,9 @@
 //! commanding.
 
 use g1::{forward_kinematics, CharacterFrame};
-use g1_control::{Command, ControlConfig, Controller, Planner, PlannerConfig, Task};
+use g1_control::{
+    Command, ControlConfig, Controller, LatencyModel, Observation, Planner, PlannerConfig, Task,
+};
 use g1_sim::{MotorCommand, Sim, SimConfig};
 
 #[test]
@@ -11,7 +13,12 @@ fn controller_stepper_keeps_the_g1_standing() {
     let dir = g1_sim::default_assets_dir().join("models/default");
     let (m, net) = g1_diffusion::open_ort(&dir, g1_diffusion::OrtDevice::Cpu, 1).unwrap();
     let planner = Planner::new(Box::new(net), m, PlannerConfig::default()).unwrap();
-    let mut c = Controller::new(planner, ControlConfig::default());
+    let mut c = Controller::new(
+        planner,
+        ControlConfig::default(),
+        LatencyModel::Fixed { ms: 10.0 },
+    )
+    .unwrap();
     let cfg = SimConfig {
         timestep_s: 0.002,
         decimation: 10,
@@ -20,26 +27,33 @@ fn controller_stepper_keeps_the_g1_standing() {
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
     let init = g1_control::drive::standing_start(&mut sim);
     sim.reset(&init, 0).unwrap();
-    let mut commanded = 0;
-    // The command computed from the state at step k is executed from step k + 1 (one control
-    // period of latency, as in the node pipeline).
-    let mut pending: Option<Command> = None;
+    let mut from_plans = 0;
     for k in 0..250 {
         let gt = sim.ground_truth();
         let kin = forward_kinematics(&gt.root, &gt.q, &gt.dq);
         let s = g1::build_state_self(&kin);
         let f = CharacterFrame::from_root(&gt.root.pos_w, &gt.root.quat_w);
-        let cmd = c.step(s, f, &gt.q, None, &Task::Free, &[]).unwrap();
-        if let Some(Command::Targets { q, kp, kd, .. }) = pending.replace(cmd) {
-            assert!(q.iter().all(|v| v.is_finite()));
-            sim.set_command(&MotorCommand::with_gains(q, kp, kd));
-            commanded += 1;
-        }
+        let o = Observation {
+            state: s,
+            frame: f,
+            q: gt.q,
+            executed: None,
+            task: &Task::Free,
+            obstacles: &[],
+        };
+        let (cmd, _) = c.step(&o);
+        let Command::Targets { q, kp, kd, .. } = cmd else {
+            panic!("no targets at step {k}");
+        };
+        assert!(q.iter().all(|v| v.is_finite()));
+        sim.set_command(&MotorCommand::with_gains(q, kp, kd));
+        // The first step holds the standing pose; every later one executes a plan.
+        from_plans += usize::from(c.last_step.unwrap().mode == "plan");
         sim.step_control();
         let h = sim.ground_truth().head_height_m;
         assert!(h > 1.0, "head at {h:.2} m at step {k}: the G1 is falling");
     }
-    assert_eq!(commanded, 249);
+    assert_eq!(from_plans, 249);
     assert_eq!(c.failed_plans, 0);
     assert!(c.plan().is_some());
 }
@@ -54,7 +68,7 @@ fn controller_stepper_keeps_the_g1_standing() {
 fn shipped_model_walks_round_a_post_to_a_waypoint() {
     let dir = g1_sim::default_assets_dir().join("models/default");
     let (m, net) = g1_diffusion::open_ort(&dir, g1_diffusion::OrtDevice::Cpu, 1).unwrap();
-    let mut planner = Planner::new(Box::new(net), m, PlannerConfig::default()).unwrap();
+    let planner = Planner::new(Box::new(net), m, PlannerConfig::default()).unwrap();
     let cfg = SimConfig {
         obstacles: vec![g1_sim::Obstacle::Cylinder {
             center: vec![1.2, 0.05],
@@ -66,14 +80,17 @@ fn shipped_model_walks_round_a_post_to_a_waypoint() {
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
     let init = g1_control::drive::standing_start(&mut sim);
     sim.reset(&init, 3).unwrap();
-    let cc = ControlConfig {
-        min_plan_delay_steps: 2,
-        ..Default::default()
-    };
+    let mut c = Controller::new(
+        planner,
+        ControlConfig::default(),
+        LatencyModel::Fixed { ms: 40.0 },
+    )
+    .unwrap();
+    c.reset(3);
     let goal = [2.5, 0.0];
     let task = |_| Task::Waypoint { goal };
     let steps = (10.0 / sim.control_dt_s()).round() as u64;
-    let out = g1_control::drive(&mut sim, &mut planner, &task, &cc, steps, |_, _| {}).unwrap();
+    let out = g1_control::drive(&mut sim, &mut c, &task, steps, |_, _, _| {}).unwrap();
     assert!(!out.fell, "fell at {:?} s", out.fall_time_s);
     assert_eq!(out.obstacle_contact_steps, 0, "touched the post");
     let e = (out.final_xy[0] - goal[0]).hypot(out.final_xy[1] - goal[1]);
@@ -154,6 +171,13 @@ fn bad_control_settings_name_the_key() {
                 ..Default::default()
             },
             "disturbance_reopen_s",
+        ),
+        (
+            ControlConfig {
+                min_plan_delay_steps: 0,
+                ..Default::default()
+            },
+            "min_plan_delay_steps",
         ),
     ] {
         let err = cc.check().expect_err("accepted a bad setting").to_string();
@@ -292,7 +316,7 @@ fn a_kick_surprises_the_model_and_closes_the_disturbance_gate() {
         joystick_approach_mps2: 0.5,
         ..Default::default()
     };
-    let mut c = Controller::new(planner, cc);
+    let mut c = Controller::new(planner, cc, LatencyModel::Fixed { ms: 10.0 }).unwrap();
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), SimConfig::default()).unwrap();
     let init = g1_control::drive::standing_start(&mut sim);
     sim.reset(&init, 1).unwrap();
@@ -302,7 +326,6 @@ fn a_kick_surprises_the_model_and_closes_the_disturbance_gate() {
         yaw_rate: 0.0,
     };
     let kick_at = 75;
-    let mut pending: Option<Command> = None;
     let (mut surprise, mut gate) = (vec![], vec![]);
     for k in 0..110 {
         if k == kick_at {
@@ -312,10 +335,18 @@ fn a_kick_surprises_the_model_and_closes_the_disturbance_gate() {
         let kin = forward_kinematics(&gt.root, &gt.q, &gt.dq);
         let s = g1::build_state_self(&kin);
         let f = CharacterFrame::from_root(&gt.root.pos_w, &gt.root.quat_w);
-        let cmd = c.step(s, f, &gt.q, None, &task, &[]).unwrap();
-        surprise.push(c.surprise_mps);
+        let o = Observation {
+            state: s,
+            frame: f,
+            q: gt.q,
+            executed: None,
+            task: &task,
+            obstacles: &[],
+        };
+        let (cmd, _) = c.step(&o);
+        surprise.push(c.last_step.unwrap().surprise_mps);
         gate.push(c.gate());
-        if let Some(Command::Targets { q, kp, kd, .. }) = pending.replace(cmd) {
+        if let Command::Targets { q, kp, kd, .. } = cmd {
             sim.set_command(&MotorCommand::with_gains(q, kp, kd));
         }
         sim.step_control();

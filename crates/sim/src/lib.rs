@@ -320,6 +320,17 @@ impl Sim {
         Ok(())
     }
 
+    /// Restarts the push schedule from the current time (the first push one interval from
+    /// now; e.g. when an evaluated episode starts after a start-up phase).
+    pub fn restart_pushes(&mut self) {
+        let now = self.data.time();
+        self.next_push_s = self
+            .cfg
+            .pushes
+            .as_ref()
+            .map(|p| now + draw(&mut self.rng, p.interval_s));
+    }
+
     pub fn pushes_applied(&self) -> usize {
         self.pushes
     }
@@ -371,13 +382,6 @@ impl Sim {
         }
         self.rng = ChaCha8Rng::seed_from_u64(seed);
         let r = self.cfg.randomization.clone();
-        let draw = |rng: &mut ChaCha8Rng, range: [f64; 2]| {
-            if range[1] > range[0] {
-                rng.gen_range(range[0]..range[1])
-            } else {
-                range[0]
-            }
-        };
         let friction_scale = draw(&mut self.rng, r.friction_scale);
         let mass_scale = draw(&mut self.rng, r.mass_scale);
         let sym = |rng: &mut ChaCha8Rng, a: f64| if a > 0.0 { rng.gen_range(-a..a) } else { 0.0 };
@@ -712,6 +716,15 @@ fn check_model(model: &MjModel) -> Result<(), SimError> {
 
 /// Locates the repository's `assets/` directory: `$G1D_ASSETS`, else `./assets`, else the
 /// path compiled in from the workspace root.
+/// Uniform in `range` (its lower end when empty).
+fn draw(rng: &mut ChaCha8Rng, range: [f64; 2]) -> f64 {
+    if range[1] > range[0] {
+        rng.gen_range(range[0]..range[1])
+    } else {
+        range[0]
+    }
+}
+
 pub fn default_assets_dir() -> PathBuf {
     if let Ok(p) = std::env::var("G1D_ASSETS") {
         return PathBuf::from(p);

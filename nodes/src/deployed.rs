@@ -1,0 +1,358 @@
+//! The deployed chain without DDS, for evaluation (`g1d eval/drive --profile deployed`): the
+//! simulator at the robot's sensor rate (one `LowState` per physics step, with sensor noise and
+//! per-episode biases) → the bridge's safety core ([`BridgeCore`], as `g1_bridge` runs it) →
+//! the Kalman estimator ([`EstimatorCore`], as `g1_estimator` runs it) → the planner node's
+//! core ([`PlannerCore`]: the one controller) → the bridge → the simulator. Every node reads
+//! its section of the same parameter file the launch files pass (`config/g1.params.yaml`).
+//!
+//! An episode starts as the robot does: hanging from a gantry, the bridge in damping, a standby
+//! request at once (the PD ramp to the default pose, `standby_ramp_s`), the controller planning
+//! without a task, then `active` once the ramp is done and targets are fresh, and the gantry
+//! lets go. The episode's clock, its task and its
+//! pushes start when the bridge turns active; what came before is not scored.
+
+use std::path::Path;
+
+use anyhow::{bail, Context as _, Result};
+use g1_bridge::{BridgeConfig, Mode, Request};
+use g1_control::drive::{account_step, to_shape, DriveOutcome};
+use g1_control::{LatencyModel, PlanInfo, Task};
+use g1_hg::Remote;
+use g1_msgs::g1d::JointTargets;
+use g1_msgs::unitree::LowCmd;
+use g1_ros::{NodeConfig, ParamMap};
+use g1_sim::{Sensors, Sim};
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution as _, Normal};
+use serde::{Deserialize, Serialize};
+
+use crate::bridge_node::BridgeCore;
+use crate::estimator_node::{EstimatorConfig, EstimatorCore};
+use crate::planner_node::{PlannerCore, PlannerNodeConfig};
+use crate::sim_node::{low_state_of, motor_command};
+
+/// The node parameters of the deployed chain, from one parameter file.
+#[derive(Debug, Clone)]
+pub struct ChainParams {
+    pub source: String,
+    pub bridge: BridgeConfig,
+    pub estimator: EstimatorConfig,
+    pub planner: PlannerNodeConfig,
+    /// `g1_sim`'s physics step (s): one `LowState` per step.
+    pub timestep_s: f64,
+}
+
+fn node_config<T: NodeConfig>(path: &Path, node: &str) -> Result<T> {
+    let mut params = ParamMap::default();
+    for (name, v) in g1_ros::params::load_file(path, &format!("/{node}"))? {
+        params.set(&name, v, &path.display().to_string());
+    }
+    g1_ros::load_config(&params).with_context(|| format!("{}: `{node}`", path.display()))
+}
+
+impl ChainParams {
+    /// The `g1_bridge`, `g1_estimator`, `g1_planner` and `g1_sim` sections of a ROS 2
+    /// parameter file (`ros__parameters`).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading parameter file {}", path.display()))?;
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text)
+            .with_context(|| format!("{}: not YAML", path.display()))?;
+        let timestep_s = doc
+            .get("g1_sim")
+            .and_then(|n| n.get("ros__parameters"))
+            .and_then(|p| p.get("timestep_s"))
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.002);
+        let decimation = (0.02 / timestep_s).round();
+        if !(decimation >= 1.0 && (decimation * timestep_s - 0.02).abs() < 1e-9) {
+            bail!(
+                "{}: g1_sim timestep_s = {timestep_s} must divide the 20 ms control period",
+                path.display()
+            );
+        }
+        Ok(Self {
+            source: path.display().to_string(),
+            bridge: node_config(path, "g1_bridge")?,
+            estimator: node_config(path, "g1_estimator")?,
+            planner: node_config(path, "g1_planner")?,
+            timestep_s,
+        })
+    }
+}
+
+/// Sensor noise of the deployed profile: white noise on every sample plus per-episode biases.
+/// The white-noise levels are those the training data's observations carried (collection's
+/// `obs_std_*`); the IMU biases are typical of a MEMS IMU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SensorNoise {
+    pub gyro_std: f64,
+    /// Per-episode gyro bias, uniform in ± this (rad/s).
+    pub gyro_bias: f64,
+    pub accel_std: f64,
+    pub accel_bias: f64,
+    /// Per-episode roll/pitch error of the IMU's attitude, uniform in ± this (rad).
+    pub tilt_bias_rad: f64,
+    pub q_std: f64,
+    pub dq_std: f64,
+}
+
+impl Default for SensorNoise {
+    fn default() -> Self {
+        Self {
+            gyro_std: 0.05,
+            gyro_bias: 0.01,
+            accel_std: 0.1,
+            accel_bias: 0.05,
+            tilt_bias_rad: 0.01,
+            q_std: 0.005,
+            dq_std: 0.2,
+        }
+    }
+}
+
+impl SensorNoise {
+    pub fn none() -> Self {
+        Self {
+            gyro_std: 0.0,
+            gyro_bias: 0.0,
+            accel_std: 0.0,
+            accel_bias: 0.0,
+            tilt_bias_rad: 0.0,
+            q_std: 0.0,
+            dq_std: 0.0,
+        }
+    }
+}
+
+/// One episode's noisy sensors.
+struct NoisySensors {
+    noise: SensorNoise,
+    rng: ChaCha8Rng,
+    gyro_bias: [f64; 3],
+    accel_bias: [f64; 3],
+    tilt: g1::nalgebra::UnitQuaternion<f64>,
+}
+
+impl NoisySensors {
+    fn new(noise: SensorNoise, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e_4503);
+        let mut u = |a: f64| if a > 0.0 { rng.gen_range(-a..a) } else { 0.0 };
+        let gyro_bias = [u(noise.gyro_bias), u(noise.gyro_bias), u(noise.gyro_bias)];
+        let accel_bias = [u(noise.accel_bias), u(noise.accel_bias), u(noise.accel_bias)];
+        let tilt = g1::nalgebra::UnitQuaternion::from_euler_angles(
+            u(noise.tilt_bias_rad),
+            u(noise.tilt_bias_rad),
+            0.0,
+        );
+        Self {
+            noise,
+            rng,
+            gyro_bias,
+            accel_bias,
+            tilt,
+        }
+    }
+
+    fn apply(&mut self, mut s: Sensors) -> Sensors {
+        let n = self.noise.clone();
+        let mut g = |std: f64| {
+            if std > 0.0 {
+                Normal::new(0.0, std).expect("std > 0").sample(&mut self.rng)
+            } else {
+                0.0
+            }
+        };
+        for k in 0..3 {
+            s.gyro_b[k] += self.gyro_bias[k] + g(n.gyro_std);
+            s.accel_b[k] += self.accel_bias[k] + g(n.accel_std);
+        }
+        for j in 0..g1::NUM_JOINTS {
+            s.q[j] += g(n.q_std);
+            s.dq[j] += g(n.dq_std);
+        }
+        let q = self.tilt * g1::quat_from_wxyz(s.imu_quat_wxyz);
+        s.imu_quat_wxyz = [q.w, q.i, q.j, q.k];
+        s
+    }
+}
+
+/// What the controller was given and answered at one control step (for the harness-vs-node
+/// check: the same messages into a fresh [`PlannerCore`] must give the same targets).
+#[derive(Debug, Clone)]
+pub struct ControlStepRecord {
+    pub joints: g1_msgs::sensor_msgs::JointState,
+    pub lowcmd: Option<LowCmd>,
+    pub state: g1_msgs::g1d::BodyPosState,
+    pub task: Task,
+    pub targets: Option<JointTargets>,
+}
+
+/// The deployed chain around one planner core.
+pub struct DeployedChain {
+    pub params: ChainParams,
+    pub core: PlannerCore,
+    pub noise: SensorNoise,
+    /// Keep every control step's inputs and outputs in [`DeployedOutcome::records`].
+    pub record: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployedOutcome {
+    pub drive: DriveOutcome,
+    /// Simulated seconds of the start-up (standby) before the episode's clock started.
+    pub startup_s: f64,
+    pub bad_crc: u64,
+    pub bridge_transitions: Vec<String>,
+    pub records: Vec<ControlStepRecord>,
+}
+
+impl DeployedChain {
+    pub fn new(params: ChainParams, latency: LatencyModel, noise: SensorNoise) -> Result<Self> {
+        let core = PlannerCore::new(&params.planner, latency)?;
+        Ok(Self {
+            params,
+            core,
+            noise,
+            record: false,
+        })
+    }
+
+    /// Runs one episode on `sim` (built with the params' physics step and reset with `seed`)
+    /// for `steps` control steps after start-up. `task(k)` is the task at episode step k.
+    pub fn run(
+        &mut self,
+        sim: &mut Sim,
+        seed: u64,
+        task: &dyn Fn(u64) -> Task,
+        steps: u64,
+    ) -> Result<DeployedOutcome> {
+        let p = &self.params;
+        let dt = sim.control_dt_s();
+        let decimation = sim.config().decimation;
+        if (sim.config().timestep_s - p.timestep_s).abs() > 1e-12 {
+            bail!(
+                "the simulator steps {} s, the parameter file's g1_sim {} s",
+                sim.config().timestep_s,
+                p.timestep_s
+            );
+        }
+        self.core.reset(seed);
+        self.core
+            .set_shapes(sim.config().obstacles.iter().map(to_shape).collect());
+        let mut bridge = BridgeCore::new(p.bridge.clone())?;
+        // The robot has no ground truth: the Kalman filter, whatever the file's mode says.
+        let mut estimator = EstimatorCore::new(EstimatorConfig {
+            mode: "kalman".into(),
+            ..p.estimator.clone()
+        });
+        let mut sensors = NoisySensors::new(self.noise.clone(), seed);
+        bridge.bridge.request(Request::Standby, "evaluation start-up");
+        let mut out = DeployedOutcome {
+            drive: DriveOutcome::default(),
+            startup_s: 0.0,
+            bad_crc: 0,
+            bridge_transitions: vec![],
+            records: vec![],
+        };
+        // Targets in flight to the bridge (they arrive at the next tick).
+        let mut inbox: Vec<JointTargets> = vec![];
+        let mut last_cmd: Option<LowCmd> = None;
+        let mut episode_k: Option<u64> = None;
+        let mut last_plan: Option<PlanInfo> = None;
+        let remote = Remote::default();
+        let start_root = sim.ground_truth().root;
+        let max_ticks = ((p.bridge.standby_ramp_s + 5.0) / sim.config().timestep_s) as u64
+            + (steps + 1) * decimation as u64;
+        for tick in 0..max_ticks {
+            let now = sim.time_s();
+            let ls = low_state_of(&sensors.apply(sim.sensors()), tick as u32, 0, &remote);
+            let delivered = std::mem::take(&mut inbox);
+            let b = bridge.process(now, &[], &delivered, &[ls]);
+            let cmd = b.cmds.last().cloned().context("the bridge answered no LowCmd")?;
+            sim.set_command(&motor_command(&cmd));
+            let e = estimator.process(now, &b.joints, &b.imus, &[])?;
+            if let (Some(state), Some(joints)) = (e.state, b.joints.last()) {
+                // A control step. The previous episode step is over: score it.
+                if let Some(k) = episode_k {
+                    let plan = last_plan.take();
+                    if account_step(&mut out.drive, sim, k, self.core.controller.last_step, plan, dt)
+                        || k + 1 >= steps
+                    {
+                        break;
+                    }
+                    episode_k = Some(k + 1);
+                }
+                let task_k = episode_k.map_or(Task::Free, task);
+                self.core.task = task_k.clone();
+                self.core.joints(joints);
+                if let Some(c) = &last_cmd {
+                    self.core.lowcmd(c);
+                }
+                let targets = self.core.on_state(&state)?;
+                if self.record {
+                    out.records.push(ControlStepRecord {
+                        joints: joints.clone(),
+                        lowcmd: last_cmd.clone(),
+                        state: state.clone(),
+                        task: task_k,
+                        targets: targets.clone(),
+                    });
+                }
+                inbox.extend(targets);
+                let plan = self.core.plan_next();
+                if episode_k.is_some() {
+                    last_plan = plan;
+                }
+                let mode = bridge.bridge.mode();
+                if episode_k.is_none() {
+                    if mode == Mode::Standby && now >= p.bridge.standby_ramp_s {
+                        bridge.bridge.request(Request::Active, "evaluation: ramp done");
+                    }
+                    if mode == Mode::Active {
+                        // The episode starts: its clock, task and pushes.
+                        out.startup_s = now;
+                        episode_k = Some(0);
+                        sim.restart_pushes();
+                    }
+                }
+                if episode_k.is_some() {
+                    sim.apply_due_push();
+                }
+            }
+            last_cmd = Some(cmd);
+            if episode_k.is_none() {
+                // The gantry holds the pelvis until the bridge is active (standby's soft PD
+                // does not hold the G1 up by itself).
+                sim.pin_root(&start_root);
+            }
+            sim.step_physics();
+        }
+        if episode_k.is_none() {
+            bail!(
+                "the bridge never turned active: {:?}",
+                bridge.bridge.transitions()
+            );
+        }
+        let t0 = out.startup_s;
+        for l in &mut out.drive.log {
+            l.time_s -= t0;
+        }
+        if let Some(t) = &mut out.drive.fall_time_s {
+            *t -= t0;
+        }
+        let c = self.core.controller.failed_plans;
+        out.drive.failed_plans = c as usize;
+        out.drive.first_failure = self.core.controller.last_error.clone();
+        out.bad_crc = bridge.bridge.counters.bad_crc;
+        out.bridge_transitions = bridge
+            .bridge
+            .transitions()
+            .iter()
+            .map(|t| format!("{:.2} s {} → {}: {}", t.time_s - t0, t.from.name(), t.to.name(), t.reason))
+            .collect();
+        Ok(out)
+    }
+}
