@@ -779,6 +779,12 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
     }
     print!("{}", table(&reports));
     println!(
+        "\nprofile {:?}: node parameters from {}; plans land by {}",
+        setup.profile,
+        setup.params.source,
+        setup.latency.describe()
+    );
+    println!(
         "\ntable.md, report.json (as --json), runs.json (every run: seed, fall time, end point) and\none top view per scenario: {}/",
         a.out.display()
     );
@@ -813,14 +819,18 @@ fn table(reports: &[ScenarioReport]) -> String {
     use std::fmt::Write as _;
     let f = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |x| format!("{x:.d$}"));
     let mut t = String::new();
-    t.push_str("| scenario | controller | runs | success | falls | contacts | mean time (s) | vel. error (m/s) | yaw-rate error (rad/s) | final error (m) | plan p50/p99 (ms) | fresh plans |\n");
-    t.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    t.push_str("| scenario | controller | profile | runs | success | falls | contacts | mean time (s) | vel. error (m/s) | yaw-rate error (rad/s) | final error (m) | plan p50/p99 (ms) | fresh plans |\n");
+    t.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in reports {
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {:.0}% | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.0}% | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.scenario,
             r.controller,
+            match r.profile {
+                Profile::Deployed => "deployed",
+                Profile::Ideal => "ideal",
+            },
             r.runs,
             100.0 * r.success_rate,
             r.falls,

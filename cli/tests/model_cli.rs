@@ -405,10 +405,13 @@ fn eval_reports_every_run_and_refuses_bad_scenarios() {
         s(&out),
     ]);
     assert!(
-        stdout.contains("| short_post | diffusion | 2 |"),
+        stdout.contains("| short_post | diffusion | deployed | 2 |"),
         "{stdout}"
     );
-    assert!(stdout.contains("| short_post | expert | 2 |"), "{stdout}");
+    assert!(
+        stdout.contains("| short_post | expert | deployed | 2 |"),
+        "{stdout}"
+    );
     // The file table is the printed one.
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();
     assert!(stdout.starts_with(&table), "{stdout}\n---\n{table}");
@@ -443,7 +446,46 @@ fn eval_reports_every_run_and_refuses_bad_scenarios() {
         }
     }
     assert_eq!(report[0]["controller"], "diffusion");
+    assert_eq!(report[0]["profile"], "deployed");
+    let latency = report[0]["latency"].as_str().unwrap();
+    assert!(latency.contains("plan_latency.json"), "{latency}");
     assert!(report[0]["plan_latency_ms_p50"].as_f64().unwrap() > 0.0);
+
+    // The latency model, not the wall clock, decides when plans land: the same eval with both
+    // cores busy beside it gives the same runs, fall times and end points to the last digit.
+    let runs_idle = std::fs::read_to_string(out.join("runs.json")).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            })
+        })
+        .collect();
+    let out2 = dir.join("out_busy");
+    ok(&[
+        "eval",
+        "--scenarios",
+        s(&scen),
+        "--runs",
+        "2",
+        "--seed",
+        "5",
+        "--out",
+        s(&out2),
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.into_iter().for_each(|b| b.join().unwrap());
+    let runs_busy = std::fs::read_to_string(out2.join("runs.json")).unwrap();
+    let diffusion = |t: &str| {
+        let v: serde_json::Value = serde_json::from_str(t).unwrap();
+        v.as_array().unwrap()[0].clone()
+    };
+    assert_eq!(diffusion(&runs_idle), diffusion(&runs_busy));
     let png = std::fs::read(out.join("short_post.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 

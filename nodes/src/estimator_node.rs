@@ -191,9 +191,11 @@ impl EstimatorCore {
             return Ok(out);
         };
         // On a fixed grid of the node clock (not `now + period`, which drifts by the polling
-        // interval every time).
+        // interval every time). A clock summed from physics steps reaches a grid point a
+        // rounding error early (0.0199999…): that counts as the grid point, else the next
+        // publication would follow one tick later.
         let period = 1.0 / self.cfg.rate_hz;
-        self.next_publish_s = ((now_s / period).floor() + 1.0) * period - 1e-9;
+        self.next_publish_s = ((now_s / period + 1e-6).floor() + 1.0) * period - 1e-9;
         let qj: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.position[i]);
         let dq: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.velocity[i]);
         let kin = forward_kinematics(&root, &qj, &dq);
