@@ -35,6 +35,10 @@ pub struct EstimatorConfig {
     /// `kalman` (IMU + encoders) or `ground_truth` (simulator odometry).
     pub mode: String,
     pub rate_hz: f64,
+    /// The Body-Pos state's joint velocities and the pelvis angular velocity are the means of
+    /// the samples since the last publication (the robot's 500 Hz: 10 per 50 Hz step), not the
+    /// newest sample alone: √10 less sensor noise for 10 ms of lag.
+    pub average_velocities: bool,
     pub odom_frame: String,
     pub base_frame: String,
     /// Filter settings (`kalman.accel_noise`, …).
@@ -46,6 +50,7 @@ impl Default for EstimatorConfig {
         Self {
             mode: "kalman".into(),
             rate_hz: 50.0,
+            average_velocities: true,
             odom_frame: "odom".into(),
             base_frame: "pelvis".into(),
             kalman: KfConfig::default(),
@@ -99,6 +104,10 @@ pub struct EstimatorCore {
     estimate: Option<RootState>,
     last_sample_s: Option<f64>,
     next_publish_s: f64,
+    /// Sums of joint velocities and gyro samples since the last publication, and their count.
+    dq_sum: [f64; NUM_JOINTS],
+    gyro_sum: NV<f64>,
+    samples: usize,
     pub published: u64,
 }
 
@@ -120,6 +129,9 @@ impl EstimatorCore {
             estimate: None,
             last_sample_s: None,
             next_publish_s: 0.0,
+            dq_sum: [0.0; NUM_JOINTS],
+            gyro_sum: NV::zeros(),
+            samples: 0,
             published: 0,
         }
     }
@@ -164,6 +176,13 @@ impl EstimatorCore {
                 self.estimate = Some(est.root);
             }
         }
+        for (j, i) in joints.iter().zip(imus) {
+            for k in 0..NUM_JOINTS {
+                self.dq_sum[k] += j.velocity[k];
+            }
+            self.gyro_sum += nv(&i.angular_velocity);
+            self.samples += 1;
+        }
         if let Some(j) = joints.last() {
             self.joints = Some(j.clone());
         }
@@ -197,7 +216,16 @@ impl EstimatorCore {
         let period = 1.0 / self.cfg.rate_hz;
         self.next_publish_s = ((now_s / period + 1e-6).floor() + 1.0) * period - 1e-9;
         let qj: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.position[i]);
-        let dq: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.velocity[i]);
+        let mut dq: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.velocity[i]);
+        let mut root = root;
+        if self.cfg.average_velocities && self.kf.is_some() && self.samples > 0 {
+            let n = self.samples as f64;
+            dq = std::array::from_fn(|i| self.dq_sum[i] / n);
+            root.ang_vel_w = root.quat_w * (self.gyro_sum / n);
+        }
+        self.dq_sum = [0.0; NUM_JOINTS];
+        self.gyro_sum = NV::zeros();
+        self.samples = 0;
         let kin = forward_kinematics(&root, &qj, &dq);
         let s = g1::build_state_self(&kin);
         let header = Header::new(stamp(now_s), &self.cfg.odom_frame);
