@@ -318,36 +318,30 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     let mut bag_err: Option<anyhow::Error> = None;
     let every = (a.progress_s / sim.control_dt_s()).round() as u64;
     let clock = std::time::Instant::now();
-    let out = g1_control::drive(
-        &mut sim,
-        &mut ctl,
-        &|_| task.clone(),
-        steps,
-        |k, sim, _| {
-            if let Some(b) = bag.as_mut() {
-                if bag_err.is_none() {
-                    bag_err = b.record(sim).err();
+    let out = g1_control::drive(&mut sim, &mut ctl, &|_| task.clone(), steps, |k, sim, _| {
+        if let Some(b) = bag.as_mut() {
+            if bag_err.is_none() {
+                bag_err = b.record(sim).err();
+            }
+        }
+        if every > 0 && (k + 1) % every == 0 {
+            let gt = sim.ground_truth();
+            let (x, y) = (gt.root.pos_w.x, gt.root.pos_w.y);
+            let to_goal = match &task {
+                Task::Waypoint { goal } => {
+                    format!(
+                        ", {:.2} m to the goal",
+                        ((goal[0] - x).powi(2) + (goal[1] - y).powi(2)).sqrt()
+                    )
                 }
-            }
-            if every > 0 && (k + 1) % every == 0 {
-                let gt = sim.ground_truth();
-                let (x, y) = (gt.root.pos_w.x, gt.root.pos_w.y);
-                let to_goal = match &task {
-                    Task::Waypoint { goal } => {
-                        format!(
-                            ", {:.2} m to the goal",
-                            ((goal[0] - x).powi(2) + (goal[1] - y).powi(2)).sqrt()
-                        )
-                    }
-                    _ => String::new(),
-                };
-                eprintln!(
-                    "  t {:5.1} s  at [{x:5.2}, {y:5.2}] m, pelvis {:.2} m high{to_goal}",
-                    gt.time_s, gt.root.pos_w.z
-                );
-            }
-        },
-    )?;
+                _ => String::new(),
+            };
+            eprintln!(
+                "  t {:5.1} s  at [{x:5.2}, {y:5.2}] m, pelvis {:.2} m high{to_goal}",
+                gt.time_s, gt.root.pos_w.z
+            );
+        }
+    })?;
     if let Some(e) = bag_err {
         return Err(e.context("recording the run"));
     }

@@ -655,7 +655,11 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
     if let Some(t) = load(&a.control)? {
         params.planner.control = serde_yaml::from_str::<ControlConfig>(&t).context("--control")?;
     }
-    params.planner.control.check().context("controller settings")?;
+    params
+        .planner
+        .control
+        .check()
+        .context("controller settings")?;
     if let Some(m) = &a.model {
         params.planner.model = m.display().to_string();
     }

@@ -51,6 +51,9 @@ pub fn parse_request(s: &str) -> Option<Request> {
 pub struct BridgeCore {
     pub bridge: Bridge,
     joint_names: Vec<String>,
+    /// For each joint-target message executed in active mode: the time from the sample its
+    /// state was estimated from (the targets' stamp) to the first LowCmd carrying it (s).
+    pub state_to_command_s: Vec<f64>,
 }
 
 /// One step's outputs, in publication order.
@@ -68,6 +71,7 @@ impl BridgeCore {
         Ok(Self {
             bridge: Bridge::new(cfg)?,
             joint_names: JOINTS.iter().map(|j| j.model_name()).collect(),
+            state_to_command_s: vec![],
         })
     }
 
@@ -96,8 +100,12 @@ impl BridgeCore {
                 stamp_s: now_s,
             });
         }
-        for s in states {
+        let newest = targets.last().map(|t| t.header.stamp.as_secs_f64());
+        for (i, s) in states.iter().enumerate() {
             out.cmds.push(self.bridge.tick(now_s, Some(s)));
+            if let (0, Some(stamp), Mode::Active) = (i, newest, self.bridge.mode()) {
+                self.state_to_command_s.push(now_s - stamp);
+            }
             if let Some(m) = self.bridge.measured() {
                 let header = Header::new(stamp(now_s), "pelvis");
                 out.joints.push(JointState {
@@ -290,6 +298,22 @@ impl Node for BridgeNode {
         st.ticks += states.len() as u64;
         st.bad_crc = self.core.bridge.counters.bad_crc;
         Ok(Duration::from_micros(500))
+    }
+
+    fn report(&self) -> Option<serde_json::Value> {
+        let ms: Vec<f64> = self
+            .core
+            .state_to_command_s
+            .iter()
+            .map(|s| s * 1e3)
+            .collect();
+        Some(serde_json::json!({
+            "mode": self.core.bridge.mode().name(),
+            "bad_crc": self.core.bridge.counters.bad_crc,
+            "state_to_command_ms_p50": g1_control::percentile(&ms, 0.5),
+            "state_to_command_ms_p99": g1_control::percentile(&ms, 0.99),
+            "transitions": self.core.bridge.transitions().iter().map(|t| format!("{:.3} s: {} → {} ({})", t.time_s, t.from.name(), t.to.name(), t.reason)).collect::<Vec<_>>(),
+        }))
     }
 
     fn finish(&mut self) -> Result<()> {

@@ -57,8 +57,8 @@ impl ChainParams {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading parameter file {}", path.display()))?;
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text)
-            .with_context(|| format!("{}: not YAML", path.display()))?;
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&text).with_context(|| format!("{}: not YAML", path.display()))?;
         let timestep_s = doc
             .get("g1_sim")
             .and_then(|n| n.get("ros__parameters"))
@@ -141,7 +141,11 @@ impl NoisySensors {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e_4503);
         let mut u = |a: f64| if a > 0.0 { rng.gen_range(-a..a) } else { 0.0 };
         let gyro_bias = [u(noise.gyro_bias), u(noise.gyro_bias), u(noise.gyro_bias)];
-        let accel_bias = [u(noise.accel_bias), u(noise.accel_bias), u(noise.accel_bias)];
+        let accel_bias = [
+            u(noise.accel_bias),
+            u(noise.accel_bias),
+            u(noise.accel_bias),
+        ];
         let tilt = g1::nalgebra::UnitQuaternion::from_euler_angles(
             u(noise.tilt_bias_rad),
             u(noise.tilt_bias_rad),
@@ -160,7 +164,9 @@ impl NoisySensors {
         let n = self.noise.clone();
         let mut g = |std: f64| {
             if std > 0.0 {
-                Normal::new(0.0, std).expect("std > 0").sample(&mut self.rng)
+                Normal::new(0.0, std)
+                    .expect("std > 0")
+                    .sample(&mut self.rng)
             } else {
                 0.0
             }
@@ -249,7 +255,9 @@ impl DeployedChain {
             ..p.estimator.clone()
         });
         let mut sensors = NoisySensors::new(self.noise.clone(), seed);
-        bridge.bridge.request(Request::Standby, "evaluation start-up");
+        bridge
+            .bridge
+            .request(Request::Standby, "evaluation start-up");
         let mut out = DeployedOutcome {
             drive: DriveOutcome::default(),
             startup_s: 0.0,
@@ -271,15 +279,25 @@ impl DeployedChain {
             let ls = low_state_of(&sensors.apply(sim.sensors()), tick as u32, 0, &remote);
             let delivered = std::mem::take(&mut inbox);
             let b = bridge.process(now, &[], &delivered, &[ls]);
-            let cmd = b.cmds.last().cloned().context("the bridge answered no LowCmd")?;
+            let cmd = b
+                .cmds
+                .last()
+                .cloned()
+                .context("the bridge answered no LowCmd")?;
             sim.set_command(&motor_command(&cmd));
             let e = estimator.process(now, &b.joints, &b.imus, &[])?;
             if let (Some(state), Some(joints)) = (e.state, b.joints.last()) {
                 // A control step. The previous episode step is over: score it.
                 if let Some(k) = episode_k {
                     let plan = last_plan.take();
-                    if account_step(&mut out.drive, sim, k, self.core.controller.last_step, plan, dt)
-                        || k + 1 >= steps
+                    if account_step(
+                        &mut out.drive,
+                        sim,
+                        k,
+                        self.core.controller.last_step,
+                        plan,
+                        dt,
+                    ) || k + 1 >= steps
                     {
                         break;
                     }
@@ -309,7 +327,9 @@ impl DeployedChain {
                 let mode = bridge.bridge.mode();
                 if episode_k.is_none() {
                     if mode == Mode::Standby && now >= p.bridge.standby_ramp_s {
-                        bridge.bridge.request(Request::Active, "evaluation: ramp done");
+                        bridge
+                            .bridge
+                            .request(Request::Active, "evaluation: ramp done");
                     }
                     if mode == Mode::Active {
                         // The episode starts: its clock, task and pushes.
@@ -351,7 +371,15 @@ impl DeployedChain {
             .bridge
             .transitions()
             .iter()
-            .map(|t| format!("{:.2} s {} → {}: {}", t.time_s - t0, t.from.name(), t.to.name(), t.reason))
+            .map(|t| {
+                format!(
+                    "{:.2} s {} → {}: {}",
+                    t.time_s - t0,
+                    t.from.name(),
+                    t.to.name(),
+                    t.reason
+                )
+            })
             .collect();
         Ok(out)
     }

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use crate::io_record::IoRecorder;
 use crate::replay::{decode_json, Replayable, Step};
 use crate::runtime::Node;
-use crate::{pt, quat, stamp, v3};
+use crate::{pt, quat, v3};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -228,7 +228,12 @@ impl EstimatorCore {
         self.samples = 0;
         let kin = forward_kinematics(&root, &qj, &dq);
         let s = g1::build_state_self(&kin);
-        let header = Header::new(stamp(now_s), &self.cfg.odom_frame);
+        // Stamped with the time of the sample it describes (the bridge's LowState time), so
+        // that downstream latency is measured from the robot's measurement.
+        let header = Header {
+            stamp: j.header.stamp,
+            frame_id: self.cfg.odom_frame.clone(),
+        };
         let pose = Pose {
             position: pt(&root.pos_w),
             orientation: quat(&root.quat_w),

@@ -13,8 +13,8 @@ use anyhow::{bail, Context as _, Result};
 use g1::nalgebra::Vector3 as NV;
 use g1::{CharacterFrame, NUM_JOINTS, STATE_DIM};
 use g1_control::{
-    Command, ControlConfig, Controller, LatencyModel, Observation, PlanInfo, Planner, PlannerConfig,
-    Task,
+    Command, ControlConfig, Controller, LatencyModel, Observation, PlanInfo, Planner,
+    PlannerConfig, Task,
 };
 use g1_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use g1_msgs::g1d::{BodyPosState, JointTargets, TaskGoal};
@@ -39,8 +39,33 @@ pub struct PlannerNodeConfig {
     /// ONNX Runtime device: cpu, cuda or tensorrt.
     pub device: String,
     pub threads: i64,
+    /// A waypoint `x,y` (m, `odom`) to walk to from the start ("" = none: wait for a goal
+    /// on `/g1d/goal`, `/goal_pose` or `cmd_vel`; also `none`).
+    pub goal: String,
     pub planner: PlannerConfig,
     pub control: ControlConfig,
+}
+
+/// A `goal` parameter: `x,y` in metres, or "".
+pub fn parse_goal(s: &str) -> Result<Option<[f64; 2]>, ParamError> {
+    if s.trim().is_empty() || s.trim() == "none" {
+        return Ok(None);
+    }
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| ParamError::Invalid {
+            key: "goal".into(),
+            why: format!("`{s}`: {e} (expected x,y in metres)"),
+        })?;
+    match v[..] {
+        [x, y] if x.is_finite() && y.is_finite() && x.hypot(y) <= 1000.0 => Ok(Some([x, y])),
+        _ => Err(ParamError::Invalid {
+            key: "goal".into(),
+            why: format!("`{s}`: expected two finite numbers x,y within 1 km"),
+        }),
+    }
 }
 
 impl Default for PlannerNodeConfig {
@@ -49,6 +74,7 @@ impl Default for PlannerNodeConfig {
             model: "models/default".into(),
             device: "cpu".into(),
             threads: 1,
+            goal: String::new(),
             planner: PlannerConfig::default(),
             control: ControlConfig::default(),
         }
@@ -58,6 +84,7 @@ impl Default for PlannerNodeConfig {
 impl NodeConfig for PlannerNodeConfig {
     fn check(&self) -> Result<(), ParamError> {
         g1_ros::range_check("threads", self.threads as f64, 1.0, 64.0)?;
+        parse_goal(&self.goal)?;
         self.planner
             .check(g1_diffusion::K_STEPS)
             .map_err(|e| ParamError::Invalid {
@@ -344,15 +371,25 @@ pub struct PlannerNode {
     markers_pub: Publisher<MarkerArray>,
     diagnostics_pub: Publisher<DiagnosticArray>,
     window: PlanningWindow,
+    /// Every plan's compute time (ms) and the start goal, for the run's report.
+    plan_ms: Vec<f64>,
+    goal: Option<[f64; 2]>,
     pub steps: u64,
 }
 
 impl PlannerNode {
     pub fn new(mut ros: RosNode) -> Result<Self> {
         let cfg: PlannerNodeConfig = ros.ctx.config()?;
+        let goal = parse_goal(&cfg.goal)?;
+        let mut core = PlannerCore::new(&cfg, LatencyModel::WallClock)?;
+        if let Some(goal) = goal {
+            core.task = Task::Waypoint { goal };
+        }
         Ok(Self {
             name: ros.ctx.names.fqn(),
-            core: PlannerCore::new(&cfg, LatencyModel::WallClock)?,
+            core,
+            plan_ms: vec![],
+            goal,
             state_sub: ros.subscription("/g1d/state", QosPreset::Command)?,
             joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
             goal_sub: ros.subscription("/g1d/goal", QosPreset::Command)?,
@@ -540,6 +577,16 @@ impl Node for PlannerNode {
         self.name.clone()
     }
 
+    fn report(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({
+            "goal": self.goal,
+            "plans": self.plan_ms.len(),
+            "failed_plans": self.core.controller.failed_plans,
+            "plan_ms_p50": g1_control::percentile(&self.plan_ms, 0.5),
+            "plan_ms_p99": g1_control::percentile(&self.plan_ms, 0.99),
+        }))
+    }
+
     fn step(&mut self, now_s: f64) -> Result<Duration> {
         self.update_goals();
         if let Some(j) = take_all(&self.joints_sub).0.pop() {
@@ -566,10 +613,15 @@ impl Node for PlannerNode {
         let failed_before = self.core.controller.failed_plans;
         let plan = self.core.plan_next();
         let plan_ms = plan.map(|p| p.compute_s * 1e3);
+        self.plan_ms.extend(plan_ms);
         let info = self.core.controller.last_step.expect("observed");
         if plan.is_some() || self.core.controller.failed_plans > failed_before {
-            self.window
-                .record(plan_ms, sent, info.surprise_mps, self.core.controller.gate());
+            self.window.record(
+                plan_ms,
+                sent,
+                info.surprise_mps,
+                self.core.controller.gate(),
+            );
         }
         if self.window.steps >= DIAGNOSTICS_EVERY {
             let task = match &self.core.task {
@@ -603,6 +655,18 @@ impl Node for PlannerNode {
 mod tests {
     use super::*;
     use g1::nalgebra::UnitQuaternion;
+
+    #[test]
+    fn goal_parameter_is_checked() {
+        assert_eq!(parse_goal("3,1").unwrap(), Some([3.0, 1.0]));
+        assert_eq!(parse_goal(" -2.5 , 0 ").unwrap(), Some([-2.5, 0.0]));
+        assert_eq!(parse_goal("none").unwrap(), None);
+        assert_eq!(parse_goal("").unwrap(), None);
+        for bad in ["3", "1,2,3", "x,1", "nan,0", "5000,0"] {
+            let e = parse_goal(bad).unwrap_err().to_string();
+            assert!(e.contains("goal"), "{bad}: {e}");
+        }
+    }
 
     /// The diagnostics window: levels by precedence (failures, slow plans, disturbance) and the
     /// values it reports.

@@ -16,6 +16,10 @@ pub trait Node: Send {
     fn finish(&mut self) -> Result<()> {
         Ok(())
     }
+    /// What the node measured over its run, for `g1d up --summary` (None: nothing to say).
+    fn report(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// The process clock every composed node shares (wall time since start, seconds).
@@ -39,7 +43,16 @@ impl Clock {
 }
 
 /// Runs `node` until `stop` is set (or the node fails, which also sets `stop`).
-pub fn spin(mut node: Box<dyn Node>, clock: Clock, stop: Arc<AtomicBool>) -> Result<()> {
+pub fn spin(node: Box<dyn Node>, clock: Clock, stop: Arc<AtomicBool>) -> Result<()> {
+    spin_report(node, clock, stop).map(|_| ())
+}
+
+/// [`spin`], returning the node's [`Node::report`] when it stops.
+fn spin_report(
+    mut node: Box<dyn Node>,
+    clock: Clock,
+    stop: Arc<AtomicBool>,
+) -> Result<Option<serde_json::Value>> {
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let wait = match node.step(clock.now_s()) {
@@ -59,34 +72,47 @@ pub fn spin(mut node: Box<dyn Node>, clock: Clock, stop: Arc<AtomicBool>) -> Res
             next = now;
         }
     }
-    node.finish()
+    node.finish()?;
+    Ok(node.report())
 }
 
 /// Runs several nodes in one process, each in its own thread, until `stop` is set or one
-/// fails; returns the first error.
-pub fn compose(nodes: Vec<Box<dyn Node>>, stop: Arc<AtomicBool>) -> Result<()> {
+/// fails; returns the first error, else every node's report by node name.
+pub fn compose(
+    nodes: Vec<Box<dyn Node>>,
+    stop: Arc<AtomicBool>,
+) -> Result<Vec<(String, serde_json::Value)>> {
     let clock = Clock::default();
     let handles: Vec<_> = nodes
         .into_iter()
         .map(|n| {
             let (c, s) = (clock.clone(), stop.clone());
             let name = n.name();
-            std::thread::Builder::new()
-                .name(name)
-                .spawn(move || spin(n, c, s))
-                .expect("spawning a node thread")
+            let handle = std::thread::Builder::new()
+                .name(name.clone())
+                .spawn(move || spin_report(n, c, s))
+                .expect("spawning a node thread");
+            (name, handle)
         })
         .collect();
-    let mut first = Ok(());
-    for h in handles {
-        let r = h
+    let mut first: Option<anyhow::Error> = None;
+    let mut reports = vec![];
+    for (name, h) in handles {
+        match h
             .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("a node panicked")));
-        if first.is_ok() && r.is_err() {
-            first = r;
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("a node panicked")))
+        {
+            Ok(Some(r)) => reports.push((name, r)),
+            Ok(None) => {}
+            Err(e) => {
+                first.get_or_insert(e);
+            }
         }
     }
-    first
+    match first {
+        Some(e) => Err(e),
+        None => Ok(reports),
+    }
 }
 
 /// A node on ROS time (`use_sim_time: true`): its clock is the newest `/clock`
@@ -132,5 +158,9 @@ impl Node for SimTime {
 
     fn finish(&mut self) -> Result<()> {
         self.inner.finish()
+    }
+
+    fn report(&self) -> Option<serde_json::Value> {
+        self.inner.report()
     }
 }

@@ -105,6 +105,9 @@ fn parse_script(entries: &[String]) -> Result<Vec<(f64, u16)>, ParamError> {
 #[derive(Debug, Clone, Default)]
 pub struct SimStatus {
     pub time_s: f64,
+    /// When the G1 first fell (s), and control periods that ended touching an obstacle.
+    pub fall_time_s: Option<f64>,
+    pub contact_steps: u64,
     pub root_xyz: [f64; 3],
     pub head_height_m: f64,
     pub fell: bool,
@@ -260,6 +263,18 @@ impl Node for SimNode {
         self.name.clone()
     }
 
+    fn report(&self) -> Option<serde_json::Value> {
+        let st = self.status.lock().expect("status");
+        Some(serde_json::json!({
+            "time_s": st.time_s,
+            "fell": st.fell,
+            "fall_time_s": st.fall_time_s,
+            "final_xy": [st.root_xyz[0], st.root_xyz[1]],
+            "contacts": st.contact_steps,
+            "bad_crc": st.bad_crc,
+        }))
+    }
+
     fn step(&mut self, _now_s: f64) -> Result<Duration> {
         let mut cmds = take_all(&self.cmd_sub).0;
         if self.cfg.lockstep {
@@ -333,7 +348,13 @@ impl Node for SimNode {
         st.time_s = t;
         st.root_xyz = [gt.root.pos_w.x, gt.root.pos_w.y, gt.root.pos_w.z];
         st.head_height_m = gt.head_height_m;
-        st.fell |= gt.head_height_m < 0.2 || gt.root.pos_w.z < 0.3;
+        if g1_data::rollout::fallen(gt.head_height_m, gt.root.pos_w.z) && !st.fell {
+            st.fell = true;
+            st.fall_time_s = Some(t);
+        }
+        if self.tick.is_multiple_of(self.decimation) && self.sim.obstacle_contacts() > 0 {
+            st.contact_steps += 1;
+        }
         st.steps += 1;
         st.q = gt.q.to_vec();
         if self.cfg.report_s > 0.0 && t + 1e-9 >= self.next_report_s {

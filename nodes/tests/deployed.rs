@@ -58,14 +58,21 @@ fn the_harness_and_the_node_compute_the_same_targets() {
         steps as f64 * 0.02
     );
     // Every step of the episode ran on a plan (after the first, which holds).
-    assert!(d.log.iter().skip(1).all(|l| l.mode == "plan"), "{:?}", d.log.iter().map(|l| l.mode).collect::<Vec<_>>());
+    assert!(
+        d.log.iter().skip(1).all(|l| l.mode == "plan"),
+        "{:?}",
+        d.log.iter().map(|l| l.mode).collect::<Vec<_>>()
+    );
 
     // The node's core, fed the same messages, answers with the same targets.
     let mut node = PlannerCore::new(&p.planner, latency).unwrap();
     node.reset(seed);
     node.set_shapes(vec![]);
     let with_targets = out.records.iter().filter(|r| r.targets.is_some()).count();
-    assert!(with_targets > 250, "{with_targets} control steps with targets");
+    assert!(
+        with_targets > 250,
+        "{with_targets} control steps with targets"
+    );
     for (i, r) in out.records.iter().enumerate() {
         node.task = r.task.clone();
         node.joints(&r.joints);

@@ -36,7 +36,10 @@ pub enum LatencyModel {
     Fixed { ms: f64 },
     /// Each plan's latency is drawn (from the controller's seeded stream) from these measured
     /// plan latencies (ms); `source` says where and how they were measured.
-    Measured { source: String, samples_ms: Vec<f64> },
+    Measured {
+        source: String,
+        samples_ms: Vec<f64>,
+    },
     /// The plan's own compute time on this machine (what the planner node does; results then
     /// depend on the machine's load).
     WallClock,
@@ -298,10 +301,7 @@ impl Controller {
             self.states.pop_front();
             self.states.push_back((o.state, o.frame));
         }
-        let measured = [
-            o.state[ROOT_LIN_VEL.start],
-            o.state[ROOT_LIN_VEL.start + 1],
-        ];
+        let measured = [o.state[ROOT_LIN_VEL.start], o.state[ROOT_LIN_VEL.start + 1]];
         let dt = 1.0 / self.planner.manifest.control_hz;
         let task = self
             .ramp

@@ -393,7 +393,10 @@ fn measured_latency_is_drawn_per_seed() {
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("lat.json");
     std::fs::write(&f, r#"{"source": "x", "samples_ms": [3.0, -1.0]}"#).unwrap();
-    let err = format!("{:#}", LatencyModel::parse(f.to_str().unwrap()).unwrap_err());
+    let err = format!(
+        "{:#}",
+        LatencyModel::parse(f.to_str().unwrap()).unwrap_err()
+    );
     assert!(err.contains("-1"), "{err}");
     assert!(LatencyModel::parse("fixed:abc").is_err());
     assert_eq!(
