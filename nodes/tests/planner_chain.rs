@@ -7,9 +7,8 @@
 //! 7.5–10 s runs in most runs and lost it at 8.5 s in one CI run; with a 2-thread training job
 //! beside it, at 5.6–6.0 s. Lockstep does not make the chain bit-exact: at a 20 ms boundary the
 //! simulator waits for the planner's targets, but the bridge's LowCmd it then applies may still
-//! carry the previous targets for a few 2 ms ticks, more under load (known issue). In real time
-//! on 2 cores the planner gets through a plan every ~32 ms of simulated time instead of 20 ms
-//! and the G1 falls; lockstep makes the simulation wait for it. Standby's soft policy gains
+//! carry the previous targets for a few 2 ms ticks, more under load (known issue). The real-time
+//! chain (no lockstep) is tested to a goal by `cli/tests/realtime_chain.rs`. Standby's soft policy gains
 //! alone do not hold the G1 up: the gantry lets go after R1+A.
 
 mod common;
