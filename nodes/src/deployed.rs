@@ -203,6 +203,11 @@ pub struct DeployedChain {
     pub noise: SensorNoise,
     /// Keep every control step's inputs and outputs in [`DeployedOutcome::records`].
     pub record: bool,
+    /// The planner node dies at this episode time (s): from then on no joint targets reach the
+    /// bridge (a fault test of the bridge's watchdog).
+    pub planner_stops_at_s: Option<f64>,
+    /// End the episode at a fall (default); false runs on to `steps` (fault tests).
+    pub stop_at_fall: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +228,8 @@ impl DeployedChain {
             core,
             noise,
             record: false,
+            planner_stops_at_s: None,
+            stop_at_fall: true,
         })
     }
 
@@ -297,19 +304,28 @@ impl DeployedChain {
                         self.core.controller.last_step,
                         plan,
                         dt,
-                    ) || k + 1 >= steps
+                    ) && self.stop_at_fall
+                        || k + 1 >= steps
                     {
                         break;
                     }
                     episode_k = Some(k + 1);
                 }
                 let task_k = episode_k.map_or(Task::Free, task);
+                let planner_dead = matches!(
+                    (episode_k, self.planner_stops_at_s),
+                    (Some(k), Some(t)) if k as f64 * dt >= t
+                );
                 self.core.task = task_k.clone();
                 self.core.joints(joints);
                 if let Some(c) = &last_cmd {
                     self.core.lowcmd(c);
                 }
-                let targets = self.core.on_state(&state)?;
+                let targets = if planner_dead {
+                    None
+                } else {
+                    self.core.on_state(&state)?
+                };
                 if self.record {
                     out.records.push(ControlStepRecord {
                         joints: joints.clone(),
@@ -320,7 +336,11 @@ impl DeployedChain {
                     });
                 }
                 inbox.extend(targets);
-                let plan = self.core.plan_next();
+                let plan = if planner_dead {
+                    None
+                } else {
+                    self.core.plan_next()
+                };
                 if episode_k.is_some() {
                     last_plan = plan;
                 }

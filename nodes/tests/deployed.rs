@@ -84,3 +84,57 @@ fn the_harness_and_the_node_compute_the_same_targets() {
         assert_eq!(t, r.targets, "control step {i}");
     }
 }
+
+/// The planner dies mid-walk: the bridge holds the last targets after `hold_after_s`, then
+/// damps after `damping_after_s` (latched), as `config/g1.params.yaml` sets them for the robot.
+#[test]
+fn a_planner_killed_mid_walk_makes_the_bridge_hold_then_damp() {
+    let p = params();
+    let mut chain = DeployedChain::new(
+        p.clone(),
+        LatencyModel::Fixed { ms: 10.0 },
+        SensorNoise::default(),
+    )
+    .unwrap();
+    chain.planner_stops_at_s = Some(1.0);
+    chain.stop_at_fall = false;
+    let cfg = SimConfig {
+        timestep_s: p.timestep_s,
+        decimation: (0.02 / p.timestep_s).round() as usize,
+        ..SimConfig::default()
+    };
+    let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
+    let init = g1_control::drive::standing_start(&mut sim);
+    sim.reset(&init, 2).unwrap();
+    let task = |_| Task::Joystick {
+        velocity: [0.4, 0.0],
+        yaw_rate: 0.0,
+    };
+    let out = chain.run(&mut sim, 2, &task, 150).unwrap();
+    let t = &out.bridge_transitions;
+    eprintln!("{t:#?}");
+    // Episode times (s) of the transitions into hold and damping.
+    let at = |to: &str| {
+        t.iter()
+            .find(|l| l.contains(&format!("→ {to}:")))
+            .map(|l| l.split(' ').next().unwrap().parse::<f64>().unwrap())
+    };
+    let hold = at("hold").expect("no hold");
+    let damp = at("damping").expect("no damping");
+    // The last targets answer the state of 0.98 s; hold after 0.2 s, damp after 1 s.
+    let last = 0.98;
+    assert!(
+        (hold - (last + p.bridge.hold_after_s)).abs() < 0.03,
+        "hold at {hold} s: {t:?}"
+    );
+    assert!(
+        (damp - (last + p.bridge.damping_after_s)).abs() < 0.03,
+        "damping at {damp} s: {t:?}"
+    );
+    assert!(t.last().unwrap().contains("→ damping"), "{t:?}");
+    // Held in mid-stride, the G1 does not stay up: it falls after the hold began.
+    if let Some(f) = out.drive.fall_time_s {
+        assert!(f > hold, "fell at {f} s, before the hold at {hold} s");
+    }
+    eprintln!("fall at {:?} s", out.drive.fall_time_s);
+}
