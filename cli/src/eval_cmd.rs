@@ -51,6 +51,11 @@ pub struct EvalArgs {
     /// `SensorNoise`: gyro_std, gyro_bias, accel_std, accel_bias, tilt_bias_rad, q_std, dq_std).
     #[arg(long, default_value = "default")]
     pub sensor_noise: String,
+    /// Deployed profile: the simulated robot's dynamics, `randomized` (the data collection's
+    /// ranges per seed) or `nominal` (to tell what the randomisation costs from what the chain
+    /// and the noise cost).
+    #[arg(long, default_value = "randomized")]
+    pub dynamics: Dynamics,
     /// Override the parameter file's planner settings (YAML, keys of PlannerConfig) or
     /// controller settings (ControlConfig), e.g. for screens of one setting.
     #[arg(long)]
@@ -69,6 +74,13 @@ pub struct EvalArgs {
 pub enum Profile {
     Deployed,
     Ideal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Dynamics {
+    Randomized,
+    Nominal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +217,8 @@ pub struct ScenarioReport {
     pub controller: String,
     /// The evaluation profile and, for the diffusion controller, the latency model.
     pub profile: Profile,
+    /// Deployed profile: randomised or nominal dynamics.
+    pub dynamics: Option<Dynamics>,
     pub latency: Option<String>,
     pub task: TaskKind,
     pub runs: usize,
@@ -224,12 +238,13 @@ pub struct ScenarioReport {
 /// The scenario's simulator: the deployed profile randomises the dynamics with the data
 /// collection's ranges and, for the chain, steps the physics at `timestep_s` (one LowState
 /// per step).
-fn sim_for(s: &Scenario, profile: Profile, timestep_s: Option<f64>) -> SimConfig {
+fn sim_for(s: &Scenario, setup: &Setup, timestep_s: Option<f64>) -> SimConfig {
+    let profile = setup.profile;
     let mut cfg = SimConfig {
         obstacles: s.obstacles.clone(),
         ..SimConfig::default()
     };
-    if profile == Profile::Deployed {
+    if profile == Profile::Deployed && setup.dynamics == Dynamics::Randomized {
         cfg.randomization = Randomization::training();
     }
     if let Some(ts) = timestep_s {
@@ -355,6 +370,7 @@ fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample]) -> RunResult {
 #[derive(Clone)]
 pub struct Setup {
     pub profile: Profile,
+    pub dynamics: Dynamics,
     pub noise: SensorNoise,
     pub params: ChainParams,
     pub latency: LatencyModel,
@@ -384,7 +400,7 @@ impl Worker {
                     &setup.params.planner,
                     setup.latency.clone(),
                 )?),
-                sim: Sim::new(&assets, sim_for(s, Profile::Ideal, None))?,
+                sim: Sim::new(&assets, sim_for(s, setup, None))?,
             },
             ("diffusion", Profile::Deployed) => Worker::Deployed {
                 chain: Box::new(DeployedChain::new(
@@ -392,17 +408,14 @@ impl Worker {
                     setup.latency.clone(),
                     setup.noise.clone(),
                 )?),
-                sim: Sim::new(
-                    &assets,
-                    sim_for(s, Profile::Deployed, Some(setup.params.timestep_s)),
-                )?,
+                sim: Sim::new(&assets, sim_for(s, setup, Some(setup.params.timestep_s)))?,
             },
             _ => Worker::Expert {
                 expert: Box::new(g1_expert::Expert::load(
                     &assets.join("policies/velocity_mjlab"),
                     None,
                 )?),
-                sim: Sim::new(&assets, sim_for(s, setup.profile, None))?,
+                sim: Sim::new(&assets, sim_for(s, setup, None))?,
             },
         })
     }
@@ -530,6 +543,7 @@ fn summarise(s: &Scenario, controller: &str, setup: &Setup, rs: &[RunResult]) ->
         scenario: s.name.clone(),
         controller: controller.into(),
         profile: setup.profile,
+        dynamics: (setup.profile == Profile::Deployed).then_some(setup.dynamics),
         latency: (controller == "diffusion").then(|| setup.latency.describe()),
         task: s.task,
         runs: rs.len(),
@@ -673,6 +687,7 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         .with_context(|| format!("--sensor-noise {f}"))?,
     };
     let setup = Setup {
+        dynamics: a.dynamics,
         noise,
         profile: a.profile,
         params,

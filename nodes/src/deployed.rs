@@ -256,11 +256,10 @@ impl DeployedChain {
         self.core
             .set_shapes(sim.config().obstacles.iter().map(to_shape).collect());
         let mut bridge = BridgeCore::new(p.bridge.clone())?;
-        // The robot has no ground truth: the Kalman filter, whatever the file's mode says.
-        let mut estimator = EstimatorCore::new(EstimatorConfig {
-            mode: "kalman".into(),
-            ..p.estimator.clone()
-        });
+        // The file's estimator: `kalman` (IMU + encoders, as on the robot) or `ground_truth`
+        // (the simulator's pelvis pose and twist, as from motion capture).
+        let mut estimator = EstimatorCore::new(p.estimator.clone());
+        let truth = p.estimator.mode == "ground_truth";
         let mut sensors = NoisySensors::new(self.noise.clone(), seed);
         bridge
             .bridge
@@ -292,7 +291,12 @@ impl DeployedChain {
                 .cloned()
                 .context("the bridge answered no LowCmd")?;
             sim.set_command(&motor_command(&cmd));
-            let e = estimator.process(now, &b.joints, &b.imus, &[])?;
+            let odom: Vec<_> = if truth {
+                vec![crate::sim_node::odometry_of(&sim.ground_truth().root, now)]
+            } else {
+                vec![]
+            };
+            let e = estimator.process(now, &b.joints, &b.imus, &odom)?;
             if let (Some(state), Some(joints)) = (e.state, b.joints.last()) {
                 // A control step. The previous episode step is over: score it.
                 if let Some(k) = episode_k {

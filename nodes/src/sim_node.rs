@@ -229,6 +229,29 @@ impl SimNode {
     }
 }
 
+/// The simulator's ground truth as `/sim/odom` (`odom → pelvis`; REP-105: the twist in the
+/// child frame).
+pub fn odometry_of(r: &g1::RootState, t: f64) -> Odometry {
+    Odometry {
+        header: Header::new(stamp(t), "odom"),
+        child_frame_id: "pelvis".into(),
+        pose: PoseWithCovariance {
+            pose: Pose {
+                position: pt(&r.pos_w),
+                orientation: quat(&r.quat_w),
+            },
+            covariance: Vec36::default(),
+        },
+        twist: TwistWithCovariance {
+            twist: Twist {
+                linear: v3(&(r.quat_w.inverse() * r.lin_vel_w)),
+                angular: v3(&(r.quat_w.inverse() * r.ang_vel_w)),
+            },
+            covariance: Vec36::default(),
+        },
+    }
+}
+
 /// The robot's `rt/lowstate` for these sensor readings, signed (what `g1_sim` publishes at
 /// every physics step, and the deployed evaluation feeds the bridge).
 pub fn low_state_of(s: &g1_sim::Sensors, tick: u32, mode_machine: u8, remote: &Remote) -> LowState {
@@ -321,28 +344,7 @@ impl Node for SimNode {
         let gt = self.sim.ground_truth();
         if t + 1e-9 >= self.next_odom_s {
             self.next_odom_s += 1.0 / self.cfg.odom_rate_hz;
-            let r = &gt.root;
-            self.odom_pub
-                .publish(Odometry {
-                    header: Header::new(stamp(t), "odom"),
-                    child_frame_id: "pelvis".into(),
-                    pose: PoseWithCovariance {
-                        pose: Pose {
-                            position: pt(&r.pos_w),
-                            orientation: quat(&r.quat_w),
-                        },
-                        covariance: Vec36::default(),
-                    },
-                    // REP-105: the twist of an Odometry is in the child frame.
-                    twist: TwistWithCovariance {
-                        twist: Twist {
-                            linear: v3(&(r.quat_w.inverse() * r.lin_vel_w)),
-                            angular: v3(&(r.quat_w.inverse() * r.ang_vel_w)),
-                        },
-                        covariance: Vec36::default(),
-                    },
-                })
-                .ok();
+            self.odom_pub.publish(odometry_of(&gt.root, t)).ok();
         }
         let mut st = self.status.lock().expect("status");
         st.time_s = t;
