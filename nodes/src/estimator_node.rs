@@ -402,3 +402,47 @@ impl Node for EstimatorNode {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use g1_msgs::builtin_interfaces::Time;
+
+    /// Ten 500 Hz samples per 50 Hz state: with `average_velocities` the state's pelvis angular
+    /// velocity is their mean, without it the newest sample's; the state is stamped with the
+    /// newest sample's time.
+    #[test]
+    fn the_state_averages_the_periods_velocity_samples() {
+        let run = |average: bool| {
+            let mut core = EstimatorCore::new(EstimatorConfig {
+                average_velocities: average,
+                ..EstimatorConfig::default()
+            });
+            let q = g1::default_pose();
+            let (mut joints, mut imus) = (vec![], vec![]);
+            for i in 0..10 {
+                let t = Time::from_secs_f64(0.002 * i as f64);
+                joints.push(JointState {
+                    header: Header::new(t, "pelvis"),
+                    name: vec![],
+                    position: q.to_vec(),
+                    velocity: vec![0.0; NUM_JOINTS],
+                    effort: vec![],
+                });
+                // Yaw rate alternating 0 and 0.2 rad/s: mean 0.1, newest 0.2.
+                let mut imu = Imu::default();
+                imu.header = Header::new(t, "pelvis");
+                imu.orientation.w = 1.0;
+                imu.angular_velocity.z = if i % 2 == 1 { 0.2 } else { 0.0 };
+                imu.linear_acceleration.z = 9.81;
+                imus.push(imu);
+            }
+            let out = core.process(0.02, &joints, &imus, &[]).unwrap();
+            let state = out.state.expect("published");
+            assert_eq!(state.header.stamp, joints[9].header.stamp);
+            out.odom.unwrap().twist.twist.angular.z
+        };
+        assert!((run(true) - 0.1).abs() < 1e-9, "{}", run(true));
+        assert!((run(false) - 0.2).abs() < 1e-9, "{}", run(false));
+    }
+}
