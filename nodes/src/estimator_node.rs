@@ -430,8 +430,10 @@ mod tests {
                     effort: vec![],
                 });
                 // Yaw rate alternating 0 and 0.2 rad/s: mean 0.1, newest 0.2.
-                let mut imu = Imu::default();
-                imu.header = Header::new(t, "pelvis");
+                let mut imu = Imu {
+                    header: Header::new(t, "pelvis"),
+                    ..Default::default()
+                };
                 imu.orientation.w = 1.0;
                 imu.angular_velocity.z = if i % 2 == 1 { 0.2 } else { 0.0 };
                 imu.linear_acceleration.z = 9.81;
