@@ -158,7 +158,7 @@ impl Scenario {
     fn duration_s(&self) -> f64 {
         match self.task {
             TaskKind::Joystick => self.commands.iter().map(|c| c[3]).sum(),
-            // SPEC.md: 15 s of walking under pushes.
+            // docs/METHOD.md: 15 s of walking under pushes.
             TaskKind::WalkPerturb => self.seconds.unwrap_or(15.0),
             _ => self.seconds.unwrap_or(20.0),
         }

@@ -57,7 +57,7 @@ pub struct ControlConfig {
     /// (the goal behind an obstacle pulls the plan into it); 0 = at the goal.
     pub waypoint_lookahead_m: f64,
     /// Obstacles push only bodies nearer than this (m; the barrier cut off, C¹); 0 = the
-    /// barrier of SPEC.md at every distance.
+    /// barrier of docs/METHOD.md at every distance.
     pub obstacle_influence_m: f64,
     /// Waypoint task: also walk along the route at this speed (m/s; a joystick cost with weight
     /// `route_weight` towards the route point `route_lookahead_m` ahead), slowing linearly
@@ -73,17 +73,17 @@ pub struct ControlConfig {
     pub joystick_accel_mps2: f64,
     /// Joystick tasks: the goal velocity of each planned step starts from the measured velocity
     /// and approaches the command at this acceleration (m/s²) along the plan
-    /// (`g1_guidance::Joystick::approach`); 0 = the same goal at every step (SPEC.md).
+    /// (`g1_guidance::Joystick::approach`); 0 = the same goal at every step (docs/METHOD.md).
     pub joystick_approach_mps2: f64,
     /// Weight of the yaw-rate cost on joystick tasks (`g1_guidance::YawRate`, towards the
-    /// command's yaw rate; 0 = off, the planar velocity alone as in SPEC.md).
+    /// command's yaw rate; 0 = off, the planar velocity alone as in docs/METHOD.md).
     pub yaw_rate_weight: f64,
     /// Disturbance gate (`DisturbanceGate`) on the joystick goal: `[d0, d1]` m/s of
     /// surprise — the planar root velocity measured at a step minus the velocity the executing
     /// plan's model predicted for it (a push, a stumble). Above d1 the gate closes: the
     /// joystick goal of each planned step starts from the measured velocity and approaches the
     /// command at `joystick_approach_mps2` (which must then be > 0); below d0 it stays open
-    /// (the command at every planned step, as in SPEC.md); linear between. After a surprise
+    /// (the command at every planned step, as in docs/METHOD.md); linear between. After a surprise
     /// the gate reopens at most at 1 / `disturbance_reopen_s` per second. `[0, 0]` = off
     /// (with `joystick_approach_mps2` > 0: always from the measured velocity).
     pub disturbance_gate_mps: [f64; 2],
@@ -105,12 +105,12 @@ impl Default for ControlConfig {
         // waypoint 8/8, obstacle course 8/8 with no contact, also with the planner delayed a
         // step (waypoint 0/8 before; 0.4 m/s: obstacle course 4/8 delayed, time-outs; the
         // route alone without the walking speed: 0/8 in both).
-        // Yaw rate 1.0 (session 9, 50-run screens): without it the joystick cost is met by a
+        // Yaw rate 1.0 (2026-11-22, 50-run screens): without it the joystick cost is met by a
         // turning plan as well, and the model drifted into clockwise circles when asked to walk
         // straight (walk+perturb top view); 1.0 holds the heading (0.3 still drifted), joystick
         // error 0.11 m/s (0.10 without), walk+perturb falls 7/50 (5/50 without; 6/50 at 0.3
         // and 3.0: within the spread of 50 runs).
-        // Disturbance gate (session 11, walk+perturb alone, 50 runs on each of two seed sets,
+        // Disturbance gate (2026-11-23, walk+perturb alone, 50 runs on each of two seed sets,
         // falls out of 100): off 12; gate [0.1, 0.3] m/s, reopen 1 s, approach 0.5 m/s² 4
         // (speed kept, joystick square 100 %, 0.12 m/s error); [0.15, 0.35] 6; reopen 2 s 5;
         // reopen 0.5 s 16; approach 1 m/s² 13. Without the gate the approach at 0.5 m/s² also

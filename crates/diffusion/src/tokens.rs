@@ -21,7 +21,7 @@ pub fn token(j: usize) -> (TokenKind, usize) {
     (kind, j / 2)
 }
 
-/// Whether query token `q` may attend to key token `k` (SPEC.md, "Differentiated attention"):
+/// Whether query token `q` may attend to key token `k` (docs/METHOD.md, "The model"):
 /// states attend to all states and never to actions; actions attend to states and actions of
 /// the same or earlier steps.
 pub fn allowed(q: usize, k: usize) -> bool {

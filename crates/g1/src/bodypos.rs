@@ -1,4 +1,4 @@
-//! The Body-Pos state (SPEC.md, "State representation"), layout version [`LAYOUT_VERSION`].
+//! The Body-Pos state (docs/METHOD.md, "State representation"), layout version [`LAYOUT_VERSION`].
 //!
 //! A state describes one time step of the robot relative to a **reference character frame**
 //! (usually that of the current step `t` of a planning window):

@@ -34,7 +34,7 @@ fn planned() -> std::ops::Range<usize> {
 }
 
 /// Joystick: G = ½ Σ_t' ‖v_xy,t' − g_v,t'‖² over the planned steps. With `approach` off the goal
-/// is the same at every step, as SPEC.md writes it; with it, the goal of step t + i starts at
+/// is the same at every step, as docs/METHOD.md writes it; with it, the goal of step t + i starts at
 /// the measured velocity and moves toward the command by at most `max_change` per step (a
 /// reachable reference: after a push the plan is not asked to cancel it within one step).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ pub struct Joystick {
 }
 
 impl Joystick {
-    /// The constant goal of SPEC.md.
+    /// The constant goal of docs/METHOD.md.
     pub fn constant(velocity: [f64; 2]) -> Self {
         Self {
             velocity,
@@ -95,7 +95,7 @@ impl Cost for Joystick {
 }
 
 /// Yaw rate: G = ½ Σ_t' (ω_z,t' − g_ω)² over the planned steps (root angular velocity about
-/// the vertical). Not one of SPEC.md's costs: the joystick cost constrains only the planar
+/// the vertical). Not one of the method's costs (docs/METHOD.md): the joystick cost constrains only the planar
 /// velocity in the heading frame, so a plan that turns satisfies it as well as one that does
 /// not; this cost carries the joystick's angular command (and 0 rad/s = hold the heading).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -249,7 +249,7 @@ pub struct Obstacles {
     /// Barrier relaxation δ (m).
     pub delta: f64,
     /// Influence distance m (m): with m > δ the barrier is [`cut_off_barrier`], so only bodies
-    /// nearer than m to an obstacle are pushed; 0 = SPEC.md's barrier everywhere (its push
+    /// nearer than m to an obstacle are pushed; 0 = the method's barrier (docs/METHOD.md) everywhere (its push
     /// falls off only as 1/x: summed over 30 bodies it outweighs a goal metres away).
     #[serde(default)]
     pub influence: f64,

@@ -6,7 +6,7 @@
 //! function over a planar grid: Dijkstra from the goal, with obstacles (their footprint over the
 //! robot's height) inflated by a clearance and a soft penalty beyond it. The waypoint cost then
 //! aims at [`Route::carrot`]: the point a fixed path length ahead along the route (the goal
-//! itself once it is that close). The costs stay those of SPEC.md; only their target moves.
+//! itself once it is that close). The costs stay those of docs/METHOD.md; only their target moves.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

@@ -125,7 +125,7 @@ fn joystick_approach_goals_move_from_the_measured_velocity_to_the_command() {
         }
         last = goal;
     }
-    // Off, every step has the command as its goal (SPEC.md's cost).
+    // Off, every step has the command as its goal (the method's cost, docs/METHOD.md).
     let constant = Joystick::constant([0.5, 0.0]);
     assert!((1..=16).all(|i| constant.goal(i) == [0.5, 0.0]));
 }

@@ -185,7 +185,7 @@ impl Randomization {
     }
 }
 
-/// Instantaneous root velocity kicks at random intervals (SPEC.md walk+perturb protocol:
+/// Instantaneous root velocity kicks at random intervals (the walk + perturb protocol of docs/METHOD.md:
 /// U(0, 0.5) m/s every 1 s).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
