@@ -236,20 +236,14 @@ pub struct ScenarioReport {
 }
 
 /// The scenario's simulator: the deployed profile randomises the dynamics with the data
-/// collection's ranges and, for the chain, steps the physics at `timestep_s` (one LowState
-/// per step).
-fn sim_for(s: &Scenario, setup: &Setup, timestep_s: Option<f64>) -> SimConfig {
-    let profile = setup.profile;
+/// collection's ranges (`--dynamics`).
+fn sim_for(s: &Scenario, setup: &Setup) -> SimConfig {
     let mut cfg = SimConfig {
         obstacles: s.obstacles.clone(),
         ..SimConfig::default()
     };
-    if profile == Profile::Deployed && setup.dynamics == Dynamics::Randomized {
+    if setup.profile == Profile::Deployed && setup.dynamics == Dynamics::Randomized {
         cfg.randomization = Randomization::training();
-    }
-    if let Some(ts) = timestep_s {
-        cfg.timestep_s = ts;
-        cfg.decimation = (0.02 / ts).round() as usize;
     }
     if s.task == TaskKind::WalkPerturb {
         cfg.pushes = Some(s.pushes.clone().unwrap_or_default());
@@ -400,7 +394,7 @@ impl Worker {
                     &setup.params.planner,
                     setup.latency.clone(),
                 )?),
-                sim: Sim::new(&assets, sim_for(s, setup, None))?,
+                sim: Sim::new(&assets, sim_for(s, setup))?,
             },
             ("diffusion", Profile::Deployed) => Worker::Deployed {
                 chain: Box::new(DeployedChain::new(
@@ -408,14 +402,14 @@ impl Worker {
                     setup.latency.clone(),
                     setup.noise.clone(),
                 )?),
-                sim: Sim::new(&assets, sim_for(s, setup, Some(setup.params.timestep_s)))?,
+                sim: Sim::new(&assets, setup.params.sim_timing(sim_for(s, setup)))?,
             },
             _ => Worker::Expert {
                 expert: Box::new(g1_expert::Expert::load(
                     &assets.join("policies/velocity_mjlab"),
                     None,
                 )?),
-                sim: Sim::new(&assets, sim_for(s, setup, None))?,
+                sim: Sim::new(&assets, sim_for(s, setup))?,
             },
         })
     }

@@ -1,4 +1,4 @@
-//! The deployed chain without DDS, for evaluation (`g1d eval/drive --profile deployed`): the
+//! The deployed chain without DDS, for evaluation (`g1d eval --profile deployed`): the
 //! simulator at the robot's sensor rate (one `LowState` per physics step, with sensor noise and
 //! per-episode biases) → the bridge's safety core ([`BridgeCore`], as `g1_bridge` runs it) →
 //! the Kalman estimator ([`EstimatorCore`], as `g1_estimator` runs it) → the planner node's
@@ -8,8 +8,8 @@
 //! An episode starts as the robot does: hanging from a gantry, the bridge in damping, a standby
 //! request at once (the PD ramp to the default pose, `standby_ramp_s`), the controller planning
 //! without a task, then `active` once the ramp is done and targets are fresh, and the gantry
-//! lets go. The episode's clock, its task and its
-//! pushes start when the bridge turns active; what came before is not scored.
+//! lets go. The episode's clock, its task and its pushes start when the bridge turns active;
+//! what came before is not scored.
 
 use std::path::Path;
 
@@ -21,16 +21,16 @@ use g1_hg::Remote;
 use g1_msgs::g1d::JointTargets;
 use g1_msgs::unitree::LowCmd;
 use g1_ros::{NodeConfig, ParamMap};
-use g1_sim::{Sensors, Sim};
+use g1_sim::{Sensors, Sim, SimConfig};
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution as _, Normal};
+use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::bridge_node::BridgeCore;
 use crate::estimator_node::{EstimatorConfig, EstimatorCore};
 use crate::planner_node::{PlannerCore, PlannerNodeConfig};
-use crate::sim_node::{low_state_of, motor_command};
+use crate::sim_node::{decimation_for, low_state_of, motor_command, SimNodeConfig};
 
 /// The node parameters of the deployed chain, from one parameter file.
 #[derive(Debug, Clone)]
@@ -39,8 +39,9 @@ pub struct ChainParams {
     pub bridge: BridgeConfig,
     pub estimator: EstimatorConfig,
     pub planner: PlannerNodeConfig,
-    /// `g1_sim`'s physics step (s): one `LowState` per step.
+    /// `g1_sim`'s physics step (s): one `LowState` per step; physics steps per control period.
     pub timestep_s: f64,
+    pub decimation: usize,
 }
 
 fn node_config<T: NodeConfig>(path: &Path, node: &str) -> Result<T> {
@@ -55,30 +56,26 @@ impl ChainParams {
     /// The `g1_bridge`, `g1_estimator`, `g1_planner` and `g1_sim` sections of a ROS 2
     /// parameter file (`ros__parameters`).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading parameter file {}", path.display()))?;
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(&text).with_context(|| format!("{}: not YAML", path.display()))?;
-        let timestep_s = doc
-            .get("g1_sim")
-            .and_then(|n| n.get("ros__parameters"))
-            .and_then(|p| p.get("timestep_s"))
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.002);
-        let decimation = (0.02 / timestep_s).round();
-        if !(decimation >= 1.0 && (decimation * timestep_s - 0.02).abs() < 1e-9) {
-            bail!(
-                "{}: g1_sim timestep_s = {timestep_s} must divide the 20 ms control period",
-                path.display()
-            );
-        }
+        let sim: SimNodeConfig = node_config(path, "g1_sim")?;
+        let decimation = decimation_for(sim.timestep_s)
+            .with_context(|| format!("{}: `g1_sim`", path.display()))?;
         Ok(Self {
             source: path.display().to_string(),
             bridge: node_config(path, "g1_bridge")?,
             estimator: node_config(path, "g1_estimator")?,
             planner: node_config(path, "g1_planner")?,
-            timestep_s,
+            timestep_s: sim.timestep_s,
+            decimation,
         })
+    }
+
+    /// `cfg` with `g1_sim`'s physics step (the chain needs one LowState per physics step).
+    pub fn sim_timing(&self, cfg: SimConfig) -> SimConfig {
+        SimConfig {
+            timestep_s: self.timestep_s,
+            decimation: self.decimation,
+            ..cfg
+        }
     }
 }
 
@@ -162,11 +159,10 @@ impl NoisySensors {
 
     fn apply(&mut self, mut s: Sensors) -> Sensors {
         let n = self.noise.clone();
+        // Zero-mean Gaussian (no draw for a zero level, so `none` leaves the stream alone).
         let mut g = |std: f64| {
             if std > 0.0 {
-                Normal::new(0.0, std)
-                    .expect("std > 0")
-                    .sample(&mut self.rng)
+                std * self.rng.sample::<f64, _>(StandardNormal)
             } else {
                 0.0
             }

@@ -164,13 +164,7 @@ impl SimNode {
                 .with_context(|| format!("parameter `sim_config`: {}", cfg.sim_config))?
         };
         // The control period stays 20 ms; the physics step is the node's.
-        let decimation = (0.02 / cfg.timestep_s).round().max(1.0) as usize;
-        if ((decimation as f64) * cfg.timestep_s - 0.02).abs() > 1e-9 {
-            bail!(
-                "parameter `timestep_s` ({}) must divide the 20 ms control period",
-                cfg.timestep_s
-            );
-        }
+        let decimation = decimation_for(cfg.timestep_s)?;
         sc.timestep_s = cfg.timestep_s;
         sc.decimation = decimation;
         let mut sim = Sim::new(&g1_sim::default_assets_dir(), sc)?;
@@ -227,6 +221,15 @@ impl SimNode {
             &remote,
         )
     }
+}
+
+/// Physics steps per 20 ms control period for the `timestep_s` parameter (it must divide it).
+pub fn decimation_for(timestep_s: f64) -> Result<usize> {
+    let decimation = (0.02 / timestep_s).round().max(1.0) as usize;
+    if ((decimation as f64) * timestep_s - 0.02).abs() > 1e-9 {
+        bail!("parameter `timestep_s` ({timestep_s}) must divide the 20 ms control period");
+    }
+    Ok(decimation)
 }
 
 /// The simulator's ground truth as `/sim/odom` (`odom → pelvis`; REP-105: the twist in the

@@ -22,12 +22,10 @@ fn the_harness_and_the_node_compute_the_same_targets() {
     let latency = LatencyModel::Fixed { ms: 10.0 };
     let mut chain = DeployedChain::new(p.clone(), latency.clone(), SensorNoise::default()).unwrap();
     chain.record = true;
-    let cfg = SimConfig {
-        timestep_s: p.timestep_s,
-        decimation: (0.02 / p.timestep_s).round() as usize,
+    let cfg = p.sim_timing(SimConfig {
         randomization: Randomization::training(),
         ..SimConfig::default()
-    };
+    });
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
     let init = g1_control::drive::standing_start(&mut sim);
     let seed = 4;
@@ -98,11 +96,7 @@ fn a_planner_killed_mid_walk_makes_the_bridge_hold_then_damp() {
     .unwrap();
     chain.planner_stops_at_s = Some(1.0);
     chain.stop_at_fall = false;
-    let cfg = SimConfig {
-        timestep_s: p.timestep_s,
-        decimation: (0.02 / p.timestep_s).round() as usize,
-        ..SimConfig::default()
-    };
+    let cfg = p.sim_timing(SimConfig::default());
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
     let init = g1_control::drive::standing_start(&mut sim);
     sim.reset(&init, 2).unwrap();

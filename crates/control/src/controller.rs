@@ -360,8 +360,7 @@ impl Controller {
             return None;
         }
         let (task, obstacles, measured) = self.next.take()?;
-        let m = self.planner.manifest.clone();
-        let dt = 1.0 / m.control_hz;
+        let dt = 1.0 / self.planner.manifest.control_hz;
         let frame = self.states.back().expect("history").1;
         let hist_states: Vec<[f64; STATE_DIM]> = self
             .states
@@ -395,7 +394,7 @@ impl Controller {
         let previous = self
             .current
             .as_ref()
-            .map(|(p, f)| p.rebased(f, &frame, &m.stats));
+            .map(|(p, f)| p.rebased(f, &frame, &self.planner.manifest.stats));
         match self
             .planner
             .plan(k, &hist_states, &hist_actions, &guidance, previous.as_ref())
