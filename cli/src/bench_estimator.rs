@@ -23,6 +23,10 @@ pub struct BenchEstimatorArgs {
     /// 0.2 m/s² white noise plus a 0.1 m/s² bias per axis, q 0.002 rad, q̇ 0.1 rad/s.
     #[arg(long)]
     pub sensor_noise: bool,
+    /// The filter's settings: a YAML file of `KfConfig` keys (the estimator node's `kalman.*`
+    /// parameters, e.g. `stance_velocity_noise: 0.1`); the rest keep their defaults.
+    #[arg(long)]
+    pub kalman: Option<std::path::PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -50,7 +54,17 @@ const SCHEDULE: [[f64; 3]; 5] = [
     [0.5, 0.0, 0.4],
 ];
 
-pub fn evaluate(seconds: f64, seed: u64, noise: bool) -> Result<EstimatorReport> {
+/// The filter settings of a `--kalman` file (defaults without one).
+pub fn kalman_config(path: Option<&std::path::Path>) -> Result<KfConfig> {
+    let Some(path) = path else {
+        return Ok(KfConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("--kalman {}: {e}", path.display()))?;
+    serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("--kalman {}: {e}", path.display()))
+}
+
+pub fn evaluate(seconds: f64, seed: u64, noise: bool, kf_cfg: KfConfig) -> Result<EstimatorReport> {
     if !(seconds.is_finite() && seconds > 0.0) {
         bail!("--seconds must be positive");
     }
@@ -65,7 +79,7 @@ pub fn evaluate(seconds: f64, seed: u64, noise: bool) -> Result<EstimatorReport>
     let init = rollout::initial_state(&mut sim, &expert);
     sim.reset(&init, seed)?;
     expert.reset(&rollout::robot_state(&sim))?;
-    let mut kf = ContactKf::new(KfConfig::default());
+    let mut kf = ContactKf::new(kf_cfg);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED);
     let k = if noise { 1.0 } else { 0.0 };
     let bias: [f64; 3] = std::array::from_fn(|_| k * 0.1 * rng.sample::<f64, _>(StandardNormal));
@@ -131,7 +145,12 @@ pub fn evaluate(seconds: f64, seed: u64, noise: bool) -> Result<EstimatorReport>
 }
 
 pub fn bench_estimator(a: BenchEstimatorArgs) -> Result<()> {
-    let r = evaluate(a.seconds, a.seed, a.sensor_noise)?;
+    let r = evaluate(
+        a.seconds,
+        a.seed,
+        a.sensor_noise,
+        kalman_config(a.kalman.as_deref())?,
+    )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {

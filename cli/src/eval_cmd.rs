@@ -201,6 +201,9 @@ pub struct RunResult {
     #[serde(skip)]
     pub plan_latency_ms: Vec<f64>,
     pub fresh_share: Option<f64>,
+    /// Deployed profile: the estimator's state against the simulator's truth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate_error: Option<g1_nodes::deployed::EstimateError>,
 }
 
 /// The runs of one scenario under one controller, as written to `runs.json`.
@@ -300,6 +303,7 @@ fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample]) -> RunResult {
         path,
         plan_latency_ms: vec![],
         fresh_share: None,
+        estimate_error: None,
     };
     match s.task {
         TaskKind::WalkPerturb => {
@@ -433,6 +437,7 @@ impl Worker {
                 },
             }
         };
+        let mut estimate_error = None;
         let out = match self {
             Worker::Expert { expert, sim } => return run_expert(s, expert, sim, seed),
             Worker::Ideal { core, sim } => {
@@ -446,7 +451,9 @@ impl Worker {
                 let init = g1_control::drive::standing_start(sim);
                 sim.reset(&init, seed)?;
                 let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
-                chain.run(sim, seed, &task, steps)?.drive
+                let o = chain.run(sim, seed, &task, steps)?;
+                estimate_error = Some(o.estimate_error);
+                o.drive
             }
         };
         let log: Vec<Sample> = out
@@ -464,6 +471,7 @@ impl Worker {
         r.fall_time_s = out.fall_time_s;
         r.plan_latency_ms = out.plan_latency_ms;
         r.fresh_share = Some(out.fresh_plan_steps as f64 / out.steps.max(1) as f64);
+        r.estimate_error = estimate_error;
         Ok(r)
     }
 }

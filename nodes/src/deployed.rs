@@ -190,6 +190,8 @@ pub struct ControlStepRecord {
     pub state: g1_msgs::g1d::BodyPosState,
     pub task: Task,
     pub targets: Option<JointTargets>,
+    /// The simulator's pelvis at that step (what the state estimated).
+    pub truth: g1::RootState,
 }
 
 /// The deployed chain around one planner core.
@@ -206,9 +208,74 @@ pub struct DeployedChain {
     pub stop_at_fall: bool,
 }
 
+/// How far the estimator's state was from the simulator's truth over an episode's control
+/// steps (what the controller saw against what was).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EstimateError {
+    /// RMS of the planar (x, y) velocity error (m/s).
+    pub planar_velocity_rms_mps: f64,
+    /// Largest planar velocity error (m/s).
+    pub planar_velocity_max_mps: f64,
+    /// RMS of the vertical velocity error (m/s).
+    pub vertical_velocity_rms_mps: f64,
+    /// Planar position error at the end (m): the estimate's drift from where the robot is.
+    pub final_position_error_m: f64,
+    /// RMS height error (m).
+    pub height_rms_m: f64,
+    /// RMS of the angular velocity error (rad/s).
+    pub angular_velocity_rms_rps: f64,
+    /// Control steps compared.
+    pub steps: u64,
+}
+
+#[derive(Default)]
+struct ErrorSums {
+    v_xy: f64,
+    v_xy_max: f64,
+    v_z: f64,
+    z: f64,
+    w: f64,
+    n: u64,
+    last_xy: f64,
+}
+
+impl ErrorSums {
+    fn add(&mut self, state: &g1_msgs::g1d::BodyPosState, truth: &g1::RootState, origin: [f64; 2]) {
+        let (p, t) = (&state.root_pose.position, &state.root_twist);
+        let dvx = t.linear.x - truth.lin_vel_w.x;
+        let dvy = t.linear.y - truth.lin_vel_w.y;
+        let dv = (dvx * dvx + dvy * dvy).sqrt();
+        self.v_xy += dv * dv;
+        self.v_xy_max = self.v_xy_max.max(dv);
+        self.v_z += (t.linear.z - truth.lin_vel_w.z).powi(2);
+        self.z += (p.z - truth.pos_w.z).powi(2);
+        let w = g1::nalgebra::Vector3::new(t.angular.x, t.angular.y, t.angular.z) - truth.ang_vel_w;
+        self.w += w.norm_squared();
+        self.last_xy = ((p.x + origin[0] - truth.pos_w.x).powi(2)
+            + (p.y + origin[1] - truth.pos_w.y).powi(2))
+        .sqrt();
+        self.n += 1;
+    }
+
+    fn finish(&self) -> EstimateError {
+        let n = self.n.max(1) as f64;
+        EstimateError {
+            planar_velocity_rms_mps: (self.v_xy / n).sqrt(),
+            planar_velocity_max_mps: self.v_xy_max,
+            vertical_velocity_rms_mps: (self.v_z / n).sqrt(),
+            final_position_error_m: self.last_xy,
+            height_rms_m: (self.z / n).sqrt(),
+            angular_velocity_rms_rps: (self.w / n).sqrt(),
+            steps: self.n,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DeployedOutcome {
     pub drive: DriveOutcome,
+    /// The estimator against the simulator's truth over the episode's control steps.
+    pub estimate_error: EstimateError,
     /// Simulated seconds of the start-up (standby) before the episode's clock started.
     pub startup_s: f64,
     pub bad_crc: u64,
@@ -266,7 +333,9 @@ impl DeployedChain {
             bad_crc: 0,
             bridge_transitions: vec![],
             records: vec![],
+            estimate_error: EstimateError::default(),
         };
+        let mut errors = ErrorSums::default();
         // Targets in flight to the bridge (they arrive at the next tick).
         let mut inbox: Vec<JointTargets> = vec![];
         let mut last_cmd: Option<LowCmd> = None;
@@ -311,6 +380,18 @@ impl DeployedChain {
                     }
                     episode_k = Some(k + 1);
                 }
+                if episode_k.is_some() {
+                    // `odom` starts under the robot where the filter started.
+                    errors.add(
+                        &state,
+                        &sim.ground_truth().root,
+                        if truth {
+                            [0.0, 0.0]
+                        } else {
+                            [start_root.pos_w.x, start_root.pos_w.y]
+                        },
+                    );
+                }
                 let task_k = episode_k.map_or(Task::Free, task);
                 let planner_dead = matches!(
                     (episode_k, self.planner_stops_at_s),
@@ -333,6 +414,7 @@ impl DeployedChain {
                         state: state.clone(),
                         task: task_k,
                         targets: targets.clone(),
+                        truth: sim.ground_truth().root,
                     });
                 }
                 inbox.extend(targets);
@@ -383,6 +465,7 @@ impl DeployedChain {
         if let Some(t) = &mut out.drive.fall_time_s {
             *t -= t0;
         }
+        out.estimate_error = errors.finish();
         let c = self.core.controller.failed_plans;
         out.drive.failed_plans = c as usize;
         out.drive.first_failure = self.core.controller.last_error.clone();

@@ -35,10 +35,15 @@ pub struct EstimatorConfig {
     /// `kalman` (IMU + encoders) or `ground_truth` (simulator odometry).
     pub mode: String,
     pub rate_hz: f64,
-    /// The Body-Pos state's joint velocities and the pelvis angular velocity are the means of
-    /// the samples since the last publication (the robot's 500 Hz: 10 per 50 Hz step), not the
-    /// newest sample alone: √10 less sensor noise for 10 ms of lag.
-    pub average_velocities: bool,
+    /// The Body-Pos state's joint velocities are the means of the samples since the last
+    /// publication (the robot's 500 Hz: 10 per 50 Hz step), not the newest sample alone: √10
+    /// less encoder noise for 9 ms of lag (kalman mode).
+    pub average_joint_velocities: bool,
+    /// The same for the pelvis angular velocity (the gyro). Off by default: the G1's gyro is
+    /// far less noisy than its joint velocities, and the pelvis turns fast enough at each foot
+    /// strike that the mean lags the truth by more than the noise it removes (docs/EXPERIMENTS.md,
+    /// 2026-11-29).
+    pub average_angular_velocity: bool,
     pub odom_frame: String,
     pub base_frame: String,
     /// Filter settings (`kalman.accel_noise`, …).
@@ -50,7 +55,8 @@ impl Default for EstimatorConfig {
         Self {
             mode: "kalman".into(),
             rate_hz: 50.0,
-            average_velocities: true,
+            average_joint_velocities: true,
+            average_angular_velocity: false,
             odom_frame: "odom".into(),
             base_frame: "pelvis".into(),
             kalman: KfConfig::default(),
@@ -79,13 +85,13 @@ impl NodeConfig for EstimatorConfig {
                 10.0,
             ),
             ("kalman.foot_height_noise_m", k.foot_height_noise_m, 1.0),
-            ("kalman.foot_height_m", k.foot_height_m, 0.5),
             ("kalman.contact_height_m", k.contact_height_m, 0.5),
             ("kalman.contact_speed_mps", k.contact_speed_mps, 10.0),
             ("kalman.gravity", k.gravity, 20.0),
         ] {
             range_check(key, v, 1e-9, hi)?;
         }
+        range_check("kalman.sole_height_m", k.sole_height_m, -0.1, 0.1)?;
         Ok(())
     }
 }
@@ -218,10 +224,14 @@ impl EstimatorCore {
         let qj: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.position[i]);
         let mut dq: [f64; NUM_JOINTS] = std::array::from_fn(|i| j.velocity[i]);
         let mut root = root;
-        if self.cfg.average_velocities && self.kf.is_some() && self.samples > 0 {
+        if self.kf.is_some() && self.samples > 0 {
             let n = self.samples as f64;
-            dq = std::array::from_fn(|i| self.dq_sum[i] / n);
-            root.ang_vel_w = root.quat_w * (self.gyro_sum / n);
+            if self.cfg.average_joint_velocities {
+                dq = std::array::from_fn(|i| self.dq_sum[i] / n);
+            }
+            if self.cfg.average_angular_velocity {
+                root.ang_vel_w = root.quat_w * (self.gyro_sum / n);
+            }
         }
         self.dq_sum = [0.0; NUM_JOINTS];
         self.gyro_sum = NV::zeros();
@@ -408,14 +418,16 @@ mod tests {
     use super::*;
     use g1_msgs::builtin_interfaces::Time;
 
-    /// Ten 500 Hz samples per 50 Hz state: with `average_velocities` the state's pelvis angular
-    /// velocity is their mean, without it the newest sample's; the state is stamped with the
-    /// newest sample's time.
+    /// Ten 500 Hz samples per 50 Hz state: with `average_angular_velocity` the state's pelvis
+    /// angular velocity is their mean, without it the newest sample's, and the same for the
+    /// joint velocities with `average_joint_velocities`; the state is stamped with the newest
+    /// sample's time.
     #[test]
     fn the_state_averages_the_periods_velocity_samples() {
-        let run = |average: bool| {
+        let run = |average_w: bool, average_dq: bool| {
             let mut core = EstimatorCore::new(EstimatorConfig {
-                average_velocities: average,
+                average_angular_velocity: average_w,
+                average_joint_velocities: average_dq,
                 ..EstimatorConfig::default()
             });
             let q = g1::default_pose();
@@ -426,7 +438,10 @@ mod tests {
                     header: Header::new(t, "pelvis"),
                     name: vec![],
                     position: q.to_vec(),
-                    velocity: vec![0.0; NUM_JOINTS],
+                    // Joint 0 alternating 0 and 1 rad/s: mean 0.5, newest 1.
+                    velocity: (0..NUM_JOINTS)
+                        .map(|j| if j == 0 && i % 2 == 1 { 1.0 } else { 0.0 })
+                        .collect(),
                     effort: vec![],
                 });
                 // Yaw rate alternating 0 and 0.2 rad/s: mean 0.1, newest 0.2.
@@ -442,9 +457,40 @@ mod tests {
             let out = core.process(0.02, &joints, &imus, &[]).unwrap();
             let state = out.state.expect("published");
             assert_eq!(state.header.stamp, joints[9].header.stamp);
-            out.odom.unwrap().twist.twist.angular.z
+            // The state's joint velocities: the state rebuilt from its own root with joint 0 at
+            // the mean or the newest velocity.
+            let (p, t) = (&state.root_pose, &state.root_twist);
+            let root = RootState {
+                pos_w: NV::new(p.position.x, p.position.y, p.position.z),
+                quat_w: crate::unit_quat(&p.orientation),
+                lin_vel_w: nv(&t.linear),
+                ang_vel_w: nv(&t.angular),
+            };
+            let dq_of = |v: f64| {
+                let mut dq = [0.0; NUM_JOINTS];
+                dq[0] = v;
+                g1::build_state_self(&forward_kinematics(&root, &g1::default_pose(), &dq))
+                    .iter()
+                    .map(|x| *x as f32)
+                    .collect::<Vec<_>>()
+            };
+            let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+            let dq0 = if close(&state.state, &dq_of(0.5)) {
+                0.5
+            } else if close(&state.state, &dq_of(1.0)) {
+                1.0
+            } else {
+                f64::NAN
+            };
+            (out.odom.unwrap().twist.twist.angular.z, dq0)
         };
-        assert!((run(true) - 0.1).abs() < 1e-9, "{}", run(true));
-        assert!((run(false) - 0.2).abs() < 1e-9, "{}", run(false));
+        for (w, dq) in [(true, true), (true, false), (false, true), (false, false)] {
+            let (yaw_rate, dq0) = run(w, dq);
+            assert!(
+                (yaw_rate - if w { 0.1 } else { 0.2 }).abs() < 1e-9,
+                "{w} {dq}: {yaw_rate}"
+            );
+            assert_eq!(dq0, if dq { 0.5 } else { 1.0 }, "{w} {dq}");
+        }
     }
 }

@@ -2,16 +2,23 @@
 //! spirit of the linear filters legged robots run on their IMU and encoders.
 //!
 //! Orientation comes from the IMU's own attitude estimate (the G1's `imu_state.quaternion`).
-//! State: pelvis position p and velocity v, and the two ankle-roll frames' positions f_L, f_R
-//! (12 numbers, world frame).
+//! State: pelvis position p and velocity v, and the centre of each sole, f_L and f_R (12
+//! numbers, world frame).
 //!
 //! * **Predict** (every IMU sample): v += (R·a_imu − g)·dt, p += v·dt (+ ½ a dt²); a foot in
 //!   contact stays put (tiny process noise), a swinging foot is free (large process noise).
-//! * **Kinematics** (every sample, both feet): f − p = R·FK(q) — the foot relative to the
-//!   pelvis from the joint encoders through the project's forward kinematics.
-//! * **Contact** (feet in contact): the foot is still, so v = −(ω × r + J q̇) (the foot's
-//!   velocity relative to the pelvis, from the same FK); and its height is the height it stands
-//!   at on flat ground (`foot_height_m`), which keeps z from drifting.
+//! * **Kinematics** (every sample, both feet): f − p = R·FK(q) — the sole's centre relative to
+//!   the pelvis from the joint encoders through the project's forward kinematics.
+//! * **Contact** (feet in contact): the sole is still, so v = −(ω × r + J q̇) (its velocity
+//!   relative to the pelvis, from the same FK); and it is on the floor (`sole_height_m` on
+//!   flat ground), which keeps z from drifting.
+//!
+//! The point is the centre of the G1's four sole contact points ([`SOLE_CENTRE`], the
+//! collision spheres of the ankle-roll link), not the ankle-roll frame: a foot in stance rolls
+//! (heel strike, toe off), and the ankle, 3.5 cm above the sole and 3.5 cm behind its centre,
+//! moves more while it does. `g1d bench estimator` (docs/BENCHMARKS.md): the sole's centre
+//! gives 1.0 % drift per metre and 0.025 m/s planar velocity error where the ankle frame gave
+//! 2.7 % and 0.036 m/s.
 //!
 //! A foot counts as in contact when it is within `contact_height_m` of the lower foot (in
 //! pelvis-relative world height) and moves slower than `contact_speed_mps` relative to it.
@@ -40,8 +47,9 @@ pub struct KfConfig {
     pub stance_velocity_noise: f64,
     /// Std of the stance-foot height measurement (m).
     pub foot_height_noise_m: f64,
-    /// Height of the ankle-roll frame above flat ground when the foot stands on it (m).
-    pub foot_height_m: f64,
+    /// Height of the sole's centre ([`SOLE_CENTRE`]) above flat ground when the foot stands
+    /// on it (m).
+    pub sole_height_m: f64,
     pub contact_height_m: f64,
     pub contact_speed_mps: f64,
     pub gravity: f64,
@@ -56,7 +64,7 @@ impl Default for KfConfig {
             kinematics_noise_m: 0.005,
             stance_velocity_noise: 0.05,
             foot_height_noise_m: 0.01,
-            foot_height_m: 0.038,
+            sole_height_m: 0.003,
             contact_height_m: 0.02,
             contact_speed_mps: 0.3,
             gravity: 9.81,
@@ -92,7 +100,12 @@ pub struct ContactKf {
 
 const FEET: [Body; 2] = [Body::LeftAnkleRoll, Body::RightAnkleRoll];
 
-/// Foot positions and velocities relative to the pelvis, world axes.
+/// The centre of the sole in the ankle-roll frame: the mean of the bottoms of the G1's four
+/// foot collision spheres (radius 5 mm at x = −0.05 and 0.12, y = ±0.025–0.03, z = −0.03: the
+/// MJCF's `foot` geoms, the same on both feet).
+pub const SOLE_CENTRE: [f64; 3] = [0.035, 0.0, -0.035];
+
+/// The soles' centres relative to the pelvis and their velocities, world axes.
 fn feet_relative(
     quat: &UnitQuaternion<f64>,
     omega_w: &Vector3<f64>,
@@ -106,7 +119,14 @@ fn feet_relative(
         ang_vel_w: *omega_w,
     };
     let k = forward_kinematics(&root, q, dq);
-    FEET.map(|b| (k.pos_w[b.index()], k.lin_vel_w[b.index()]))
+    FEET.map(|b| {
+        let i = b.index();
+        let arm = k.quat_w[i] * Vector3::from(SOLE_CENTRE);
+        (
+            k.pos_w[i] + arm,
+            k.lin_vel_w[i] + k.ang_vel_w[i].cross(&arm),
+        )
+    })
 }
 
 impl ContactKf {
@@ -158,7 +178,7 @@ impl ContactKf {
             // floor.
             let omega = quat * Vector3::from(s.gyro_b);
             let feet = feet_relative(&quat, &omega, &s.q, &s.dq);
-            let z = self.cfg.foot_height_m - feet[0].0.z.min(feet[1].0.z);
+            let z = self.cfg.sole_height_m - feet[0].0.z.min(feet[1].0.z);
             self.reset(Vector3::new(0.0, 0.0, z), Vector3::zeros(), s);
         }
         let c = self.cfg.clone();
@@ -217,7 +237,7 @@ impl ContactKf {
                 }
                 let mut h = Vec12::zeros();
                 h[6 + 3 * i + 2] = 1.0;
-                self.scalar_update(&h, c.foot_height_m, c.foot_height_noise_m.powi(2));
+                self.scalar_update(&h, c.sole_height_m, c.foot_height_noise_m.powi(2));
             }
         }
         Estimate {
