@@ -23,6 +23,10 @@ pub struct BenchEstimatorArgs {
     /// 0.2 m/s² white noise plus a 0.1 m/s² bias per axis, q 0.002 rad, q̇ 0.1 rad/s.
     #[arg(long)]
     pub sensor_noise: bool,
+    /// Push the walking robot like `walk_perturb` does (a horizontal velocity change of
+    /// 0–0.5 m/s every second) and report the velocity error in the 100 ms after each push.
+    #[arg(long)]
+    pub pushes: bool,
     /// The filter's settings: a YAML file of `KfConfig` keys (the estimator node's `kalman.*`
     /// parameters, e.g. `stance_velocity_noise: 0.1`); the rest keep their defaults.
     #[arg(long)]
@@ -41,6 +45,9 @@ pub struct EstimatorReport {
     pub velocity_rmse_mps: f64,
     pub planar_velocity_rmse_mps: f64,
     pub height_rmse_m: f64,
+    /// With `--pushes`: pushes, and the planar velocity RMSE over the 100 ms after each.
+    pub pushes: usize,
+    pub after_push_velocity_rmse_mps: Option<f64>,
     pub sensor_noise: bool,
     pub fell: bool,
 }
@@ -64,13 +71,20 @@ pub fn kalman_config(path: Option<&std::path::Path>) -> Result<KfConfig> {
     serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("--kalman {}: {e}", path.display()))
 }
 
-pub fn evaluate(seconds: f64, seed: u64, noise: bool, kf_cfg: KfConfig) -> Result<EstimatorReport> {
+pub fn evaluate(
+    seconds: f64,
+    seed: u64,
+    noise: bool,
+    pushes: bool,
+    kf_cfg: KfConfig,
+) -> Result<EstimatorReport> {
     if !(seconds.is_finite() && seconds > 0.0) {
         bail!("--seconds must be positive");
     }
     let cfg = SimConfig {
         timestep_s: 0.002,
         decimation: 10,
+        pushes: pushes.then(g1_sim::PushConfig::default),
         ..SimConfig::default()
     };
     let assets = g1_sim::default_assets_dir();
@@ -103,8 +117,14 @@ pub fn evaluate(seconds: f64, seed: u64, noise: bool, kf_cfg: KfConfig) -> Resul
     let mut last_err = 0.0;
     let mut fell = false;
     let mut n = 0usize;
+    let (mut pushed_at, mut sq_push, mut n_push) = (None::<usize>, 0.0, 0usize);
     for k in 0..steps {
         if k % cfg.decimation == 0 {
+            let before = sim.pushes_applied();
+            sim.apply_due_push();
+            if sim.pushes_applied() > before {
+                pushed_at = Some(k);
+            }
             let t = k as f64 * cfg.timestep_s;
             let cmd = SCHEDULE[((t / 4.0) as usize) % SCHEDULE.len()];
             let a = expert.step(&rollout::robot_state(&sim), cmd)?;
@@ -119,6 +139,10 @@ pub fn evaluate(seconds: f64, seed: u64, noise: bool, kf_cfg: KfConfig) -> Resul
         let dv = est.root.lin_vel_w - gt.root.lin_vel_w;
         sq_v += dv.norm_squared();
         sq_vp += dv.x * dv.x + dv.y * dv.y;
+        if pushed_at.is_some_and(|p| (k - p) as f64 * cfg.timestep_s < 0.1) {
+            sq_push += dv.x * dv.x + dv.y * dv.y;
+            n_push += 1;
+        }
         sq_z += (est.root.pos_w.z - gt.root.pos_w.z).powi(2);
         let dp = est.root.pos_w - gt.root.pos_w;
         last_err = (dp.x * dp.x + dp.y * dp.y).sqrt();
@@ -139,6 +163,8 @@ pub fn evaluate(seconds: f64, seed: u64, noise: bool, kf_cfg: KfConfig) -> Resul
         velocity_rmse_mps: (sq_v / n).sqrt(),
         planar_velocity_rmse_mps: (sq_vp / n).sqrt(),
         height_rmse_m: (sq_z / n).sqrt(),
+        pushes: sim.pushes_applied(),
+        after_push_velocity_rmse_mps: (n_push > 0).then(|| (sq_push / n_push as f64).sqrt()),
         sensor_noise: noise,
         fell,
     })
@@ -149,6 +175,7 @@ pub fn bench_estimator(a: BenchEstimatorArgs) -> Result<()> {
         a.seconds,
         a.seed,
         a.sensor_noise,
+        a.pushes,
         kalman_config(a.kalman.as_deref())?,
     )?;
     if a.json {
@@ -174,6 +201,12 @@ pub fn bench_estimator(a: BenchEstimatorArgs) -> Result<()> {
             r.height_rmse_m,
             if r.fell { "  — the walk FELL" } else { "" }
         );
+        if let Some(v) = r.after_push_velocity_rmse_mps {
+            println!(
+                "  {} pushes; planar velocity RMSE in the 100 ms after each: {v:.3} m/s",
+                r.pushes
+            );
+        }
     }
     Ok(())
 }

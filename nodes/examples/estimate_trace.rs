@@ -1,6 +1,7 @@
 //! Prints the estimator's state against the simulator's truth at every control step of one
 //! deployed-chain episode (joystick 0.5 m/s forward): `cargo run --release -p g1-nodes
-//! --example estimate_trace -- SEED [none] [ground_truth]`.
+//! --example estimate_trace -- SEED [none] [ground_truth] [push]` (`push`: the walk + perturb
+//! scenario's pushes, 0–0.5 m/s every second).
 
 use g1_control::{LatencyModel, Task};
 use g1_nodes::deployed::{ChainParams, DeployedChain, SensorNoise};
@@ -26,6 +27,10 @@ fn main() -> anyhow::Result<()> {
     chain.record = true;
     let cfg = p.sim_timing(SimConfig {
         randomization: Randomization::training(),
+        pushes: args
+            .iter()
+            .any(|a| a == "push")
+            .then(g1_sim::PushConfig::default),
         ..SimConfig::default()
     });
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg)?;
@@ -35,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         velocity: [0.5, 0.0],
         yaw_rate: 0.0,
     };
-    let out = chain.run(&mut sim, seed, &task, 300)?;
+    let out = chain.run(&mut sim, seed, &task, 750)?;
     println!(
         "fell {:?} startup {:.2}",
         out.drive.fall_time_s, out.startup_s

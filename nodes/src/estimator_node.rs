@@ -85,6 +85,7 @@ impl NodeConfig for EstimatorConfig {
                 10.0,
             ),
             ("kalman.foot_height_noise_m", k.foot_height_noise_m, 1.0),
+            ("kalman.impulse_window_s", k.impulse_window_s, 1.0),
             ("kalman.contact_height_m", k.contact_height_m, 0.5),
             ("kalman.contact_speed_mps", k.contact_speed_mps, 10.0),
             ("kalman.gravity", k.gravity, 20.0),
@@ -92,6 +93,7 @@ impl NodeConfig for EstimatorConfig {
             range_check(key, v, 1e-9, hi)?;
         }
         range_check("kalman.sole_height_m", k.sole_height_m, -0.1, 0.1)?;
+        range_check("kalman.impulse_mps", k.impulse_mps, 0.0, 10.0)?;
         Ok(())
     }
 }

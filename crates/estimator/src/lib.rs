@@ -45,6 +45,12 @@ pub struct KfConfig {
     pub kinematics_noise_m: f64,
     /// Std of the stance-velocity measurement (m/s).
     pub stance_velocity_noise: f64,
+    /// Pushes: when the stance feet's velocity innovation, averaged over `impulse_window_s`,
+    /// exceeds this (m/s, per axis), the velocity's variance is raised by its square — an
+    /// unmodelled jump of that size (a push that the accelerometer saw too briefly, a foot
+    /// landing hard) is taken up within a few samples instead of the filter's ~50 ms. 0: off.
+    pub impulse_mps: f64,
+    pub impulse_window_s: f64,
     /// Std of the stance-foot height measurement (m).
     pub foot_height_noise_m: f64,
     /// Height of the sole's centre ([`SOLE_CENTRE`]) above flat ground when the foot stands
@@ -63,6 +69,8 @@ impl Default for KfConfig {
             swing_foot_noise: 2.0,
             kinematics_noise_m: 0.005,
             stance_velocity_noise: 0.05,
+            impulse_mps: 0.15,
+            impulse_window_s: 0.01,
             foot_height_noise_m: 0.01,
             sole_height_m: 0.003,
             contact_height_m: 0.02,
@@ -95,6 +103,8 @@ pub struct ContactKf {
     x: Vec12,
     p: Mat12,
     contacts: [bool; 2],
+    /// The stance velocity innovation, averaged over `impulse_window_s` (per axis).
+    innovation: Vector3<f64>,
     initialised: bool,
 }
 
@@ -136,6 +146,7 @@ impl ContactKf {
             x: Vec12::zeros(),
             p: Mat12::identity(),
             contacts: [true, true],
+            innovation: Vector3::zeros(),
             initialised: false,
         }
     }
@@ -220,6 +231,22 @@ impl ContactKf {
             }
         }
         self.p = f * self.p * f.transpose() + q;
+        // A push: the stance feet say the pelvis moves differently from the prediction, for
+        // longer than their noise would (the averaged innovation is over `impulse_mps`).
+        let stance: Vec<_> = (0..2).filter(|&i| self.contacts[i]).collect();
+        if c.impulse_mps > 0.0 && !stance.is_empty() {
+            let v = Vector3::new(self.x[3], self.x[4], self.x[5]);
+            let innov =
+                stance.iter().map(|&i| -feet[i].1 - v).sum::<Vector3<f64>>() / stance.len() as f64;
+            let alpha = (dt / c.impulse_window_s.max(dt)).min(1.0);
+            self.innovation += alpha * (innov - self.innovation);
+            for k in 0..3 {
+                if self.innovation[k].abs() > c.impulse_mps {
+                    self.p[(3 + k, 3 + k)] += self.innovation[k].powi(2);
+                    self.innovation[k] = 0.0;
+                }
+            }
+        }
         // Kinematics: f_i − p = r_i.
         for (i, (r, v_rel)) in feet.iter().enumerate() {
             for k in 0..3 {
