@@ -4,7 +4,11 @@
 //! frame `pelvis`); joint targets come in on `joint_targets`. With `record_io` set, every input
 //! and output is recorded for `g1d replay`. Mode requests (`damping`, `standby`, `active`) come
 //! on `/g1d/bridge/mode_request` (`std_msgs/String`), as the remote's chords do; the mode is
-//! published on `/g1d/bridge/mode` (latched) at every transition.
+//! published on `/g1d/bridge/mode` (latched) at every transition. Requests from the network
+//! follow the network's rules ([`g1_bridge::Bridge::request_network`]: no `active` unless
+//! `network_active`; no `standby`/`active` while the robot is not upright). Once a second the
+//! node's counters (bad CRC, clamps, rejected targets, refused and unreadable requests) go out
+//! on `/diagnostics`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,6 +16,7 @@ use std::time::Duration;
 use anyhow::Result;
 use g1::JOINTS;
 use g1_bridge::{Bridge, BridgeConfig, Mode, Request, Targets};
+use g1_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use g1_msgs::g1d::JointTargets;
 use g1_msgs::geometry_msgs::{Quaternion, Vector3};
 use g1_msgs::sensor_msgs::{Imu, JointState};
@@ -66,6 +71,54 @@ pub struct BridgeOut {
     pub rejected_requests: Vec<String>,
 }
 
+/// The bridge's `/diagnostics` status: its mode and every counter of what it refused or
+/// changed. WARN while anything was refused, clamped or unreadable; ERROR with bad CRCs.
+pub fn diagnostic_status(bridge: &Bridge, unreadable_requests: u64) -> DiagnosticStatus {
+    let c = &bridge.counters;
+    let kv = |k: &str, v: u64| KeyValue {
+        key: k.into(),
+        value: v.to_string(),
+    };
+    let refused = c.rejected_targets + c.refused_requests + c.foreign_states + unreadable_requests;
+    let clamped = c.position_clamps + c.effort_clamps + c.gain_clamps;
+    let (level, message) = if c.bad_crc > 0 {
+        (
+            DiagnosticStatus::ERROR,
+            format!("{} LowStates with a bad CRC dropped", c.bad_crc),
+        )
+    } else if refused > 0 || clamped > 0 {
+        (
+            DiagnosticStatus::WARN,
+            format!("{refused} inputs refused, {clamped} targets clamped"),
+        )
+    } else {
+        (DiagnosticStatus::OK, bridge.mode().name().to_string())
+    };
+    let mut values = vec![KeyValue {
+        key: "mode".into(),
+        value: bridge.mode().name().into(),
+    }];
+    values.extend([
+        kv("states", c.states),
+        kv("bad_crc", c.bad_crc),
+        kv("commands", c.commands),
+        kv("position_clamps", c.position_clamps),
+        kv("effort_clamps", c.effort_clamps),
+        kv("gain_clamps", c.gain_clamps),
+        kv("rejected_targets", c.rejected_targets),
+        kv("refused_requests", c.refused_requests),
+        kv("foreign_states", c.foreign_states),
+        kv("unreadable_requests", unreadable_requests),
+    ]);
+    DiagnosticStatus {
+        level,
+        name: "g1_bridge: safety".into(),
+        message,
+        hardware_id: "g1".into(),
+        values,
+    }
+}
+
 impl BridgeCore {
     pub fn new(cfg: BridgeConfig) -> Result<Self> {
         Ok(Self {
@@ -87,7 +140,7 @@ impl BridgeCore {
             match parse_request(&r.data) {
                 Some(q) => self
                     .bridge
-                    .request(q, &format!("request `{}` on {MODE_REQUEST_TOPIC}", r.data)),
+                    .request_network(q, &format!("request `{}` on {MODE_REQUEST_TOPIC}", r.data)),
                 None => out.rejected_requests.push(r.data.clone()),
             }
         }
@@ -186,6 +239,10 @@ pub struct BridgeNode {
     targets_sub: Subscription<JointTargets>,
     request_sub: Subscription<StringMsg>,
     mode_pub: Publisher<StringMsg>,
+    diagnostics_pub: Publisher<DiagnosticArray>,
+    next_diagnostics_s: f64,
+    unreadable_requests: u64,
+    logged_refusals: usize,
     published_mode: Option<Mode>,
     cmd_pub: Publisher<LowCmd>,
     joints_pub: Publisher<JointState>,
@@ -209,6 +266,10 @@ impl BridgeNode {
             targets_sub: ros.subscription("joint_targets", QosPreset::Command)?,
             request_sub: ros.subscription(MODE_REQUEST_TOPIC, QosPreset::Command)?,
             mode_pub: ros.publisher(MODE_TOPIC, QosPreset::Latched)?,
+            diagnostics_pub: ros.publisher("/diagnostics", QosPreset::Command)?,
+            next_diagnostics_s: 0.0,
+            unreadable_requests: 0,
+            logged_refusals: 0,
             published_mode: None,
             cmd_pub: ros.publisher("/lowcmd", QosPreset::Command)?,
             joints_pub: ros.publisher("/joint_states", QosPreset::Sensor)?,
@@ -232,6 +293,7 @@ impl Node for BridgeNode {
         let before = self.core.bridge.transitions().len();
         let out = self.core.process(now_s, &requests, &targets, &states);
         let changed = self.core.bridge.transitions().len() != before;
+        self.unreadable_requests += out.rejected_requests.len() as u64;
         for r in &out.rejected_requests {
             eprintln!(
                 "[{}] ignored mode request `{r}` on {MODE_REQUEST_TOPIC} (expected damping, standby or active)",
@@ -285,6 +347,28 @@ impl Node for BridgeNode {
             st.transitions.push(line);
         }
         self.logged = tr.len();
+        let refusals = self.core.bridge.refusals();
+        let new = (self.core.bridge.counters.refused_requests as usize)
+            .saturating_sub(self.logged_refusals)
+            .min(refusals.len());
+        for line in &refusals[refusals.len() - new..] {
+            let line = format!("[{}] {line}", self.name);
+            eprintln!("{line}");
+            st.transitions.push(line);
+        }
+        self.logged_refusals = self.core.bridge.counters.refused_requests as usize;
+        if now_s >= self.next_diagnostics_s {
+            self.next_diagnostics_s = now_s + 1.0;
+            self.diagnostics_pub
+                .publish(DiagnosticArray {
+                    header: Header::new(stamp(now_s), ""),
+                    status: vec![diagnostic_status(
+                        &self.core.bridge,
+                        self.unreadable_requests,
+                    )],
+                })
+                .ok();
+        }
         let mode = self.core.bridge.mode();
         if self.published_mode != Some(mode) {
             self.mode_pub
@@ -310,6 +394,13 @@ impl Node for BridgeNode {
         Some(serde_json::json!({
             "mode": self.core.bridge.mode().name(),
             "bad_crc": self.core.bridge.counters.bad_crc,
+            "counters": diagnostic_status(&self.core.bridge, self.unreadable_requests)
+                .values
+                .iter()
+                .skip(1)
+                .map(|kv| (kv.key.clone(), serde_json::json!(kv.value.parse::<u64>().unwrap_or(0))))
+                .collect::<serde_json::Map<_, _>>(),
+            "refusals": self.core.bridge.refusals(),
             "state_to_command_ms_p50": g1_control::percentile(&ms, 0.5),
             "state_to_command_ms_p99": g1_control::percentile(&ms, 0.99),
             "transitions": self.core.bridge.transitions().iter().map(|t| format!("{:.3} s: {} → {} ({})", t.time_s, t.from.name(), t.to.name(), t.reason)).collect::<Vec<_>>(),

@@ -44,6 +44,43 @@ pub struct PlannerNodeConfig {
     pub goal: String,
     pub planner: PlannerConfig,
     pub control: ControlConfig,
+    /// Bounds on what comes in from the network (`limits.*`).
+    pub limits: InputLimits,
+}
+
+/// Bounds on the planner's inputs. Velocity commands are clamped into the ranges the model
+/// was trained on (the data collection's commands); goals farther than `goal_distance_m` from
+/// the robot are refused. Non-finite values are refused everywhere.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputLimits {
+    /// Forward velocity range (m/s).
+    pub vx_mps: [f64; 2],
+    /// Largest sideways speed (m/s).
+    pub vy_mps: f64,
+    /// Largest yaw rate (rad/s).
+    pub wz_rps: f64,
+    pub goal_distance_m: f64,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        Self {
+            vx_mps: [-0.5, 1.0],
+            vy_mps: 0.5,
+            wz_rps: 1.0,
+            goal_distance_m: 50.0,
+        }
+    }
+}
+
+/// What the planner refused or bounded of its inputs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InputCounters {
+    pub rejected: u64,
+    pub clamped: u64,
+    /// The newest refusal's reason.
+    pub last_rejection: Option<String>,
 }
 
 /// A `goal` parameter: `x,y` in metres, or "".
@@ -77,6 +114,7 @@ impl Default for PlannerNodeConfig {
             goal: String::new(),
             planner: PlannerConfig::default(),
             control: ControlConfig::default(),
+            limits: InputLimits::default(),
         }
     }
 }
@@ -84,6 +122,12 @@ impl Default for PlannerNodeConfig {
 impl NodeConfig for PlannerNodeConfig {
     fn check(&self) -> Result<(), ParamError> {
         g1_ros::range_check("threads", self.threads as f64, 1.0, 64.0)?;
+        let l = &self.limits;
+        g1_ros::range_check("limits.vx_mps[0]", l.vx_mps[0], -3.0, 0.0)?;
+        g1_ros::range_check("limits.vx_mps[1]", l.vx_mps[1], 0.0, 3.0)?;
+        g1_ros::range_check("limits.vy_mps", l.vy_mps, 0.0, 3.0)?;
+        g1_ros::range_check("limits.wz_rps", l.wz_rps, 0.0, 5.0)?;
+        g1_ros::range_check("limits.goal_distance_m", l.goal_distance_m, 0.1, 1000.0)?;
         parse_goal(&self.goal)?;
         self.planner
             .check(g1_diffusion::K_STEPS)
@@ -200,6 +244,10 @@ pub struct PlannerCore {
     q: Option<[f64; NUM_JOINTS]>,
     executed: Option<[f64; NUM_JOINTS]>,
     policy_id: String,
+    limits: InputLimits,
+    /// The robot's newest position (m, `odom`), for the goal distance.
+    robot_xy: [f64; 2],
+    pub inputs: InputCounters,
 }
 
 impl PlannerCore {
@@ -222,7 +270,56 @@ impl PlannerCore {
             q: None,
             executed: None,
             policy_id,
+            limits: cfg.limits.clone(),
+            robot_xy: [0.0, 0.0],
+            inputs: InputCounters::default(),
         })
+    }
+
+    /// Counts a refused input with its reason (shown on `/diagnostics`).
+    pub fn reject(&mut self, why: String) {
+        self.inputs.rejected += 1;
+        self.inputs.last_rejection = Some(why);
+    }
+
+    /// A waypoint goal, if finite and within `limits.goal_distance_m` of the robot.
+    fn set_waypoint(&mut self, goal: [f64; 2], from: &str) {
+        let d = (goal[0] - self.robot_xy[0]).hypot(goal[1] - self.robot_xy[1]);
+        if !d.is_finite() {
+            self.reject(format!("{from}: a non-finite goal {goal:?}"));
+        } else if d > self.limits.goal_distance_m {
+            self.reject(format!(
+                "{from}: goal {goal:?} is {d:.0} m away (limits.goal_distance_m {})",
+                self.limits.goal_distance_m
+            ));
+        } else {
+            self.task = Task::Waypoint { goal };
+        }
+    }
+
+    /// A velocity command, if finite, clamped into the limits.
+    fn set_velocity(&mut self, v: [f64; 3], from: &str) {
+        if !v.iter().all(|x| x.is_finite()) {
+            self.reject(format!("{from}: a non-finite velocity {v:?}"));
+            return;
+        }
+        let l = &self.limits;
+        let c = [
+            v[0].clamp(l.vx_mps[0], l.vx_mps[1]),
+            v[1].clamp(-l.vy_mps, l.vy_mps),
+            v[2].clamp(-l.wz_rps, l.wz_rps),
+        ];
+        if c != v {
+            self.inputs.clamped += 1;
+        }
+        self.task = if c == [0.0; 3] {
+            Task::Free
+        } else {
+            Task::Joystick {
+                velocity: [c[0], c[1]],
+                yaw_rate: c[2],
+            }
+        };
     }
 
     /// A new episode (evaluation): the controller reset with `seed`, no task, no obstacles.
@@ -240,41 +337,40 @@ impl PlannerCore {
     }
 
     /// A `TaskGoal` (`/g1d/goal`).
+    /// A `TaskGoal` (`/g1d/goal`). Out-of-range goals are refused and counted
+    /// ([`Self::inputs`]); velocities are clamped into `limits`.
     pub fn goal(&mut self, g: &TaskGoal) {
-        self.task = match g.task {
-            1 => Task::Joystick {
-                velocity: [g.velocity.linear.x, g.velocity.linear.y],
-                yaw_rate: g.velocity.angular.z,
-            },
-            2 => Task::Waypoint {
-                goal: [g.waypoint.x, g.waypoint.y],
-            },
-            _ => Task::Free,
-        };
-    }
-
-    /// A pose goal (`/goal_pose`): walk there.
-    pub fn pose_goal(&mut self, p: &PoseStamped) {
-        self.task = Task::Waypoint {
-            goal: [p.pose.position.x, p.pose.position.y],
-        };
-    }
-
-    /// A velocity command (`cmd_vel`); all zeros = no task.
-    pub fn cmd_vel(&mut self, c: &Twist) {
-        self.task = if c.linear.x == 0.0 && c.linear.y == 0.0 && c.angular.z == 0.0 {
-            Task::Free
-        } else {
-            Task::Joystick {
-                velocity: [c.linear.x, c.linear.y],
-                yaw_rate: c.angular.z,
+        match g.task {
+            1 => {
+                let v = &g.velocity;
+                self.set_velocity([v.linear.x, v.linear.y, v.angular.z], "/g1d/goal")
             }
-        };
+            2 => self.set_waypoint([g.waypoint.x, g.waypoint.y], "/g1d/goal"),
+            0 => self.task = Task::Free,
+            t => self.reject(format!("/g1d/goal: unknown task {t}")),
+        }
+    }
+
+    /// A pose goal (`/goal_pose`): walk there (if within `limits.goal_distance_m`).
+    pub fn pose_goal(&mut self, p: &PoseStamped) {
+        self.set_waypoint([p.pose.position.x, p.pose.position.y], "/goal_pose");
+    }
+
+    /// A velocity command (`cmd_vel`), clamped into `limits`; all zeros = no task; a
+    /// non-finite one is refused (the task stays).
+    pub fn cmd_vel(&mut self, c: &Twist) {
+        self.set_velocity([c.linear.x, c.linear.y, c.angular.z], "cmd_vel");
     }
 
     pub fn joints(&mut self, j: &JointState) {
-        if j.position.len() == NUM_JOINTS {
+        if j.position.len() == NUM_JOINTS && j.position.iter().all(|v| v.is_finite()) {
             self.q = Some(std::array::from_fn(|k| j.position[k]));
+        } else {
+            self.reject(format!(
+                "/joint_states: {} positions, finite: {}",
+                j.position.len(),
+                j.position.iter().all(|v| v.is_finite())
+            ));
         }
     }
 
@@ -299,6 +395,20 @@ impl PlannerCore {
     }
 
     pub fn obstacles(&mut self, a: &g1_msgs::g1d::ObstacleArray) -> Result<()> {
+        for (i, m) in a.obstacles.iter().enumerate() {
+            let (p, q, d) = (&m.pose.position, &m.pose.orientation, &m.dimensions);
+            let finite = [p.x, p.y, p.z, q.x, q.y, q.z, q.w, d.x, d.y, d.z]
+                .iter()
+                .all(|v| v.is_finite());
+            let sized = [d.x, d.y, d.z].iter().all(|v| (0.0..=100.0).contains(v));
+            let near = p.x.hypot(p.y) <= 1000.0;
+            if !(finite && sized && near) {
+                bail!(
+                    "obstacle {i}: position ({}, {}, {}), dimensions ({}, {}, {}) (finite, 0–100 m, within 1 km)",
+                    p.x, p.y, p.z, d.x, d.y, d.z
+                );
+            }
+        }
         self.obstacles = a
             .obstacles
             .iter()
@@ -322,8 +432,22 @@ impl PlannerCore {
                 g1::LAYOUT_VERSION
             );
         }
-        let state: g1::BodyPosState = std::array::from_fn(|k| s.state[k] as f64);
         let p = &s.root_pose;
+        let finite = s.state.iter().all(|v| v.is_finite())
+            && [p.position.x, p.position.y, p.position.z]
+                .iter()
+                .chain(&[
+                    p.orientation.x,
+                    p.orientation.y,
+                    p.orientation.z,
+                    p.orientation.w,
+                ])
+                .all(|v| v.is_finite());
+        if !finite {
+            bail!("/g1d/state has non-finite values");
+        }
+        self.robot_xy = [p.position.x, p.position.y];
+        let state: g1::BodyPosState = std::array::from_fn(|k| s.state[k] as f64);
         let quat = crate::unit_quat(&p.orientation);
         let frame =
             CharacterFrame::from_root(&NV::new(p.position.x, p.position.y, p.position.z), &quat);
@@ -375,6 +499,9 @@ pub struct PlannerNode {
     plan_ms: Vec<f64>,
     goal: Option<[f64; 2]>,
     pub steps: u64,
+    /// Refusals already logged, and when the next log line may go out (one a second).
+    logged_rejections: u64,
+    next_log_s: f64,
 }
 
 impl PlannerNode {
@@ -404,18 +531,37 @@ impl PlannerNode {
             diagnostics_pub: ros.publisher("/diagnostics", QosPreset::Command)?,
             window: PlanningWindow::default(),
             steps: 0,
+            logged_rejections: 0,
+            next_log_s: 0.0,
         })
     }
 
+    /// Every goal and command in arrival order (each checked; the newest valid one wins).
     fn update_goals(&mut self) {
-        if let Some(g) = take_all(&self.goal_sub).0.pop() {
+        for g in take_all(&self.goal_sub).0 {
             self.core.goal(&g);
         }
-        if let Some(p) = take_all(&self.pose_goal_sub).0.pop() {
+        for p in take_all(&self.pose_goal_sub).0 {
             self.core.pose_goal(&p);
         }
-        if let Some(c) = take_all(&self.cmd_sub).0.pop() {
+        for c in take_all(&self.cmd_sub).0 {
             self.core.cmd_vel(&c);
+        }
+    }
+
+    /// New refusals on stderr, at most one line a second (a flood of bad messages does not
+    /// flood the log).
+    fn log_rejections(&mut self, now_s: f64) {
+        let n = self.core.inputs.rejected;
+        if n > self.logged_rejections && now_s >= self.next_log_s {
+            eprintln!(
+                "[{}] refused {} input(s); newest: {}",
+                self.name,
+                n - self.logged_rejections,
+                self.core.inputs.last_rejection.as_deref().unwrap_or("")
+            );
+            self.logged_rejections = n;
+            self.next_log_s = now_s + 1.0;
         }
     }
 
@@ -596,15 +742,25 @@ impl Node for PlannerNode {
             self.core.lowcmd(&c);
         }
         if let Some(a) = take_all(&self.obstacles_sub).0.pop() {
-            self.core.obstacles(&a)?;
+            if let Err(e) = self.core.obstacles(&a) {
+                self.core.reject(format!("/g1d/obstacles: {e:#}"));
+            }
         }
+        self.log_rejections(now_s);
         let Some(s) = take_all(&self.state_sub).0.pop() else {
             return Ok(Duration::from_millis(1));
         };
         if !self.core.ready() {
             return Ok(Duration::from_millis(1));
         }
-        let targets = self.core.on_state(&s)?;
+        let targets = match self.core.on_state(&s) {
+            Ok(t) => t,
+            Err(e) => {
+                // A malformed state is refused; the bridge's watchdog covers the gap.
+                self.core.reject(format!("{e:#}"));
+                return Ok(Duration::from_millis(1));
+            }
+        };
         // The targets for this period go out first; the plan from this state lands later.
         let sent = targets.is_some();
         if let Some(t) = targets {
@@ -630,10 +786,29 @@ impl Node for PlannerNode {
                 Task::Waypoint { .. } => "waypoint",
             };
             let period_ms = 1e3 / self.core.controller.planner.manifest.control_hz;
+            let mut status = self.window.status(period_ms, task);
+            let inputs = &self.core.inputs;
+            for (k, v) in [
+                ("rejected_inputs", inputs.rejected.to_string()),
+                ("clamped_inputs", inputs.clamped.to_string()),
+                (
+                    "last_rejection",
+                    inputs.last_rejection.clone().unwrap_or_default(),
+                ),
+            ] {
+                status.values.push(KeyValue {
+                    key: k.into(),
+                    value: v,
+                });
+            }
+            if inputs.rejected > 0 && status.level == DiagnosticStatus::OK {
+                status.level = DiagnosticStatus::WARN;
+                status.message = format!("planning; {} inputs refused", inputs.rejected);
+            }
             self.diagnostics_pub
                 .publish(DiagnosticArray {
                     header: Header::new(stamp(now_s), ""),
-                    status: vec![self.window.status(period_ms, task)],
+                    status: vec![status],
                 })
                 .ok();
             self.window = PlanningWindow::default();

@@ -13,8 +13,12 @@ use g1_nodes::bridge_node::{BridgeNode, MODE_REQUEST_TOPIC, MODE_TOPIC};
 use g1_nodes::runtime::Node;
 use g1_ros::dds::{take_all, wait_for, QosPreset};
 
-fn state() -> LowState {
-    let mut s = LowState::default();
+/// The robot's state with its tick (the bridge follows one stream of forward ticks).
+fn state(tick: u32) -> LowState {
+    let mut s = LowState {
+        tick,
+        ..Default::default()
+    };
     s.imu_state.quaternion = [1.0, 0.0, 0.0, 0.0];
     for (j, m) in s.motor_state.iter_mut().enumerate().take(g1::NUM_JOINTS) {
         m.q = g1::default_pose()[j] as f32;
@@ -47,7 +51,9 @@ fn mode_requests_and_the_published_mode() {
     let run = |bridge: &mut BridgeNode, t0: &mut f64, secs: f64, seen: &mut Vec<String>| {
         let end = *t0 + secs;
         while *t0 < end {
-            lowstate.publish(state()).unwrap();
+            lowstate
+                .publish(state((*t0 * 500.0).round() as u32 + 1))
+                .unwrap();
             std::thread::sleep(Duration::from_millis(4));
             bridge.step(*t0).unwrap();
             *t0 += 0.004;

@@ -136,16 +136,30 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
     assert_eq!(r.header.frame_id, "odom");
     let end = &r.poses.last().unwrap().pose.position;
     assert_eq!((end.x, end.y), (2.0, 1.0));
+    // The bridge reports its counters on /diagnostics once a second: nothing refused here.
+    let (planner, bridge): (Vec<_>, Vec<_>) = diagnostics
+        .iter()
+        .partition(|d| d.status[0].name == "g1_planner: planning");
+    let last = &bridge.last().expect("no bridge /diagnostics").status[0];
+    assert_eq!(last.name, "g1_bridge: safety");
+    for k in [
+        "bad_crc",
+        "refused_requests",
+        "rejected_targets",
+        "foreign_states",
+    ] {
+        let kv = last.values.iter().find(|kv| kv.key == k);
+        assert_eq!(kv.map(|kv| kv.value.as_str()), Some("0"), "{k}: {last:?}");
+    }
     // The planner reports on /diagnostics once per 50 control steps: plans made, their compute
     // time, the disturbance gate.
     assert!(
-        diagnostics.len() >= 3,
+        planner.len() >= 3,
         "{} /diagnostics messages",
-        diagnostics.len()
+        planner.len()
     );
-    for d in &diagnostics {
+    for d in &planner {
         let st = &d.status[0];
-        assert_eq!(st.name, "g1_planner: planning");
         let v = |k: &str| -> f64 {
             let kv = st.values.iter().find(|kv| kv.key == k).expect(k);
             kv.value.parse().unwrap()

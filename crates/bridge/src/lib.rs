@@ -9,11 +9,24 @@
 //!   transitions can be requested by service ([`Bridge::request`]).
 //! * a `LowState` with a bad CRC is dropped and counted, never acted on; without a valid
 //!   `LowState` for `state_timeout_s` the bridge damps.
+//! * the bridge follows one state stream: a `LowState` whose `tick` does not move forward
+//!   from the last accepted one (by 1 to [`MAX_TICK_STEP`]) is a second source — a forged or
+//!   replayed message, another simulator — and is dropped and counted (`foreign_states`).
+//!   After `state_timeout_s` without an accepted state any stream is taken again (a restarted
+//!   robot or simulator). A forger who copies the stream's next tick can still get through;
+//!   only DDS security closes that (README, "Threat model").
 //! * watchdog (active): targets older than `hold_after_s` → hold the last targets; older than
 //!   `damping_after_s` → damping (latched until a chord or request).
 //! * targets with NaN/Inf, or of the wrong length → damping.
 //! * every target is clamped into the joint's position limits and so that the PD torque at the
 //!   measured state stays within the motor's effort limit.
+//! * the gains that come with targets are clamped to `max_gain_ratio` × the joint table's
+//!   (counted), so a message cannot make a joint arbitrarily stiff.
+//! * `standby` and `active` are refused while the pelvis is tilted more than `max_tilt_rad`
+//!   from upright (a robot on the floor is not switched on, whoever asks); `active` requested
+//!   over the network ([`Bridge::request_network`]) is refused unless `network_active` is set —
+//!   the physical remote is the authority that switches the policy on. Refusals are counted
+//!   and logged ([`Bridge::refusals`]).
 //! * every transition is logged with its reason ([`Bridge::transitions`]).
 
 use g1::{JOINTS, NUM_JOINTS};
@@ -44,6 +57,13 @@ pub struct BridgeConfig {
     pub damping_chord: String,
     /// Use the gains that come with the targets (true) or the joint table's (false).
     pub gains_from_targets: bool,
+    /// Target gains above this multiple of the joint table's kp / kd are clamped to it.
+    pub max_gain_ratio: f64,
+    /// `standby` / `active` only while the pelvis' tilt from upright is at most this (rad).
+    pub max_tilt_rad: f64,
+    /// Accept `active` from the network (`/g1d/bridge/mode_request`); off: only the remote's
+    /// chord (or an in-process request) switches the policy on.
+    pub network_active: bool,
 }
 
 impl Default for BridgeConfig {
@@ -59,6 +79,9 @@ impl Default for BridgeConfig {
             active_chord: "R1+A".into(),
             damping_chord: "B".into(),
             gains_from_targets: true,
+            max_gain_ratio: 2.0,
+            max_tilt_rad: 0.6,
+            network_active: false,
         }
     }
 }
@@ -76,6 +99,8 @@ impl NodeConfig for BridgeConfig {
         range_check("state_timeout_s", self.state_timeout_s, 0.002, 5.0)?;
         range_check("damping_kd", self.damping_kd, 0.0, 20.0)?;
         range_check("limit_margin_rad", self.limit_margin_rad, 0.0, 0.5)?;
+        range_check("max_gain_ratio", self.max_gain_ratio, 1.0, 10.0)?;
+        range_check("max_tilt_rad", self.max_tilt_rad, 0.05, 1.5)?;
         for (k, v) in [
             ("standby_chord", &self.standby_chord),
             ("active_chord", &self.active_chord),
@@ -126,12 +151,27 @@ pub struct Targets {
     pub stamp_s: f64,
 }
 
+/// The largest forward step of `LowState.tick` between accepted states (the G1 counts
+/// milliseconds; at 500 Hz a step is 2).
+pub const MAX_TICK_STEP: u32 = 1000;
+
 /// Mode requests (service or chord).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
     Damping,
     Standby,
     Active,
+}
+
+/// Where a mode request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The physical remote's chord (in the LowState).
+    Remote,
+    /// The process that runs the bridge (a service call, an evaluation harness).
+    Local,
+    /// Another participant on the network (`/g1d/bridge/mode_request`).
+    Network,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -142,6 +182,9 @@ pub struct Counters {
     pub position_clamps: u64,
     pub effort_clamps: u64,
     pub rejected_targets: u64,
+    pub gain_clamps: u64,
+    pub refused_requests: u64,
+    pub foreign_states: u64,
 }
 
 /// The measured joint state and IMU the bridge publishes (`/joint_states`, `/imu`).
@@ -188,9 +231,10 @@ pub struct Bridge {
     measured: Option<Measured>,
     mode_machine: u8,
     prev_buttons: u16,
-    pending: Option<(Request, String)>,
+    pending: Option<(Request, String, Source)>,
     pub counters: Counters,
     transitions: Vec<Transition>,
+    refusals: Vec<String>,
 }
 
 impl Bridge {
@@ -220,6 +264,7 @@ impl Bridge {
             pending: None,
             counters: Counters::default(),
             transitions: Vec::new(),
+            refusals: Vec::new(),
         })
     }
 
@@ -231,6 +276,23 @@ impl Bridge {
     }
     pub fn measured(&self) -> Option<&Measured> {
         self.measured.as_ref()
+    }
+    /// Refused mode requests, each with its time and reason (the newest 100).
+    pub fn refusals(&self) -> &[String] {
+        &self.refusals
+    }
+
+    /// The pelvis' tilt from upright (rad) by the measured IMU attitude; None before a
+    /// LowState or with a quaternion that is not one.
+    pub fn tilt_rad(&self) -> Option<f64> {
+        let [w, x, y, z] = self.measured.as_ref()?.quat_wxyz;
+        let n = (w * w + x * x + y * y + z * z).sqrt();
+        if !(n.is_finite() && (n - 1.0).abs() < 0.1) {
+            return None;
+        }
+        let (x, y) = (x / n, y / n);
+        // The body z axis' world z component: 1 − 2(x² + y²).
+        Some((1.0 - 2.0 * (x * x + y * y)).clamp(-1.0, 1.0).acos())
     }
 
     fn go(&mut self, to: Mode, now_s: f64, reason: impl Into<String>) {
@@ -250,9 +312,23 @@ impl Bridge {
         self.mode = to;
     }
 
-    /// A mode request (service); applied at the next tick.
+    /// A mode request from this process (a service, a harness); applied at the next tick.
     pub fn request(&mut self, r: Request, why: &str) {
-        self.pending = Some((r, why.to_string()));
+        self.pending = Some((r, why.to_string(), Source::Local));
+    }
+
+    /// A mode request from the network; applied at the next tick under the network's rules.
+    pub fn request_network(&mut self, r: Request, why: &str) {
+        self.pending = Some((r, why.to_string(), Source::Network));
+    }
+
+    fn refuse(&mut self, now_s: f64, what: &str, why: &str) {
+        self.counters.refused_requests += 1;
+        if self.refusals.len() >= 100 {
+            self.refusals.remove(0);
+        }
+        self.refusals
+            .push(format!("{now_s:.3} s: {what} refused: {why}"));
     }
 
     /// New joint targets (from the expert or diffusion node). Malformed ones (wrong length,
@@ -278,7 +354,41 @@ impl Bridge {
         }
     }
 
-    fn apply_request(&mut self, r: Request, now_s: f64, why: &str) {
+    fn apply_request(&mut self, r: Request, now_s: f64, why: &str, source: Source) {
+        if r != Request::Damping {
+            let what = if r == Request::Active {
+                "active"
+            } else {
+                "standby"
+            };
+            if r == Request::Active && source == Source::Network && !self.cfg.network_active {
+                self.refuse(
+                    now_s,
+                    what,
+                    &format!("{why}: `active` from the network is off (network_active)"),
+                );
+                return;
+            }
+            match self.tilt_rad() {
+                Some(t) if t <= self.cfg.max_tilt_rad => {}
+                Some(t) => {
+                    self.refuse(
+                        now_s,
+                        what,
+                        &format!(
+                            "{why}: the pelvis is tilted {t:.2} rad from upright (max_tilt_rad {})",
+                            self.cfg.max_tilt_rad
+                        ),
+                    );
+                    return;
+                }
+                None if self.measured.is_some() => {
+                    self.refuse(now_s, what, &format!("{why}: no valid IMU attitude"));
+                    return;
+                }
+                None => {}
+            }
+        }
         match r {
             Request::Damping => self.go(Mode::Damping, now_s, why),
             Request::Standby => {
@@ -306,7 +416,16 @@ impl Bridge {
     pub fn tick(&mut self, now_s: f64, state: Option<&LowState>) -> LowCmd {
         if let Some(s) = state {
             self.counters.states += 1;
+            let following = self
+                .last_state_s
+                .is_some_and(|t| now_s - t <= self.cfg.state_timeout_s);
+            let in_stream = !following
+                || self
+                    .measured
+                    .as_ref()
+                    .is_none_or(|m| (1..=MAX_TICK_STEP).contains(&s.tick.wrapping_sub(m.tick)));
             match check_low_state(s) {
+                Ok(()) if !in_stream => self.counters.foreign_states += 1,
                 Ok(()) => {
                     self.last_state_s = Some(now_s);
                     self.mode_machine = s.mode_machine;
@@ -341,11 +460,11 @@ impl Bridge {
             };
             self.prev_buttons = b;
             if let Some((r, why)) = req {
-                self.apply_request(r, now_s, why);
+                self.apply_request(r, now_s, why, Source::Remote);
             }
         }
-        if let Some((r, why)) = self.pending.take() {
-            self.apply_request(r, now_s, &format!("request: {why}"));
+        if let Some((r, why, source)) = self.pending.take() {
+            self.apply_request(r, now_s, &format!("request: {why}"), source);
         }
         // Watchdog.
         if matches!(self.mode, Mode::Active | Mode::Hold) {
@@ -405,10 +524,20 @@ impl Bridge {
                 let t = self.targets.as_ref().expect("active has targets");
                 let q: [f64; NUM_JOINTS] = std::array::from_fn(|j| t.q[j]);
                 let (kp, kd) = if self.cfg.gains_from_targets {
-                    (
-                        std::array::from_fn(|j| t.kp[j]),
-                        std::array::from_fn(|j| t.kd[j]),
-                    )
+                    let ratio = self.cfg.max_gain_ratio;
+                    let mut clamps = 0;
+                    let mut bound = |v: f64, table: f64| {
+                        if v > ratio * table {
+                            clamps += 1;
+                            ratio * table
+                        } else {
+                            v
+                        }
+                    };
+                    let kp = std::array::from_fn(|j| bound(t.kp[j], JOINTS[j].kp()));
+                    let kd = std::array::from_fn(|j| bound(t.kd[j], JOINTS[j].kd()));
+                    self.counters.gain_clamps += clamps;
+                    (kp, kd)
                 } else {
                     (
                         std::array::from_fn(|j| JOINTS[j].kp()),

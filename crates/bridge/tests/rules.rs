@@ -9,6 +9,11 @@ const DT: f64 = 0.002;
 
 /// A robot whose joints sit at `q`, signed like the real one.
 fn state(q: &[f64; NUM_JOINTS], buttons: u16, tick: u32) -> LowState {
+    tilted_state(q, buttons, tick, [1.0, 0.0, 0.0, 0.0])
+}
+
+/// The same with the IMU's attitude `quat` (w, x, y, z).
+fn tilted_state(q: &[f64; NUM_JOINTS], buttons: u16, tick: u32, quat: [f32; 4]) -> LowState {
     let mut s = LowState {
         mode_machine: 5,
         tick,
@@ -17,7 +22,7 @@ fn state(q: &[f64; NUM_JOINTS], buttons: u16, tick: u32) -> LowState {
     for j in 0..NUM_JOINTS {
         s.motor_state[j].q = q[j] as f32;
     }
-    s.imu_state.quaternion = [1.0, 0.0, 0.0, 0.0];
+    s.imu_state.quaternion = quat;
     s.wireless_remote = Remote {
         buttons: Buttons(buttons),
         ..Default::default()
@@ -41,6 +46,7 @@ struct Rig {
     t: f64,
     q: [f64; NUM_JOINTS],
     tick: u32,
+    quat: [f32; 4],
 }
 
 impl Rig {
@@ -50,6 +56,7 @@ impl Rig {
             t: 0.0,
             q: [0.0; NUM_JOINTS],
             tick: 0,
+            quat: [1.0, 0.0, 0.0, 0.0],
         }
     }
     /// Ticks `n` times holding `buttons`; returns the last command.
@@ -58,7 +65,7 @@ impl Rig {
         for _ in 0..n {
             self.t += DT;
             self.tick += 1;
-            let s = state(&self.q, buttons, self.tick);
+            let s = tilted_state(&self.q, buttons, self.tick, self.quat);
             c = self.b.tick(self.t, Some(&s));
             assert!(check_low_cmd(&c).is_ok(), "every command is signed");
         }
@@ -331,4 +338,129 @@ fn config_errors_name_the_key() {
     .err()
     .unwrap();
     assert!(e.to_string().contains("damping_after_s"), "{e}");
+}
+
+#[test]
+fn target_gains_are_bounded() {
+    let mut r = Rig::new(BridgeConfig::default());
+    r.make_active();
+    let t = r.t;
+    let mut absurd = targets(g1::default_pose(), t);
+    absurd.kp = vec![1e6; NUM_JOINTS];
+    absurd.kd[3] = 1e4;
+    r.b.set_targets(absurd);
+    let c = r.run(1, 0);
+    assert_eq!(r.b.mode(), Mode::Active, "bounded, not refused");
+    for (j, m) in c.motor_cmd.iter().take(NUM_JOINTS).enumerate() {
+        let kp_max = 2.0 * JOINTS[j].kp();
+        assert!(
+            (m.kp as f64 - kp_max).abs() < 1e-3 * kp_max,
+            "joint {j}: kp {}",
+            m.kp
+        );
+    }
+    assert!((c.motor_cmd[3].kd as f64 - 2.0 * JOINTS[3].kd()).abs() < 1e-3);
+    assert!(
+        (c.motor_cmd[4].kd as f64 - JOINTS[4].kd()).abs() < 1e-3,
+        "kd within bound kept"
+    );
+    assert_eq!(r.b.counters.gain_clamps, NUM_JOINTS as u64 + 1);
+}
+
+#[test]
+fn network_requests_cannot_switch_the_policy_on_by_default() {
+    for allowed in [false, true] {
+        let mut r = Rig::new(BridgeConfig {
+            network_active: allowed,
+            ..BridgeConfig::default()
+        });
+        r.run(1, 0);
+        r.b.request_network(Request::Standby, "peer");
+        r.run(1, 0);
+        assert_eq!(
+            r.b.mode(),
+            Mode::Standby,
+            "standby from the network is allowed"
+        );
+        r.run((3.0 / DT) as usize + 1, 0);
+        let t = r.t;
+        r.b.set_targets(targets(g1::default_pose(), t));
+        r.b.request_network(Request::Active, "peer");
+        r.run(1, 0);
+        if allowed {
+            assert_eq!(r.b.mode(), Mode::Active);
+            assert_eq!(r.b.counters.refused_requests, 0);
+        } else {
+            assert_eq!(r.b.mode(), Mode::Standby);
+            assert_eq!(r.b.counters.refused_requests, 1);
+            assert!(
+                r.b.refusals()[0].contains("network_active"),
+                "{:?}",
+                r.b.refusals()
+            );
+            // The remote's chord still does.
+            r.press(Buttons::R1 | Buttons::A);
+            assert_eq!(r.b.mode(), Mode::Active);
+        }
+        // Damping from the network is always obeyed.
+        r.b.request_network(Request::Damping, "peer");
+        r.run(1, 0);
+        assert_eq!(r.b.mode(), Mode::Damping);
+    }
+}
+
+#[test]
+fn a_robot_that_is_not_upright_is_not_switched_on() {
+    let mut r = Rig::new(BridgeConfig::default());
+    // Lying on its back: pitched 90° (about y).
+    let h = std::f32::consts::FRAC_1_SQRT_2;
+    r.quat = [h, 0.0, h, 0.0];
+    r.run(1, 0);
+    assert!((r.b.tilt_rad().unwrap() - std::f64::consts::FRAC_PI_2).abs() < 1e-3);
+    r.press(Buttons::L1 | Buttons::A);
+    r.b.request(Request::Standby, "harness");
+    r.b.request_network(Request::Standby, "peer");
+    r.run(2, 0);
+    assert_eq!(r.b.mode(), Mode::Damping);
+    assert!(r.b.counters.refused_requests >= 2, "{:?}", r.b.refusals());
+    assert!(
+        r.b.refusals().iter().all(|l| l.contains("tilted")),
+        "{:?}",
+        r.b.refusals()
+    );
+    // Upright again (20° of tilt is within the default 0.6 rad): standby is accepted.
+    let a = 0.35f32 / 2.0;
+    r.quat = [a.cos(), a.sin(), 0.0, 0.0];
+    r.press(Buttons::L1 | Buttons::A);
+    assert_eq!(r.b.mode(), Mode::Standby);
+}
+
+#[test]
+fn a_second_state_stream_is_dropped_and_counted() {
+    let mut r = Rig::new(BridgeConfig::default());
+    r.make_active();
+    let t = r.t;
+    r.b.set_targets(targets(g1::default_pose(), t));
+    // A forged LowState with the damping chord (B) and a valid CRC, from a source that does
+    // not follow the stream's tick (here: tick 7, long past).
+    let forged = state(&r.q, Buttons::B, 7);
+    r.t += DT;
+    r.b.tick(r.t, Some(&forged));
+    assert_eq!(
+        r.b.mode(),
+        Mode::Active,
+        "the forged chord was not acted on"
+    );
+    assert_eq!(r.b.counters.foreign_states, 1);
+    // The real stream goes on.
+    r.run(5, 0);
+    assert_eq!(r.b.mode(), Mode::Active);
+    assert_eq!(r.b.counters.foreign_states, 1);
+    // A restarted robot (tick from 0) is taken up once the old stream has been silent for
+    // state_timeout_s.
+    r.t += 0.2;
+    r.tick = 0;
+    r.run(2, 0);
+    assert_eq!(r.b.counters.foreign_states, 1);
+    assert!(r.b.measured().unwrap().tick <= 2);
 }

@@ -61,7 +61,9 @@ impl TchDenoiser {
     /// An exported model directory (manifest checked against this robot; weights.safetensors).
     pub fn from_model_dir(dir: &Path, device: Device) -> Result<(g1_diffusion::Manifest, Self)> {
         let (m, _) = g1_diffusion::Manifest::load(dir)?;
-        let ck = Checkpoint::load(&m.weights_path(dir))?;
+        let weights = m.weights_path(dir);
+        g1_diffusion::manifest::verify_sha256(&weights, &m.weights_sha256, dir)?;
+        let ck = Checkpoint::load(&weights)?;
         let net = Self::from_weights(&m.config, &ck.weights("model"), device)?;
         Ok((m, net))
     }

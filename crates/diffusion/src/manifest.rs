@@ -51,6 +51,39 @@ pub struct Manifest {
     pub code_revision: String,
 }
 
+/// The SHA-256 of a file, lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// Fails, naming the file, unless `path` hashes to `expected` (as its manifest says).
+pub fn verify_sha256(path: &Path, expected: &str, manifest: &Path) -> Result<()> {
+    let actual = sha256_file(path)?;
+    if !actual.eq_ignore_ascii_case(expected) {
+        bail!(
+            "{} is not the file {} was exported with: SHA-256 {actual}, the manifest says {expected} \
+             (a swapped or damaged model file; export the model again)",
+            path.display(),
+            manifest.display()
+        );
+    }
+    Ok(())
+}
+
 impl Manifest {
     /// The weights file beside a manifest loaded from `path` (directory or manifest file).
     pub fn weights_path(&self, path: &Path) -> PathBuf {
@@ -83,6 +116,7 @@ impl Manifest {
                 onnx.display()
             );
         }
+        verify_sha256(&onnx, &m.onnx_sha256, &file)?;
         Ok((m, onnx))
     }
 

@@ -62,6 +62,9 @@ pub struct Route {
     pub shapes: Vec<Shape>,
     pub params: RouteParams,
     origin: [f64; 2],
+    /// The grid's cell size (m): `params.resolution`, or coarser where the area is too large
+    /// for [`MAX_CELLS`].
+    res: f64,
     nx: usize,
     ny: usize,
     /// Cost-to-go of each cell (row-major, x fastest).
@@ -96,6 +99,11 @@ const NEIGHBOURS: [(i64, i64); 8] = [
     (-1, -1),
 ];
 
+/// The most cells a route grid may have (4 M: 100 m × 100 m at 5 cm). A larger area (a far
+/// goal, far obstacles) gets a coarser grid instead of an allocation that could end the
+/// process.
+pub const MAX_CELLS: usize = 4_000_000;
+
 impl Route {
     /// The navigation function to `goal` around `shapes`, on a grid covering the goal, the
     /// obstacles and `robot` with a margin.
@@ -120,10 +128,20 @@ impl Route {
                 hi[k] = hi[k].max(c[k] + r);
             }
         }
-        let res = params.resolution;
         let origin = [lo[0] - params.margin, lo[1] - params.margin];
-        let nx = ((hi[0] - lo[0] + 2.0 * params.margin) / res).ceil() as usize + 1;
-        let ny = ((hi[1] - lo[1] + 2.0 * params.margin) / res).ceil() as usize + 1;
+        // (Non-finite inputs, which callers should have refused, give a small grid.)
+        let span = [
+            hi[0] - lo[0] + 2.0 * params.margin,
+            hi[1] - lo[1] + 2.0 * params.margin,
+        ]
+        .map(|v| if v.is_finite() { v } else { 0.0 });
+        let cells = |res: f64| ((span[0] / res).ceil() + 1.0) * ((span[1] / res).ceil() + 1.0);
+        let mut res = params.resolution;
+        while cells(res) > MAX_CELLS as f64 && res < 1e3 {
+            res *= 1.25;
+        }
+        let nx = (span[0] / res).ceil() as usize + 1;
+        let ny = (span[1] / res).ceil() as usize + 1;
         let clear: Vec<f64> = (0..nx * ny)
             .map(|i| {
                 let (x, y) = (
@@ -152,6 +170,7 @@ impl Route {
             shapes: shapes.to_vec(),
             params,
             origin,
+            res,
             nx,
             ny,
             cost: vec![f64::INFINITY; nx * ny],
@@ -185,14 +204,14 @@ impl Route {
     /// Whether `p` lies on the grid (away from its border).
     pub fn covers(&self, p: [f64; 2]) -> bool {
         let (fx, fy) = (
-            (p[0] - self.origin[0]) / self.params.resolution,
-            (p[1] - self.origin[1]) / self.params.resolution,
+            (p[0] - self.origin[0]) / self.res,
+            (p[1] - self.origin[1]) / self.res,
         );
         fx >= 1.0 && fy >= 1.0 && fx <= (self.nx - 2) as f64 && fy <= (self.ny - 2) as f64
     }
 
     fn cell_of(&self, p: [f64; 2]) -> usize {
-        let r = self.params.resolution;
+        let r = self.res;
         let ix = ((p[0] - self.origin[0]) / r)
             .round()
             .clamp(0.0, (self.nx - 1) as f64) as usize;
@@ -203,7 +222,7 @@ impl Route {
     }
 
     fn centre(&self, i: usize) -> [f64; 2] {
-        let r = self.params.resolution;
+        let r = self.res;
         [
             self.origin[0] + (i % self.nx) as f64 * r,
             self.origin[1] + (i / self.nx) as f64 * r,
@@ -266,7 +285,7 @@ impl Route {
     pub fn visible(&self, a: [f64; 2], b: [f64; 2]) -> bool {
         let need = self.params.clearance.min(self.clear[self.cell_of(a)]) - 1e-9;
         let len = (b[0] - a[0]).hypot(b[1] - a[1]);
-        let n = (2.0 * len / self.params.resolution).ceil().max(1.0) as usize;
+        let n = (2.0 * len / self.res).ceil().max(1.0) as usize;
         (0..=n).all(|k| {
             let f = k as f64 / n as f64;
             let q = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
@@ -382,5 +401,25 @@ mod tests {
         let path = r.path(p);
         assert_eq!(*path.last().expect("path"), [3.0, 0.0]);
         assert!(r.cost_to_go(p).is_finite());
+    }
+
+    /// A goal 2 km away: a coarser grid within the cell budget, not a 13 GB allocation, and
+    /// the route still leads towards the goal.
+    #[test]
+    fn a_far_goal_gets_a_coarser_grid() {
+        let r = Route::new([2000.0, 500.0], &[], [0.0, 0.0], RouteParams::default());
+        assert!(r.nx * r.ny <= MAX_CELLS, "{} × {}", r.nx, r.ny);
+        assert!(r.res > RouteParams::default().resolution);
+        let c = r.carrot([0.0, 0.0], 5.0);
+        let dir = (c[1].atan2(c[0]) - 500f64.atan2(2000.0)).abs();
+        assert!(dir < 0.05, "carrot {c:?}");
+        // Non-finite input does not hang or panic.
+        let _ = Route::new([f64::NAN, 1.0], &[], [0.0, 0.0], RouteParams::default());
+        let _ = Route::new(
+            [f64::INFINITY, 1.0],
+            &[],
+            [0.0, 0.0],
+            RouteParams::default(),
+        );
     }
 }

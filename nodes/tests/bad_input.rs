@@ -1,0 +1,141 @@
+//! The planner core under bad input from the network: non-finite or absurd velocity commands,
+//! far goals, malformed obstacles and states are refused or bounded and counted, never acted
+//! on and never the end of the node.
+
+use g1_control::{LatencyModel, Task};
+use g1_msgs::g1d::{BodyPosState, Obstacle, ObstacleArray};
+use g1_msgs::geometry_msgs::{PoseStamped, Twist, Vector3};
+use g1_nodes::planner_node::{PlannerCore, PlannerNodeConfig};
+
+fn core() -> PlannerCore {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cfg = PlannerNodeConfig {
+        model: root.join("assets/models/default").display().to_string(),
+        ..PlannerNodeConfig::default()
+    };
+    PlannerCore::new(&cfg, LatencyModel::Fixed { ms: 10.0 }).unwrap()
+}
+
+fn twist(x: f64, y: f64, wz: f64) -> Twist {
+    Twist {
+        linear: Vector3 { x, y, z: 0.0 },
+        angular: Vector3 {
+            x: 0.0,
+            y: 0.0,
+            z: wz,
+        },
+    }
+}
+
+#[test]
+fn velocity_commands_are_bounded_and_non_finite_ones_refused() {
+    let mut c = core();
+    c.cmd_vel(&twist(0.4, 0.0, 0.0));
+    let walking = Task::Joystick {
+        velocity: [0.4, 0.0],
+        yaw_rate: 0.0,
+    };
+    assert_eq!(c.task, walking);
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        c.cmd_vel(&twist(bad, 0.0, 0.0));
+        c.cmd_vel(&twist(0.0, 0.0, bad));
+        assert_eq!(c.task, walking, "a non-finite command leaves the task");
+    }
+    assert_eq!(c.inputs.rejected, 6);
+    assert!(c
+        .inputs
+        .last_rejection
+        .as_deref()
+        .unwrap()
+        .contains("non-finite"));
+    // 100 m/s forward, 10 m/s sideways, 50 rad/s: the model's trained ranges.
+    c.cmd_vel(&twist(100.0, -10.0, 50.0));
+    assert_eq!(
+        c.task,
+        Task::Joystick {
+            velocity: [1.0, -0.5],
+            yaw_rate: 1.0
+        }
+    );
+    c.cmd_vel(&twist(-3.0, 0.0, 0.0));
+    assert_eq!(
+        c.task,
+        Task::Joystick {
+            velocity: [-0.5, 0.0],
+            yaw_rate: 0.0
+        }
+    );
+    assert_eq!(c.inputs.clamped, 2);
+    c.cmd_vel(&twist(0.0, 0.0, 0.0));
+    assert_eq!(c.task, Task::Free);
+}
+
+#[test]
+fn far_or_non_finite_goals_are_refused() {
+    let mut c = core();
+    let goal = |x: f64, y: f64| {
+        let mut p = PoseStamped::default();
+        p.pose.position.x = x;
+        p.pose.position.y = y;
+        p
+    };
+    c.pose_goal(&goal(3.0, 1.0));
+    assert_eq!(c.task, Task::Waypoint { goal: [3.0, 1.0] });
+    c.pose_goal(&goal(2000.0, 0.0));
+    c.pose_goal(&goal(f64::NAN, 0.0));
+    assert_eq!(c.task, Task::Waypoint { goal: [3.0, 1.0] });
+    assert_eq!(c.inputs.rejected, 2);
+    assert!(c
+        .inputs
+        .last_rejection
+        .as_deref()
+        .unwrap()
+        .contains("non-finite"));
+}
+
+#[test]
+fn malformed_obstacles_and_states_are_errors_that_name_the_input() {
+    let mut c = core();
+    let mut o = Obstacle::default();
+    o.dimensions.x = 0.3;
+    o.dimensions.y = 0.3;
+    o.dimensions.z = 0.5;
+    o.pose.orientation.w = 1.0;
+    o.pose.position.x = f64::NAN;
+    let e = c
+        .obstacles(&ObstacleArray {
+            obstacles: vec![o.clone()],
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("obstacle 0"), "{e:#}");
+    o.pose.position.x = 2.0;
+    o.dimensions.x = 1e9;
+    assert!(c
+        .obstacles(&ObstacleArray {
+            obstacles: vec![o],
+            ..Default::default()
+        })
+        .is_err());
+    // A state with a NaN: refused before it reaches the controller.
+    c.joints(&g1_msgs::sensor_msgs::JointState {
+        position: g1::default_pose().to_vec(),
+        velocity: vec![0.0; g1::NUM_JOINTS],
+        ..Default::default()
+    });
+    let mut s = BodyPosState {
+        layout_version: g1::LAYOUT_VERSION,
+        state: vec![0.0; g1::STATE_DIM],
+        ..Default::default()
+    };
+    s.root_pose.orientation.w = 1.0;
+    s.state[5] = f32::NAN;
+    let e = c.on_state(&s).unwrap_err();
+    assert!(format!("{e:#}").contains("non-finite"), "{e:#}");
+    // Joint states of the wrong length are counted, not taken.
+    c.joints(&g1_msgs::sensor_msgs::JointState {
+        position: vec![0.0; 3],
+        ..Default::default()
+    });
+    assert_eq!(c.inputs.rejected, 1);
+}
