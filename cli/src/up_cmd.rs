@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use g1_nodes::launch::read_launch;
-use g1_nodes::runtime::{compose, Node};
+use g1_nodes::runtime::{supervise, Supervised};
 use g1_ros::dds::Dds;
 use g1_ros::NodeContext;
 
@@ -92,7 +92,7 @@ pub fn cmd_up(a: UpArgs) -> Result<()> {
     }
     let env = g1_ros::DdsEnv::from_vars(&|k| std::env::var(k).ok())?;
     let dds = Dds::new(env)?;
-    let mut built: Vec<Box<dyn Node>> = Vec::new();
+    let mut built: Vec<Supervised> = Vec::new();
     for n in &nodes {
         if n.pkg != "g1_diffusion" {
             eprintln!(
@@ -116,9 +116,19 @@ pub fn cmd_up(a: UpArgs) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        built.push(
-            g1_nodes::build_node(&n.exec, &dds, ctx).with_context(|| format!("node {}", n.exec))?,
-        );
+        let name = ctx.names.fqn();
+        let node =
+            g1_nodes::build_node(&n.exec, &dds, ctx).with_context(|| format!("node {}", n.exec))?;
+        let (exec, args, d) = (n.exec.clone(), n.ros_args(), dds.clone());
+        built.push(Supervised {
+            name,
+            node,
+            respawn: n.respawn,
+            build: Box::new(move || {
+                let ctx = NodeContext::from_args(&exec, &args)?;
+                g1_nodes::build_node(&exec, &d, ctx)
+            }),
+        });
     }
     eprintln!(
         "[up] {} nodes on DDS domain {}; Ctrl-C stops",
@@ -142,8 +152,17 @@ pub fn cmd_up(a: UpArgs) -> Result<()> {
         // Created now, so that a bad path fails before the run.
         std::fs::write(p, "").with_context(|| format!("--summary {}", p.display()))?;
     }
-    let reports = compose(built, stop)?;
+    // A node that fails stops alone (and is built again with respawn="true").
+    let reports = supervise(built, stop);
+    let failed: Vec<_> = reports
+        .iter()
+        .filter(|(_, r)| r.get("failed").is_some())
+        .map(|(n, r)| format!("{n}: {}", r["failed"]))
+        .collect();
     eprintln!("[up] stopped");
+    for f in &failed {
+        eprintln!("[up] failed during the run: {f}");
+    }
     if let Some(p) = &a.summary {
         let s = summary(&reports);
         std::fs::write(p, serde_json::to_string_pretty(&s)? + "\n")

@@ -243,6 +243,7 @@ pub struct BridgeNode {
     next_diagnostics_s: f64,
     unreadable_requests: u64,
     logged_refusals: usize,
+    last_now_s: f64,
     published_mode: Option<Mode>,
     cmd_pub: Publisher<LowCmd>,
     joints_pub: Publisher<JointState>,
@@ -270,6 +271,7 @@ impl BridgeNode {
             next_diagnostics_s: 0.0,
             unreadable_requests: 0,
             logged_refusals: 0,
+            last_now_s: 0.0,
             published_mode: None,
             cmd_pub: ros.publisher("/lowcmd", QosPreset::Command)?,
             joints_pub: ros.publisher("/joint_states", QosPreset::Sensor)?,
@@ -287,6 +289,7 @@ impl Node for BridgeNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
+        self.last_now_s = now_s;
         let requests = take_all(&self.request_sub).0;
         let targets = take_all(&self.targets_sub).0;
         let states = take_all(&self.state_sub).0;
@@ -407,7 +410,14 @@ impl Node for BridgeNode {
         }))
     }
 
+    /// Every exit path the node controls ends with damping: a few signed damping commands
+    /// (the robot keeps the newest one until it hears otherwise).
     fn finish(&mut self) -> Result<()> {
+        let cmd = self.core.bridge.shutdown(self.last_now_s);
+        for _ in 0..3 {
+            self.cmd_pub.publish(cmd.clone()).ok();
+            std::thread::sleep(Duration::from_millis(2));
+        }
         if let Some(r) = self.recorder.take() {
             r.finish()?;
         }

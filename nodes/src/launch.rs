@@ -21,6 +21,31 @@ pub struct LaunchNode {
     /// `<param name value>` pairs, in order.
     pub params: Vec<(String, String)>,
     pub remaps: Vec<(String, String)>,
+    /// `respawn="true"`: `g1d up` builds the node again when it fails.
+    pub respawn: bool,
+}
+
+/// The attributes a `<node>` may have (launch_ros' XML frontend; others are an error, not
+/// silently ignored).
+const NODE_ATTRIBUTES: [&str; 9] = [
+    "pkg",
+    "exec",
+    "name",
+    "namespace",
+    "output",
+    "respawn",
+    "respawn_delay",
+    "if",
+    "unless",
+];
+
+/// A launch boolean (`true`/`false`, `1`/`0`, as launch's conditions read them).
+fn launch_bool(attr: &str, v: &str) -> Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => bail!("`{attr}=\"{other}\"`: expected true or false"),
+    }
 }
 
 impl LaunchNode {
@@ -47,17 +72,34 @@ impl LaunchNode {
     }
 }
 
-/// Expands `$(…)` substitutions in `text`.
+/// Expands `$(…)` substitutions in `text`, innermost first (`$(equals $(var a) b)`).
 fn substitute(text: &str, vars: &BTreeMap<String, String>, share: &Path) -> Result<String> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(i) = rest.find("$(") {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
-        let end = after
-            .find(')')
-            .ok_or_else(|| anyhow!("unclosed `$(` in `{text}`"))?;
-        let inner = after[..end].trim();
+        // The matching `)`, counting nested `$(`.
+        let (mut depth, mut end) = (0usize, None);
+        let bytes = after.as_bytes();
+        let mut k = 0;
+        while k < bytes.len() {
+            if bytes[k] == b'$' && bytes.get(k + 1) == Some(&b'(') {
+                depth += 1;
+                k += 2;
+                continue;
+            }
+            if bytes[k] == b')' {
+                if depth == 0 {
+                    end = Some(k);
+                    break;
+                }
+                depth -= 1;
+            }
+            k += 1;
+        }
+        let end = end.ok_or_else(|| anyhow!("unclosed `$(` in `{text}`"))?;
+        let inner = substitute(after[..end].trim(), vars, share)?;
         let mut parts = inner.split_whitespace();
         let kind = parts.next().unwrap_or("");
         let args: Vec<&str> = parts.collect();
@@ -74,6 +116,9 @@ fn substitute(text: &str, vars: &BTreeMap<String, String>, share: &Path) -> Resu
                 std::env::var(name).map_err(|_| anyhow!("`$(env {name})`: not set"))?
             }
             ("env", [name, default]) => std::env::var(name).unwrap_or_else(|_| default.to_string()),
+            // launch's (Iron and later) comparison substitutions, for `if`/`unless`.
+            ("equals", [a, b]) => (a == b).to_string(),
+            ("not-equals", [a, b]) => (a != b).to_string(),
             _ => bail!("unsupported substitution `$({inner})`"),
         };
         out.push_str(&value);
@@ -132,6 +177,31 @@ pub fn parse_launch(
             }
             "node" => {
                 let sub = |s: &str| substitute(s, &vars, share);
+                if let Some(a) = el
+                    .attributes()
+                    .find(|a| !NODE_ATTRIBUTES.contains(&a.name()))
+                {
+                    bail!(
+                        "<node> attribute `{}` is not supported (supported: {})",
+                        a.name(),
+                        NODE_ATTRIBUTES.join(", ")
+                    );
+                }
+                // Conditions: `if` starts the node when true, `unless` when false.
+                if let Some(c) = el.attribute("if") {
+                    if !launch_bool("if", &sub(c)?)? {
+                        continue;
+                    }
+                }
+                if let Some(c) = el.attribute("unless") {
+                    if launch_bool("unless", &sub(c)?)? {
+                        continue;
+                    }
+                }
+                let respawn = match el.attribute("respawn") {
+                    Some(r) => launch_bool("respawn", &sub(r)?)?,
+                    None => false,
+                };
                 let pkg = sub(&attr(el, "pkg")?)?;
                 if pkg != "g1_diffusion" {
                     // Another package's node (robot_state_publisher, rviz2): recorded with its
@@ -145,6 +215,7 @@ pub fn parse_launch(
                         params_files: vec![],
                         params: vec![],
                         remaps: vec![],
+                        respawn,
                     });
                     continue;
                 }
@@ -156,6 +227,7 @@ pub fn parse_launch(
                     params_files: vec![],
                     params: vec![],
                     remaps: vec![],
+                    respawn,
                 };
                 for c in el.children().filter(|c| c.is_element()) {
                     match c.tag_name().name() {

@@ -730,6 +730,9 @@ impl Node for PlannerNode {
             "failed_plans": self.core.controller.failed_plans,
             "plan_ms_p50": g1_control::percentile(&self.plan_ms, 0.5),
             "plan_ms_p99": g1_control::percentile(&self.plan_ms, 0.99),
+            "rejected_inputs": self.core.inputs.rejected,
+            "clamped_inputs": self.core.inputs.clamped,
+            "last_rejection": self.core.inputs.last_rejection,
         }))
     }
 

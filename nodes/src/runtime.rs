@@ -1,5 +1,7 @@
 //! Driving nodes: one thread per node, each calling its `step` at its own period until asked
-//! to stop; a node's error stops the whole composition (nothing fails silently).
+//! to stop. [`compose`] (tests): a node's error stops the whole composition. [`supervise`]
+//! (`g1d up`): a node that fails or panics stops alone — reported, and built again if its
+//! launch entry says `respawn="true"` — while the others (the simulator, the bridge) go on.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -74,6 +76,132 @@ fn spin_report(
     }
     node.finish()?;
     Ok(node.report())
+}
+
+/// A node as `g1d up` runs it: built by `build` (again after a failure when `respawn`).
+pub struct Supervised {
+    pub name: String,
+    pub node: Box<dyn Node>,
+    pub respawn: bool,
+    /// Builds the node again (respawn).
+    pub build: Box<dyn FnMut() -> Result<Box<dyn Node>> + Send>,
+}
+
+/// One step, with a panic turned into an error (the node's thread, and the process, go on).
+fn step_caught(node: &mut Box<dyn Node>, now_s: f64) -> Result<Duration> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.step(now_s))) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic".into());
+            Err(anyhow::anyhow!("panicked: {msg}"))
+        }
+    }
+}
+
+/// Runs `node` until `stop` is set or it fails (the failure is returned; `stop` is left
+/// alone).
+fn spin_alone(
+    node: &mut Box<dyn Node>,
+    clock: &Clock,
+    stop: &AtomicBool,
+) -> Result<(), anyhow::Error> {
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let wait = step_caught(node, clock.now_s())?;
+        next += wait;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else {
+            next = now;
+        }
+    }
+    Ok(())
+}
+
+/// Runs every node in its own thread until `stop` is set. A node that fails or panics is
+/// finished and reported (`"failed"`: the error, `"restarts"`) and, with `respawn`, built
+/// again after a second; the other nodes go on. Returns every node's report by name.
+pub fn supervise(
+    nodes: Vec<Supervised>,
+    stop: Arc<AtomicBool>,
+) -> Vec<(String, serde_json::Value)> {
+    let clock = Clock::default();
+    let handles: Vec<_> = nodes
+        .into_iter()
+        .map(|mut sv| {
+            let (c, s) = (clock.clone(), stop.clone());
+            let name = sv.name.clone();
+            let handle = std::thread::Builder::new()
+                .name(name.clone())
+                .spawn(move || {
+                    let mut failures: Vec<String> = vec![];
+                    loop {
+                        let r = spin_alone(&mut sv.node, &c, &s);
+                        let finished =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                sv.node.finish()
+                            }));
+                        let mut report = sv.node.report().unwrap_or_else(|| serde_json::json!({}));
+                        let Err(e) = r else {
+                            if let Ok(Err(e)) = finished {
+                                failures.push(format!("finish: {e:#}"));
+                            }
+                            if !failures.is_empty() {
+                                report["failed"] = serde_json::json!(failures);
+                                report["restarts"] = serde_json::json!(failures.len());
+                            }
+                            return report;
+                        };
+                        let e = format!("{e:#}");
+                        eprintln!("[up] node {} failed: {e}", sv.name);
+                        failures.push(e);
+                        let rebuilt = if sv.respawn && !s.load(Ordering::Relaxed) {
+                            std::thread::sleep(Duration::from_secs(1));
+                            match (sv.build)() {
+                                Ok(n) => Some(n),
+                                Err(e) => {
+                                    eprintln!(
+                                        "[up] node {} could not be restarted: {e:#}",
+                                        sv.name
+                                    );
+                                    failures.push(format!("respawn: {e:#}"));
+                                    None
+                                }
+                            }
+                        } else {
+                            None
+                        };
+                        match rebuilt {
+                            Some(n) => {
+                                eprintln!("[up] node {} restarted (respawn)", sv.name);
+                                sv.node = n;
+                            }
+                            None => {
+                                report["failed"] = serde_json::json!(failures);
+                                report["restarts"] = serde_json::json!(failures.len() - 1);
+                                return report;
+                            }
+                        }
+                    }
+                })
+                .expect("spawning a node thread");
+            (name, handle)
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|(name, h)| {
+            let r = h
+                .join()
+                .unwrap_or_else(|_| serde_json::json!({"failed": ["the node's thread panicked"]}));
+            (name, r)
+        })
+        .collect()
 }
 
 /// Runs several nodes in one process, each in its own thread, until `stop` is set or one

@@ -104,3 +104,60 @@ fn launch_errors_name_what_is_wrong() {
         assert!(format!("{e:#}").contains(needle), "{text}: {e:#}");
     }
 }
+
+/// `robot.launch.xml controller:=expert|diffusion`: the `if` conditions start the chosen
+/// controller's nodes and only those; an unknown controller starts no controller; unknown
+/// node attributes and malformed conditions are errors, not ignored.
+#[test]
+fn robot_launch_starts_the_chosen_controller() {
+    let share = repo().canonicalize().unwrap();
+    let execs = |controller: &str| -> Vec<String> {
+        read_launch(
+            &share.join("launch/robot.launch.xml"),
+            &share,
+            &[("controller".into(), controller.into())],
+        )
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.pkg == "g1_diffusion")
+        .map(|n| n.exec)
+        .collect()
+    };
+    assert_eq!(execs("expert"), ["g1_bridge", "g1_expert"]);
+    assert_eq!(
+        execs("diffusion"),
+        ["g1_bridge", "g1_estimator", "g1_planner", "g1_teleop"]
+    );
+    assert_eq!(execs("none"), ["g1_bridge"]);
+    // Every node of the diffusion set loads its configuration from the shared file.
+    for n in read_launch(
+        &share.join("launch/robot.launch.xml"),
+        &share,
+        &[("controller".into(), "diffusion".into())],
+    )
+    .unwrap()
+    .iter()
+    .filter(|n| n.exec == "g1_teleop")
+    {
+        let ctx = NodeContext::from_args_env(&n.exec, &n.ros_args(), &|_| None).unwrap();
+        let cfg: g1_nodes::teleop_node::TeleopConfig = ctx.config().unwrap();
+        assert_eq!(cfg.source, "remote");
+    }
+    let bad = |node: &str| {
+        let xml = format!("<launch>{node}</launch>");
+        format!("{:#}", parse_launch(&xml, &share, &[]).unwrap_err())
+    };
+    let e = bad(r#"<node pkg="g1_diffusion" exec="g1_sim" iff="false"/>"#);
+    assert!(e.contains("`iff`"), "{e}");
+    let e = bad(r#"<node pkg="g1_diffusion" exec="g1_sim" if="maybe"/>"#);
+    assert!(e.contains("maybe"), "{e}");
+    // `if="false"` and `unless="true"` skip the node; `respawn` is read.
+    let xml = r#"<launch>
+        <node pkg="g1_diffusion" exec="g1_sim" if="false"/>
+        <node pkg="g1_diffusion" exec="g1_bridge" unless="true"/>
+        <node pkg="g1_diffusion" exec="g1_planner" respawn="true"/>
+      </launch>"#;
+    let nodes = parse_launch(xml, &share, &[]).unwrap();
+    assert_eq!(nodes.len(), 1);
+    assert!(nodes[0].respawn);
+}

@@ -17,7 +17,8 @@
 //!   only DDS security closes that (README, "Threat model").
 //! * watchdog (active): targets older than `hold_after_s` → hold the last targets; older than
 //!   `damping_after_s` → damping (latched until a chord or request).
-//! * targets with NaN/Inf, or of the wrong length → damping.
+//! * targets with NaN/Inf, negative gains or of the wrong length are refused and counted; the
+//!   last valid targets stay and age (the watchdog holds, then damps, if no valid ones come).
 //! * every target is clamped into the joint's position limits and so that the PD torque at the
 //!   measured state stays within the motor's effort limit.
 //! * the gains that come with targets are clamped to `max_gain_ratio` × the joint table's
@@ -332,7 +333,9 @@ impl Bridge {
     }
 
     /// New joint targets (from the expert or diffusion node). Malformed ones (wrong length,
-    /// NaN/Inf) send an active bridge to damping.
+    /// NaN/Inf, negative gains) are refused and counted: one bad message, from a faulty node
+    /// or anyone on the network, does not drop a walking robot; the watchdog acts when no
+    /// valid targets come.
     pub fn set_targets(&mut self, t: Targets) {
         let ok = t.q.len() == NUM_JOINTS
             && t.kp.len() == NUM_JOINTS
@@ -343,14 +346,6 @@ impl Bridge {
             self.targets = Some(t);
         } else {
             self.counters.rejected_targets += 1;
-            self.targets = None;
-            if matches!(self.mode, Mode::Active | Mode::Hold) {
-                self.go(
-                    Mode::Damping,
-                    t.stamp_s,
-                    "malformed joint targets (NaN/Inf, negative gain or wrong length)",
-                );
-            }
         }
     }
 
@@ -409,6 +404,13 @@ impl Bridge {
                 }
             }
         }
+    }
+
+    /// The bridge is stopping (its node exits, whatever the reason): damping, and the signed
+    /// damping command to send as its last word.
+    pub fn shutdown(&mut self, now_s: f64) -> LowCmd {
+        self.go(Mode::Damping, now_s, "the bridge is stopping");
+        self.command(now_s)
     }
 
     /// One control tick at time `now_s` with the newest `LowState` (None if none arrived).

@@ -198,22 +198,41 @@ fn hold_recovers_when_targets_return() {
 }
 
 #[test]
-fn nan_or_malformed_targets_damp() {
-    for fault in 0..3 {
+fn nan_or_malformed_targets_are_refused_and_the_watchdog_decides() {
+    for fault in 0..4 {
         let mut r = Rig::new(BridgeConfig::default());
         r.make_active();
         let t = r.t;
-        let mut bad = targets(g1::default_pose(), t);
+        let good = targets(g1::default_pose(), t);
+        let mut bad = good.clone();
         match fault {
             0 => bad.q[7] = f64::NAN,
             1 => bad.kd[2] = f64::INFINITY,
+            2 => bad.kp[0] = -1.0,
             _ => bad.q.pop().map(|_| ()).unwrap(),
         }
         r.b.set_targets(bad);
         let c = r.run(1, 0);
-        assert_eq!(r.b.mode(), Mode::Damping, "fault {fault}");
-        assert!(c.motor_cmd.iter().take(NUM_JOINTS).all(|m| m.kp == 0.0));
+        // One bad message (from a faulty planner or anyone on the network) is not acted on:
+        // the last valid targets stay.
+        assert_eq!(r.b.mode(), Mode::Active, "fault {fault}");
         assert_eq!(r.b.counters.rejected_targets, 1);
+        for (j, m) in c.motor_cmd.iter().take(NUM_JOINTS).enumerate() {
+            assert!(
+                (m.q as f64 - good.q[j]).abs() < 1e-6 && m.kp > 0.0,
+                "fault {fault}"
+            );
+        }
+        // Nothing but bad targets: the watchdog holds, then damps.
+        for _ in 0..30 {
+            let t = r.t;
+            let mut b = targets(g1::default_pose(), t);
+            b.q[0] = f64::NAN;
+            r.b.set_targets(b);
+            r.run(25, 0);
+        }
+        assert_eq!(r.b.mode(), Mode::Damping, "fault {fault}");
+        assert!(r.b.transitions().iter().any(|tr| tr.to == Mode::Hold));
     }
 }
 
@@ -463,4 +482,25 @@ fn a_second_state_stream_is_dropped_and_counted() {
     r.run(2, 0);
     assert_eq!(r.b.counters.foreign_states, 1);
     assert!(r.b.measured().unwrap().tick <= 2);
+}
+
+#[test]
+fn shutting_down_damps() {
+    let mut r = Rig::new(BridgeConfig::default());
+    r.make_active();
+    let c = r.b.shutdown(r.t);
+    assert_eq!(r.b.mode(), Mode::Damping);
+    assert!(check_low_cmd(&c).is_ok());
+    assert!(c
+        .motor_cmd
+        .iter()
+        .take(NUM_JOINTS)
+        .all(|m| m.kp == 0.0 && m.kd > 0.0));
+    assert!(r
+        .b
+        .transitions()
+        .last()
+        .unwrap()
+        .reason
+        .contains("stopping"));
 }
