@@ -178,6 +178,12 @@ pub fn cmd_bag(c: BagCommand) -> Result<()> {
                         None => String::new(),
                     }
                 );
+                for c in &r.dropped_chunks {
+                    println!("  dropped damaged {c}: its messages are lost");
+                }
+                if !r.dropped_chunks.is_empty() {
+                    println!("  original kept as *.damaged");
+                }
             }
         }
     }

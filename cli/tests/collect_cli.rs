@@ -72,6 +72,27 @@ fn kill_9_during_collect_leaves_readable_bags_and_repair_fixes_them() {
         "{text}"
     );
 
+    // A bag that was not closed cleanly is not built into a dataset unnoticed.
+    let g1d = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_g1d"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ds = out.join("ds.safetensors");
+    let build = g1d(&[
+        "dataset".as_ref(),
+        "build".as_ref(),
+        bag.as_os_str(),
+        "--out".as_ref(),
+        ds.as_os_str(),
+    ]);
+    let err = String::from_utf8_lossy(&build.stderr);
+    assert!(
+        !build.status.success() && err.contains("not closed cleanly"),
+        "{err}"
+    );
+
     let rep = Command::new(env!("CARGO_BIN_EXE_g1d"))
         .args(["bag", "repair"])
         .arg(&bag)
@@ -94,5 +115,75 @@ fn kill_9_during_collect_leaves_readable_bags_and_repair_fixes_them() {
         .map(|x| x.as_u64().unwrap())
         .sum();
     assert_eq!(total, n);
+
+    // One flipped bit inside a chunk: `bag repair` drops that whole chunk and says so; a
+    // dataset is not built from the damaged bag unless --skip-bad, which names it.
+    let damaged = out.join("damaged");
+    let repaired = out.join("repaired");
+    for d in [&damaged, &repaired] {
+        std::fs::create_dir_all(d).unwrap();
+        for e in std::fs::read_dir(&bag).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, d.join(p.file_name().unwrap())).unwrap();
+        }
+        let mcap = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "mcap"))
+            .unwrap();
+        let mut bytes = std::fs::read(&mcap).unwrap();
+        // The second top-level chunk record (opcode 0x06): flip a bit in its middle.
+        let (mut pos, mut seen) = (8usize, 0);
+        loop {
+            let len = u64::from_le_bytes(bytes[pos + 1..pos + 9].try_into().unwrap()) as usize;
+            if bytes[pos] == 0x06 {
+                seen += 1;
+                if seen == 2 {
+                    bytes[pos + 9 + len / 2] ^= 0x10;
+                    break;
+                }
+            }
+            pos += 9 + len;
+        }
+        std::fs::write(&mcap, bytes).unwrap();
+    }
+    let rep = g1d(&["bag".as_ref(), "repair".as_ref(), repaired.as_os_str()]);
+    let text = String::from_utf8_lossy(&rep.stdout);
+    assert!(
+        rep.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rep.stderr)
+    );
+    assert!(text.contains("dropped damaged chunk 2"), "{text}");
+    let kept = g1_bag::info(&repaired).unwrap().report.messages;
+    assert!(kept < n && kept > 0, "kept {kept} of {n}");
+    let build = g1d(&[
+        "dataset".as_ref(),
+        "build".as_ref(),
+        damaged.as_os_str(),
+        "--out".as_ref(),
+        ds.as_os_str(),
+    ]);
+    let err = String::from_utf8_lossy(&build.stderr);
+    assert!(
+        !build.status.success() && err.contains("chunk 2") && err.contains("--skip-bad"),
+        "{err}"
+    );
+    let build = g1d(&[
+        "dataset".as_ref(),
+        "build".as_ref(),
+        damaged.as_os_str(),
+        bag.as_os_str(),
+        "--skip-bad".as_ref(),
+        "--out".as_ref(),
+        ds.as_os_str(),
+    ]);
+    // (The killed recording holds no finished episode, so the build then has nothing to
+    // build from; it names the bag it skipped and why.)
+    let text = String::from_utf8_lossy(&build.stderr);
+    assert!(
+        text.contains("no episode") && text.contains("skipped") && text.contains("damaged"),
+        "{text}"
+    );
     std::fs::remove_dir_all(&out).ok();
 }

@@ -158,7 +158,7 @@ fn typed<M: Message + DeserializeOwned + Send + 'static>(
     }))
 }
 
-const SUPPORTED_TYPES: [&str; 16] = [
+const SUPPORTED_TYPES: [&str; 17] = [
     "sensor_msgs/msg/JointState",
     "sensor_msgs/msg/Imu",
     "sensor_msgs/msg/Joy",
@@ -174,6 +174,7 @@ const SUPPORTED_TYPES: [&str; 16] = [
     "g1_diffusion/msg/BodyPosState",
     "g1_diffusion/msg/JointTargets",
     "g1_diffusion/msg/TaskGoal",
+    "g1_diffusion/msg/ObstacleArray",
     "diagnostic_msgs/msg/DiagnosticArray",
 ];
 
@@ -203,6 +204,7 @@ fn subscribe(
         "g1_diffusion/msg/BodyPosState" => typed::<g1d::BodyPosState>(ros, w, name),
         "g1_diffusion/msg/JointTargets" => typed::<g1d::JointTargets>(ros, w, name),
         "g1_diffusion/msg/TaskGoal" => typed::<g1d::TaskGoal>(ros, w, name),
+        "g1_diffusion/msg/ObstacleArray" => typed::<g1d::ObstacleArray>(ros, w, name),
         "diagnostic_msgs/msg/DiagnosticArray" => {
             typed::<g1_msgs::diagnostic_msgs::DiagnosticArray>(ros, w, name)
         }

@@ -410,6 +410,149 @@ pub struct ReadReport {
     /// Per topic: (type, message count, first and last log time).
     pub topics: BTreeMap<String, TopicStats>,
     pub chunks: u64,
+    /// Chunks that failed their checks (CRC, decompression, record framing), each with where
+    /// and why; only when salvaging (`repair`): a plain read fails on the first.
+    pub dropped_chunks: Vec<String>,
+}
+
+/// What [`RecordWalker`] found next.
+enum WalkItem {
+    Record(mcap::records::Record<'static>),
+    /// Every record of one chunk, handed out only after the whole chunk passed its checks.
+    Chunk(Vec<mcap::records::Record<'static>>),
+    BadChunk(String),
+    Truncated(String),
+    Corrupt(String),
+    End,
+}
+
+/// The largest chunk this reader decompresses (1 GiB): a damaged or hostile header cannot
+/// make it allocate more.
+const MAX_CHUNK_BYTES: u64 = 1 << 30;
+
+/// Walks an MCAP file's top-level records with every length checked against the bytes there
+/// are; each chunk is decompressed and its CRC checked before any of its records is handed out.
+struct RecordWalker<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    chunk: u64,
+    done: bool,
+}
+
+impl<'a> RecordWalker<'a> {
+    fn new(bytes: &'a [u8]) -> Result<Self, String> {
+        if bytes.len() < 8 || &bytes[..8] != mcap::MAGIC {
+            return Err("not an MCAP file (no magic)".into());
+        }
+        Ok(Self {
+            bytes,
+            pos: 8,
+            chunk: 0,
+            done: false,
+        })
+    }
+
+    fn next_item(&mut self) -> WalkItem {
+        use mcap::records::Record;
+        if self.done || self.pos >= self.bytes.len() {
+            return WalkItem::End;
+        }
+        let Some((op, body, next)) = frame(self.bytes, self.pos) else {
+            self.done = true;
+            return WalkItem::Truncated(format!(
+                "the record at byte {} runs past the end of the file",
+                self.pos
+            ));
+        };
+        let at = self.pos;
+        self.pos = next;
+        match mcap::read::parse_record(op, body) {
+            Ok(Record::Chunk { header, data }) => {
+                self.chunk += 1;
+                match decode_chunk(&header, &data) {
+                    Ok(records) => WalkItem::Chunk(records),
+                    Err(why) => WalkItem::BadChunk(format!(
+                        "chunk {} (byte {at}, {} bytes, log time {}–{} ns): {why}",
+                        self.chunk,
+                        body.len(),
+                        header.message_start_time,
+                        header.message_end_time
+                    )),
+                }
+            }
+            Ok(Record::Footer(_)) => {
+                self.done = true;
+                WalkItem::End
+            }
+            Ok(r) => WalkItem::Record(r.into_owned()),
+            Err(e) => {
+                self.done = true;
+                WalkItem::Corrupt(format!("record at byte {at}: {e}"))
+            }
+        }
+    }
+}
+
+/// The record at `pos`: opcode, body, and where the next one starts; None when its length
+/// runs past the end.
+fn frame(bytes: &[u8], pos: usize) -> Option<(u8, &[u8], usize)> {
+    let head = bytes.get(pos..pos.checked_add(9)?)?;
+    let len = u64::from_le_bytes(head[1..9].try_into().ok()?);
+    let start = pos + 9;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    Some((head[0], bytes.get(start..end)?, end))
+}
+
+/// A chunk's records after its checks: a plausible size, decompression, the uncompressed
+/// CRC, and records that fit.
+fn decode_chunk(
+    h: &mcap::records::ChunkHeader,
+    data: &[u8],
+) -> Result<Vec<mcap::records::Record<'static>>, String> {
+    let size = h.uncompressed_size;
+    if size > MAX_CHUNK_BYTES || size > 4096 * data.len() as u64 + (1 << 20) {
+        return Err(format!(
+            "implausible uncompressed size {size} for {} compressed bytes",
+            data.len()
+        ));
+    }
+    let raw: std::borrow::Cow<[u8]> = match h.compression.as_str() {
+        "" => std::borrow::Cow::Borrowed(data),
+        "zstd" => std::borrow::Cow::Owned(
+            zstd::bulk::decompress(data, size as usize).map_err(|e| format!("zstd: {e}"))?,
+        ),
+        other => {
+            return Err(format!(
+                "compression `{other}` is not supported (zstd or none)"
+            ))
+        }
+    };
+    if raw.len() as u64 != size {
+        return Err(format!(
+            "{} bytes after decompression, the header says {size}",
+            raw.len()
+        ));
+    }
+    if h.uncompressed_crc != 0 {
+        let crc = crc32fast::hash(&raw);
+        if crc != h.uncompressed_crc {
+            return Err(format!(
+                "CRC {crc:08X}, the header says {:08X} (damaged data)",
+                h.uncompressed_crc
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < raw.len() {
+        let (op, body, next) = frame(&raw, pos)
+            .ok_or_else(|| format!("a record at byte {pos} of the chunk runs past its end"))?;
+        let r = mcap::read::parse_record(op, body)
+            .map_err(|e| format!("record at byte {pos} of the chunk: {e}"))?;
+        out.push(r.into_owned());
+        pos = next;
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -491,134 +634,174 @@ impl Bag {
         self.scan(|m| f(m), false)
     }
 
-    /// Like [`Bag::read`], but stops quietly at corrupted data (what `repair` salvages).
+    /// Like [`Bag::read`]; with `salvage`, a chunk that fails its checks is dropped (listed in
+    /// [`ReadReport::dropped_chunks`]) and reading goes on with the next one, and other damage
+    /// ends reading quietly (what `repair` salvages).
     fn scan<E>(
         &self,
         mut f: impl FnMut(&BagMessage<'_>) -> Result<(), E>,
         salvage: bool,
     ) -> Result<Result<ReadReport, E>, BagError> {
-        use mcap::read::{ChunkFlattener, Options};
         use mcap::records::Record;
         let mut report = ReadReport::default();
-        let opts = Options::IgnoreEndMagic | Options::ValidateChunkCrcs;
-        let reader = ChunkFlattener::new_with_options(&self.bytes, opts)
-            .map_err(|e| mcap_err(&self.mcap_path, e))?;
         // schema id -> name; channel id -> (topic, type)
-        let mut schemas: BTreeMap<u16, String> = BTreeMap::new();
-        let mut channels: BTreeMap<u16, (String, String)> = BTreeMap::new();
+        // Channels as the whole file defines them (a damaged chunk may have held the
+        // definitions; the summary section repeats them), then as they come.
+        let (mut schemas, mut channels) = self.channel_table();
         let mut saw_data_end = false;
-        if let Ok(lin) = mcap::read::LinearReader::new_with_options(&self.bytes, opts) {
-            report.chunks = lin
-                .map_while(|r| r.ok())
-                .filter(|r| matches!(r, Record::Chunk { .. }))
-                .count() as u64;
-        }
-        for rec in reader {
-            let rec = match rec {
-                Ok(r) => r,
-                Err(e) => {
-                    let truncated = matches!(
-                        e,
-                        mcap::McapError::UnexpectedEof
-                            | mcap::McapError::UnexpectedEoc
-                            | mcap::McapError::BadChunkLength { .. }
-                            | mcap::McapError::RecordTooLarge { .. }
-                    ) || matches!(&e, mcap::McapError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof);
-                    if truncated || salvage {
-                        report.truncation = Some(e.to_string());
-                        break;
-                    }
-                    return Err(BagError::Corrupt {
-                        path: self.mcap_path.clone(),
-                        messages: report.messages,
-                        msg: e.to_string(),
-                    });
-                }
-            };
-            match rec {
-                Record::Schema { header, .. } => {
-                    schemas.insert(header.id, header.name);
-                }
-                Record::Channel(c) => {
-                    let ty = schemas.get(&c.schema_id).cloned().unwrap_or_default();
-                    channels.insert(c.id, (c.topic, ty));
-                }
-                Record::ChunkIndex(_) => {}
-                Record::Metadata(m) => {
-                    report.metadata.insert(m.name, m.metadata);
-                }
-                Record::Message { header, data } => {
-                    let Some((topic, ty)) = channels.get(&header.channel_id) else {
-                        if salvage {
-                            report.truncation =
-                                Some(format!("unknown channel {}", header.channel_id));
-                            break;
-                        }
-                        return Err(BagError::Corrupt {
-                            path: self.mcap_path.clone(),
-                            messages: report.messages,
-                            msg: format!("message on unknown channel {}", header.channel_id),
-                        });
-                    };
-                    let m = BagMessage {
-                        topic,
-                        type_name: ty,
-                        log_time_ns: header.log_time,
-                        data: &data,
-                    };
-                    if let Err(e) = f(&m) {
-                        return Ok(Err(e));
-                    }
-                    report.messages += 1;
-                    let s = report.topics.entry(topic.clone()).or_insert(TopicStats {
-                        type_name: ty.clone(),
-                        first_ns: header.log_time,
-                        ..Default::default()
-                    });
-                    s.count += 1;
-                    s.first_ns = s.first_ns.min(header.log_time);
-                    s.last_ns = s.last_ns.max(header.log_time);
-                }
-                Record::DataEnd(_) => {
-                    saw_data_end = true;
+        let corrupt = |messages: u64, msg: String| BagError::Corrupt {
+            path: self.mcap_path.clone(),
+            messages,
+            msg,
+        };
+        let mut walker = RecordWalker::new(&self.bytes).map_err(|m| corrupt(0, m))?;
+        loop {
+            let records = match walker.next_item() {
+                WalkItem::End => break,
+                WalkItem::Truncated(why) => {
+                    report.truncation = Some(why);
                     break;
                 }
-                _ => {}
+                WalkItem::Corrupt(why) => {
+                    if salvage {
+                        report.truncation = Some(why);
+                        break;
+                    }
+                    return Err(corrupt(report.messages, why));
+                }
+                WalkItem::BadChunk(why) => {
+                    report.chunks += 1;
+                    if salvage {
+                        report.dropped_chunks.push(why);
+                        continue;
+                    }
+                    return Err(corrupt(report.messages, why));
+                }
+                WalkItem::Chunk(records) => {
+                    report.chunks += 1;
+                    records
+                }
+                WalkItem::Record(r) => vec![r],
+            };
+            for rec in records {
+                match rec {
+                    Record::Schema { header, .. } => {
+                        schemas.insert(header.id, header.name);
+                    }
+                    Record::Channel(c) => {
+                        let ty = schemas.get(&c.schema_id).cloned().unwrap_or_default();
+                        channels.insert(c.id, (c.topic, ty));
+                    }
+                    Record::Metadata(m) => {
+                        report.metadata.insert(m.name, m.metadata);
+                    }
+                    Record::Message { header, data } => {
+                        let Some((topic, ty)) = channels.get(&header.channel_id) else {
+                            let why = format!("message on unknown channel {}", header.channel_id);
+                            if salvage {
+                                report.truncation = Some(why);
+                                break;
+                            }
+                            return Err(corrupt(report.messages, why));
+                        };
+                        let m = BagMessage {
+                            topic,
+                            type_name: ty,
+                            log_time_ns: header.log_time,
+                            data: &data,
+                        };
+                        if let Err(e) = f(&m) {
+                            return Ok(Err(e));
+                        }
+                        report.messages += 1;
+                        let s = report.topics.entry(topic.clone()).or_insert(TopicStats {
+                            type_name: ty.clone(),
+                            first_ns: header.log_time,
+                            ..Default::default()
+                        });
+                        s.count += 1;
+                        s.first_ns = s.first_ns.min(header.log_time);
+                        s.last_ns = s.last_ns.max(header.log_time);
+                    }
+                    Record::DataEnd(_) => saw_data_end = true,
+                    _ => {}
+                }
+            }
+            if saw_data_end || report.truncation.is_some() {
+                break;
             }
         }
-        report.complete = saw_data_end && report.truncation.is_none();
+        report.complete =
+            saw_data_end && report.truncation.is_none() && report.dropped_chunks.is_empty();
         if !saw_data_end && report.truncation.is_none() {
             report.truncation = Some("file ends without a data-end record".into());
         }
         Ok(Ok(report))
     }
 
-    /// Schema text and type of every channel, for rewriting.
+    /// Schema names by id and (topic, type) by channel id from every readable record of the
+    /// file: the data section's good chunks and the summary section.
+    #[allow(clippy::type_complexity)]
+    fn channel_table(&self) -> (BTreeMap<u16, String>, BTreeMap<u16, (String, String)>) {
+        use mcap::records::Record;
+        let (mut schemas, mut channels) = (BTreeMap::new(), BTreeMap::new());
+        let Ok(mut walker) = RecordWalker::new(&self.bytes) else {
+            return (schemas, channels);
+        };
+        loop {
+            let records = match walker.next_item() {
+                WalkItem::Record(r) => vec![r],
+                WalkItem::Chunk(rs) => rs,
+                WalkItem::BadChunk(_) => continue,
+                _ => break,
+            };
+            for rec in records {
+                match rec {
+                    Record::Schema { header, .. } => {
+                        schemas.insert(header.id, header.name);
+                    }
+                    Record::Channel(c) => {
+                        let ty: String = schemas.get(&c.schema_id).cloned().unwrap_or_default();
+                        channels.insert(c.id, (c.topic, ty));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        (schemas, channels)
+    }
+
+    /// Schema text and type of every channel, for rewriting (from the chunks that pass their
+    /// checks).
     fn schemas(&self) -> BTreeMap<String, (String, String, BTreeMap<String, String>)> {
-        use mcap::read::{ChunkFlattener, Options};
         use mcap::records::Record;
         let mut out = BTreeMap::new();
         let mut schemas: BTreeMap<u16, (String, String)> = BTreeMap::new();
-        let Ok(reader) =
-            ChunkFlattener::new_with_options(&self.bytes, Options::IgnoreEndMagic.into())
-        else {
+        let Ok(mut walker) = RecordWalker::new(&self.bytes) else {
             return out;
         };
-        for rec in reader {
-            match rec {
-                Ok(Record::Schema { header, data }) => {
-                    schemas.insert(
-                        header.id,
-                        (header.name, String::from_utf8_lossy(&data).into_owned()),
-                    );
-                }
-                Ok(Record::Channel(c)) => {
-                    if let Some((name, text)) = schemas.get(&c.schema_id) {
-                        out.insert(c.topic, (name.clone(), text.clone(), c.metadata));
+        loop {
+            let records = match walker.next_item() {
+                WalkItem::Record(r) => vec![r],
+                WalkItem::Chunk(rs) => rs,
+                WalkItem::BadChunk(_) => continue,
+                _ => break,
+            };
+            for rec in records {
+                match rec {
+                    Record::Schema { header, data } => {
+                        schemas.insert(
+                            header.id,
+                            (header.name, String::from_utf8_lossy(&data).into_owned()),
+                        );
                     }
+                    Record::Channel(c) => {
+                        if let Some((name, text)) = schemas.get(&c.schema_id) {
+                            out.insert(c.topic, (name.clone(), text.clone(), c.metadata));
+                        }
+                    }
+                    _ => {}
                 }
-                Ok(_) => {}
-                Err(_) => break,
             }
         }
         out
@@ -738,13 +921,17 @@ pub struct RepairReport {
     pub messages_kept: u64,
     pub was_complete: bool,
     pub dropped_tail: Option<String>,
+    /// Damaged chunks left out (their messages are lost), each with where and why.
+    pub dropped_chunks: Vec<String>,
     pub rewritten: bool,
 }
 
 /// `g1d bag repair`: rewrites a bag whose recording was cut short (or whose metadata.yaml is
 /// missing or stale) into a complete one — every message of every readable chunk, summary and
 /// footer, a fresh metadata.yaml. Like `ros2 bag reindex`, plus recovery of cut MCAP files.
-/// A damaged original is kept beside it as `<file>.damaged`.
+/// A chunk that fails its checks (CRC, decompression, framing) is left out whole — none of its
+/// messages is kept — and named in [`RepairReport::dropped_chunks`]. A damaged original is
+/// kept beside it as `<file>.damaged`.
 pub fn repair(path: &Path) -> Result<RepairReport, BagError> {
     let bag = Bag::open(path)?;
     let dir = if path.is_dir() {
@@ -764,6 +951,7 @@ pub fn repair(path: &Path) -> Result<RepairReport, BagError> {
             messages_kept: probe.messages,
             was_complete: true,
             dropped_tail: None,
+            dropped_chunks: vec![],
             rewritten: false,
         });
     }
@@ -861,7 +1049,7 @@ pub fn repair(path: &Path) -> Result<RepairReport, BagError> {
     );
     w.close()?;
     drop(w);
-    let damaged = report.truncation.is_some();
+    let damaged = report.truncation.is_some() || !report.dropped_chunks.is_empty();
     if damaged {
         let keep = dir.join(format!("{new_name}.damaged"));
         std::fs::rename(&bag.mcap_path, &keep).map_err(io_err(&keep))?;
@@ -877,6 +1065,7 @@ pub fn repair(path: &Path) -> Result<RepairReport, BagError> {
         messages_kept: kept,
         was_complete: probe.complete,
         dropped_tail: report.truncation,
+        dropped_chunks: report.dropped_chunks,
         rewritten: true,
     })
 }

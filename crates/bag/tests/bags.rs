@@ -203,3 +203,63 @@ fn bad_inputs_are_clear_errors() {
     assert!(e.contains("already exists"), "{e}");
     std::fs::remove_dir_all(&d2).ok();
 }
+
+/// Damaged chunks, as a disk or a hostile file makes them: the reader checks a chunk (its size,
+/// decompression, CRC, record framing) before handing out any of its messages, fails naming
+/// the chunk, never allocates what a header claims, and `repair` drops the chunk whole.
+#[test]
+fn damaged_chunks_are_refused_whole_and_never_exhaust_memory() {
+    let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../nodes/tests/fixtures/replay_estimator");
+    let total = g1_bag::info(&src).unwrap().report.messages;
+    let dir = std::env::temp_dir().join(format!("g1d_chunks_{}", std::process::id()));
+    // First chunk record: its header's uncompressed size, then a bit in its data.
+    for (case, edit) in [("size", 0usize), ("bit", 1)] {
+        let d = dir.join(case);
+        std::fs::create_dir_all(&d).unwrap();
+        let mut mcap = None;
+        for e in std::fs::read_dir(&src).unwrap() {
+            let p = e.unwrap().path();
+            let to = d.join(p.file_name().unwrap());
+            std::fs::copy(&p, &to).unwrap();
+            if to.extension().is_some_and(|x| x == "mcap") {
+                mcap = Some(to);
+            }
+        }
+        let mcap = mcap.unwrap();
+        let mut b = std::fs::read(&mcap).unwrap();
+        let mut pos = 8usize;
+        while b[pos] != 0x06 {
+            pos += 9 + u64::from_le_bytes(b[pos + 1..pos + 9].try_into().unwrap()) as usize;
+        }
+        let len = u64::from_le_bytes(b[pos + 1..pos + 9].try_into().unwrap()) as usize;
+        if edit == 0 {
+            // message_start_time, message_end_time, then uncompressed_size.
+            b[pos + 9 + 16..pos + 9 + 24].copy_from_slice(&(u64::MAX / 3).to_le_bytes());
+        } else {
+            b[pos + 9 + len / 2] ^= 0x10;
+        }
+        std::fs::write(&mcap, b).unwrap();
+        let bag = g1_bag::Bag::open(&d).unwrap();
+        let mut seen = 0u64;
+        let err = bag
+            .read(|_| -> Result<(), ()> {
+                seen += 1;
+                Ok(())
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("chunk 1"), "{case}: {err}");
+        assert_eq!(
+            seen, 0,
+            "{case}: messages of the damaged chunk were handed out"
+        );
+        let r = g1_bag::repair(&d).unwrap();
+        assert_eq!(r.dropped_chunks.len(), 1, "{case}: {r:?}");
+        assert!(
+            r.messages_kept < total && r.messages_kept > 0,
+            "{case}: {r:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

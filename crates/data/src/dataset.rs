@@ -55,8 +55,9 @@ fn frame_of(f: &[f64; 3]) -> CharacterFrame {
     }
 }
 
-/// Reads the episodes of one bag. Episodes without their END event (a cut recording) are
-/// dropped and counted.
+/// Reads the episodes of one bag. A bag that was not closed cleanly, or has a damaged chunk, is
+/// an error naming why (repair it, or skip it); episodes without their END event are dropped
+/// and counted.
 pub fn read_bag_episodes(path: &Path) -> Result<(Vec<Episode>, usize)> {
     let bag = Bag::open(path)?;
     let (default, scale) = action_convention();
@@ -136,7 +137,13 @@ pub fn read_bag_episodes(path: &Path) -> Result<(Vec<Episode>, usize)> {
         }
         Ok(())
     })?;
-    report?;
+    let report = report?;
+    if !report.complete {
+        bail!(
+            "the bag was not closed cleanly ({}); `g1d bag repair` it first, or leave it out with --skip-bad",
+            report.truncation.as_deref().unwrap_or("no data-end record")
+        );
+    }
     if cur.is_some() {
         dropped += 1;
     }
@@ -292,7 +299,12 @@ pub fn build(
         episodes.extend(m);
     }
     if episodes.is_empty() {
-        bail!("no episode of at least {WINDOW} steps in the input bags");
+        let why = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" (skipped: {})", skipped.join("; "))
+        };
+        bail!("no episode of at least {WINDOW} steps in the input bags{why}");
     }
     let mut offsets = vec![0i64];
     let mut windows = Vec::new();
