@@ -208,6 +208,9 @@ pub struct DatasetBuildArgs {
     /// Skip bags that cannot be read (named in the summary) instead of stopping.
     #[arg(long)]
     pub skip_bad: bool,
+    /// Replace an existing OUT (and its summary and PNG).
+    #[arg(long)]
+    pub force: bool,
     /// Add the left/right mirror image of every episode.
     #[arg(long)]
     pub mirror: bool,
@@ -218,6 +221,9 @@ pub struct DatasetBuildArgs {
 pub fn cmd_dataset(c: DatasetCommand) -> Result<()> {
     use g1_data::dataset::{build, BuildOptions, Dataset};
     let DatasetCommand::Build(a) = c;
+    if a.out.exists() && !a.force {
+        bail!("{} exists: --force replaces it", a.out.display());
+    }
     let t0 = std::time::Instant::now();
     let pb = progress_bar(0, "bags");
     let summary = build(

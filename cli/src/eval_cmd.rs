@@ -649,6 +649,9 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let file: ScenarioFile = serde_yaml::from_str(&text)
         .with_context(|| format!("{}: bad scenario file", path.display()))?;
+    if file.scenarios.is_empty() {
+        bail!("{}: the scenario list is empty", path.display());
+    }
     for s in &file.scenarios {
         s.check().with_context(|| path.display().to_string())?;
     }

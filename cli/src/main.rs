@@ -211,6 +211,12 @@ pub(crate) fn load_sim_config(path: Option<&std::path::Path>) -> Result<SimConfi
 }
 
 fn main() -> ExitCode {
+    // `g1d … | head`: a closed pipe ends the process quietly, as it does any Unix tool,
+    // instead of a panic in the next print.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Sim(a) => cmd_sim(a),

@@ -38,6 +38,9 @@ pub struct TrainArgs {
     /// Continue from OUT/checkpoint.safetensors.
     #[arg(long)]
     resume: bool,
+    /// Start over in an OUT that already holds a training run (its files are replaced).
+    #[arg(long)]
+    force: bool,
     /// Training options as YAML (keys of TrainOptions: batch, lr, warmup, weight_decay,
     /// ema_decay, grad_clip, mirror_prob, val_fraction, …); flags override it.
     #[arg(long)]
@@ -101,6 +104,12 @@ pub fn cmd_train(a: TrainArgs) -> Result<()> {
     if let Some(p) = a.init_from {
         opts.init_from = Some(p);
     }
+    if a.out.join(CHECKPOINT_FILE).exists() && !a.resume && !a.force {
+        bail!(
+            "{} already holds a training run ({CHECKPOINT_FILE}): --resume continues it, --force starts over",
+            a.out.display()
+        );
+    }
     let device = g1_diffusion_tch::device(&a.device)?;
     if !a.json {
         eprintln!(
@@ -152,6 +161,9 @@ pub struct ExportArgs {
     /// Export the raw (non-EMA) weights.
     #[arg(long)]
     no_ema: bool,
+    /// Replace a model that OUT already holds.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Writes `out/denoiser.onnx` and `out/manifest.json` from a checkpoint.
@@ -231,6 +243,12 @@ pub fn cmd_export(a: ExportArgs) -> Result<()> {
     } else {
         a.source.clone()
     };
+    if a.out.join(g1_diffusion::manifest::MANIFEST_FILE).exists() && !a.force {
+        bail!(
+            "{} already holds a model: --force replaces it",
+            a.out.display()
+        );
+    }
     let ck = Checkpoint::load(&ck_path)?;
     let m = export_checkpoint(&ck, &a.out, !a.no_ema)?;
     println!(
@@ -477,6 +495,9 @@ fn stat(v: &mut [f64]) -> Stat {
 
 pub fn cmd_plans(a: PlansArgs) -> Result<()> {
     let (m, mut net) = g1_diffusion_tch::open_backend(&a.model, a.backend, a.threads)?;
+    if a.windows == 0 {
+        bail!("--windows must be at least 1");
+    }
     let ds = g1_data::dataset::Dataset::open(&a.data)?;
     let windows = ds.i64s("windows")?;
     let offsets = ds.i64s("episode_offsets")?;

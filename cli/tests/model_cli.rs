@@ -157,6 +157,23 @@ fn train_resume_export_check_and_rejections() {
     // Export, then ONNX Runtime (Rust) vs libtorch on random and real inputs.
     let model = tmp.join("model");
     ok(&["export", s(&one), "--out", s(&model)]);
+    // Outputs that exist are not overwritten without --force (nor a training run restarted
+    // without --resume or --force).
+    let e = fails(&["export", s(&one), "--out", s(&model)]);
+    assert!(e.contains("--force"), "{e}");
+    ok(&["export", s(&one), "--out", s(&model), "--force"]);
+    let e = fails(&["dataset", "build", s(&bags), "--out", s(&ds)]);
+    assert!(e.contains("--force"), "{e}");
+    let e = fails(&[
+        "train",
+        "--data",
+        s(&ds),
+        "--config",
+        "tiny",
+        "--out",
+        s(&one),
+    ]);
+    assert!(e.contains("--resume") && e.contains("--force"), "{e}");
     let dump = tmp.join("dump");
     let report: serde_json::Value = serde_json::from_str(&ok(&[
         "model",

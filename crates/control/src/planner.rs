@@ -87,6 +87,12 @@ impl PlannerConfig {
         if self.max_guidance_step.is_nan() || self.max_guidance_step <= 0.0 {
             bail!("planner.max_guidance_step must be > 0");
         }
+        if !(self.temperature >= 0.0 && self.temperature <= 10.0) {
+            bail!(
+                "planner.temperature = {} must be in 0..=10 (0: the posterior mean, 1: DDPM)",
+                self.temperature
+            );
+        }
         for (k, v) in [
             ("roll_state_level", self.roll_state_level),
             ("roll_action_level", self.roll_action_level),

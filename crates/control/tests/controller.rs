@@ -439,3 +439,18 @@ fn bad_planner_settings_name_the_key() {
         assert!(err.contains(key), "{err}");
     }
 }
+
+/// A non-finite or negative sampling temperature is refused with its key named (it used to run
+/// with every plan failing and report no fall).
+#[test]
+fn a_nan_temperature_is_refused() {
+    for t in [f64::NAN, -1.0, f64::INFINITY] {
+        let cfg = g1_control::PlannerConfig {
+            temperature: t,
+            ..Default::default()
+        };
+        let e = format!("{:#}", cfg.check(20).unwrap_err());
+        assert!(e.contains("planner.temperature"), "{e}");
+    }
+    assert!(g1_control::PlannerConfig::default().check(20).is_ok());
+}
