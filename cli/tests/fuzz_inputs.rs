@@ -82,8 +82,11 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// A fuzz target: takes one input, must not panic.
+type Target = Box<dyn Fn(&[u8])>;
+
 /// Every target, by name: what the corpus replays.
-fn target(name: &str) -> Box<dyn Fn(&[u8])> {
+fn target(name: &str) -> Target {
     use g1_msgs::{from_cdr, g1d, geometry_msgs, nav_msgs, sensor_msgs, unitree};
     match name {
         "cdr" => Box::new(|b| {
