@@ -41,6 +41,7 @@ pub fn summary(reports: &[(String, serde_json::Value)]) -> serde_json::Value {
             .unwrap_or(serde_json::Value::Null)
     };
     let (sim, planner, bridge) = (find("g1_sim"), find("g1_planner"), find("g1_bridge"));
+    let estimator = find("g1_estimator");
     let xy = |v: &serde_json::Value| -> Option<[f64; 2]> {
         Some([v.get(0)?.as_f64()?, v.get(1)?.as_f64()?])
     };
@@ -61,6 +62,22 @@ pub fn summary(reports: &[(String, serde_json::Value)]) -> serde_json::Value {
         "state_to_command_ms_p50": bridge["state_to_command_ms_p50"],
         "state_to_command_ms_p99": bridge["state_to_command_ms_p99"],
         "bad_crc": bad_crc,
+        // Where the state-to-command time goes: from a LowState's sample time at the bridge
+        // to the estimator's state, to its arrival at the planner, to the LowCmd carrying the
+        // targets computed from it (cumulative, ms).
+        "latency_ms": {
+            "sample_to_state_p50": estimator["sample_to_state_ms_p50"],
+            "sample_to_state_p99": estimator["sample_to_state_ms_p99"],
+            "sample_to_planner_p50": planner["sample_to_planner_ms_p50"],
+            "sample_to_planner_p99": planner["sample_to_planner_ms_p99"],
+            "sample_to_command_p50": bridge["state_to_command_ms_p50"],
+            "sample_to_command_p99": bridge["state_to_command_ms_p99"],
+        },
+        // Each node's thread's CPU time over the run's wall time (1.0 = one core).
+        "cpu_share": reports
+            .iter()
+            .map(|(n, r)| (n.clone(), r["cpu_share"].clone()))
+            .collect::<serde_json::Map<_, _>>(),
         "nodes": reports.iter().cloned().collect::<serde_json::Map<_, _>>(),
     })
 }
@@ -153,7 +170,11 @@ pub fn cmd_up(a: UpArgs) -> Result<()> {
         std::fs::write(p, "").with_context(|| format!("--summary {}", p.display()))?;
     }
     // A node that fails stops alone (and is built again with respawn="true").
+    let t_run = std::time::Instant::now();
+    let cpu0 = g1_nodes::runtime::process_cpu_s();
     let reports = supervise(built, stop);
+    let process_cpu_share =
+        (g1_nodes::runtime::process_cpu_s() - cpu0) / t_run.elapsed().as_secs_f64().max(1e-9);
     let failed: Vec<_> = reports
         .iter()
         .filter(|(_, r)| r.get("failed").is_some())
@@ -164,7 +185,9 @@ pub fn cmd_up(a: UpArgs) -> Result<()> {
         eprintln!("[up] failed during the run: {f}");
     }
     if let Some(p) = &a.summary {
-        let s = summary(&reports);
+        let mut s = summary(&reports);
+        // All threads: the nodes', DDS', the runtime's.
+        s["cpu_share"]["process"] = serde_json::json!(process_cpu_share);
         std::fs::write(p, serde_json::to_string_pretty(&s)? + "\n")
             .with_context(|| format!("--summary {}", p.display()))?;
         eprintln!(

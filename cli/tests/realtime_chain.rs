@@ -45,5 +45,23 @@ fn the_real_time_chain_walks_to_a_goal_over_dds() {
     let p99 = s["state_to_command_ms_p99"].as_f64().unwrap();
     let p50 = s["state_to_command_ms_p50"].as_f64().unwrap();
     assert!(p50 > 0.0 && p50 <= p99, "{s}");
+    // The latency breakdown is cumulative along the chain: estimator, planner, bridge.
+    let l = &s["latency_ms"];
+    let f = |k: &str| l[k].as_f64().unwrap_or_else(|| panic!("{k}: {l}"));
+    assert!(
+        f("sample_to_state_p50") <= f("sample_to_planner_p50"),
+        "{l}"
+    );
+    assert!(
+        f("sample_to_planner_p50") <= f("sample_to_command_p50"),
+        "{l}"
+    );
+    // Every node and the process report a CPU share (of one core) within the machine's.
+    let cpu = s["cpu_share"].as_object().unwrap();
+    assert!(cpu.len() >= 5, "{cpu:?}");
+    for (n, v) in cpu {
+        let v = v.as_f64().unwrap_or_else(|| panic!("{n}: {v}"));
+        assert!(v > 0.0 && v < 2.5, "{n}: {v}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

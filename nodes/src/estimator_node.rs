@@ -339,6 +339,8 @@ pub struct EstimatorNode {
     odom_pub: Publisher<Odometry>,
     tf_pub: Publisher<TFMessage>,
     recorder: Option<IoRecorder>,
+    /// For each state published: from its sample's time (the bridge's LowState) to now (ms).
+    pub sample_to_state_ms: Vec<f64>,
 }
 
 impl EstimatorNode {
@@ -357,6 +359,7 @@ impl EstimatorNode {
             tf_pub: ros.publisher("/tf", QosPreset::Sensor)?,
             core: EstimatorCore::new(cfg),
             recorder,
+            sample_to_state_ms: vec![],
         })
     }
 }
@@ -396,6 +399,8 @@ impl Node for EstimatorNode {
             }
         }
         if let Some(m) = out.state {
+            self.sample_to_state_ms
+                .push((now_s - m.header.stamp.as_secs_f64()) * 1e3);
             self.state_pub.publish(m).ok();
         }
         if let Some(m) = out.odom {
@@ -412,6 +417,15 @@ impl Node for EstimatorNode {
             r.finish()?;
         }
         Ok(())
+    }
+
+    fn report(&self) -> Option<serde_json::Value> {
+        let ms = &self.sample_to_state_ms;
+        Some(serde_json::json!({
+            "states": ms.len(),
+            "sample_to_state_ms_p50": g1_control::percentile(ms, 0.5),
+            "sample_to_state_ms_p99": g1_control::percentile(ms, 0.99),
+        }))
     }
 }
 

@@ -499,6 +499,9 @@ pub struct PlannerNode {
     plan_ms: Vec<f64>,
     goal: Option<[f64; 2]>,
     pub steps: u64,
+    /// For each state acted on: from its sample's time (the bridge's LowState) to its arrival
+    /// here (ms).
+    sample_to_planner_ms: Vec<f64>,
     /// Refusals already logged, and when the next log line may go out (one a second).
     logged_rejections: u64,
     next_log_s: f64,
@@ -533,6 +536,7 @@ impl PlannerNode {
             steps: 0,
             logged_rejections: 0,
             next_log_s: 0.0,
+            sample_to_planner_ms: vec![],
         })
     }
 
@@ -730,6 +734,8 @@ impl Node for PlannerNode {
             "failed_plans": self.core.controller.failed_plans,
             "plan_ms_p50": g1_control::percentile(&self.plan_ms, 0.5),
             "plan_ms_p99": g1_control::percentile(&self.plan_ms, 0.99),
+            "sample_to_planner_ms_p50": g1_control::percentile(&self.sample_to_planner_ms, 0.5),
+            "sample_to_planner_ms_p99": g1_control::percentile(&self.sample_to_planner_ms, 0.99),
             "rejected_inputs": self.core.inputs.rejected,
             "clamped_inputs": self.core.inputs.clamped,
             "last_rejection": self.core.inputs.last_rejection,
@@ -756,6 +762,8 @@ impl Node for PlannerNode {
         if !self.core.ready() {
             return Ok(Duration::from_millis(1));
         }
+        self.sample_to_planner_ms
+            .push((now_s - s.header.stamp.as_secs_f64()) * 1e3);
         let targets = match self.core.on_state(&s) {
             Ok(t) => t,
             Err(e) => {

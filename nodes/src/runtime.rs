@@ -78,6 +78,36 @@ fn spin_report(
     Ok(node.report())
 }
 
+/// CPU seconds the calling thread has used.
+pub fn thread_cpu_s() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0;
+    if ok {
+        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    } else {
+        f64::NAN
+    }
+}
+
+/// CPU seconds the whole process has used (every thread: nodes, DDS, runtime).
+pub fn process_cpu_s() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: as above.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0;
+    if ok {
+        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    } else {
+        f64::NAN
+    }
+}
+
 /// A node as `g1d up` runs it: built by `build` (again after a failure when `respawn`).
 pub struct Supervised {
     pub name: String,
@@ -147,6 +177,11 @@ pub fn supervise(
                                 sv.node.finish()
                             }));
                         let mut report = sv.node.report().unwrap_or_else(|| serde_json::json!({}));
+                        // The node's own thread's CPU time (DDS' threads are not in it).
+                        let cpu = thread_cpu_s();
+                        let wall = c.now_s().max(1e-9);
+                        report["cpu_s"] = serde_json::json!(cpu);
+                        report["cpu_share"] = serde_json::json!(cpu / wall);
                         let Err(e) = r else {
                             if let Ok(Err(e)) = finished {
                                 failures.push(format!("finish: {e:#}"));

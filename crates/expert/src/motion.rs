@@ -84,6 +84,22 @@ impl MotionClip {
                     ),
                 });
             }
+            // Non-finite or absurd numbers (a root kilometres away, a joint turned thousands of
+            // radians) are errors naming where, not motion.
+            if let Some((col, v)) = vals
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && v.abs() <= 1e4))
+            {
+                return Err(ExpertError::Parse {
+                    path: path.to_path_buf(),
+                    why: format!(
+                        "line {}, column {}: {v} is not a usable number",
+                        ln + 1,
+                        col + 1
+                    ),
+                });
+            }
             rows.push(std::array::from_fn(|i| vals[i]));
         }
         if rows.len() < 2 {
@@ -172,6 +188,31 @@ impl MotionClip {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// NaN, infinite or absurd numbers in a clip are errors naming the file, line and column.
+    #[test]
+    fn bad_numbers_name_file_line_and_column() {
+        let dir = std::env::temp_dir().join(format!("g1d_motion_bad_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.csv");
+        let row = |x: &str| {
+            let mut v = vec!["0".to_string(); 36];
+            v[6] = "1".into();
+            v[9] = x.into();
+            v.join(",")
+        };
+        for bad in ["NaN", "inf", "-inf", "1e9"] {
+            std::fs::write(&path, format!("{}\n{}\n{}\n", row("0"), row(bad), row("0"))).unwrap();
+            let e = MotionClip::from_csv(&path, 30.0, MotionWindow::default(), 0.02)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("bad.csv") && e.contains("line 2, column 10"),
+                "{bad}: {e}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn resampling_interpolates_and_differentiates() {
