@@ -1,0 +1,98 @@
+//! The planner killed mid-walk over DDS: the simulated chain (`sim_diffusion.launch.xml
+//! planner:=false`: simulator, bridge, estimator) in one process, the planner
+//! (`planner.launch.xml`) in another, in real time. Once the G1 walks, the planner's process is
+//! killed (SIGKILL): the bridge holds the last targets after `hold_after_s` (0.2 s) and damps
+//! after `damping_after_s` (1 s), as documented, and every node of the chain keeps running.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use g1_msgs::std_msgs::StringMsg;
+use g1_ros::dds::{take_all, Dds, QosPreset, RosNode};
+use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
+
+#[test]
+fn a_killed_planner_makes_the_bridge_hold_then_damp() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = std::env::temp_dir().join(format!("g1d_killed_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let summary = dir.join("s.json");
+    let domain = 200 + (std::process::id() % 20) as u16;
+    let g1d = env!("CARGO_BIN_EXE_g1d");
+    let launch = |f: &str| root.join("launch").join(f).display().to_string();
+    let mut chain = Command::new(g1d)
+        .args(["up", &launch("sim_diffusion.launch.xml"), "planner:=false"])
+        .args(["--seconds", "14", "--summary", summary.to_str().unwrap()])
+        .env("ROS_DOMAIN_ID", domain.to_string())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut planner = Command::new(g1d)
+        .args([
+            "up",
+            &launch("planner.launch.xml"),
+            "goal:=4,0",
+            "use_sim_time:=true",
+        ])
+        .env("ROS_DOMAIN_ID", domain.to_string())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dds = Dds::new(DdsEnv {
+        domain_id: domain,
+        range: DiscoveryRange::Subnet,
+    })
+    .unwrap();
+    let ctx =
+        NodeContext::from_args_env("observer", &["--ros-args".to_string()], &|_| None).unwrap();
+    let mut obs = RosNode::new(&dds, ctx).unwrap();
+    let mode = obs
+        .subscription::<StringMsg>("/g1d/bridge/mode", QosPreset::Latched)
+        .unwrap();
+    let t0 = Instant::now();
+    let mut last = String::new();
+    while last != "active" {
+        assert!(t0.elapsed() < Duration::from_secs(20), "never active");
+        if let Some(m) = take_all(&mode).0.pop() {
+            last = m.data;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Two seconds of walking, then the planner's process dies.
+    std::thread::sleep(Duration::from_secs(2));
+    planner.kill().unwrap();
+    planner.wait().unwrap();
+    let killed = Instant::now();
+    let mut seen: Vec<(String, f64)> = vec![];
+    while killed.elapsed() < Duration::from_secs(3) {
+        for m in take_all(&mode).0 {
+            seen.push((m.data, killed.elapsed().as_secs_f64()));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let status = chain.wait().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut chain.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(status.success(), "{log}");
+    eprintln!("bridge modes after the kill (s): {seen:?}");
+    let names: Vec<&str> = seen.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(names, ["hold", "damping"], "{seen:?}\n{log}");
+    // Within the deadlines (in the simulator's time; DDS and the kill add a little wall time).
+    let (hold, damp) = (seen[0].1, seen[1].1);
+    assert!(hold <= 0.2 + 0.25, "hold {hold:.3} s after the kill");
+    assert!(
+        damp <= 1.0 + 0.3 && damp - hold >= 0.6,
+        "damping {damp:.3} s, hold {hold:.3} s"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    for (name, r) in s["nodes"].as_object().unwrap() {
+        assert!(r.get("failed").is_none(), "{name} failed: {r}");
+    }
+    let transitions = s["nodes"]["/g1_bridge"]["transitions"].to_string();
+    assert!(
+        transitions.contains("ms old") && transitions.contains("watchdog"),
+        "{transitions}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
