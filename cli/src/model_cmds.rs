@@ -202,9 +202,9 @@ pub fn export_checkpoint(ck: &Checkpoint, out: &Path, ema: bool) -> Result<Manif
         format: MODEL_FORMAT.into(),
         version: MODEL_VERSION,
         onnx: ONNX_FILE.into(),
-        onnx_sha256: g1_data::collect::sha256_file(&onnx)?,
+        onnx_sha256: g1_diffusion::manifest::sha256_file(&onnx)?,
         weights: WEIGHTS_FILE.into(),
-        weights_sha256: g1_data::collect::sha256_file(&weights)?,
+        weights_sha256: g1_diffusion::manifest::sha256_file(&weights)?,
         inputs: g1_diffusion::onnx::INPUTS
             .iter()
             .map(|s| s.to_string())

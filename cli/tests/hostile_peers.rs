@@ -14,8 +14,9 @@ use g1_msgs::geometry_msgs::{PoseStamped, Twist};
 use g1_msgs::sensor_msgs::JointState;
 use g1_msgs::std_msgs::StringMsg;
 use g1_msgs::unitree::LowState;
-use g1_ros::dds::{take_all, Dds, QosPreset, RosNode};
-use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
+use g1_ros::dds::{take_all, QosPreset};
+
+mod common;
 
 #[test]
 fn the_chain_survives_a_hostile_peer_and_counts_every_probe() {
@@ -41,13 +42,7 @@ fn the_chain_survives_a_hostile_peer_and_counts_every_probe() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let dds = Dds::new(DdsEnv {
-        domain_id: domain,
-        range: DiscoveryRange::Subnet,
-    })
-    .unwrap();
-    let ctx = NodeContext::from_args_env("peer", &["--ros-args".to_string()], &|_| None).unwrap();
-    let mut peer = RosNode::new(&dds, ctx).unwrap();
+    let mut peer = common::peer(domain, "peer");
     let cmd_vel = peer
         .publisher::<Twist>("/cmd_vel", QosPreset::Command)
         .unwrap();
@@ -63,9 +58,7 @@ fn the_chain_survives_a_hostile_peer_and_counts_every_probe() {
     let lowstate = peer
         .publisher::<LowState>("/lowstate", QosPreset::Sensor)
         .unwrap();
-    let mode = peer
-        .subscription::<StringMsg>("/g1d/bridge/mode", QosPreset::Latched)
-        .unwrap();
+    let mode = common::bridge_mode(&mut peer);
     let joints = peer
         .subscription::<JointState>("/joint_states", QosPreset::Sensor)
         .unwrap();
@@ -74,14 +67,7 @@ fn the_chain_survives_a_hostile_peer_and_counts_every_probe() {
         .unwrap();
     // Wait for the bridge to hand over to the planner.
     let t0 = Instant::now();
-    let mut last_mode = String::new();
-    while last_mode != "active" {
-        assert!(t0.elapsed() < Duration::from_secs(15), "never active");
-        if let Some(m) = take_all(&mode).0.pop() {
-            last_mode = m.data;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_active(&mode, Duration::from_secs(15));
     std::thread::sleep(Duration::from_secs(1));
     let pause = || std::thread::sleep(Duration::from_millis(200));
     // 1. Non-finite velocity commands.

@@ -7,9 +7,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use g1_msgs::std_msgs::StringMsg;
-use g1_ros::dds::{take_all, Dds, QosPreset, RosNode};
-use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
+use g1_ros::dds::take_all;
+
+mod common;
 
 #[test]
 fn a_killed_planner_makes_the_bridge_hold_then_damp() {
@@ -38,26 +38,9 @@ fn a_killed_planner_makes_the_bridge_hold_then_damp() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let dds = Dds::new(DdsEnv {
-        domain_id: domain,
-        range: DiscoveryRange::Subnet,
-    })
-    .unwrap();
-    let ctx =
-        NodeContext::from_args_env("observer", &["--ros-args".to_string()], &|_| None).unwrap();
-    let mut obs = RosNode::new(&dds, ctx).unwrap();
-    let mode = obs
-        .subscription::<StringMsg>("/g1d/bridge/mode", QosPreset::Latched)
-        .unwrap();
-    let t0 = Instant::now();
-    let mut last = String::new();
-    while last != "active" {
-        assert!(t0.elapsed() < Duration::from_secs(20), "never active");
-        if let Some(m) = take_all(&mode).0.pop() {
-            last = m.data;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut obs = common::peer(domain, "observer");
+    let mode = common::bridge_mode(&mut obs);
+    common::wait_active(&mode, Duration::from_secs(20));
     // Two seconds of walking, then the planner's process dies.
     std::thread::sleep(Duration::from_secs(2));
     planner.kill().unwrap();

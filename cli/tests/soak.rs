@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use g1_msgs::g1d::JointTargets;
 use g1_msgs::geometry_msgs::Twist;
 use g1_msgs::std_msgs::StringMsg;
-use g1_ros::dds::{take_all, Dds, QosPreset, RosNode};
-use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
+use g1_ros::dds::{take_all, QosPreset};
+
+mod common;
 
 fn rss_kb(p: &Child) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{}/status", p.id())).unwrap_or_default();
@@ -81,16 +82,8 @@ fn the_chain_survives_garbage_load_and_a_killed_planner() {
     };
     let mut planner = start_planner();
     let t_start = Instant::now();
-    let dds = Dds::new(DdsEnv {
-        domain_id: domain.parse().unwrap(),
-        range: DiscoveryRange::Subnet,
-    })
-    .unwrap();
-    let ctx = NodeContext::from_args_env("soak", &["--ros-args".to_string()], &|_| None).unwrap();
-    let mut peer = RosNode::new(&dds, ctx).unwrap();
-    let mode = peer
-        .subscription::<StringMsg>("/g1d/bridge/mode", QosPreset::Latched)
-        .unwrap();
+    let mut peer = common::peer(domain.parse().unwrap(), "soak");
+    let mode = common::bridge_mode(&mut peer);
     let cmd_vel = peer
         .publisher::<Twist>("/cmd_vel", QosPreset::Command)
         .unwrap();
@@ -100,14 +93,7 @@ fn the_chain_survives_garbage_load_and_a_killed_planner() {
     let targets = peer
         .publisher::<JointTargets>("/joint_targets", QosPreset::Command)
         .unwrap();
-    let mut last = String::new();
-    while last != "active" {
-        assert!(t_start.elapsed() < Duration::from_secs(20), "never active");
-        if let Some(m) = take_all(&mode).0.pop() {
-            last = m.data;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    common::wait_active(&mode, Duration::from_secs(20));
     let t_active = t_start.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(1));
     let rss0 = (rss_kb(&chain), rss_kb(&recorder));

@@ -78,34 +78,28 @@ fn spin_report(
     Ok(node.report())
 }
 
-/// CPU seconds the calling thread has used.
-pub fn thread_cpu_s() -> f64 {
+/// CPU seconds of `clock` (a CPU-time clock), NaN if the system cannot tell.
+fn cpu_clock_s(clock: libc::clockid_t) -> f64 {
     let mut t = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes one timespec through a valid pointer.
-    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0;
-    if ok {
+    if unsafe { libc::clock_gettime(clock, &mut t) } == 0 {
         t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
     } else {
         f64::NAN
     }
 }
 
+/// CPU seconds the calling thread has used.
+pub fn thread_cpu_s() -> f64 {
+    cpu_clock_s(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
 /// CPU seconds the whole process has used (every thread: nodes, DDS, runtime).
 pub fn process_cpu_s() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: as above.
-    let ok = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0;
-    if ok {
-        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
-    } else {
-        f64::NAN
-    }
+    cpu_clock_s(libc::CLOCK_PROCESS_CPUTIME_ID)
 }
 
 /// A node as `g1d up` runs it: built by `build` (again after a failure when `respawn`).

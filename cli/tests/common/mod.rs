@@ -1,3 +1,41 @@
 //! Helpers shared by the `g1d` command-line tests (the rest is in `g1-testkit`).
+#![allow(dead_code, unused_imports)]
+
+use std::time::{Duration, Instant};
+
+use g1_msgs::std_msgs::StringMsg;
+use g1_ros::dds::{take_all, Dds, QosPreset, RosNode, Subscription};
+use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
 
 pub use g1_testkit::{python_bag_report, repo};
+
+/// A DDS participant of the test's own on `domain`, as a node named `name` (a peer of the
+/// chain the test started with `g1d up`).
+pub fn peer(domain: u16, name: &str) -> RosNode {
+    let dds = Dds::new(DdsEnv {
+        domain_id: domain,
+        range: DiscoveryRange::Subnet,
+    })
+    .unwrap();
+    let ctx = NodeContext::from_args_env(name, &["--ros-args".to_string()], &|_| None).unwrap();
+    RosNode::new(&dds, ctx).unwrap()
+}
+
+/// The bridge's published mode (`/g1d/bridge/mode`, latched).
+pub fn bridge_mode(node: &mut RosNode) -> Subscription<StringMsg> {
+    node.subscription::<StringMsg>("/g1d/bridge/mode", QosPreset::Latched)
+        .unwrap()
+}
+
+/// Waits until the bridge reports `active` (panics after `timeout`).
+pub fn wait_active(mode: &Subscription<StringMsg>, timeout: Duration) {
+    let t0 = Instant::now();
+    let mut last = String::new();
+    while last != "active" {
+        assert!(t0.elapsed() < timeout, "the bridge never turned active");
+        if let Some(m) = take_all(mode).0.pop() {
+            last = m.data;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
