@@ -343,6 +343,21 @@ impl Bridge {
             && t.q.iter().chain(&t.kp).chain(&t.kd).all(|v| v.is_finite())
             && t.kp.iter().chain(&t.kd).all(|v| *v >= 0.0);
         if ok {
+            // Gains above max_gain_ratio × the joint table's are bounded as they arrive (each
+            // bounded gain counted once, whether or not newer targets replace these first).
+            let mut t = t;
+            let ratio = self.cfg.max_gain_ratio;
+            for j in (0..NUM_JOINTS).filter(|_| self.cfg.gains_from_targets) {
+                for (v, table) in [
+                    (&mut t.kp[j], JOINTS[j].kp()),
+                    (&mut t.kd[j], JOINTS[j].kd()),
+                ] {
+                    if *v > ratio * table {
+                        *v = ratio * table;
+                        self.counters.gain_clamps += 1;
+                    }
+                }
+            }
             self.targets = Some(t);
         } else {
             self.counters.rejected_targets += 1;
@@ -526,20 +541,10 @@ impl Bridge {
                 let t = self.targets.as_ref().expect("active has targets");
                 let q: [f64; NUM_JOINTS] = std::array::from_fn(|j| t.q[j]);
                 let (kp, kd) = if self.cfg.gains_from_targets {
-                    let ratio = self.cfg.max_gain_ratio;
-                    let mut clamps = 0;
-                    let mut bound = |v: f64, table: f64| {
-                        if v > ratio * table {
-                            clamps += 1;
-                            ratio * table
-                        } else {
-                            v
-                        }
-                    };
-                    let kp = std::array::from_fn(|j| bound(t.kp[j], JOINTS[j].kp()));
-                    let kd = std::array::from_fn(|j| bound(t.kd[j], JOINTS[j].kd()));
-                    self.counters.gain_clamps += clamps;
-                    (kp, kd)
+                    (
+                        std::array::from_fn(|j| t.kp[j]),
+                        std::array::from_fn(|j| t.kd[j]),
+                    )
                 } else {
                     (
                         std::array::from_fn(|j| JOINTS[j].kp()),
