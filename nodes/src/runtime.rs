@@ -44,6 +44,18 @@ impl Clock {
     }
 }
 
+/// Waits until `wait` after the previous deadline `next`; behind schedule, it does not try to
+/// catch up a backlog of periods.
+fn pace(next: &mut Instant, wait: Duration) {
+    *next += wait;
+    let now = Instant::now();
+    if *next > now {
+        std::thread::sleep(*next - now);
+    } else {
+        *next = now;
+    }
+}
+
 /// Runs `node` until `stop` is set (or the node fails, which also sets `stop`).
 pub fn spin(node: Box<dyn Node>, clock: Clock, stop: Arc<AtomicBool>) -> Result<()> {
     spin_report(node, clock, stop).map(|_| ())
@@ -65,14 +77,7 @@ fn spin_report(
                 return Err(e.context(format!("node {}", node.name())));
             }
         };
-        next += wait;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            // Behind schedule: do not try to catch up a backlog of periods.
-            next = now;
-        }
+        pace(&mut next, wait);
     }
     node.finish()?;
     Ok(node.report())
@@ -136,13 +141,7 @@ fn spin_alone(
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let wait = step_caught(node, clock.now_s())?;
-        next += wait;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
-        }
+        pace(&mut next, wait);
     }
     Ok(())
 }

@@ -645,9 +645,11 @@ impl Bag {
         use mcap::records::Record;
         let mut report = ReadReport::default();
         // schema id -> name; channel id -> (topic, type)
-        // Channels as the whole file defines them (a damaged chunk may have held the
-        // definitions; the summary section repeats them), then as they come.
-        let (mut schemas, mut channels) = self.channel_table();
+        // Channels as they come; for a message on a channel not yet seen (its definition was
+        // in a damaged chunk), from the whole file once (the summary section repeats them).
+        let mut schemas: BTreeMap<u16, String> = BTreeMap::new();
+        let mut channels: BTreeMap<u16, (String, String)> = BTreeMap::new();
+        let mut whole_file_read = false;
         let mut saw_data_end = false;
         let corrupt = |messages: u64, msg: String| BagError::Corrupt {
             path: self.mcap_path.clone(),
@@ -696,6 +698,13 @@ impl Bag {
                         report.metadata.insert(m.name, m.metadata);
                     }
                     Record::Message { header, data } => {
+                        if !channels.contains_key(&header.channel_id) && !whole_file_read {
+                            whole_file_read = true;
+                            let (_, all) = self.channel_table();
+                            for (id, c) in all {
+                                channels.entry(id).or_insert(c);
+                            }
+                        }
                         let Some((topic, ty)) = channels.get(&header.channel_id) else {
                             let why = format!("message on unknown channel {}", header.channel_id);
                             if salvage {
