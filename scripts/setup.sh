@@ -10,6 +10,13 @@ MUJOCO_VERSION=3.17.0
 # tch 0.24.0 is built against torch 2.11.0 (the version on the GPU machine too).
 TORCH_VERSION=2.11.0
 
+# OpenSSL headers for DDS Security (rustdds' `security` feature links the system libssl).
+if ! pkg-config --exists openssl 2>/dev/null; then
+  echo "[setup] installing libssl-dev and pkg-config (Debian) for DDS Security"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libssl-dev pkg-config
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   "$PY" -m venv .venv

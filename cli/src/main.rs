@@ -8,6 +8,7 @@ mod drive_cmd;
 mod eval_cmd;
 mod model_cmds;
 mod replay_cmd;
+mod security_cmd;
 mod top_view;
 mod up_cmd;
 use g1_data::rollout;
@@ -63,6 +64,9 @@ enum Command {
     Up(up_cmd::UpArgs),
     /// Replay a node's recorded inputs through it and compare its outputs with the recording.
     Replay(replay_cmd::ReplayArgs),
+    /// DDS Security: create a keystore and enclaves (SROS2 layout) for the suite's nodes.
+    #[command(subcommand)]
+    Security(security_cmd::SecurityCommand),
 }
 
 #[derive(Subcommand)]
@@ -234,6 +238,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Model(a)) => bench_model::bench_model(a),
         Command::Up(a) => up_cmd::cmd_up(a),
         Command::Replay(a) => replay_cmd::cmd_replay(a),
+        Command::Security(c) => security_cmd::run(c),
         Command::Bench(BenchCommand::Estimator(a)) => bench_estimator::bench_estimator(a),
     };
     match r {

@@ -29,6 +29,11 @@ pub struct UpArgs {
     /// `bad_crc`, and every node's own report under `nodes`.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// The SROS2 enclave this process (all its composed nodes share one DDS participant) runs
+    /// as when `ROS_SECURITY_ENABLE=true` (default: /g1_diffusion; `ROS_SECURITY_ENCLAVE_OVERRIDE`
+    /// wins, as in rcl).
+    #[arg(long)]
+    pub enclave: Option<String>,
 }
 
 /// The run's summary from the nodes' reports (see [`UpArgs::summary`]).
@@ -108,7 +113,35 @@ pub fn cmd_up(a: UpArgs) -> Result<()> {
         bail!("{} starts no nodes", launch.display());
     }
     let env = g1_ros::DdsEnv::from_vars(&|k| std::env::var(k).ok())?;
-    let dds = Dds::new(env)?;
+    if let Some(e) = &a.enclave {
+        g1_ros::security::check_enclave(e)?;
+    }
+    let security = g1_ros::SecurityEnv::from_vars(
+        &|k| std::env::var(k).ok(),
+        a.enclave.as_deref(),
+        &mut |w| eprintln!("[up] warning: {w}"),
+    )?;
+    if let Some(s) = &security {
+        eprintln!(
+            "[up] DDS Security on: enclave {} ({})",
+            s.enclave,
+            s.dir.display()
+        );
+    }
+    // Unsecured, the composed nodes share one participant. Secured, each gets its own: RustDDS
+    // refuses to match a secured participant's writers with its own readers (measured: the
+    // chain received no command at all), while separate participants authenticate each other
+    // and talk.
+    let shared = match security {
+        None => Some(Dds::open(env, None)?),
+        Some(_) => None,
+    };
+    let participant = || -> Result<Dds> {
+        match &shared {
+            Some(d) => Ok(d.clone()),
+            None => Dds::open(env, security.as_ref()),
+        }
+    };
     let mut built: Vec<Supervised> = Vec::new();
     for n in &nodes {
         if n.pkg != "g1_diffusion" {
@@ -134,6 +167,7 @@ pub fn cmd_up(a: UpArgs) -> Result<()> {
                 .join(", ")
         );
         let name = ctx.names.fqn();
+        let dds = participant()?;
         let node =
             g1_nodes::build_node(&n.exec, &dds, ctx).with_context(|| format!("node {}", n.exec))?;
         let (exec, args, d) = (n.exec.clone(), n.ros_args(), dds.clone());

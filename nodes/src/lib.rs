@@ -143,7 +143,20 @@ pub fn node_main(exec: &str) -> std::process::ExitCode {
         if let Some(extra) = ctx.user_args.first() {
             anyhow::bail!("unexpected argument `{extra}` (node settings are ROS parameters: --ros-args -p name:=value)");
         }
-        let dds = g1_ros::dds::Dds::new(ctx.dds)?;
+        let security = g1_ros::SecurityEnv::from_vars(
+            &|k| std::env::var(k).ok(),
+            ctx.enclave.as_deref(),
+            &mut |w| eprintln!("[{}] warning: {w}", ctx.names.fqn()),
+        )?;
+        if let Some(s) = &security {
+            eprintln!(
+                "[{}] DDS Security on: enclave {} ({})",
+                ctx.names.fqn(),
+                s.enclave,
+                s.dir.display()
+            );
+        }
+        let dds = g1_ros::dds::Dds::open(ctx.dds, security.as_ref())?;
         let node = build_node(exec, &dds, ctx)?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         runtime::spin(node, runtime::Clock::default(), stop)

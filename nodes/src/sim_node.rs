@@ -30,10 +30,11 @@ use crate::{pt, quat, stamp, v3};
 pub struct SimNodeConfig {
     /// Physics step (s); a LowState is published after each (0.002 s = the robot's 500 Hz).
     pub timestep_s: f64,
-    /// Pelvis held by a gantry for this many simulated seconds after the start.
+    /// Pelvis held by a gantry until this many simulated seconds after the first LowCmd (the
+    /// bridge connected; the pelvis hangs until then, however long discovery takes).
     pub gantry_s: f64,
     /// Scripted remote: `"t:chord"` entries, e.g. `"0.5:L1+A"`; each chord is held for
-    /// 0.1 s from simulated time t.
+    /// 0.1 s from t simulated seconds after the first LowCmd.
     pub remote_script: Vec<String>,
     /// Ground-truth odometry rate (Hz).
     pub odom_rate_hz: f64,
@@ -124,6 +125,8 @@ pub struct SimNode {
     cfg: SimNodeConfig,
     script: Vec<(f64, u16)>,
     start_root: RootState,
+    /// Simulated time of the first valid LowCmd: the gantry and the script count from it.
+    connected_s: Option<f64>,
     cmd_sub: Subscription<LowCmd>,
     targets_sub: Subscription<g1_msgs::g1d::JointTargets>,
     /// Lockstep bookkeeping: LowCmds since the last LowState; newest targets stamp seen.
@@ -192,6 +195,7 @@ impl SimNode {
             sim,
             cfg,
             script,
+            connected_s: None,
             tick: 0,
             decimation: decimation_u32,
             next_odom_s: 0.0,
@@ -212,8 +216,16 @@ impl SimNode {
         }
     }
 
+    /// Simulated seconds since the bridge connected (`None` before).
+    fn since_connected(&self) -> Option<f64> {
+        self.connected_s.map(|c| self.sim.time_s() - c)
+    }
+
     fn low_state(&mut self) -> LowState {
-        let remote = self.remote_at(self.sim.time_s());
+        let remote = match self.since_connected() {
+            Some(t) => self.remote_at(t),
+            None => Remote::default(),
+        };
         low_state_of(
             &self.sim.sensors(),
             self.tick,
@@ -331,11 +343,12 @@ impl Node for SimNode {
         let mut st = self.status.lock().expect("status");
         if let Some(c) = cmds.iter().rev().find(|c| check_low_cmd(c).is_ok()) {
             self.sim.set_command(&motor_command(c));
+            self.connected_s.get_or_insert(self.sim.time_s());
         }
         st.bad_crc += cmds.iter().filter(|c| check_low_cmd(c).is_err()).count() as u64;
         st.commands += cmds.len() as u64;
         drop(st);
-        if self.sim.time_s() < self.cfg.gantry_s {
+        if self.cfg.gantry_s > 0.0 && self.since_connected().is_none_or(|t| t < self.cfg.gantry_s) {
             self.sim.pin_root(&self.start_root);
         }
         self.sim.step_physics();

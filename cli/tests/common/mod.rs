@@ -21,6 +21,30 @@ pub fn peer(domain: u16, name: &str) -> RosNode {
     RosNode::new(&dds, ctx).unwrap()
 }
 
+/// As [`peer`], secured with the enclave `enclave` of `keystore` (DDS Security, Enforce).
+pub fn secured_peer(domain: u16, name: &str, keystore: &std::path::Path, enclave: &str) -> RosNode {
+    let ks = keystore.display().to_string();
+    let get = move |k: &str| match k {
+        "ROS_SECURITY_ENABLE" => Some("true".to_string()),
+        "ROS_SECURITY_STRATEGY" => Some("Enforce".to_string()),
+        "ROS_SECURITY_KEYSTORE" => Some(ks.clone()),
+        _ => None,
+    };
+    let security = g1_ros::SecurityEnv::from_vars(&get, Some(enclave), &mut |w| panic!("{w}"))
+        .unwrap()
+        .expect("security on");
+    let dds = Dds::open(
+        DdsEnv {
+            domain_id: domain,
+            range: DiscoveryRange::Subnet,
+        },
+        Some(&security),
+    )
+    .unwrap();
+    let ctx = NodeContext::from_args_env(name, &["--ros-args".to_string()], &|_| None).unwrap();
+    RosNode::new(&dds, ctx).unwrap()
+}
+
 /// The bridge's published mode (`/g1d/bridge/mode`, latched).
 pub fn bridge_mode(node: &mut RosNode) -> Subscription<StringMsg> {
     node.subscription::<StringMsg>("/g1d/bridge/mode", QosPreset::Latched)

@@ -147,10 +147,8 @@ pub fn parse_args(argv: &[String]) -> Result<ParsedArgs> {
             }
             "-e" | "--enclave" => {
                 let e = take(&mut it, a)?;
+                crate::security::check_enclave(e)?;
                 r.enclave = Some(e.clone());
-                r.unsupported.push(format!(
-                    "--enclave {e}: SROS2 security is not supported; ignored"
-                ));
             }
             "--log-level" => {
                 let v = take(&mut it, a)?;

@@ -13,7 +13,7 @@ use rustdds::DomainParticipantBuilder;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::env::{DdsEnv, DiscoveryRange};
-use crate::NodeContext;
+use crate::{NodeContext, SecurityEnv};
 
 pub use ros2_client::{Publisher, Subscription};
 
@@ -66,8 +66,35 @@ pub struct Dds {
 }
 
 impl Dds {
+    /// An unsecured participant (tests, tools).
     pub fn new(env: DdsEnv) -> Result<Self> {
-        let b = DomainParticipantBuilder::new(env.domain_id);
+        Self::open(env, None)
+    }
+
+    /// The process's participant: secured with the enclave's credentials when `security` is
+    /// given (DDS Security's built-in authentication, access control and cryptography, which
+    /// needs the `security` feature of this crate).
+    pub fn open(env: DdsEnv, security: Option<&SecurityEnv>) -> Result<Self> {
+        #[allow(unused_mut)]
+        let mut b = DomainParticipantBuilder::new(env.domain_id);
+        if let Some(s) = security {
+            #[cfg(feature = "security")]
+            {
+                // Keys are written unencrypted (as SROS2 does); RustDDS ignores the password.
+                b = b.builtin_security(
+                    rustdds::DomainParticipantSecurityConfigFiles::with_ros_default_names(
+                        &s.dir,
+                        String::new(),
+                    ),
+                );
+            }
+            #[cfg(not(feature = "security"))]
+            anyhow::bail!(
+                "ROS_SECURITY_ENABLE=true (enclave {}), but this build has no DDS Security: \
+                 build with the `security` feature",
+                s.enclave
+            );
+        }
         match env.range {
             DiscoveryRange::Localhost => {
                 // RustDDS 0.15 cannot bind its locators to the loopback interface (measured: a
@@ -84,11 +111,17 @@ impl Dds {
                 anyhow::bail!("ROS_AUTOMATIC_DISCOVERY_RANGE=OFF: this node would talk to no one")
             }
         }
-        let participant = b.build().map_err(|e| {
-            anyhow!(
+        let participant = b.build().map_err(|e| match security {
+            Some(s) => anyhow!(
+                "creating the secured DDS participant (domain {}, enclave {} in {}): {e:?}",
+                env.domain_id,
+                s.enclave,
+                s.dir.display()
+            ),
+            None => anyhow!(
                 "creating the DDS participant (domain {}): {e:?}",
                 env.domain_id
-            )
+            ),
         })?;
         let ctx = Context::from_domain_participant(participant)
             .map_err(|e| anyhow!("ROS 2 context: {e:?}"))?;

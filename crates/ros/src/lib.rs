@@ -2,14 +2,15 @@
 //!
 //! * [`args`]: the `--ros-args … [--]` blocks `ros2 launch` appends (node name and namespace
 //!   remaps, topic remaps, `-p` parameters typed as YAML, `--params-file`, `--log-level`,
-//!   `--enclave` accepted and reported unsupported), several blocks, user arguments kept apart;
+//!   `--enclave`), several blocks, user arguments kept apart;
 //! * [`params`]: parameter files (`/**`, `/ns/node`, `node`, `*` and `**` wildcards, nested
 //!   keys flattened with `.`), merged in rcl's order (files in order, then `-p`);
 //! * [`names`]: fully-qualified names and topic remapping (`~/x`, relative names, node-scoped
 //!   rules `node:from:=to`);
 //! * [`config`]: one typed configuration struct per node from its `ros__parameters`, unknown
 //!   keys and out-of-range values rejected with the key named;
-//! * [`env`]: `ROS_DOMAIN_ID`, `ROS_LOCALHOST_ONLY` / `ROS_AUTOMATIC_DISCOVERY_RANGE`.
+//! * [`env`]: `ROS_DOMAIN_ID`, `ROS_LOCALHOST_ONLY` / `ROS_AUTOMATIC_DISCOVERY_RANGE`;
+//! * [`security`]: `ROS_SECURITY_*` and the enclave (SROS2), and the keystore generator.
 
 pub mod args;
 pub mod config;
@@ -18,12 +19,14 @@ pub mod dds;
 pub mod env;
 pub mod names;
 pub mod params;
+pub mod security;
 
 pub use args::{parse_args, LogLevel, ParsedArgs, RosArgs};
 pub use config::{load_config, range_check, NodeConfig, ParamError};
 pub use env::{DdsEnv, DiscoveryRange};
 pub use names::NodeNames;
 pub use params::{ParamMap, ParamValue};
+pub use security::SecurityEnv;
 
 use anyhow::Result;
 
@@ -33,10 +36,13 @@ pub struct NodeContext {
     pub names: NodeNames,
     pub params: ParamMap,
     pub dds: DdsEnv,
+    /// `--enclave` (the SROS2 enclave a stand-alone node runs as; see
+    /// [`SecurityEnv::from_vars`]).
+    pub enclave: Option<String>,
     pub log_level: LogLevel,
     /// Arguments that are not ROS arguments (the node's own flags).
     pub user_args: Vec<String>,
-    /// Accepted but not acted on (`--enclave`, logging flags), for a warning at start-up.
+    /// Warnings for start-up: flags accepted but not acted on (logging), security fallbacks.
     pub unsupported: Vec<String>,
     pub use_sim_time: bool,
 }
@@ -64,6 +70,7 @@ impl NodeContext {
         };
         let log_level = parsed.ros.log_level_for(&names.name);
         Ok(Self {
+            enclave: parsed.ros.enclave.clone(),
             dds: DdsEnv::from_vars(env_vars)?,
             unsupported: parsed.ros.unsupported.clone(),
             user_args: parsed.user,

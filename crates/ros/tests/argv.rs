@@ -171,11 +171,89 @@ fn node_scoped_name_remaps() {
 }
 
 #[test]
-fn enclave_and_logging_flags_are_reported_unsupported() {
+fn logging_flags_are_reported_unsupported_and_the_enclave_is_kept() {
     let a = argv("--ros-args --enclave /g1/bridge --disable-rosout-logs -r __node:=b");
     let ctx = NodeContext::from_args_env("b", &a, &no_env).unwrap();
-    assert_eq!(ctx.unsupported.len(), 2);
-    assert!(ctx.unsupported[0].contains("--enclave /g1/bridge"));
+    assert_eq!(ctx.unsupported.len(), 1);
+    assert!(ctx.unsupported[0].contains("--disable-rosout-logs"));
+    assert_eq!(ctx.enclave.as_deref(), Some("/g1/bridge"));
+    let bad = argv("--ros-args --enclave relative/name");
+    let e = NodeContext::from_args_env("b", &bad, &no_env).unwrap_err();
+    assert!(format!("{e:#}").contains("must be absolute"), "{e:#}");
+}
+
+/// rcl's resolution of `ROS_SECURITY_*`: on only for `true`; the enclave from the override,
+/// then `--enclave`, then the suite's default; missing files refused under Enforce, reported
+/// (and security off) under Permissive.
+#[test]
+fn security_environment_is_resolved_as_rcl_does() {
+    use g1_ros::SecurityEnv;
+    let ks = std::env::temp_dir().join(format!("g1-argv-ks-{}", std::process::id()));
+    let dir = ks.join("enclaves/g1/bridge");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in g1_ros::security::ENCLAVE_FILES {
+        std::fs::write(dir.join(f), "x").unwrap();
+    }
+    let ks_s = ks.display().to_string();
+    let env = |pairs: &'static [(&'static str, &'static str)], ks: String| {
+        move |k: &str| {
+            if k == "ROS_SECURITY_KEYSTORE" {
+                return Some(ks.clone());
+            }
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let mut warnings = Vec::new();
+    let mut resolve = |get: &dyn Fn(&str) -> Option<String>, enclave: Option<&str>| {
+        SecurityEnv::from_vars(get, enclave, &mut |w| warnings.push(w))
+    };
+    let on = env(&[("ROS_SECURITY_ENABLE", "true")], ks_s.clone());
+    let s = resolve(&on, Some("/g1/bridge"))
+        .unwrap()
+        .expect("security on");
+    assert_eq!(s.enclave, "/g1/bridge");
+    assert_eq!(s.dir, dir);
+    // Anything but `true` is off (rcl), a typo is an error rather than silently off.
+    let off = env(&[("ROS_SECURITY_ENABLE", "false")], ks_s.clone());
+    assert!(resolve(&off, Some("/g1/bridge")).unwrap().is_none());
+    let typo = env(&[("ROS_SECURITY_ENABLE", "yes")], ks_s.clone());
+    assert!(resolve(&typo, Some("/g1/bridge")).is_err());
+    // The override wins over --enclave; its files are missing here.
+    let over = env(
+        &[
+            ("ROS_SECURITY_ENABLE", "true"),
+            ("ROS_SECURITY_STRATEGY", "Enforce"),
+            ("ROS_SECURITY_ENCLAVE_OVERRIDE", "/g1/other"),
+        ],
+        ks_s.clone(),
+    );
+    let e = resolve(&over, Some("/g1/bridge")).unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(
+        msg.contains("/g1/other") && msg.contains("cert.pem"),
+        "{msg}"
+    );
+    // Permissive: runs unsecured, with the reason as a warning.
+    let perm = env(
+        &[
+            ("ROS_SECURITY_ENABLE", "true"),
+            ("ROS_SECURITY_ENCLAVE_OVERRIDE", "/g1/other"),
+        ],
+        ks_s.clone(),
+    );
+    assert!(resolve(&perm, Some("/g1/bridge")).unwrap().is_none());
+    // No enclave given: the suite's default (missing here, so a warning naming it).
+    assert!(resolve(&on, None).unwrap().is_none());
+    // Security on without a keystore is an error.
+    let no_ks = |k: &str| (k == "ROS_SECURITY_ENABLE").then(|| "true".to_string());
+    assert!(resolve(&no_ks, None).is_err());
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings.iter().all(|w| w.contains("WITHOUT security")));
+    assert!(warnings[1].contains(g1_ros::security::DEFAULT_ENCLAVE));
+    std::fs::remove_dir_all(&ks).unwrap();
 }
 
 #[test]

@@ -1,0 +1,157 @@
+//! The real-time diffusion chain under DDS Security (`g1d up launch/sim_diffusion.launch.xml`
+//! with `ROS_SECURITY_ENABLE=true`, `ROS_SECURITY_STRATEGY=Enforce` and a keystore made by
+//! `g1d security`): a credentialed monitor reads the robot's state; a participant without
+//! credentials reads nothing of it, and its commands — a NaN velocity, a goal 2 km away, an
+//! `active` mode request, joint targets with absurd gains — never reach the nodes (nothing is
+//! even counted as rejected). The secured suite still walks to its goal.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use g1_msgs::g1d::JointTargets;
+use g1_msgs::geometry_msgs::{PoseStamped, Twist};
+use g1_msgs::sensor_msgs::JointState;
+use g1_msgs::std_msgs::StringMsg;
+use g1_msgs::unitree::LowState;
+use g1_ros::dds::{take_all, QosPreset};
+
+mod common;
+
+fn g1d(args: &[&str]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_g1d"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "g1d {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = std::env::temp_dir().join(format!("g1d_secured_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ks = dir.join("keystore");
+    let ks_s = ks.to_str().unwrap();
+    g1d(&["security", "create-keystore", ks_s]);
+    g1d(&["security", "create-enclave", ks_s, "/g1_diffusion"]);
+    // A monitor that may read everything and publish nothing of its own.
+    g1d(&[
+        "security",
+        "create-enclave",
+        ks_s,
+        "/monitor",
+        "--publish",
+        "",
+    ]);
+    let summary = dir.join("s.json");
+    let domain = 140 + (std::process::id() % 20) as u16;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_g1d"))
+        .args([
+            "up",
+            root.join("launch/sim_diffusion.launch.xml")
+                .to_str()
+                .unwrap(),
+            "goal:=1.5,0",
+            "seed:=1",
+            "--seconds",
+            "18",
+            "--summary",
+            summary.to_str().unwrap(),
+        ])
+        .env("ROS_DOMAIN_ID", domain.to_string())
+        .env("ROS_SECURITY_ENABLE", "true")
+        .env("ROS_SECURITY_STRATEGY", "Enforce")
+        .env("ROS_SECURITY_KEYSTORE", &ks)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut monitor = common::secured_peer(domain, "monitor", &ks, "/monitor");
+    let monitor_state = monitor
+        .subscription::<LowState>("/lowstate", QosPreset::Sensor)
+        .unwrap();
+    let mode = common::bridge_mode(&mut monitor);
+    let mut peer = common::peer(domain, "peer");
+    let peer_state = peer
+        .subscription::<LowState>("/lowstate", QosPreset::Sensor)
+        .unwrap();
+    let peer_joints = peer
+        .subscription::<JointState>("/joint_states", QosPreset::Sensor)
+        .unwrap();
+    let cmd_vel = peer
+        .publisher::<Twist>("/cmd_vel", QosPreset::Command)
+        .unwrap();
+    let goal = peer
+        .publisher::<PoseStamped>("/goal_pose", QosPreset::Command)
+        .unwrap();
+    let mode_req = peer
+        .publisher::<StringMsg>("/g1d/bridge/mode_request", QosPreset::Command)
+        .unwrap();
+    let targets = peer
+        .publisher::<JointTargets>("/joint_targets", QosPreset::Command)
+        .unwrap();
+    let t0 = Instant::now();
+    common::wait_active(&mode, Duration::from_secs(25));
+    // The peer tries everything, repeatedly, while the robot walks.
+    let (mut read_by_monitor, mut read_by_peer) = (0usize, 0usize);
+    let status = loop {
+        let mut t = Twist::default();
+        t.linear.x = f64::NAN;
+        let _ = cmd_vel.publish(t);
+        let mut g = PoseStamped::default();
+        g.pose.position.x = 2000.0;
+        let _ = goal.publish(g);
+        let _ = mode_req.publish(StringMsg {
+            data: "active".into(),
+        });
+        let _ = targets.publish(JointTargets {
+            policy_id: "peer".into(),
+            q_target: vec![0.0; 29],
+            kp: vec![1e6; 29],
+            kd: vec![1e3; 29],
+            ..Default::default()
+        });
+        read_by_monitor += take_all(&monitor_state).0.len();
+        read_by_peer += take_all(&peer_state).0.len() + take_all(&peer_joints).0.len();
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(70),
+            "g1d up did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("DDS Security on: enclave /g1_diffusion"),
+        "{log}"
+    );
+    assert!(
+        read_by_monitor > 200,
+        "the credentialed monitor read {read_by_monitor} states\n{log}"
+    );
+    assert_eq!(read_by_peer, 0, "a peer without credentials read the robot");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    for (name, r) in s["nodes"].as_object().unwrap() {
+        assert!(r.get("failed").is_none(), "{name} failed: {r}\n{log}");
+    }
+    assert_eq!(s["fell"], false, "{s}\n{log}");
+    let e = s["goal_error_m"].as_f64().unwrap();
+    assert!(e <= 0.3, "ended {e:.2} m from the goal: {s}\n{log}");
+    // Nothing of the peer's arrived, so nothing was even rejected.
+    let c = &s["nodes"]["/g1_bridge"]["counters"];
+    for k in ["gain_clamps", "refused_requests", "rejected_targets"] {
+        assert_eq!(c[k].as_u64().unwrap_or(0), 0, "{k}: {c}");
+    }
+    let planner = &s["nodes"]["/g1_planner"];
+    assert_eq!(planner["rejected_inputs"], 0, "{planner}");
+    std::fs::remove_dir_all(&dir).ok();
+}
