@@ -128,18 +128,18 @@ pub fn cmd_up(a: UpArgs) -> Result<()> {
             s.dir.display()
         );
     }
-    // Unsecured, the composed nodes share one participant. Secured, each gets its own: RustDDS
-    // refuses to match a secured participant's writers with its own readers (measured: the
-    // chain received no command at all), while separate participants authenticate each other
-    // and talk.
-    let shared = match security {
-        None => Some(Dds::open(env, None)?),
-        Some(_) => None,
+    // The composed nodes share one participant, except when secured or restricted to chosen
+    // interfaces: then each gets its own (RustDDS does not match a secured participant's
+    // endpoints with its own, and a loopback-only participant does not discover itself;
+    // measured: no command reached the simulator), and the participants find each other.
+    let shared = match env.needs_participant_per_node(security.as_ref()) {
+        false => Some(Dds::open(&env, None)?),
+        true => None,
     };
     let participant = || -> Result<Dds> {
         match &shared {
             Some(d) => Ok(d.clone()),
-            None => Dds::open(env, security.as_ref()),
+            None => Dds::open(&env, security.as_ref()),
         }
     };
     let mut built: Vec<Supervised> = Vec::new();

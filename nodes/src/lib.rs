@@ -156,7 +156,7 @@ pub fn node_main(exec: &str) -> std::process::ExitCode {
                 s.dir.display()
             );
         }
-        let dds = g1_ros::dds::Dds::open(ctx.dds, security.as_ref())?;
+        let dds = g1_ros::dds::Dds::open(&ctx.dds, security.as_ref())?;
         let node = build_node(exec, &dds, ctx)?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         runtime::spin(node, runtime::Clock::default(), stop)

@@ -27,6 +27,7 @@ fn sim_time_follows_clock_messages() {
     let dds = Dds::new(DdsEnv {
         domain_id: 90 + (std::process::id() % 9) as u16,
         range: DiscoveryRange::Subnet,
+        interfaces: Vec::new(),
     })
     .unwrap();
     let ctx = |name: &str, args: &str| {

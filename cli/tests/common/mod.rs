@@ -15,6 +15,7 @@ pub fn peer(domain: u16, name: &str) -> RosNode {
     let dds = Dds::new(DdsEnv {
         domain_id: domain,
         range: DiscoveryRange::Subnet,
+        interfaces: Vec::new(),
     })
     .unwrap();
     let ctx = NodeContext::from_args_env(name, &["--ros-args".to_string()], &|_| None).unwrap();
@@ -34,9 +35,10 @@ pub fn secured_peer(domain: u16, name: &str, keystore: &std::path::Path, enclave
         .unwrap()
         .expect("security on");
     let dds = Dds::open(
-        DdsEnv {
+        &DdsEnv {
             domain_id: domain,
             range: DiscoveryRange::Subnet,
+            interfaces: Vec::new(),
         },
         Some(&security),
     )

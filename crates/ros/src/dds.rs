@@ -1,5 +1,5 @@
 //! The DDS side: `ros2-client` (on RustDDS) behind a small API, with what it lacks closed here —
-//! the domain from `ROS_DOMAIN_ID` (localhost-only discovery is reported as unsupported), names
+//! the domain from `ROS_DOMAIN_ID`, localhost-only or chosen interfaces, DDS Security, names
 //! and remaps resolved by
 //! [`NodeNames`], and QoS presets. No other crate of the project sees `ros2-client`.
 
@@ -68,13 +68,13 @@ pub struct Dds {
 impl Dds {
     /// An unsecured participant (tests, tools).
     pub fn new(env: DdsEnv) -> Result<Self> {
-        Self::open(env, None)
+        Self::open(&env, None)
     }
 
     /// The process's participant: secured with the enclave's credentials when `security` is
     /// given (DDS Security's built-in authentication, access control and cryptography, which
     /// needs the `security` feature of this crate).
-    pub fn open(env: DdsEnv, security: Option<&SecurityEnv>) -> Result<Self> {
+    pub fn open(env: &DdsEnv, security: Option<&SecurityEnv>) -> Result<Self> {
         #[allow(unused_mut)]
         let mut b = DomainParticipantBuilder::new(env.domain_id);
         if let Some(s) = security {
@@ -95,21 +95,13 @@ impl Dds {
                 s.enclave
             );
         }
-        match env.range {
-            DiscoveryRange::Localhost => {
-                // RustDDS 0.15 cannot bind its locators to the loopback interface (measured: a
-                // participant restricted to 127.0.0.1 discovers no one, not even in-process),
-                // so the request is reported instead of silently breaking all traffic.
-                eprintln!(
-                    "warning: ROS_LOCALHOST_ONLY / ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST is not \
-                     supported by the RustDDS transport; this process is visible on the subnet \
-                     (isolate it with ROS_DOMAIN_ID instead)"
-                );
-            }
-            DiscoveryRange::Subnet => {}
-            DiscoveryRange::Off => {
-                anyhow::bail!("ROS_AUTOMATIC_DISCOVERY_RANGE=OFF: this node would talk to no one")
-            }
+        if let Some(addrs) = env.restricted_to()? {
+            // RustDDS restricts multicast and the advertised locators to these addresses (its
+            // receive sockets still listen on all interfaces — see the README's threat model).
+            b = b.with_only_networks(addrs);
+        }
+        if env.range == DiscoveryRange::Off {
+            anyhow::bail!("ROS_AUTOMATIC_DISCOVERY_RANGE=OFF: this node would talk to no one");
         }
         let participant = b.build().map_err(|e| match security {
             Some(s) => anyhow!(
@@ -125,7 +117,54 @@ impl Dds {
         })?;
         let ctx = Context::from_domain_participant(participant)
             .map_err(|e| anyhow!("ROS 2 context: {e:?}"))?;
-        Ok(Self { ctx, env })
+        Ok(Self {
+            ctx,
+            env: env.clone(),
+        })
+    }
+}
+
+impl DdsEnv {
+    /// The addresses DDS is restricted to: loopback for `ROS_LOCALHOST_ONLY`, the IPv4
+    /// addresses of `G1_DDS_INTERFACES`, or `None` (every interface).
+    pub fn restricted_to(&self) -> Result<Option<Vec<std::net::IpAddr>>> {
+        use std::net::{IpAddr, Ipv4Addr};
+        if self.range == DiscoveryRange::Localhost {
+            return Ok(Some(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]));
+        }
+        if self.interfaces.is_empty() {
+            return Ok(None);
+        }
+        let all = netdev::get_interfaces();
+        let mut out = Vec::new();
+        for want in &self.interfaces {
+            if let Ok(a) = want.parse::<Ipv4Addr>() {
+                if !all.iter().any(|i| i.ipv4.iter().any(|n| n.addr() == a)) {
+                    anyhow::bail!("G1_DDS_INTERFACES: no interface of this host has address {a}");
+                }
+                out.push(IpAddr::V4(a));
+                continue;
+            }
+            let Some(i) = all.iter().find(|i| &i.name == want) else {
+                let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+                anyhow::bail!(
+                    "G1_DDS_INTERFACES: no interface `{want}` (this host has {})",
+                    names.join(", ")
+                );
+            };
+            if i.ipv4.is_empty() {
+                anyhow::bail!("G1_DDS_INTERFACES: interface `{want}` has no IPv4 address");
+            }
+            out.extend(i.ipv4.iter().map(|n| IpAddr::V4(n.addr())));
+        }
+        Ok(Some(out))
+    }
+
+    /// Whether each composed node needs a participant of its own: a participant restricted to
+    /// loopback (no multicast there) does not discover itself, and RustDDS does not match a
+    /// secured participant's endpoints with its own.
+    pub fn needs_participant_per_node(&self, security: Option<&SecurityEnv>) -> bool {
+        security.is_some() || self.range == DiscoveryRange::Localhost || !self.interfaces.is_empty()
     }
 }
 

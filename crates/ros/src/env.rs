@@ -13,10 +13,13 @@ pub enum DiscoveryRange {
     Off,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DdsEnv {
     pub domain_id: u16,
     pub range: DiscoveryRange,
+    /// `G1_DDS_INTERFACES`: the network interfaces (names such as `eth0`, or IPv4 addresses)
+    /// DDS uses for discovery and advertises for data; empty = all.
+    pub interfaces: Vec<String>,
 }
 
 /// Reads the process environment.
@@ -48,6 +51,23 @@ impl DdsEnv {
             Some("1") => range = DiscoveryRange::Localhost,
             Some(o) => bail!("ROS_LOCALHOST_ONLY=`{o}` must be 0 or 1"),
         }
-        Ok(Self { domain_id, range })
+        let interfaces: Vec<String> = get("G1_DDS_INTERFACES")
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !interfaces.is_empty() && range == DiscoveryRange::Localhost {
+            bail!(
+                "G1_DDS_INTERFACES={} and ROS_LOCALHOST_ONLY / ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST \
+                 contradict each other; set one",
+                interfaces.join(",")
+            );
+        }
+        Ok(Self {
+            domain_id,
+            range,
+            interfaces,
+        })
     }
 }

@@ -37,6 +37,7 @@ fn two_nodes_in_one_process_with_namespace_and_remap() {
     let dds = Dds::new(DdsEnv {
         domain_id: domain(0),
         range: DiscoveryRange::Subnet,
+        interfaces: Vec::new(),
     })
     .unwrap();
     // The publisher lives in /g1 and publishes the relative name `lowstate`; the subscriber is
@@ -90,6 +91,7 @@ fn unitree_hg_interop_with_cyclone_dds_peer() {
     let dds = Dds::new(DdsEnv {
         domain_id: d,
         range: DiscoveryRange::Subnet,
+        interfaces: Vec::new(),
     })
     .unwrap();
     // The robot's topic names: ROS `/lowstate` is DDS `rt/lowstate`.

@@ -38,9 +38,10 @@ fn env_for(keystore: &Path, enclave: &str) -> SecurityEnv {
 
 fn node(security: Option<&SecurityEnv>, name: &str) -> RosNode {
     let dds = Dds::open(
-        DdsEnv {
+        &DdsEnv {
             domain_id: domain(),
             range: DiscoveryRange::Subnet,
+            interfaces: Vec::new(),
         },
         security,
     )

@@ -11,6 +11,7 @@ pub fn dds(base: u16, spread: u32) -> Dds {
     Dds::new(DdsEnv {
         domain_id: base + (std::process::id() % spread) as u16,
         range: DiscoveryRange::Subnet,
+        interfaces: Vec::new(),
     })
     .unwrap()
 }
