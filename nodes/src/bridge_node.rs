@@ -248,6 +248,8 @@ pub struct BridgeNode {
     cmd_pub: Publisher<LowCmd>,
     joints_pub: Publisher<JointState>,
     imu_pub: Publisher<Imu>,
+    /// The unsecured twin carrying the robot link (kept alive with the node).
+    _link: Option<RosNode>,
     recorder: Option<IoRecorder>,
     logged: usize,
     pub status: Arc<Mutex<BridgeStatus>>,
@@ -258,12 +260,30 @@ impl BridgeNode {
         // `record_io` is the node's; the rest configures the safety core.
         let mut params = ros.ctx.params.clone();
         let record_io = crate::replay::take_string_param(&mut params, "record_io")?;
+        // The G1's firmware speaks plain DDS: with DDS Security on, `robot_link_security:
+        // false` keeps rt/lowstate and rt/lowcmd on an unsecured participant of their own.
+        let link_security =
+            crate::replay::take_bool_param(&mut params, "robot_link_security")?.unwrap_or(true);
         let cfg: BridgeConfig = g1_ros::load_config(&params)?;
+        let mut link = match link_security {
+            true => None,
+            false => ros.plain_twin()?,
+        };
+        if link.is_some() {
+            eprintln!(
+                "[{}] robot link (rt/lowstate, rt/lowcmd) on plain DDS: robot_link_security is false",
+                ros.ctx.names.fqn()
+            );
+        }
+        let link_node = link.as_mut().unwrap_or(&mut ros);
+        let state_sub = link_node.subscription("/lowstate", QosPreset::Sensor)?;
+        let cmd_pub = link_node.publisher("/lowcmd", QosPreset::Command)?;
         let recorder = IoRecorder::for_param(&record_io, "g1_bridge", &ros.ctx.params)?;
         Ok(Self {
             name: ros.ctx.names.fqn(),
             core: BridgeCore::new(cfg)?,
-            state_sub: ros.subscription("/lowstate", QosPreset::Sensor)?,
+            state_sub,
+            _link: link,
             targets_sub: ros.subscription("joint_targets", QosPreset::Command)?,
             request_sub: ros.subscription(MODE_REQUEST_TOPIC, QosPreset::Command)?,
             mode_pub: ros.publisher(MODE_TOPIC, QosPreset::Latched)?,
@@ -273,7 +293,7 @@ impl BridgeNode {
             logged_refusals: 0,
             last_now_s: 0.0,
             published_mode: None,
-            cmd_pub: ros.publisher("/lowcmd", QosPreset::Command)?,
+            cmd_pub,
             joints_pub: ros.publisher("/joint_states", QosPreset::Sensor)?,
             imu_pub: ros.publisher("/imu", QosPreset::Sensor)?,
             recorder,

@@ -75,6 +75,16 @@ pub fn take_string_param(p: &mut ParamMap, key: &str) -> Result<String> {
     }
 }
 
+/// Removes a node-level boolean parameter from `p` (`None` when not given).
+pub fn take_bool_param(p: &mut ParamMap, key: &str) -> Result<Option<bool>> {
+    p.sources.remove(key);
+    match p.values.remove(key) {
+        None => Ok(None),
+        Some(ParamValue::Bool(b)) => Ok(Some(b)),
+        Some(v) => bail!("parameter `{key}` must be a bool, got {v}"),
+    }
+}
+
 /// A recording: its node, parameters and steps.
 pub struct Recording {
     pub node: String,

@@ -58,11 +58,13 @@ impl QosPreset {
     }
 }
 
-/// One DDS participant for the process (all composed nodes share it).
+/// A DDS participant (the composed nodes of a process share one unless secured or restricted).
 #[derive(Clone)]
 pub struct Dds {
     ctx: Context,
     pub env: DdsEnv,
+    /// Whether DDS Security is on for this participant.
+    pub secured: bool,
 }
 
 impl Dds {
@@ -120,6 +122,7 @@ impl Dds {
         Ok(Self {
             ctx,
             env: env.clone(),
+            secured: security.is_some(),
         })
     }
 }
@@ -171,6 +174,7 @@ impl DdsEnv {
 /// A ROS 2 node on the wire, with its resolved names.
 pub struct RosNode {
     node: Node,
+    dds: Dds,
     pub ctx: NodeContext,
 }
 
@@ -190,7 +194,22 @@ impl RosNode {
             .ctx
             .new_node(name, NodeOptions::new().enable_rosout(false))
             .map_err(|e| anyhow!("creating node {}: {e:?}", ctx.names.fqn()))?;
-        Ok(Self { node, ctx })
+        Ok(Self {
+            node,
+            dds: dds.clone(),
+            ctx,
+        })
+    }
+
+    /// When this node's participant is secured: the same node on an unsecured participant of
+    /// its own (same domain and interfaces), for a link to a peer that cannot do DDS Security
+    /// — the G1's firmware. `None` when unsecured (use this node).
+    pub fn plain_twin(&self) -> Result<Option<RosNode>> {
+        if !self.dds.secured {
+            return Ok(None);
+        }
+        let plain = Dds::open(&self.dds.env, None)?;
+        Ok(Some(RosNode::new(&plain, self.ctx.clone())?))
     }
 
     fn topic<M: Message>(&mut self, topic: &str, qos: QosPreset) -> Result<rustdds::Topic> {
