@@ -12,9 +12,10 @@ build: setup
 	$(CARGO) build --release -p g1d
 
 # The main job: the diffusion controller (shipped model) walks the simulated G1 to a waypoint
-# around obstacles; progress, outcome, out/demo/top_view.png and the rosbag2 out/demo/bag.
+# around obstacles; progress, outcome, out/demo/top_view.png and the rosbag2 out/demo/bag
+# (replacing those of the previous `make demo`).
 demo: build
-	./target/release/g1d demo
+	./target/release/g1d demo --force
 
 test: setup
 	$(CARGO) test --workspace

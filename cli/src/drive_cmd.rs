@@ -463,9 +463,13 @@ pub struct DemoArgs {
     pub seconds: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output directory: `top_view.png` and the rosbag2 `bag/` (replaced if present).
+    /// Output directory: `top_view.png`, `log.csv` and the rosbag2 `bag/`.
     #[arg(long, default_value = "out/demo")]
     pub out: PathBuf,
+    /// Replace the outputs of a previous run in `--out` (refused otherwise; `make demo` passes
+    /// it).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `g1d demo`: the main job — the simulated G1 under the diffusion controller (shipped model)
@@ -476,6 +480,18 @@ pub fn cmd_demo(a: DemoArgs) -> Result<()> {
     let model = a
         .model
         .unwrap_or_else(|| g1_sim::default_assets_dir().join("models/default"));
+    let outputs = ["bag", "top_view.png", "log.csv"].map(|f| a.out.join(f));
+    let existing: Vec<String> = outputs
+        .iter()
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !existing.is_empty() && !a.force {
+        anyhow::bail!(
+            "{} exist from an earlier run; pass --force to replace them (or --out another folder)",
+            existing.join(", ")
+        );
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let bag = a.out.join("bag");
     if bag.exists() {

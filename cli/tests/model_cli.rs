@@ -383,8 +383,17 @@ fn demo_writes_its_bag_and_picture() {
         surprised.iter().all(|v| (0.0..1.0).contains(v)),
         "{surprised:?}"
     );
-    // A second run replaces the previous outputs instead of failing on them.
+    // A second run refuses to replace the previous outputs, naming them, unless --force.
     let again = g1d(&["demo", "--seconds", "0.2", "--out", s(&out)]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success() && err.contains("--force"), "{err}");
+    assert!(err.contains("top_view.png"), "{err}");
+    assert_eq!(
+        std::fs::read(out.join("top_view.png")).unwrap(),
+        png,
+        "left alone"
+    );
+    let again = g1d(&["demo", "--seconds", "0.2", "--out", s(&out), "--force"]);
     assert!(
         again.status.success(),
         "{}",
