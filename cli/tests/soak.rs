@@ -1,12 +1,15 @@
 //! Soak and faults, in real time over DDS: the simulated chain (`sim_diffusion.launch.xml
-//! planner:=false`), the planner in its own process (`planner.launch.xml`) and the recorder
-//! (`record.launch.xml`) in a third. While the G1 walks, bursts of garbage arrive every 5 s
-//! (non-finite velocity commands, unreadable mode requests, joint targets of the wrong length)
-//! and the CPU is loaded for 3 s of every 15; then the planner is killed (SIGKILL) and started
-//! again. Asserted: the G1 stays up until the kill; the bridge holds and damps within its
-//! deadlines after it (and stays damped: a restarted planner does not switch the robot back
-//! on); no node of the chain or the recorder fails; the chain's and the recorder's memory stay
-//! flat; the bag is closed cleanly and holds the joint states up to the end.
+//! planner:=false estimator:=false`), the estimator (`estimator.launch.xml`), the planner
+//! (`planner.launch.xml`) and the recorder (`record.launch.xml`), each in a process of its own.
+//! While the G1 walks, bursts of garbage arrive every 5 s (non-finite velocity commands,
+//! unreadable mode requests, joint targets of the wrong length) and the CPU is loaded for 5 s of
+//! every 15; then the estimator stalls (SIGSTOP: alive, holding its sockets, silent) and comes
+//! back (SIGCONT), and the planner is killed (SIGKILL) and started again. Asserted: the G1 stays
+//! up until the stall; the bridge holds and damps within its deadlines after it, and stays damped
+//! when the estimator resumes and when the planner restarts (damping is latched until the remote
+//! asks); no node of the chain or the recorder fails; the chain's and the recorder's memory stay
+//! flat; the bag is closed cleanly and holds the joint states up to the end. (The bridge's
+//! answer to a killed planner alone is `cli/tests/planner_killed.rs`.)
 //! `G1D_SOAK_S` sets the length (CI: 24 s; the documented soak: 1800).
 
 use std::process::{Child, Command, Stdio};
@@ -30,7 +33,7 @@ fn rss_kb(p: &Child) -> u64 {
 }
 
 #[test]
-fn the_chain_survives_garbage_load_and_a_killed_planner() {
+fn the_chain_survives_garbage_load_a_stalled_estimator_and_a_killed_planner() {
     let total_s: f64 = std::env::var("G1D_SOAK_S")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -46,7 +49,12 @@ fn the_chain_survives_garbage_load_and_a_killed_planner() {
     let launch = |f: &str| root.join("launch").join(f).display().to_string();
     let secs = format!("{total_s}");
     let mut chain = Command::new(g1d)
-        .args(["up", &launch("sim_diffusion.launch.xml"), "planner:=false"])
+        .args([
+            "up",
+            &launch("sim_diffusion.launch.xml"),
+            "planner:=false",
+            "estimator:=false",
+        ])
         .args(["--seconds", &secs, "--summary", summary.to_str().unwrap()])
         .env("ROS_DOMAIN_ID", &domain)
         .stderr(Stdio::piped())
@@ -80,6 +88,12 @@ fn the_chain_survives_garbage_load_and_a_killed_planner() {
             .spawn()
             .unwrap()
     };
+    let mut estimator = Command::new(g1d)
+        .args(["up", &launch("estimator.launch.xml"), "use_sim_time:=true"])
+        .env("ROS_DOMAIN_ID", &domain)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut planner = start_planner();
     let t_start = Instant::now();
     let mut peer = common::peer(domain.parse().unwrap(), "soak");
@@ -97,8 +111,8 @@ fn the_chain_survives_garbage_load_and_a_killed_planner() {
     let t_active = t_start.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(1));
     let rss0 = (rss_kb(&chain), rss_kb(&recorder));
-    // Walking with faults until 8 s before the end; then the kill.
-    let t_kill = total_s - 8.0;
+    // Walking with faults until 8 s before the end; then the stall.
+    let t_stall = total_s - 8.0;
     let busy = Arc::new(AtomicBool::new(false));
     let b2 = busy.clone();
     let stop = Arc::new(AtomicBool::new(false));
@@ -114,7 +128,7 @@ fn the_chain_survives_garbage_load_and_a_killed_planner() {
     });
     let mut bursts = 0;
     let mut next_burst = t_start.elapsed().as_secs_f64() + 1.0;
-    while t_start.elapsed().as_secs_f64() < t_kill {
+    while t_start.elapsed().as_secs_f64() < t_stall {
         let t = t_start.elapsed().as_secs_f64();
         busy.store(((t - t_active) % 15.0) >= 10.0, Ordering::Relaxed);
         if t >= next_burst {
@@ -142,22 +156,34 @@ fn the_chain_survives_garbage_load_and_a_killed_planner() {
     }
     busy.store(false, Ordering::Relaxed);
     let rss1 = (rss_kb(&chain), rss_kb(&recorder));
-    planner.kill().unwrap();
-    planner.wait().unwrap();
-    let killed = Instant::now();
-    let t_killed = t_start.elapsed().as_secs_f64();
+    let signal = |p: &Child, sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, &p.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    };
+    signal(&estimator, "-STOP");
+    let stalled = Instant::now();
+    let t_stalled = t_start.elapsed().as_secs_f64();
     let mut seen: Vec<(String, f64)> = vec![];
-    while killed.elapsed() < Duration::from_secs(2) {
+    while stalled.elapsed() < Duration::from_secs(2) {
         for m in take_all(&mode).0 {
-            seen.push((m.data, killed.elapsed().as_secs_f64()));
+            seen.push((m.data, stalled.elapsed().as_secs_f64()));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    // The planner comes back; the bridge stays damped (latched until the remote asks).
+    // The estimator resumes, the planner is killed and comes back; the bridge stays damped
+    // (latched until the remote asks).
+    signal(&estimator, "-CONT");
+    std::thread::sleep(Duration::from_millis(500));
+    planner.kill().unwrap();
+    planner.wait().unwrap();
     let mut planner = start_planner();
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_millis(2500));
     for m in take_all(&mode).0 {
-        seen.push((m.data, killed.elapsed().as_secs_f64()));
+        seen.push((m.data, stalled.elapsed().as_secs_f64()));
     }
     stop.store(true, Ordering::Relaxed);
     loader.join().unwrap();
@@ -165,10 +191,12 @@ fn the_chain_survives_garbage_load_and_a_killed_planner() {
     recorder.wait().unwrap();
     planner.kill().ok();
     planner.wait().ok();
+    estimator.kill().ok();
+    estimator.wait().ok();
     let log = log_reader.join().unwrap();
     assert!(status.success(), "{log}");
     eprintln!(
-        "soak {total_s} s: {bursts} garbage bursts; RSS chain {} → {} kB, recorder {} → {} kB; after the kill: {seen:?}",
+        "soak {total_s} s: {bursts} garbage bursts; RSS chain {} → {} kB, recorder {} → {} kB; after the stall: {seen:?}",
         rss0.0, rss1.0, rss0.1, rss1.1
     );
     let names: Vec<&str> = seen.iter().map(|(m, _)| m.as_str()).collect();
@@ -179,11 +207,11 @@ fn the_chain_survives_garbage_load_and_a_killed_planner() {
     for (name, r) in s["nodes"].as_object().unwrap() {
         assert!(r.get("failed").is_none(), "{name} failed: {r}");
     }
-    // Up until the kill (the simulator's clock starts with its process, within a second).
+    // Up until the stall (the simulator's clock starts with its process, within a second).
     if let Some(t) = s["fall_time_s"].as_f64() {
         assert!(
-            t > t_killed - 1.0,
-            "fell at {t:.1} s, the planner was killed at {t_killed:.1} s\n{log}"
+            t > t_stalled - 1.0,
+            "fell at {t:.1} s, the estimator stalled at {t_stalled:.1} s\n{log}"
         );
     }
     let c = &s["nodes"]["/g1_bridge"]["counters"];

@@ -33,15 +33,7 @@ fn secured_bridge_talks_to_a_plain_robot_and_keeps_the_suite_secured() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let ks_s = ks.display().to_string();
-    let get = move |k: &str| match k {
-        "ROS_SECURITY_ENABLE" => Some("true".to_string()),
-        "ROS_SECURITY_KEYSTORE" => Some(ks_s.clone()),
-        _ => None,
-    };
-    let monitor_security = SecurityEnv::from_vars(&get, Some("/monitor"), &mut |w| panic!("{w}"))
-        .unwrap()
-        .unwrap();
+    let monitor_security = SecurityEnv::enforce(&ks, "/monitor").unwrap();
     let env = DdsEnv {
         domain_id: domain,
         range: DiscoveryRange::Subnet,

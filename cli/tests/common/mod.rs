@@ -24,16 +24,7 @@ pub fn peer(domain: u16, name: &str) -> RosNode {
 
 /// As [`peer`], secured with the enclave `enclave` of `keystore` (DDS Security, Enforce).
 pub fn secured_peer(domain: u16, name: &str, keystore: &std::path::Path, enclave: &str) -> RosNode {
-    let ks = keystore.display().to_string();
-    let get = move |k: &str| match k {
-        "ROS_SECURITY_ENABLE" => Some("true".to_string()),
-        "ROS_SECURITY_STRATEGY" => Some("Enforce".to_string()),
-        "ROS_SECURITY_KEYSTORE" => Some(ks.clone()),
-        _ => None,
-    };
-    let security = g1_ros::SecurityEnv::from_vars(&get, Some(enclave), &mut |w| panic!("{w}"))
-        .unwrap()
-        .expect("security on");
+    let security = g1_ros::SecurityEnv::enforce(keystore, enclave).unwrap();
     let dds = Dds::open(
         &DdsEnv {
             domain_id: domain,

@@ -79,6 +79,20 @@ pub fn enclave_dir(keystore: &Path, enclave: &str) -> PathBuf {
 }
 
 impl SecurityEnv {
+    /// Security on with the enclave `enclave` of `keystore`, under the Enforce strategy (tools
+    /// and tests that choose their credentials themselves).
+    pub fn enforce(keystore: &Path, enclave: &str) -> Result<Self> {
+        let ks = keystore.display().to_string();
+        let get = move |k: &str| match k {
+            "ROS_SECURITY_ENABLE" => Some("true".to_string()),
+            "ROS_SECURITY_STRATEGY" => Some("Enforce".to_string()),
+            "ROS_SECURITY_KEYSTORE" => Some(ks.clone()),
+            _ => None,
+        };
+        Self::from_vars(&get, Some(enclave), &mut |_| {})?
+            .ok_or_else(|| anyhow::anyhow!("enclave {enclave}: security did not turn on"))
+    }
+
     /// Resolves security from the environment (`ROS_SECURITY_ENABLE`, `ROS_SECURITY_STRATEGY`,
     /// `ROS_SECURITY_KEYSTORE`, `ROS_SECURITY_ENCLAVE_OVERRIDE`) and the process's `--enclave`.
     /// `None` when security is off — or, under the permissive strategy, when the enclave's

@@ -24,16 +24,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn env_for(keystore: &Path, enclave: &str) -> SecurityEnv {
-    let ks = keystore.display().to_string();
-    let get = move |k: &str| match k {
-        "ROS_SECURITY_ENABLE" => Some("true".to_string()),
-        "ROS_SECURITY_STRATEGY" => Some("Enforce".to_string()),
-        "ROS_SECURITY_KEYSTORE" => Some(ks.clone()),
-        _ => None,
-    };
-    SecurityEnv::from_vars(&get, Some(enclave), &mut |w| panic!("{w}"))
-        .unwrap()
-        .unwrap()
+    SecurityEnv::enforce(keystore, enclave).unwrap()
 }
 
 fn node(security: Option<&SecurityEnv>, name: &str) -> RosNode {
