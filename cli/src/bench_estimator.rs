@@ -148,7 +148,7 @@ pub fn evaluate(
         last_err = (dp.x * dp.x + dp.y * dp.y).sqrt();
         max_err = max_err.max(last_err);
         n += 1;
-        if gt.head_height_m < rollout::FALL_HEAD_HEIGHT_M {
+        if gt.head_height_m < g1_sim::FALL_HEAD_HEIGHT_M {
             fell = true;
             break;
         }

@@ -524,7 +524,7 @@ fn run_expert(
             vel: [cy * v.x + sy * v.y, -sy * v.x + cy * v.y],
             yaw,
         });
-        if g1_data::rollout::fallen(gt.head_height_m, gt.root.pos_w.z) {
+        if gt.fallen() {
             fall_time_s = Some(gt.time_s);
             break;
         }

@@ -153,5 +153,8 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
     }
     let planner = &s["nodes"]["/g1_planner"];
     assert_eq!(planner["rejected_inputs"], 0, "{planner}");
+    // Every write of the secured chain went out.
+    assert_eq!(c["publish_failures"], 0, "{c}");
+    assert_eq!(planner["publish_failures"], 0, "{planner}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -10,6 +10,7 @@
 //! node's counters (bad CRC, clamps, rejected targets, refused and unreadable requests) go out
 //! on `/diagnostics`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,7 +74,11 @@ pub struct BridgeOut {
 
 /// The bridge's `/diagnostics` status: its mode and every counter of what it refused or
 /// changed. WARN while anything was refused, clamped or unreadable; ERROR with bad CRCs.
-pub fn diagnostic_status(bridge: &Bridge, unreadable_requests: u64) -> DiagnosticStatus {
+pub fn diagnostic_status(
+    bridge: &Bridge,
+    unreadable_requests: u64,
+    publish_failures: u64,
+) -> DiagnosticStatus {
     let c = &bridge.counters;
     let kv = |k: &str, v: u64| KeyValue {
         key: k.into(),
@@ -85,6 +90,11 @@ pub fn diagnostic_status(bridge: &Bridge, unreadable_requests: u64) -> Diagnosti
         (
             DiagnosticStatus::ERROR,
             format!("{} LowStates with a bad CRC dropped", c.bad_crc),
+        )
+    } else if publish_failures > 0 {
+        (
+            DiagnosticStatus::ERROR,
+            format!("{publish_failures} writes to DDS failed"),
         )
     } else if refused > 0 || clamped > 0 {
         (
@@ -109,6 +119,7 @@ pub fn diagnostic_status(bridge: &Bridge, unreadable_requests: u64) -> Diagnosti
         kv("refused_requests", c.refused_requests),
         kv("foreign_states", c.foreign_states),
         kv("unreadable_requests", unreadable_requests),
+        kv("publish_failures", publish_failures),
     ]);
     DiagnosticStatus {
         level,
@@ -250,6 +261,8 @@ pub struct BridgeNode {
     imu_pub: Publisher<Imu>,
     /// The unsecured twin carrying the robot link (kept alive with the node).
     _link: Option<RosNode>,
+    /// Failed DDS writes of this node's publishers (both participants).
+    publish_failures: Arc<AtomicU64>,
     recorder: Option<IoRecorder>,
     logged: usize,
     pub status: Arc<Mutex<BridgeStatus>>,
@@ -284,6 +297,7 @@ impl BridgeNode {
             core: BridgeCore::new(cfg)?,
             state_sub,
             _link: link,
+            publish_failures: ros.publish_failures(),
             targets_sub: ros.subscription("joint_targets", QosPreset::Command)?,
             request_sub: ros.subscription(MODE_REQUEST_TOPIC, QosPreset::Command)?,
             mode_pub: ros.publisher(MODE_TOPIC, QosPreset::Latched)?,
@@ -388,6 +402,7 @@ impl Node for BridgeNode {
                     status: vec![diagnostic_status(
                         &self.core.bridge,
                         self.unreadable_requests,
+                        self.publish_failures.load(Ordering::Relaxed),
                     )],
                 })
                 .ok();
@@ -417,7 +432,11 @@ impl Node for BridgeNode {
         Some(serde_json::json!({
             "mode": self.core.bridge.mode().name(),
             "bad_crc": self.core.bridge.counters.bad_crc,
-            "counters": diagnostic_status(&self.core.bridge, self.unreadable_requests)
+            "counters": diagnostic_status(
+                &self.core.bridge,
+                self.unreadable_requests,
+                self.publish_failures.load(Ordering::Relaxed),
+            )
                 .values
                 .iter()
                 .skip(1)

@@ -7,6 +7,8 @@
 //! waypoint) and `cmd_vel` (joystick velocity). With no goal it follows the model's own
 //! behaviour (no guidance). Obstacles (`/g1d/obstacles`, latched) join the cost of every task.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
@@ -494,6 +496,8 @@ pub struct PlannerNode {
     route_pub: Publisher<Path>,
     markers_pub: Publisher<MarkerArray>,
     diagnostics_pub: Publisher<DiagnosticArray>,
+    /// Failed DDS writes of this node's publishers.
+    publish_failures: Arc<AtomicU64>,
     window: PlanningWindow,
     /// Every plan's compute time (ms) and the start goal, for the run's report.
     plan_ms: Vec<f64>,
@@ -532,6 +536,7 @@ impl PlannerNode {
             route_pub: ros.publisher("/g1d/route", QosPreset::Sensor)?,
             markers_pub: ros.publisher("/g1d/plan/markers", QosPreset::Sensor)?,
             diagnostics_pub: ros.publisher("/diagnostics", QosPreset::Command)?,
+            publish_failures: ros.publish_failures(),
             window: PlanningWindow::default(),
             steps: 0,
             logged_rejections: 0,
@@ -739,6 +744,7 @@ impl Node for PlannerNode {
             "rejected_inputs": self.core.inputs.rejected,
             "clamped_inputs": self.core.inputs.clamped,
             "last_rejection": self.core.inputs.last_rejection,
+            "publish_failures": self.publish_failures.load(Ordering::Relaxed),
         }))
     }
 
@@ -799,9 +805,11 @@ impl Node for PlannerNode {
             let period_ms = 1e3 / self.core.controller.planner.manifest.control_hz;
             let mut status = self.window.status(period_ms, task);
             let inputs = &self.core.inputs;
+            let publish_failures = self.publish_failures.load(Ordering::Relaxed);
             for (k, v) in [
                 ("rejected_inputs", inputs.rejected.to_string()),
                 ("clamped_inputs", inputs.clamped.to_string()),
+                ("publish_failures", publish_failures.to_string()),
                 (
                     "last_rejection",
                     inputs.last_rejection.clone().unwrap_or_default(),
@@ -812,7 +820,10 @@ impl Node for PlannerNode {
                     value: v,
                 });
             }
-            if inputs.rejected > 0 && status.level == DiagnosticStatus::OK {
+            if publish_failures > 0 {
+                status.level = DiagnosticStatus::ERROR;
+                status.message = format!("{publish_failures} writes to DDS failed");
+            } else if inputs.rejected > 0 && status.level == DiagnosticStatus::OK {
                 status.level = DiagnosticStatus::WARN;
                 status.message = format!("planning; {} inputs refused", inputs.rejected);
             }

@@ -366,7 +366,7 @@ impl Node for SimNode {
         st.time_s = t;
         st.root_xyz = [gt.root.pos_w.x, gt.root.pos_w.y, gt.root.pos_w.z];
         st.head_height_m = gt.head_height_m;
-        if g1_data::rollout::fallen(gt.head_height_m, gt.root.pos_w.z) && !st.fell {
+        if gt.fallen() && !st.fell {
             st.fell = true;
             st.fall_time_s = Some(t);
         }

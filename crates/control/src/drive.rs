@@ -473,7 +473,7 @@ pub fn account_step(
         pushes: sim.pushes_applied(),
     });
     out.final_xy = [gt.root.pos_w.x, gt.root.pos_w.y];
-    if g1_data::rollout::fallen(gt.head_height_m, gt.root.pos_w.z) && !out.fell {
+    if gt.fallen() && !out.fell {
         out.fell = true;
         out.fall_time_s = Some(gt.time_s);
     }

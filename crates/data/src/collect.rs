@@ -26,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use crate::rollout::{fallen, initial_state, robot_state};
+use crate::rollout::{initial_state, robot_state};
 
 /// Topics a collection records.
 pub mod topics {
@@ -522,7 +522,7 @@ fn run_episode(
         sim.step_control();
         progress.fetch_add(1, Ordering::Relaxed);
         let gt = sim.ground_truth();
-        if fallen(gt.head_height_m, gt.root.pos_w.z) {
+        if gt.fallen() {
             fell = true;
             break;
         }

@@ -9,16 +9,6 @@ use g1_expert::{Expert, PolicyKind, RobotState};
 use g1_sim::{InitialState, MotorCommand, Sim};
 use serde::Serialize;
 
-/// Fall criterion of the evaluation protocol: head below 0.2 m or pelvis below 0.3 m.
-pub const FALL_HEAD_HEIGHT_M: f64 = 0.2;
-pub const FALL_PELVIS_HEIGHT_M: f64 = 0.3;
-
-/// The fall check of every rollout, drive and evaluation: the head or the pelvis below its
-/// threshold (m).
-pub fn fallen(head_height_m: f64, pelvis_z_m: f64) -> bool {
-    head_height_m < FALL_HEAD_HEIGHT_M || pelvis_z_m < FALL_PELVIS_HEIGHT_M
-}
-
 #[derive(Debug, Clone)]
 pub struct RolloutOptions {
     pub seconds: Option<f64>,
@@ -129,7 +119,7 @@ pub fn run(sim: &mut Sim, expert: &mut Expert, opts: &RolloutOptions) -> Result<
         let v = gt.root.lin_vel_w;
         vel_sum += Vector3::new(c * v.x + s * v.y, -s * v.x + c * v.y, gt.root.ang_vel_w.z);
         min_head = min_head.min(gt.head_height_m);
-        if fallen(gt.head_height_m, gt.root.pos_w.z) {
+        if gt.fallen() {
             fell = true;
             fall_time_s = Some(gt.time_s);
             break;

@@ -3,6 +3,8 @@
 //! and remaps resolved by
 //! [`NodeNames`], and QoS presets. No other crate of the project sees `ros2-client`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _, Result};
@@ -15,7 +17,29 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::env::{DdsEnv, DiscoveryRange};
 use crate::{NodeContext, SecurityEnv};
 
-pub use ros2_client::{Publisher, Subscription};
+pub use ros2_client::Subscription;
+
+/// A publisher that counts its failed writes on its node's counter (nodes report it on
+/// `/diagnostics` and in their run report).
+pub struct Publisher<M: Serialize> {
+    inner: ros2_client::Publisher<M>,
+    topic: String,
+    failures: Arc<AtomicU64>,
+}
+
+impl<M: Serialize> Publisher<M> {
+    /// Writes `m`; a failure is counted and returned (callers that cannot act on it drop it:
+    /// the count stays).
+    pub fn publish(&self, m: M) -> Result<()> {
+        match self.inner.publish(m) {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                anyhow::bail!("writing {} to DDS failed", self.topic)
+            }
+        }
+    }
+}
 
 /// QoS presets (ROS 2 conventions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +199,7 @@ impl DdsEnv {
 pub struct RosNode {
     node: Node,
     dds: Dds,
+    publish_failures: Arc<AtomicU64>,
     pub ctx: NodeContext,
 }
 
@@ -197,6 +222,7 @@ impl RosNode {
         Ok(Self {
             node,
             dds: dds.clone(),
+            publish_failures: Arc::new(AtomicU64::new(0)),
             ctx,
         })
     }
@@ -209,7 +235,10 @@ impl RosNode {
             return Ok(None);
         }
         let plain = Dds::open(&self.dds.env, None)?;
-        Ok(Some(RosNode::new(&plain, self.ctx.clone())?))
+        let mut twin = RosNode::new(&plain, self.ctx.clone())?;
+        // One failure count per node, whichever participant wrote.
+        twin.publish_failures = self.publish_failures.clone();
+        Ok(Some(twin))
     }
 
     fn topic<M: Message>(&mut self, topic: &str, qos: QosPreset) -> Result<rustdds::Topic> {
@@ -228,9 +257,20 @@ impl RosNode {
         qos: QosPreset,
     ) -> Result<Publisher<M>> {
         let t = self.topic::<M>(topic, qos)?;
-        self.node
+        let inner = self
+            .node
             .create_publisher(&t, Some(qos.profile()))
-            .map_err(|e| anyhow!("publisher {topic}: {e:?}"))
+            .map_err(|e| anyhow!("publisher {topic}: {e:?}"))?;
+        Ok(Publisher {
+            inner,
+            topic: self.ctx.names.resolve_topic(topic),
+            failures: self.publish_failures.clone(),
+        })
+    }
+
+    /// Failed writes of this node's publishers so far (shared with them).
+    pub fn publish_failures(&self) -> Arc<AtomicU64> {
+        self.publish_failures.clone()
     }
 
     pub fn subscription<M: Message + DeserializeOwned + 'static>(

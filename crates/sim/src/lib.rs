@@ -117,6 +117,18 @@ pub struct GroundTruth {
     pub head_height_m: f64,
 }
 
+/// Fall criterion of the evaluation protocol: head below 0.2 m or pelvis below 0.3 m.
+pub const FALL_HEAD_HEIGHT_M: f64 = 0.2;
+pub const FALL_PELVIS_HEIGHT_M: f64 = 0.3;
+
+impl GroundTruth {
+    /// The fall check of every rollout, drive, evaluation and the simulator node: the head or
+    /// the pelvis below its threshold.
+    pub fn fallen(&self) -> bool {
+        self.head_height_m < FALL_HEAD_HEIGHT_M || self.root.pos_w.z < FALL_PELVIS_HEIGHT_M
+    }
+}
+
 /// Initial configuration for [`Sim::reset`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InitialState {
