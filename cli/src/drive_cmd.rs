@@ -117,8 +117,6 @@ impl RunBag {
     }
 
     fn record(&mut self, sim: &Sim) -> Result<()> {
-        use g1_data::collect::{pose_of, vec3};
-        use g1_msgs::geometry_msgs::{PoseWithCovariance, Twist, TwistWithCovariance};
         use g1_msgs::std_msgs::Header;
         let gt = sim.ground_truth();
         let t_ns = (gt.time_s * 1e9).round() as u64;
@@ -135,24 +133,11 @@ impl RunBag {
                 effort: tau.to_vec(),
             },
         )?;
+        // The simulator node's own conversion (REP-105: the twist in the child frame).
         self.w.write(
             &self.odom,
             t_ns,
-            &g1_msgs::nav_msgs::Odometry {
-                header: Header::new(stamp, "odom"),
-                child_frame_id: "pelvis".into(),
-                pose: PoseWithCovariance {
-                    pose: pose_of(&gt.root.pos_w, &gt.root.quat_w),
-                    ..Default::default()
-                },
-                twist: TwistWithCovariance {
-                    twist: Twist {
-                        linear: vec3(&gt.root.lin_vel_w),
-                        angular: vec3(&gt.root.ang_vel_w),
-                    },
-                    ..Default::default()
-                },
-            },
+            &g1_nodes::sim_node::odometry_of(&gt.root, gt.time_s),
         )?;
         let c = sim.command();
         self.w.write(

@@ -326,6 +326,86 @@ fn shipped_default_model_loads_and_its_backends_agree() {
     );
 }
 
+/// Reads a bag's `/sim/odom` and returns, over every three consecutive messages, the RMS
+/// difference between the recorded linear twist and the poses' central difference expressed
+/// in the pelvis frame (REP-105), the same difference taken in the world frame, the fastest
+/// speed and the largest |yaw| seen.
+fn odom_twist_check(bag: &std::path::Path) -> (f64, f64, f64, f64) {
+    use g1::nalgebra::{Quaternion, UnitQuaternion, Vector3};
+    use g1_msgs::nav_msgs::Odometry;
+    let mut odom = vec![];
+    g1_bag::Bag::open(bag)
+        .unwrap()
+        .read(|m| -> Result<(), g1_bag::BagError> {
+            if m.topic == "/sim/odom" {
+                odom.push(m.decode::<Odometry>()?);
+            }
+            Ok(())
+        })
+        .unwrap()
+        .unwrap();
+    assert!(odom.len() >= 10, "{} odometry messages", odom.len());
+    let t = |o: &Odometry| o.header.stamp.as_secs_f64();
+    let p = |o: &Odometry| {
+        let q = &o.pose.pose.position;
+        Vector3::new(q.x, q.y, q.z)
+    };
+    let (mut body_sq, mut world_sq, mut speed, mut yaw) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for w in odom.windows(3) {
+        let v_world = (p(&w[2]) - p(&w[0])) / (t(&w[2]) - t(&w[0]));
+        let o = &w[1].pose.pose.orientation;
+        let r = UnitQuaternion::from_quaternion(Quaternion::new(o.w, o.x, o.y, o.z));
+        let l = &w[1].twist.twist.linear;
+        let recorded = Vector3::new(l.x, l.y, l.z);
+        body_sq += (recorded - r.inverse() * v_world).norm_squared();
+        world_sq += (recorded - v_world).norm_squared();
+        speed = speed.max(v_world.norm());
+        yaw = yaw.max(r.euler_angles().2.abs());
+    }
+    let n = (odom.len() - 2) as f64;
+    ((body_sq / n).sqrt(), (world_sq / n).sqrt(), speed, yaw)
+}
+
+/// `/sim/odom` in a `g1d drive --bag` recording carries its twist in the pelvis frame, as
+/// `g1_sim` publishes it (both use the simulator node's conversion): checked against finite
+/// differences of the recorded poses on a walk that turns towards a goal on the left, where the
+/// world-frame reading would be wrong.
+#[test]
+fn drive_bag_odometry_twist_is_in_the_pelvis_frame() {
+    let out = std::env::temp_dir().join(format!("g1d_drive_odom_{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    let bag = out.join("bag");
+    let model = repo().join("assets/models/default");
+    let o = g1d(&[
+        "drive",
+        "--model",
+        s(&model),
+        "--goal",
+        "0,3",
+        "--seconds",
+        "6",
+        "--bag",
+        s(&bag),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (body_err, world_err, speed, yaw) = odom_twist_check(&bag);
+    assert!(
+        yaw > 0.5,
+        "the walk must turn for the check to tell frames apart: {yaw:.2} rad"
+    );
+    assert!(speed > 0.1, "it must move: {speed:.2} m/s");
+    eprintln!("twist RMS error: pelvis frame {body_err:.4} m/s, world frame {world_err:.4} m/s");
+    assert!(
+        body_err < 0.03,
+        "twist vs pelvis-frame differences: {body_err:.3} m/s RMS"
+    );
+    assert!(
+        world_err > 3.0 * body_err,
+        "the world-frame reading must differ: {world_err:.3} vs {body_err:.3} m/s RMS"
+    );
+    std::fs::remove_dir_all(&out).ok();
+}
+
 /// `g1d demo` (what `make demo` runs), shortened: the shipped model drives the G1 in the
 /// obstacle scene; it prints progress and the outcome and leaves a top-view PNG and a bag that
 /// the independent Python readers decode.

@@ -2,8 +2,9 @@
 //! with `ROS_SECURITY_ENABLE=true`, `ROS_SECURITY_STRATEGY=Enforce` and a keystore made by
 //! `g1d security`): a credentialed monitor reads the robot's state; a participant without
 //! credentials reads nothing of it, and its commands — a NaN velocity, a goal 2 km away, an
-//! `active` mode request, joint targets with absurd gains — never reach the nodes (nothing is
-//! even counted as rejected). The secured suite still walks to its goal.
+//! `active` mode request, joint targets with absurd gains, LowCmds to the simulated robot with a
+//! broken CRC — never reach the nodes (nothing is even counted as rejected or as a bad CRC). The
+//! secured suite still walks to its goal.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use g1_msgs::g1d::JointTargets;
 use g1_msgs::geometry_msgs::{PoseStamped, Twist};
 use g1_msgs::sensor_msgs::JointState;
 use g1_msgs::std_msgs::StringMsg;
-use g1_msgs::unitree::LowState;
+use g1_msgs::unitree::{LowCmd, LowState};
 use g1_ros::dds::{take_all, QosPreset};
 
 mod common;
@@ -94,6 +95,9 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
     let targets = peer
         .publisher::<JointTargets>("/joint_targets", QosPreset::Command)
         .unwrap();
+    let lowcmd = peer
+        .publisher::<LowCmd>("/lowcmd", QosPreset::Command)
+        .unwrap();
     let t0 = Instant::now();
     common::wait_active(&mode, Duration::from_secs(25));
     // The peer tries everything, repeatedly, while the robot walks.
@@ -113,6 +117,11 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
             q_target: vec![0.0; 29],
             kp: vec![1e6; 29],
             kd: vec![1e3; 29],
+            ..Default::default()
+        });
+        // A bad CRC: were it delivered, the simulator would count it (and the robot drop it).
+        let _ = lowcmd.publish(LowCmd {
+            crc: 1,
             ..Default::default()
         });
         read_by_monitor += take_all(&monitor_state).0.len();
@@ -153,6 +162,10 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
     }
     let planner = &s["nodes"]["/g1_planner"];
     assert_eq!(planner["rejected_inputs"], 0, "{planner}");
+    assert_eq!(
+        s["bad_crc"], 0,
+        "a LowCmd of the peer reached the simulator: {s}"
+    );
     // Every write of the secured chain went out.
     assert_eq!(c["publish_failures"], 0, "{c}");
     assert_eq!(planner["publish_failures"], 0, "{planner}");
