@@ -118,6 +118,7 @@ pub fn diagnostic_status(
         kv("rejected_targets", c.rejected_targets),
         kv("refused_requests", c.refused_requests),
         kv("foreign_states", c.foreign_states),
+        kv("fall_damps", c.fall_damps),
         kv("unreadable_requests", unreadable_requests),
         kv("publish_failures", publish_failures),
     ]);

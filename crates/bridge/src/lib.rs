@@ -23,6 +23,8 @@
 //!   measured state stays within the motor's effort limit.
 //! * the gains that come with targets are clamped to `max_gain_ratio` × the joint table's
 //!   (counted), so a message cannot make a joint arbitrarily stiff.
+//! * a pelvis tilted more than `fall_tilt_rad` while the bridge drives the joints is a fall:
+//!   damping (latched, counted as `fall_damps`).
 //! * `standby` and `active` are refused while the pelvis is tilted more than `max_tilt_rad`
 //!   from upright (a robot on the floor is not switched on, whoever asks); `active` requested
 //!   over the network ([`Bridge::request_network`]) is refused unless `network_active` is set —
@@ -62,6 +64,9 @@ pub struct BridgeConfig {
     pub max_gain_ratio: f64,
     /// `standby` / `active` only while the pelvis' tilt from upright is at most this (rad).
     pub max_tilt_rad: f64,
+    /// A pelvis tilted more than this from upright while the bridge drives the joints
+    /// (standby, active, hold) is a fall: damping, latched (rad; at least `max_tilt_rad`).
+    pub fall_tilt_rad: f64,
     /// Accept `active` from the network (`/g1d/bridge/mode_request`); off: only the remote's
     /// chord (or an in-process request) switches the policy on.
     pub network_active: bool,
@@ -82,6 +87,7 @@ impl Default for BridgeConfig {
             gains_from_targets: true,
             max_gain_ratio: 2.0,
             max_tilt_rad: 0.6,
+            fall_tilt_rad: 1.0,
             network_active: false,
         }
     }
@@ -102,6 +108,7 @@ impl NodeConfig for BridgeConfig {
         range_check("limit_margin_rad", self.limit_margin_rad, 0.0, 0.5)?;
         range_check("max_gain_ratio", self.max_gain_ratio, 1.0, 10.0)?;
         range_check("max_tilt_rad", self.max_tilt_rad, 0.05, 1.5)?;
+        range_check("fall_tilt_rad", self.fall_tilt_rad, self.max_tilt_rad, 1.6)?;
         for (k, v) in [
             ("standby_chord", &self.standby_chord),
             ("active_chord", &self.active_chord),
@@ -186,6 +193,8 @@ pub struct Counters {
     pub gain_clamps: u64,
     pub refused_requests: u64,
     pub foreign_states: u64,
+    /// Falls detected (tilt beyond `fall_tilt_rad` while driving the joints) → damping.
+    pub fall_damps: u64,
 }
 
 /// The measured joint state and IMU the bridge publishes (`/joint_states`, `/imu`).
@@ -505,6 +514,20 @@ impl Bridge {
                         self.cfg.damping_after_s
                     ),
                 ),
+            }
+        }
+        // A fall: stop driving the joints into the floor.
+        if self.mode != Mode::Damping {
+            if let Some(t) = self.tilt_rad().filter(|t| *t > self.cfg.fall_tilt_rad) {
+                self.counters.fall_damps += 1;
+                self.go(
+                    Mode::Damping,
+                    now_s,
+                    format!(
+                        "fall: the pelvis is tilted {t:.2} rad from upright (fall_tilt_rad {})",
+                        self.cfg.fall_tilt_rad
+                    ),
+                );
             }
         }
         self.command(now_s)

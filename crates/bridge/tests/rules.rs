@@ -455,6 +455,37 @@ fn a_robot_that_is_not_upright_is_not_switched_on() {
 }
 
 #[test]
+fn a_fall_while_active_damps_and_latches() {
+    let mut r = Rig::new(BridgeConfig::default());
+    r.make_active();
+    // Tipping forward through 0.9 rad (still driven) to 1.2 rad (a fall), with fresh targets.
+    for (i, angle) in [0.5f32, 0.9, 1.2].into_iter().enumerate() {
+        let a = angle / 2.0;
+        r.quat = [a.cos(), 0.0, a.sin(), 0.0];
+        let t = r.t;
+        r.b.set_targets(targets(g1::default_pose(), t));
+        r.run(1, 0);
+        let expect = if i < 2 { Mode::Active } else { Mode::Damping };
+        assert_eq!(r.b.mode(), expect, "at {angle} rad");
+    }
+    assert_eq!(r.b.counters.fall_damps, 1);
+    assert!(r.b.transitions().last().unwrap().reason.contains("fall"));
+    // Damping commands, and it stays damped upright again with fresh targets.
+    r.quat = [1.0, 0.0, 0.0, 0.0];
+    let t = r.t;
+    r.b.set_targets(targets(g1::default_pose(), t));
+    let c = r.run(5, 0);
+    assert_eq!(r.b.mode(), Mode::Damping);
+    assert!(c.motor_cmd.iter().all(|m| m.kp == 0.0));
+    // fall_tilt_rad below max_tilt_rad is refused.
+    let bad = BridgeConfig {
+        fall_tilt_rad: 0.5,
+        ..BridgeConfig::default()
+    };
+    assert!(g1_ros::NodeConfig::check(&bad).is_err());
+}
+
+#[test]
 fn a_second_state_stream_is_dropped_and_counted() {
     let mut r = Rig::new(BridgeConfig::default());
     r.make_active();
