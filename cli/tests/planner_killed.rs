@@ -2,7 +2,8 @@
 //! planner:=false`: simulator, bridge, estimator) in one process, the planner
 //! (`planner.launch.xml`) in another, in real time. Once the G1 walks, the planner's process is
 //! killed (SIGKILL): the bridge holds the last targets after `hold_after_s` (0.2 s) and damps
-//! after `damping_after_s` (1 s), as documented, and every node of the chain keeps running.
+//! after `damping_after_s` (1 s), as documented — or earlier if the G1, held in mid-stride, tips
+//! past `fall_tilt_rad` — and every node of the chain keeps running.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -63,19 +64,26 @@ fn a_killed_planner_makes_the_bridge_hold_then_damp() {
     // Within the deadlines (in the simulator's time; DDS and the kill add a little wall time).
     let (hold, damp) = (seen[0].1, seen[1].1);
     assert!(hold <= 0.2 + 0.25, "hold {hold:.3} s after the kill");
-    assert!(
-        damp <= 1.0 + 0.3 && damp - hold >= 0.6,
-        "damping {damp:.3} s, hold {hold:.3} s"
-    );
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     for (name, r) in s["nodes"].as_object().unwrap() {
         assert!(r.get("failed").is_none(), "{name} failed: {r}");
     }
     let transitions = s["nodes"]["/g1_bridge"]["transitions"].to_string();
-    assert!(
-        transitions.contains("ms old") && transitions.contains("watchdog"),
-        "{transitions}"
-    );
+    assert!(transitions.contains("ms old"), "{transitions}");
+    // Damped by the watchdog at its deadline — or earlier, when the G1 held in mid-stride tips
+    // past fall_tilt_rad first.
+    if transitions.contains("→ damping (fall") || transitions.contains("→ damping: fall") {
+        assert!(
+            damp > hold && damp <= 1.0 + 0.3,
+            "damping for a fall {damp:.3} s, hold {hold:.3} s"
+        );
+    } else {
+        assert!(transitions.contains("watchdog"), "{transitions}");
+        assert!(
+            damp <= 1.0 + 0.3 && damp - hold >= 0.6,
+            "damping {damp:.3} s, hold {hold:.3} s"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

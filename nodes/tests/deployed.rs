@@ -84,7 +84,8 @@ fn the_harness_and_the_node_compute_the_same_targets() {
 }
 
 /// The planner dies mid-walk: the bridge holds the last targets after `hold_after_s`, then
-/// damps after `damping_after_s` (latched), as `config/g1.params.yaml` sets them for the robot.
+/// damps after `damping_after_s` (latched), as `config/g1.params.yaml` sets them for the robot —
+/// or earlier, when the G1 held in mid-stride tips past `fall_tilt_rad`.
 #[test]
 fn a_planner_killed_mid_walk_makes_the_bridge_hold_then_damp() {
     let p = params();
@@ -121,10 +122,18 @@ fn a_planner_killed_mid_walk_makes_the_bridge_hold_then_damp() {
         (hold - (last + p.bridge.hold_after_s)).abs() < 0.03,
         "hold at {hold} s: {t:?}"
     );
-    assert!(
-        (damp - (last + p.bridge.damping_after_s)).abs() < 0.03,
-        "damping at {damp} s: {t:?}"
-    );
+    let by_fall = t.iter().any(|l| l.contains("→ damping: fall"));
+    if by_fall {
+        assert!(
+            damp > hold && damp < last + p.bridge.damping_after_s,
+            "damping for a fall at {damp} s: {t:?}"
+        );
+    } else {
+        assert!(
+            (damp - (last + p.bridge.damping_after_s)).abs() < 0.03,
+            "damping at {damp} s: {t:?}"
+        );
+    }
     assert!(t.last().unwrap().contains("→ damping"), "{t:?}");
     // Held in mid-stride, the G1 does not stay up: it falls after the hold began.
     if let Some(f) = out.drive.fall_time_s {
