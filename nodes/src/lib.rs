@@ -78,9 +78,47 @@ pub(crate) fn quat(q: &g1::nalgebra::UnitQuaternion<f64>) -> Quaternion {
     }
 }
 
+/// A node constructor. Each executable names its own, so it links only its node's code (the
+/// robot's executables then need no MuJoCo); `g1d up` looks them up by name ([`maker`]).
+pub type MakeNode = fn(g1_ros::dds::RosNode) -> anyhow::Result<Box<dyn runtime::Node>>;
+
+/// The constructor of the executable `exec` of this package.
+pub fn maker(exec: &str) -> anyhow::Result<MakeNode> {
+    fn boxed<N: runtime::Node + 'static>(
+        n: anyhow::Result<N>,
+    ) -> anyhow::Result<Box<dyn runtime::Node>> {
+        Ok(Box::new(n?))
+    }
+    Ok(match exec {
+        "g1_sim" => |r| boxed(sim_node::SimNode::new(r)),
+        "g1_bridge" => |r| boxed(bridge_node::BridgeNode::new(r)),
+        "g1_estimator" => |r| boxed(estimator_node::EstimatorNode::new(r)),
+        "g1_expert" => |r| boxed(expert_node::ExpertNode::new(r)),
+        "g1_planner" => |r| boxed(planner_node::PlannerNode::new(r)),
+        "g1_obstacles" => |r| boxed(obstacles_node::ObstaclesNode::new(r)),
+        "g1_teleop" => |r| boxed(teleop_node::TeleopNode::new(r, "g1_teleop")),
+        "g1_teleop_key" => |r| boxed(teleop_node::TeleopNode::new(r, "g1_teleop_key")),
+        "g1_recorder" => |r| boxed(recorder_node::RecorderNode::new(r)),
+        other => anyhow::bail!(
+            "unknown executable `{other}` (this package has: {})",
+            EXECUTABLES.join(", ")
+        ),
+    })
+}
+
 /// Builds the node called `exec` (an executable name of this package) from its context.
 pub fn build_node(
     exec: &str,
+    dds: &g1_ros::dds::Dds,
+    ctx: NodeContext,
+) -> anyhow::Result<Box<dyn runtime::Node>> {
+    build_node_with(exec, maker(exec)?, dds, ctx)
+}
+
+/// Builds a node with `make`, on the simulation clock when its `use_sim_time` says so.
+pub fn build_node_with(
+    exec: &str,
+    make: MakeNode,
     dds: &g1_ros::dds::Dds,
     ctx: NodeContext,
 ) -> anyhow::Result<Box<dyn runtime::Node>> {
@@ -97,25 +135,9 @@ pub fn build_node(
         None
     };
     let ros = g1_ros::dds::RosNode::new(dds, ctx)?;
-    let make = move || -> anyhow::Result<Box<dyn runtime::Node>> {
-        Ok(match exec {
-            "g1_sim" => Box::new(sim_node::SimNode::new(ros)?),
-            "g1_bridge" => Box::new(bridge_node::BridgeNode::new(ros)?),
-            "g1_estimator" => Box::new(estimator_node::EstimatorNode::new(ros)?),
-            "g1_expert" => Box::new(expert_node::ExpertNode::new(ros)?),
-            "g1_planner" => Box::new(planner_node::PlannerNode::new(ros)?),
-            "g1_obstacles" => Box::new(obstacles_node::ObstaclesNode::new(ros)?),
-            "g1_teleop" | "g1_teleop_key" => Box::new(teleop_node::TeleopNode::new(ros, exec)?),
-            "g1_recorder" => Box::new(recorder_node::RecorderNode::new(ros)?),
-            other => anyhow::bail!(
-                "unknown executable `{other}` (this package has: {})",
-                EXECUTABLES.join(", ")
-            ),
-        })
-    };
     match clock_node {
-        Some(c) => Ok(Box::new(runtime::SimTime::wrap(c, make)?)),
-        None => make(),
+        Some(c) => Ok(Box::new(runtime::SimTime::wrap(c, move || make(ros))?)),
+        None => make(ros),
     }
 }
 
@@ -132,8 +154,20 @@ pub const EXECUTABLES: [&str; 9] = [
     "g1_recorder",
 ];
 
-/// `main` of a node executable: the `--ros-args` tail, the DDS participant, the node, spin.
+/// `main` of a node executable, by name (see [`node_main_with`]).
 pub fn node_main(exec: &str) -> std::process::ExitCode {
+    match maker(exec) {
+        Ok(make) => node_main_with(exec, make),
+        Err(e) => {
+            eprintln!("{exec}: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `main` of a node executable: the `--ros-args` tail, the DDS participant, the node built by
+/// `make`, spin.
+pub fn node_main_with(exec: &str, make: MakeNode) -> std::process::ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let run = || -> anyhow::Result<()> {
         let ctx = NodeContext::from_args(exec, &argv)?;
@@ -157,7 +191,7 @@ pub fn node_main(exec: &str) -> std::process::ExitCode {
             );
         }
         let dds = g1_ros::dds::Dds::open(&ctx.dds, security.as_ref())?;
-        let node = build_node(exec, &dds, ctx)?;
+        let node = build_node_with(exec, make, &dds, ctx)?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         runtime::spin(node, runtime::Clock::default(), stop)
     };

@@ -1,3 +1,6 @@
 fn main() -> std::process::ExitCode {
-    g1_nodes::node_main("g1_bridge")
+    // Names its own constructor, so the executable links only this node's code.
+    g1_nodes::node_main_with("g1_bridge", |r| {
+        Ok(Box::new(g1_nodes::bridge_node::BridgeNode::new(r)?))
+    })
 }

@@ -1,3 +1,6 @@
 fn main() -> std::process::ExitCode {
-    g1_nodes::node_main("g1_estimator")
+    // Names its own constructor, so the executable links only this node's code.
+    g1_nodes::node_main_with("g1_estimator", |r| {
+        Ok(Box::new(g1_nodes::estimator_node::EstimatorNode::new(r)?))
+    })
 }
