@@ -67,7 +67,7 @@ fn the_chain_survives_a_hostile_peer_and_counts_every_probe() {
         .unwrap();
     // Wait for the bridge to hand over to the planner.
     let t0 = Instant::now();
-    common::wait_active(&mode, Duration::from_secs(15));
+    common::wait_active(&mode, Duration::from_secs(15), &mut child);
     std::thread::sleep(Duration::from_secs(1));
     let pause = || std::thread::sleep(Duration::from_millis(200));
     // 1. Non-finite velocity commands.

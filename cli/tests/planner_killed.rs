@@ -41,7 +41,7 @@ fn a_killed_planner_makes_the_bridge_hold_then_damp() {
         .unwrap();
     let mut obs = common::peer(domain, "observer");
     let mode = common::bridge_mode(&mut obs);
-    common::wait_active(&mode, Duration::from_secs(20));
+    common::wait_active(&mode, Duration::from_secs(20), &mut chain);
     // Two seconds of walking, then the planner's process dies.
     std::thread::sleep(Duration::from_secs(2));
     planner.kill().unwrap();

@@ -99,7 +99,7 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
         .publisher::<LowCmd>("/lowcmd", QosPreset::Command)
         .unwrap();
     let t0 = Instant::now();
-    common::wait_active(&mode, Duration::from_secs(25));
+    common::wait_active(&mode, Duration::from_secs(25), &mut child);
     // The peer tries everything, repeatedly, while the robot walks.
     let (mut read_by_monitor, mut read_by_peer) = (0usize, 0usize);
     let status = loop {

@@ -107,7 +107,7 @@ fn the_chain_survives_garbage_load_a_stalled_estimator_and_a_killed_planner() {
     let targets = peer
         .publisher::<JointTargets>("/joint_targets", QosPreset::Command)
         .unwrap();
-    common::wait_active(&mode, Duration::from_secs(20));
+    common::wait_active(&mode, Duration::from_secs(20), &mut chain);
     let t_active = t_start.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(1));
     let rss0 = (rss_kb(&chain), rss_kb(&recorder));

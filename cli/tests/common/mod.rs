@@ -1,6 +1,7 @@
 //! Helpers shared by the `g1d` command-line tests (the rest is in `g1-testkit`).
 #![allow(dead_code, unused_imports)]
 
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use g1_msgs::std_msgs::StringMsg;
@@ -44,15 +45,25 @@ pub fn bridge_mode(node: &mut RosNode) -> Subscription<StringMsg> {
         .unwrap()
 }
 
-/// Waits until the bridge reports `active` (panics after `timeout`).
-pub fn wait_active(mode: &Subscription<StringMsg>, timeout: Duration) {
+/// Waits until the bridge reports `active`; after `timeout`, stops `chain` and panics with
+/// what it printed (when its stderr is still piped to the test).
+pub fn wait_active(mode: &Subscription<StringMsg>, timeout: Duration, chain: &mut Child) {
     let t0 = Instant::now();
     let mut last = String::new();
     while last != "active" {
-        assert!(t0.elapsed() < timeout, "the bridge never turned active");
+        if t0.elapsed() >= timeout {
+            chain.kill().ok();
+            chain.wait().ok();
+            let mut log = String::new();
+            if let Some(mut err) = chain.stderr.take() {
+                std::io::Read::read_to_string(&mut err, &mut log).ok();
+            }
+            panic!("the bridge never turned active (last mode {last:?})\n{log}");
+        }
         if let Some(m) = take_all(mode).0.pop() {
             last = m.data;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+    eprintln!("bridge active after {:.1} s", t0.elapsed().as_secs_f64());
 }
