@@ -168,7 +168,7 @@ fn parse2(s: &str) -> Result<[f64; 2], String> {
 }
 
 /// The per-step log as CSV (empty fields where a step had no plan prediction or plan).
-fn write_log(file: std::fs::File, log: &[g1_control::drive::StepLog]) -> Result<()> {
+fn write_log(file: std::fs::File, log: &[g1_eval::StepLog]) -> Result<()> {
     use std::io::Write;
     let mut w = std::io::BufWriter::new(file);
     writeln!(
@@ -256,7 +256,7 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     let mut ctl = Controller::new(Planner::new(net, manifest, pc)?, cc.clone(), latency)?;
     let assets = g1_sim::default_assets_dir();
     let mut sim = Sim::new(&assets, cfg.clone()).context("building the simulator")?;
-    let init = g1_control::drive::standing_start(&mut sim);
+    let init = g1_eval::standing_start(&mut sim);
     sim.reset(&init, a.seed)?;
     if let Some(dir) = &a.handover_expert {
         let cmd: Vec<f64> = a
@@ -303,7 +303,7 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     let mut bag_err: Option<anyhow::Error> = None;
     let every = (a.progress_s / sim.control_dt_s()).round() as u64;
     let clock = std::time::Instant::now();
-    let out = g1_control::drive(&mut sim, &mut ctl, &|_| task.clone(), steps, |k, sim, _| {
+    let out = g1_eval::drive(&mut sim, &mut ctl, &|_| task.clone(), steps, |k, sim, _| {
         if let Some(b) = bag.as_mut() {
             if bag_err.is_none() {
                 bag_err = b.record(sim).err();

@@ -442,13 +442,13 @@ impl Worker {
             Worker::Expert { expert, sim } => return run_expert(s, expert, sim, seed),
             Worker::Ideal { core, sim } => {
                 core.reset(seed);
-                let init = g1_control::drive::standing_start(sim);
+                let init = g1_eval::standing_start(sim);
                 sim.reset(&init, seed)?;
                 let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
-                g1_control::drive(sim, &mut core.controller, &task, steps, |_, _, _| {})?
+                g1_eval::drive(sim, &mut core.controller, &task, steps, |_, _, _| {})?
             }
             Worker::Deployed { chain, sim } => {
-                let init = g1_control::drive::standing_start(sim);
+                let init = g1_eval::standing_start(sim);
                 sim.reset(&init, seed)?;
                 let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
                 let o = chain.run(sim, seed, &task, steps)?;

@@ -48,7 +48,7 @@ pub fn route(
     if cc.route_speed_mps <= 0.0 && cc.waypoint_lookahead_m <= 0.0 {
         return;
     }
-    let shapes: Vec<_> = obstacles.iter().map(g1_control::drive::to_shape).collect();
+    let shapes: Vec<_> = obstacles.iter().map(g1_eval::to_shape).collect();
     let params = RouteParams {
         clearance: cc.route_clearance_m,
         ..RouteParams::default()

@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
         ..SimConfig::default()
     });
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg)?;
-    let init = g1_control::drive::standing_start(&mut sim);
+    let init = g1_eval::standing_start(&mut sim);
     sim.reset(&init, seed)?;
     let task = |_| Task::Joystick {
         velocity: [0.5, 0.0],

@@ -15,8 +15,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use g1_bridge::{BridgeConfig, Mode, Request};
-use g1_control::drive::{account_step, to_shape, DriveOutcome};
 use g1_control::{LatencyModel, PlanInfo, Task};
+use g1_eval::{account_step, to_shape, DriveOutcome};
 use g1_hg::Remote;
 use g1_msgs::g1d::JointTargets;
 use g1_msgs::unitree::LowCmd;

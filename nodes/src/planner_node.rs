@@ -156,7 +156,7 @@ const DIAGNOSTICS_EVERY: u64 = 50;
 
 /// What the planner did over the last `/diagnostics` window: plan compute times, failed plans,
 /// steps without targets, and the disturbance gate (the model's surprise at the measured
-/// velocity; `g1_control::drive::DisturbanceGate`).
+/// velocity; `g1_control::task::DisturbanceGate`).
 #[derive(Debug, Default)]
 pub struct PlanningWindow {
     pub steps: u64,
@@ -414,7 +414,7 @@ impl PlannerCore {
         self.obstacles = a
             .obstacles
             .iter()
-            .map(|m| crate::obstacles_node::from_msg(m).map(|o| g1_control::drive::to_shape(&o)))
+            .map(|m| crate::obstacles_node::from_msg(m).map(|o| g1_eval::to_shape(&o)))
             .collect::<Result<_>>()?;
         Ok(())
     }

@@ -27,7 +27,7 @@ fn the_harness_and_the_node_compute_the_same_targets() {
         ..SimConfig::default()
     });
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
-    let init = g1_control::drive::standing_start(&mut sim);
+    let init = g1_eval::standing_start(&mut sim);
     let seed = 4;
     sim.reset(&init, seed).unwrap();
     let task = |_| Task::Joystick {
@@ -99,7 +99,7 @@ fn a_planner_killed_mid_walk_makes_the_bridge_hold_then_damp() {
     chain.stop_at_fall = false;
     let cfg = p.sim_timing(SimConfig::default());
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
-    let init = g1_control::drive::standing_start(&mut sim);
+    let init = g1_eval::standing_start(&mut sim);
     sim.reset(&init, 2).unwrap();
     let task = |_| Task::Joystick {
         velocity: [0.4, 0.0],

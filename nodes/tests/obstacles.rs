@@ -49,10 +49,7 @@ fn obstacles_are_latched_and_round_trip() {
         assert_eq!(back.center_3d(), o.center_3d());
         // The cost shapes agree (the planner builds them from the message): same signed
         // distance everywhere on a grid around the obstacle.
-        let (s1, s2) = (
-            g1_control::drive::to_shape(&back),
-            g1_control::drive::to_shape(o),
-        );
+        let (s1, s2) = (g1_eval::to_shape(&back), g1_eval::to_shape(o));
         let c = o.center_3d();
         for i in 0..125 {
             let p = [

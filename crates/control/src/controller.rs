@@ -1,5 +1,5 @@
 //! The guided diffusion controller: the one object that the planner node runs on the robot and
-//! that `drive` (the simulator harness of `g1d drive` and `g1d eval`) runs in evaluation.
+//! that `g1_eval::drive` (the simulator harness of `g1d drive` and `g1d eval`) runs in evaluation.
 //!
 //! Every control step the caller hands it the newest Body-Pos state ([`Observation`]);
 //! [`Controller::observe`] returns the joint targets for the period that starts now, from the
@@ -23,10 +23,10 @@ use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::drive::{
+use crate::planner::{Plan, Planner};
+use crate::task::{
     build_guidance, surprise_mps, CommandRamp, ControlConfig, DisturbanceGate, Router, Task,
 };
-use crate::planner::{Plan, Planner};
 
 /// When a plan's targets reach the joints, counted from the state it was planned from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

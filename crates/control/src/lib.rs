@@ -1,14 +1,15 @@
-//! The guided diffusion controller (no libtorch): `planner` (guided, rolling DDPM planning over
-//! any `Denoiser`), `controller` (the one controller the planner node and the evaluation run,
-//! plans landing by a latency model) and `drive` (its harness on the simulator's ground truth).
+//! The guided diffusion controller, with no simulator and no inference runtime: `planner`
+//! (guided, rolling DDPM planning over any `Denoiser`), `controller` (the one controller the
+//! planner node and the evaluation run, plans landing by a latency model) and `task` (tasks,
+//! settings and their costs). Its harness on the simulator is `g1-eval`.
 
 pub mod controller;
-pub mod drive;
 pub mod planner;
+pub mod task;
 
 pub use controller::{Command, Controller, LatencyModel, Observation, PlanInfo, StepInfo};
-pub use drive::{build_guidance, drive, ControlConfig, DriveOutcome, Router, Task};
 pub use planner::{Plan, Planner, PlannerConfig};
+pub use task::{build_guidance, ControlConfig, Router, Task};
 
 /// The nearest-rank percentile (`p` in [0, 1]) of `v` — plan latencies p50/p99 in the eval,
 /// the drive summary, the model benchmark and the planner node's diagnostics; None when empty.

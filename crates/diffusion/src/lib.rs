@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod manifest;
 pub mod onnx;
+#[cfg(feature = "ort")]
 pub mod ort_backend;
 pub mod params;
 pub mod sampler;
@@ -22,6 +23,7 @@ pub mod tokens;
 pub use checkpoint::{Checkpoint, CheckpointMeta, DataInfo, TensorF32};
 pub use config::{ModelConfig, ACTION_LOSS_STEPS, HISTORY, HORIZON, K_STEPS, STEPS, TOKENS};
 pub use manifest::Manifest;
+#[cfg(feature = "ort")]
 pub use ort_backend::{open_ort, BackendKind, OrtDenoiser, OrtDevice};
 pub use sampler::{Denoiser, Prediction, Sequence};
 pub use schedule::Schedule;

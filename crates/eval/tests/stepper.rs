@@ -25,7 +25,7 @@ fn controller_stepper_keeps_the_g1_standing() {
         ..Default::default()
     };
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
-    let init = g1_control::drive::standing_start(&mut sim);
+    let init = g1_eval::standing_start(&mut sim);
     sim.reset(&init, 0).unwrap();
     let mut from_plans = 0;
     for k in 0..250 {
@@ -79,7 +79,7 @@ fn shipped_model_walks_round_a_post_to_a_waypoint() {
         ..Default::default()
     };
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
-    let init = g1_control::drive::standing_start(&mut sim);
+    let init = g1_eval::standing_start(&mut sim);
     sim.reset(&init, 3).unwrap();
     let mut c = Controller::new(
         planner,
@@ -90,7 +90,7 @@ fn shipped_model_walks_round_a_post_to_a_waypoint() {
     let goal = [2.5, 0.0];
     let task = |_| Task::Waypoint { goal };
     let steps = (10.0 / sim.control_dt_s()).round() as u64;
-    let out = g1_control::drive(&mut sim, &mut c, &task, steps, |_, _, _| {}).unwrap();
+    let out = g1_eval::drive(&mut sim, &mut c, &task, steps, |_, _, _| {}).unwrap();
     assert!(!out.fell, "fell at {:?} s", out.fall_time_s);
     assert_eq!(out.obstacle_contact_steps, 0, "touched the post");
     let e = (out.final_xy[0] - goal[0]).hypot(out.final_xy[1] - goal[1]);
@@ -190,7 +190,7 @@ fn bad_control_settings_name_the_key() {
 /// rate, a new joystick task starts from the measured velocity, other tasks pass unchanged.
 #[test]
 fn joystick_commands_ramp_at_the_set_acceleration() {
-    use g1_control::drive::CommandRamp;
+    use g1_control::task::CommandRamp;
     let dt = 0.02;
     let vel = |t: &Task| match t {
         Task::Joystick { velocity, .. } => *velocity,
@@ -241,7 +241,7 @@ fn joystick_commands_ramp_at_the_set_acceleration() {
 /// a pull of the planned yaw rates towards the command.
 #[test]
 fn joystick_yaw_rate_is_guided_when_weighted() {
-    use g1_control::drive::{build_guidance, Router};
+    use g1_control::task::{build_guidance, Router};
     use g1_guidance::{NOW, STEPS};
     let task = Task::Joystick {
         velocity: [0.3, 0.0],
@@ -318,7 +318,7 @@ fn a_kick_surprises_the_model_and_closes_the_disturbance_gate() {
     };
     let mut c = Controller::new(planner, cc, LatencyModel::Fixed { ms: 10.0 }).unwrap();
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), SimConfig::default()).unwrap();
-    let init = g1_control::drive::standing_start(&mut sim);
+    let init = g1_eval::standing_start(&mut sim);
     sim.reset(&init, 1).unwrap();
     let dt = sim.control_dt_s();
     let task = Task::Joystick {
@@ -384,7 +384,7 @@ fn a_kick_surprises_the_model_and_closes_the_disturbance_gate() {
 /// the joystick approach's start between the measured velocity and the command.
 #[test]
 fn the_disturbance_gate_closes_linearly_and_reopens_at_its_rate() {
-    use g1_control::drive::DisturbanceGate;
+    use g1_control::task::DisturbanceGate;
     let dt = 0.02;
     let task = Task::Joystick {
         velocity: [0.5, 0.0],

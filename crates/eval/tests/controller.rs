@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use g1_control::{drive, ControlConfig, Controller, LatencyModel, Planner, PlannerConfig, Task};
+use g1_control::{ControlConfig, Controller, LatencyModel, Planner, PlannerConfig, Task};
 use g1_diffusion::sampler::{denoise_strided, noise_future, Denoiser, Prediction, Sequence};
 use g1_diffusion::{Manifest, Schedule};
+use g1_eval::drive;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -177,7 +178,7 @@ fn setup(good: usize) -> (g1_sim::Sim, Planner) {
     };
     let planner = Planner::new(Box::new(Scripted { good, calls: 0 }), m, config).unwrap();
     let mut sim = g1_sim::Sim::new(&repo.join("assets"), g1_sim::SimConfig::default()).unwrap();
-    let init = g1_control::drive::standing_start(&mut sim);
+    let init = g1_eval::standing_start(&mut sim);
     sim.reset(&init, 0).unwrap();
     (sim, planner)
 }
@@ -368,7 +369,7 @@ fn measured_latency_is_drawn_per_seed() {
         let (mut sim, _) = setup(usize::MAX);
         let mut at = vec![];
         for _ in 0..40 {
-            let (s, f) = g1_control::drive::observe_ground_truth(&sim);
+            let (s, f) = g1_eval::observe_ground_truth(&sim);
             let o = g1_control::Observation {
                 state: s,
                 frame: f,
