@@ -222,6 +222,10 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    if let Err(e) = g1_ros::dds_log::init_from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let r = match cli.command {
         Command::Sim(a) => cmd_sim(a),
         Command::Collect(a) => data_cmds::cmd_collect(a),

@@ -68,9 +68,18 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
         .env("ROS_SECURITY_ENABLE", "true")
         .env("ROS_SECURITY_STRATEGY", "Enforce")
         .env("ROS_SECURITY_KEYSTORE", &ks)
+        // DDS Security's handshake and key-exchange failures are logged only by RustDDS.
+        .env("G1D_DDS_LOG", "warn")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drained as it comes (the DDS log can exceed what a pipe holds).
+    let mut chain_err = child.stderr.take().unwrap();
+    let log_reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut chain_err, &mut log).ok();
+        log
+    });
     let mut monitor = common::secured_peer(domain, "monitor", &ks, "/monitor");
     let monitor_state = monitor
         .subscription::<LowState>("/lowstate", QosPreset::Sensor)
@@ -99,7 +108,14 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
         .publisher::<LowCmd>("/lowcmd", QosPreset::Command)
         .unwrap();
     let t0 = Instant::now();
-    common::wait_active(&mode, Duration::from_secs(25), &mut child);
+    if !common::try_wait_active(&mode, Duration::from_secs(25)) {
+        child.kill().ok();
+        child.wait().ok();
+        panic!(
+            "the bridge never turned active\n{}",
+            log_reader.join().unwrap()
+        );
+    }
     // The peer tries everything, repeatedly, while the robot walks.
     let (mut read_by_monitor, mut read_by_peer) = (0usize, 0usize);
     let status = loop {
@@ -135,8 +151,7 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    let log = log_reader.join().unwrap();
     assert!(status.success(), "{log}");
     assert!(
         log.contains("DDS Security on: enclave /g1_diffusion"),

@@ -170,6 +170,7 @@ pub fn node_main(exec: &str) -> std::process::ExitCode {
 pub fn node_main_with(exec: &str, make: MakeNode) -> std::process::ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let run = || -> anyhow::Result<()> {
+        g1_ros::dds_log::init_from_env().map_err(anyhow::Error::msg)?;
         let ctx = NodeContext::from_args(exec, &argv)?;
         for w in &ctx.unsupported {
             eprintln!("[{}] warning: {w}", ctx.names.fqn());

@@ -45,25 +45,32 @@ pub fn bridge_mode(node: &mut RosNode) -> Subscription<StringMsg> {
         .unwrap()
 }
 
-/// Waits until the bridge reports `active`; after `timeout`, stops `chain` and panics with
-/// what it printed (when its stderr is still piped to the test).
-pub fn wait_active(mode: &Subscription<StringMsg>, timeout: Duration, chain: &mut Child) {
+/// Waits until the bridge reports `active`; false after `timeout`.
+pub fn try_wait_active(mode: &Subscription<StringMsg>, timeout: Duration) -> bool {
     let t0 = Instant::now();
-    let mut last = String::new();
-    while last != "active" {
-        if t0.elapsed() >= timeout {
-            chain.kill().ok();
-            chain.wait().ok();
-            let mut log = String::new();
-            if let Some(mut err) = chain.stderr.take() {
-                std::io::Read::read_to_string(&mut err, &mut log).ok();
-            }
-            panic!("the bridge never turned active (last mode {last:?})\n{log}");
+    loop {
+        if take_all(mode).0.iter().any(|m| m.data == "active") {
+            eprintln!("bridge active after {:.1} s", t0.elapsed().as_secs_f64());
+            return true;
         }
-        if let Some(m) = take_all(mode).0.pop() {
-            last = m.data;
+        if t0.elapsed() >= timeout {
+            return false;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    eprintln!("bridge active after {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+/// Waits until the bridge reports `active`; after `timeout`, stops `chain` and panics with
+/// what it printed (when its stderr is still piped to the test).
+pub fn wait_active(mode: &Subscription<StringMsg>, timeout: Duration, chain: &mut Child) {
+    if try_wait_active(mode, timeout) {
+        return;
+    }
+    chain.kill().ok();
+    chain.wait().ok();
+    let mut log = String::new();
+    if let Some(mut err) = chain.stderr.take() {
+        std::io::Read::read_to_string(&mut err, &mut log).ok();
+    }
+    panic!("the bridge never turned active\n{log}");
 }

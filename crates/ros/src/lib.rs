@@ -10,12 +10,15 @@
 //! * [`config`]: one typed configuration struct per node from its `ros__parameters`, unknown
 //!   keys and out-of-range values rejected with the key named;
 //! * [`env`]: `ROS_DOMAIN_ID`, `ROS_LOCALHOST_ONLY` / `ROS_AUTOMATIC_DISCOVERY_RANGE`;
-//! * [`security`]: `ROS_SECURITY_*` and the enclave (SROS2), and the keystore generator.
+//! * [`security`]: `ROS_SECURITY_*` and the enclave (SROS2), and the keystore generator;
+//! * `dds_log`: the DDS stack's own log on stderr (`G1D_DDS_LOG`).
 
 pub mod args;
 pub mod config;
 #[cfg(feature = "dds")]
 pub mod dds;
+#[cfg(feature = "dds")]
+pub mod dds_log;
 pub mod env;
 pub mod names;
 pub mod params;
