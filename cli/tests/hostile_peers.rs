@@ -24,7 +24,7 @@ fn the_chain_survives_a_hostile_peer_and_counts_every_probe() {
     let dir = std::env::temp_dir().join(format!("g1d_hostile_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let summary = dir.join("s.json");
-    let domain = 160 + (std::process::id() % 20) as u16;
+    let domain = g1_testkit::test_domain(160 + std::process::id() % 20);
     let mut child = Command::new(env!("CARGO_BIN_EXE_g1d"))
         .args([
             "up",

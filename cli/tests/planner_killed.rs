@@ -18,7 +18,7 @@ fn a_killed_planner_makes_the_bridge_hold_then_damp() {
     let dir = std::env::temp_dir().join(format!("g1d_killed_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let summary = dir.join("s.json");
-    let domain = 200 + (std::process::id() % 20) as u16;
+    let domain = g1_testkit::test_domain(200 + std::process::id() % 20);
     let g1d = env!("CARGO_BIN_EXE_g1d");
     let launch = |f: &str| root.join("launch").join(f).display().to_string();
     let mut chain = Command::new(g1d)

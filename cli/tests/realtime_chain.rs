@@ -26,7 +26,10 @@ fn the_real_time_chain_walks_to_a_goal_over_dds() {
             "--summary",
             summary.to_str().unwrap(),
         ])
-        .env("ROS_DOMAIN_ID", (120 + std::process::id() % 20).to_string())
+        .env(
+            "ROS_DOMAIN_ID",
+            g1_testkit::test_domain(120 + std::process::id() % 20).to_string(),
+        )
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);

@@ -18,7 +18,10 @@ fn record_launch_starts_and_records_with_its_defaults() {
             "--seconds",
             "2",
         ])
-        .env("ROS_DOMAIN_ID", (180 + std::process::id() % 20).to_string())
+        .env(
+            "ROS_DOMAIN_ID",
+            g1_testkit::test_domain(180 + std::process::id() % 20).to_string(),
+        )
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);

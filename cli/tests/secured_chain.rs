@@ -50,7 +50,7 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
         "",
     ]);
     let summary = dir.join("s.json");
-    let domain = 140 + (std::process::id() % 20) as u16;
+    let domain = g1_testkit::test_domain(140 + std::process::id() % 20);
     let mut child = Command::new(env!("CARGO_BIN_EXE_g1d"))
         .args([
             "up",

@@ -44,7 +44,7 @@ fn the_chain_survives_garbage_load_a_stalled_estimator_and_a_killed_planner() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (summary, bag) = (dir.join("s.json"), dir.join("bag"));
-    let domain = (212 + std::process::id() % 20).to_string();
+    let domain = g1_testkit::test_domain(212 + std::process::id() % 20).to_string();
     let g1d = env!("CARGO_BIN_EXE_g1d");
     let launch = |f: &str| root.join("launch").join(f).display().to_string();
     let secs = format!("{total_s}");

@@ -82,7 +82,7 @@ fn install_layout_serves_the_launch_files() {
         .args(["--ros-args", "-p", "timestep_s:=0.003"])
         .env_remove("G1D_ASSETS")
         .env_remove("ORT_DYLIB_PATH")
-        .env("ROS_DOMAIN_ID", "231")
+        .env("ROS_DOMAIN_ID", "99")
         .current_dir(&prefix)
         .output()
         .unwrap();
@@ -91,7 +91,7 @@ fn install_layout_serves_the_launch_files() {
     assert!(err.contains("timestep_s"), "{err}");
     let expert = Command::new(prefix.join("lib/g1_diffusion/g1_expert"))
         .args(["--ros-args", "-p", "policy:=policies/nope"])
-        .env("ROS_DOMAIN_ID", "231")
+        .env("ROS_DOMAIN_ID", "99")
         .current_dir(&prefix)
         .output()
         .unwrap();
@@ -106,7 +106,7 @@ fn install_layout_serves_the_launch_files() {
         .args(["--ros-args", "-r", "__node:=installed_expert"])
         .env_remove("ORT_DYLIB_PATH")
         .env_remove("G1D_ASSETS")
-        .env("ROS_DOMAIN_ID", "231")
+        .env("ROS_DOMAIN_ID", "99")
         .current_dir(&prefix)
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -18,7 +18,7 @@ use g1_nodes::sim_node::SimNode;
 #[test]
 fn cyclone_dds_peer_reads_states_and_moves_the_elbow() {
     let (repo, py) = (g1_testkit::repo(), g1_testkit::python());
-    let domain = 120 + (std::process::id() % 50) as u16;
+    let domain = g1_testkit::test_domain(120 + std::process::id() % 50);
     let dds = common::dds(domain, 1);
     // On the gantry the whole time; standby at 0.5 s, active at 4.0 s (the peer's targets are
     // fresh by then).

@@ -23,7 +23,7 @@ fn secured_bridge_talks_to_a_plain_robot_and_keeps_the_suite_secured() {
     create_keystore(&ks).unwrap();
     create_enclave(&ks, "/g1_diffusion", &Permissions::default()).unwrap();
     create_enclave(&ks, "/monitor", &Permissions::default()).unwrap();
-    let domain = 70 + (std::process::id() % 30) as u16;
+    let domain = g1_testkit::test_domain(70 + std::process::id() % 30);
     let mut bridge = Command::new(env!("CARGO_BIN_EXE_g1_bridge"))
         .args(["--ros-args", "-p", "robot_link_security:=false"])
         .env("ROS_DOMAIN_ID", domain.to_string())

@@ -25,7 +25,7 @@ impl Node for Probe {
 #[test]
 fn sim_time_follows_clock_messages() {
     let dds = Dds::new(DdsEnv {
-        domain_id: 90 + (std::process::id() % 9) as u16,
+        domain_id: g1_testkit::test_domain(90 + std::process::id() % 9),
         range: DiscoveryRange::Subnet,
         interfaces: Vec::new(),
     })

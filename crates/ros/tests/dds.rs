@@ -11,7 +11,7 @@ use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
 
 fn domain(offset: u16) -> u16 {
     // A domain of its own per test process, away from 0 (a robot may be on 0).
-    100 + (std::process::id() % 60) as u16 + offset
+    g1_testkit::test_domain(100 + std::process::id() % 60 + offset as u32)
 }
 
 fn node(dds: &Dds, name: &str, args: &str) -> RosNode {

@@ -14,7 +14,7 @@ use g1_ros::security::{create_enclave, create_keystore, list_enclaves, Permissio
 use g1_ros::{DdsEnv, DiscoveryRange, NodeContext, SecurityEnv};
 
 fn domain() -> u16 {
-    40 + (std::process::id() % 50) as u16
+    g1_testkit::test_domain(40 + std::process::id() % 50)
 }
 
 fn tmp(name: &str) -> PathBuf {

@@ -40,3 +40,27 @@ pub fn python_bag_report(bag: &Path) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).expect("the readers' JSON report")
 }
+
+/// The DDS domain for a test that would use `wanted`, moved into 1..=100 (`1 + (wanted − 1) mod
+/// 100`): away from 0, where a robot may be, and below 102, because on Linux the ports of
+/// domains 102–232 (7400 + 250 · domain + …) lie in the ephemeral range 32768–60999, where any
+/// socket the system opens may already hold them. Domains that differ by less than 100 stay
+/// apart.
+pub fn test_domain(wanted: u32) -> u16 {
+    (1 + (wanted.max(1) - 1) % 100) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn test_domains_avoid_0_and_the_ephemeral_ports() {
+        for w in 0..400 {
+            let d = super::test_domain(w);
+            assert!((1..=100).contains(&d), "{w} → {d}");
+            // The highest port a domain's participants use (120 participants).
+            assert!(7400 + 250 * d as u32 + 11 + 2 * 120 < 32768);
+        }
+        assert_eq!(super::test_domain(140), 40);
+        assert_eq!(super::test_domain(42), 42);
+    }
+}

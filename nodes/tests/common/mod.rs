@@ -5,11 +5,11 @@
 use g1_ros::dds::{Dds, RosNode};
 use g1_ros::{DdsEnv, DiscoveryRange, NodeContext};
 
-/// A participant on `base + pid % spread` (tests in parallel processes stay apart; away from
-/// domain 0, where a robot may be).
+/// A participant on `base + pid % spread`, moved into the safe domains by
+/// `g1_testkit::test_domain` (tests in parallel processes stay apart).
 pub fn dds(base: u16, spread: u32) -> Dds {
     Dds::new(DdsEnv {
-        domain_id: base + (std::process::id() % spread) as u16,
+        domain_id: g1_testkit::test_domain(base as u32 + std::process::id() % spread),
         range: DiscoveryRange::Subnet,
         interfaces: Vec::new(),
     })
