@@ -7,8 +7,10 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use g1_control::{ControlConfig, LatencyModel, PlannerConfig, Task};
+use g1_eval::score::{score, wrap_pi, Sample};
+use g1_eval::{RunResult, Scenario, TaskKind, REACH_M};
 use g1_nodes::deployed::{ChainParams, DeployedChain, SensorNoise};
-use g1_sim::{MotorCommand, Obstacle, PushConfig, Randomization, Sim, SimConfig};
+use g1_sim::{MotorCommand, Randomization, Sim, SimConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(clap::Args)]
@@ -83,129 +85,6 @@ pub enum Dynamics {
     Nominal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskKind {
-    WalkPerturb,
-    Joystick,
-    Waypoint,
-    Obstacles,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scenario {
-    pub name: String,
-    pub task: TaskKind,
-    #[serde(default)]
-    pub seconds: Option<f64>,
-    /// Goal (m) in the robot's starting heading frame (the robot starts at the origin facing +x).
-    #[serde(default)]
-    pub goal: Option<[f64; 2]>,
-    #[serde(default)]
-    pub obstacles: Vec<Obstacle>,
-    /// Joystick segments: [vx, vy, wz, seconds].
-    #[serde(default)]
-    pub commands: Vec<[f64; 4]>,
-    /// Forward speed of walk_perturb (m/s).
-    #[serde(default)]
-    pub speed: Option<f64>,
-    /// Pushes (walk_perturb default: U(0, 0.5) m/s every 1 s).
-    #[serde(default)]
-    pub pushes: Option<PushConfig>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ScenarioFile {
-    scenarios: Vec<Scenario>,
-}
-
-/// Reach radius (m) and stop speed (m/s) of waypoint success; joystick success threshold.
-pub const REACH_M: f64 = 0.3;
-pub const STOP_MPS: f64 = 0.2;
-pub const JOYSTICK_OK_MPS: f64 = 0.25;
-
-impl Scenario {
-    fn check(&self) -> Result<()> {
-        let need_goal = matches!(self.task, TaskKind::Waypoint | TaskKind::Obstacles);
-        if need_goal && self.goal.is_none() {
-            bail!("scenario {}: task {:?} needs a goal", self.name, self.task);
-        }
-        if self.task == TaskKind::Joystick && self.commands.is_empty() {
-            bail!(
-                "scenario {}: joystick needs commands [[vx, vy, wz, seconds], …]",
-                self.name
-            );
-        }
-        if self
-            .commands
-            .iter()
-            .any(|c| c[3].is_nan() || c[3] <= 0.0 || c.iter().any(|v| !v.is_finite()))
-        {
-            bail!(
-                "scenario {}: every command needs finite values and seconds > 0",
-                self.name
-            );
-        }
-        if let Some(s) = self.seconds {
-            if !(s > 0.0 && s <= 300.0) {
-                bail!("scenario {}: seconds {s} must be in (0, 300]", self.name);
-            }
-        }
-        Ok(())
-    }
-    fn duration_s(&self) -> f64 {
-        match self.task {
-            TaskKind::Joystick => self.commands.iter().map(|c| c[3]).sum(),
-            // docs/METHOD.md: 15 s of walking under pushes.
-            TaskKind::WalkPerturb => self.seconds.unwrap_or(15.0),
-            _ => self.seconds.unwrap_or(20.0),
-        }
-    }
-    /// Joystick segment active at time `t`.
-    fn command_at(&self, t: f64) -> [f64; 3] {
-        let mut acc = 0.0;
-        for c in &self.commands {
-            acc += c[3];
-            if t < acc {
-                return [c[0], c[1], c[2]];
-            }
-        }
-        self.commands
-            .last()
-            .map_or([0.0; 3], |c| [c[0], c[1], c[2]])
-    }
-}
-
-/// One run's outcome. `runs.json` in the output directory keeps these (without the path and
-/// the latency samples), so a failed run can be found again by its seed.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunResult {
-    pub seed: u64,
-    pub success: bool,
-    pub fell: bool,
-    /// Simulated time of the fall.
-    pub fall_time_s: Option<f64>,
-    pub contacts: u64,
-    /// First time within reach of the goal.
-    pub time_s: Option<f64>,
-    pub final_error_m: Option<f64>,
-    pub velocity_error_mps: Option<f64>,
-    /// Joystick: mean over segments of |mean yaw rate − commanded wz| (rad/s).
-    pub yaw_rate_error_rps: Option<f64>,
-    /// Where the run ended (metres, world frame = the starting heading frame).
-    pub end_xy: Option<[f64; 2]>,
-    #[serde(skip)]
-    pub path: Vec<[f64; 2]>,
-    #[serde(skip)]
-    pub plan_latency_ms: Vec<f64>,
-    pub fresh_share: Option<f64>,
-    /// Deployed profile: the estimator's state against the simulator's truth.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub estimate_error: Option<g1_nodes::deployed::EstimateError>,
-}
-
 /// The runs of one scenario under one controller, as written to `runs.json`.
 #[derive(Debug, Serialize)]
 struct RunGroup<'a> {
@@ -254,113 +133,6 @@ fn sim_for(s: &Scenario, setup: &Setup) -> SimConfig {
         cfg.pushes = s.pushes.clone();
     }
     cfg
-}
-
-/// Scores a finished run from its trajectory.
-/// One control step of a run, as scored.
-#[derive(Debug, Clone, Copy)]
-struct Sample {
-    t: f64,
-    /// Root position (m, world).
-    xy: [f64; 2],
-    /// Root planar velocity in the heading frame (m/s).
-    vel: [f64; 2],
-    /// Heading (rad).
-    yaw: f64,
-}
-
-/// An angle (rad) wrapped into [−π, π).
-fn wrap_pi(a: f64) -> f64 {
-    (a + std::f64::consts::PI).rem_euclid(2.0 * std::f64::consts::PI) - std::f64::consts::PI
-}
-
-/// Mean yaw rate (rad/s) over `samples` from the unwrapped heading change end to end.
-fn mean_yaw_rate(samples: &[&Sample]) -> Option<f64> {
-    let (first, last) = (samples.first()?, samples.last()?);
-    if last.t - first.t <= 0.0 {
-        return None;
-    }
-    let turned: f64 = samples
-        .windows(2)
-        .map(|w| wrap_pi(w[1].yaw - w[0].yaw))
-        .sum();
-    Some(turned / (last.t - first.t))
-}
-
-fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample]) -> RunResult {
-    let path: Vec<[f64; 2]> = log.iter().map(|l| l.xy).collect();
-    let mut r = RunResult {
-        seed: 0,
-        success: false,
-        fell,
-        fall_time_s: None,
-        contacts,
-        time_s: None,
-        final_error_m: None,
-        velocity_error_mps: None,
-        yaw_rate_error_rps: None,
-        end_xy: path.last().copied(),
-        path,
-        plan_latency_ms: vec![],
-        fresh_share: None,
-        estimate_error: None,
-    };
-    match s.task {
-        TaskKind::WalkPerturb => {
-            // Success is not falling; the planar velocity error (after the first second, pushes
-            // included) shows whether the walk kept its commanded speed while doing so.
-            let v = s.speed.unwrap_or(0.5);
-            let errs: Vec<f64> = log
-                .iter()
-                .filter(|l| l.t >= 1.0)
-                .map(|l| (l.vel[0] - v).hypot(l.vel[1]))
-                .collect();
-            r.velocity_error_mps =
-                (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64);
-            r.success = !fell;
-        }
-        TaskKind::Joystick => {
-            // Mean planar velocity error, skipping the first second of every segment; the
-            // yaw-rate error: per segment, |mean yaw rate − wz| over the same window, averaged.
-            let (mut sum, mut n) = (0.0, 0usize);
-            let (mut yaw_sum, mut yaw_n) = (0.0, 0usize);
-            let mut start = 0.0;
-            for c in &s.commands {
-                let window: Vec<&Sample> = log
-                    .iter()
-                    .filter(|l| l.t >= start + 1.0 && l.t < start + c[3])
-                    .collect();
-                for l in &window {
-                    sum += ((l.vel[0] - c[0]).powi(2) + (l.vel[1] - c[1]).powi(2)).sqrt();
-                    n += 1;
-                }
-                if let Some(w) = mean_yaw_rate(&window) {
-                    yaw_sum += (w - c[2]).abs();
-                    yaw_n += 1;
-                }
-                start += c[3];
-            }
-            let e = if n > 0 { sum / n as f64 } else { f64::INFINITY };
-            r.velocity_error_mps = Some(e);
-            r.yaw_rate_error_rps = (yaw_n > 0).then(|| yaw_sum / yaw_n as f64);
-            r.success = !fell && e <= JOYSTICK_OK_MPS;
-        }
-        TaskKind::Waypoint | TaskKind::Obstacles => {
-            let g = s.goal.expect("checked");
-            let dist = |p: &[f64; 2]| ((p[0] - g[0]).powi(2) + (p[1] - g[1]).powi(2)).sqrt();
-            if let Some(Sample { xy: p, vel: v, .. }) = log.last() {
-                let e = dist(p);
-                r.final_error_m = Some(e);
-                let speed = (v[0] * v[0] + v[1] * v[1]).sqrt();
-                r.time_s = log.iter().find(|l| dist(&l.xy) <= REACH_M).map(|l| l.t);
-                r.success = !fell && e <= REACH_M && speed <= STOP_MPS;
-                if s.task == TaskKind::Obstacles {
-                    r.success &= contacts == 0;
-                }
-            }
-        }
-    }
-    r
 }
 
 /// What one worker thread loads once and reuses for all its runs of a scenario.
@@ -645,16 +417,7 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         .scenarios
         .clone()
         .unwrap_or_else(|| g1_sim::default_assets_dir().join("../config/eval_scenarios.yaml"));
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let file: ScenarioFile = serde_yaml::from_str(&text)
-        .with_context(|| format!("{}: bad scenario file", path.display()))?;
-    if file.scenarios.is_empty() {
-        bail!("{}: the scenario list is empty", path.display());
-    }
-    for s in &file.scenarios {
-        s.check().with_context(|| path.display().to_string())?;
-    }
+    let scenarios = g1_eval::scenario::load(&path)?;
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
@@ -711,7 +474,7 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let mut reports = vec![];
     let mut all_runs: Vec<(String, &str, Vec<RunResult>)> = vec![];
-    for s in &file.scenarios {
+    for s in &scenarios {
         let mut groups: Vec<(&str, Vec<RunResult>)> = vec![];
         let mut kinds = vec![];
         if !a.baseline_only {
@@ -872,161 +635,4 @@ fn table(reports: &[ScenarioReport]) -> String {
         );
     }
     t
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scenario(yaml: &str) -> Scenario {
-        let s: Scenario = serde_yaml::from_str(yaml).unwrap();
-        s.check().unwrap();
-        s
-    }
-
-    /// The scenario files the repository ships parse and pass the checks `g1d eval` applies.
-    #[test]
-    fn shipped_scenario_files_are_valid() {
-        let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-        for (name, want) in [
-            (
-                "eval_scenarios.yaml",
-                &["walk_perturb", "joystick_square", "waypoint_a", "forest_a"][..],
-            ),
-            (
-                "eval_courses.yaml",
-                &[
-                    "far_waypoint",
-                    "behind",
-                    "wall_gap",
-                    "forest_b",
-                    "joystick_turns",
-                ][..],
-            ),
-        ] {
-            let text = std::fs::read_to_string(config.join(name)).unwrap();
-            let f: ScenarioFile = serde_yaml::from_str(&text).unwrap();
-            let names: Vec<&str> = f.scenarios.iter().map(|s| s.name.as_str()).collect();
-            assert_eq!(names, want, "{name}");
-            for s in &f.scenarios {
-                s.check().unwrap_or_else(|e| panic!("{name}: {e:#}"));
-            }
-        }
-    }
-
-    /// A straight walk along +x at `v` m/s for `secs`, then standing still for `hold` s.
-    fn walk(v: f64, secs: f64, hold: f64) -> Vec<Sample> {
-        let dt = 0.02;
-        let mut log = vec![];
-        let (mut t, mut x) = (0.0, 0.0);
-        while t < secs + hold {
-            let vi = if t < secs { v } else { 0.0 };
-            x += vi * dt;
-            t += dt;
-            log.push(Sample {
-                t,
-                xy: [x, 0.0],
-                vel: [vi, 0.0],
-                yaw: 0.0,
-            });
-        }
-        log
-    }
-
-    #[test]
-    fn waypoint_needs_reach_stop_and_no_contact() {
-        let wp = scenario("{name: w, task: waypoint, goal: [2.0, 0.0]}");
-        // 0.5 m/s for 4 s reaches x = 2.0 at t = 4 s, then stands.
-        let r = score(&wp, false, 0, &walk(0.5, 4.0, 1.0));
-        assert!(r.success);
-        assert!((r.time_s.unwrap() - 3.4).abs() < 0.03, "{:?}", r.time_s); // within 0.3 m
-        assert!(r.final_error_m.unwrap() < 0.02);
-        // Still moving at the end: not a success, though within reach.
-        assert!(!score(&wp, false, 0, &walk(0.5, 4.0, 0.0)).success);
-        // Stopped 0.5 m short.
-        let short = score(&wp, false, 0, &walk(0.5, 3.0, 1.0));
-        assert!(!short.success && (short.final_error_m.unwrap() - 0.5).abs() < 0.02);
-        // A fall fails it.
-        assert!(!score(&wp, true, 0, &walk(0.5, 4.0, 1.0)).success);
-        // Contacts count only on the obstacle task.
-        assert!(score(&wp, false, 3, &walk(0.5, 4.0, 1.0)).success);
-        let ob = scenario("{name: o, task: obstacles, goal: [2.0, 0.0]}");
-        assert!(!score(&ob, false, 3, &walk(0.5, 4.0, 1.0)).success);
-        assert!(score(&ob, false, 0, &walk(0.5, 4.0, 1.0)).success);
-    }
-
-    #[test]
-    fn joystick_error_skips_each_segments_first_second() {
-        let js = scenario("{name: j, task: joystick, commands: [[0.5, 0, 0, 2], [0, 0, 0, 2]]}");
-        // Walking 0.5 m/s for 2 s, then standing: exact tracking, error 0.
-        let r = score(&js, false, 0, &walk(0.5, 2.0, 2.0));
-        assert!(r.success && r.velocity_error_mps.unwrap() < 1e-9, "{r:?}");
-        // Walking 0.3 m/s all the time: 0.2 m/s off in the first segment, 0.3 in the second.
-        let r = score(&js, false, 0, &walk(0.3, 4.0, 0.0));
-        let e = r.velocity_error_mps.unwrap();
-        assert!((e - 0.25).abs() < 0.01, "{e}");
-        // 0.8 m/s throughout: 0.3 and 0.8 m/s off, mean 0.55 > 0.25.
-        assert!(!score(&js, false, 0, &walk(0.8, 4.0, 0.0)).success);
-        // Heading held: no yaw-rate error.
-        assert!(r.yaw_rate_error_rps.unwrap() < 1e-12);
-    }
-
-    /// The yaw-rate error through the ±π wrap: turning at 0.5 rad/s for 10 s (five wraps of
-    /// the heading) against commands of 0.5 and then 0.2 rad/s.
-    #[test]
-    fn walk_perturb_scores_falls_and_reports_the_speed_kept() {
-        let wp = scenario("{name: p, task: walk_perturb, speed: 0.5}");
-        // 0.3 m/s for 5 s: no fall is a success, the error after the first second is 0.2.
-        let slow = walk(0.3, 5.0, 0.0);
-        let r = score(&wp, false, 0, &slow);
-        assert!(r.success);
-        assert!((r.velocity_error_mps.unwrap() - 0.2).abs() < 1e-9);
-        // Walking 0.5 m/s for 1 s, then standing: the first second is skipped.
-        let stop = walk(0.5, 1.0, 4.0);
-        let e = score(&wp, false, 0, &stop).velocity_error_mps.unwrap();
-        assert!((e - 0.5).abs() < 0.01, "{e}");
-        assert!(!score(&wp, true, 0, &slow).success);
-    }
-
-    #[test]
-    fn yaw_rate_error_unwraps_the_heading() {
-        let js = scenario("{name: j, task: joystick, commands: [[0, 0, 0.5, 5], [0, 0, 0.2, 5]]}");
-        let log: Vec<Sample> = (1..=500)
-            .map(|k| {
-                let t = k as f64 * 0.02;
-                let yaw = (0.5 * t + std::f64::consts::PI).rem_euclid(2.0 * std::f64::consts::PI)
-                    - std::f64::consts::PI;
-                Sample {
-                    t,
-                    xy: [0.0, 0.0],
-                    vel: [0.0, 0.0],
-                    yaw,
-                }
-            })
-            .collect();
-        let e = score(&js, false, 0, &log).yaw_rate_error_rps.unwrap();
-        // Segment errors 0 and 0.3 rad/s.
-        assert!((e - 0.15).abs() < 1e-9, "{e}");
-    }
-
-    #[test]
-    fn bad_scenarios_are_named() {
-        let bad = [
-            ("{name: a, task: obstacles}", "needs a goal"),
-            ("{name: b, task: joystick}", "needs commands"),
-            (
-                "{name: c, task: joystick, commands: [[0.5, 0, 0, 0]]}",
-                "seconds > 0",
-            ),
-            (
-                "{name: d, task: waypoint, goal: [1, 0], seconds: -1}",
-                "(0, 300]",
-            ),
-        ];
-        for (yaml, says) in bad {
-            let s: Scenario = serde_yaml::from_str(yaml).unwrap();
-            let e = format!("{:#}", s.check().unwrap_err());
-            assert!(e.contains(says), "{yaml}: {e}");
-        }
-    }
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_estimator;
 mod bench_model;
+mod courses_cmd;
 mod data_cmds;
 mod drive_cmd;
 mod eval_cmd;
@@ -54,6 +55,9 @@ enum Command {
     Demo(drive_cmd::DemoArgs),
     /// Closed-loop evaluation on the paper's protocol (scenario file), with the expert baseline.
     Eval(eval_cmd::EvalArgs),
+    /// Generated courses for `g1d eval`: obstacles, waypoints, joystick commands, from seeds.
+    #[command(subcommand)]
+    Courses(courses_cmd::CoursesCommand),
     /// Check an exported model, or evaluate its unguided plans.
     #[command(subcommand)]
     Model(model_cmds::ModelCommand),
@@ -243,6 +247,7 @@ fn main() -> ExitCode {
         Command::Up(a) => up_cmd::cmd_up(a),
         Command::Replay(a) => replay_cmd::cmd_replay(a),
         Command::Security(c) => security_cmd::run(c),
+        Command::Courses(c) => courses_cmd::run(c),
         Command::Bench(BenchCommand::Estimator(a)) => bench_estimator::bench_estimator(a),
     };
     match r {

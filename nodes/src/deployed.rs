@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::{bail, Context as _, Result};
 use g1_bridge::{BridgeConfig, Mode, Request};
 use g1_control::{LatencyModel, PlanInfo, Task};
-use g1_eval::{account_step, to_shape, DriveOutcome};
+use g1_eval::{account_step, to_shape, DriveOutcome, EstimateError};
 use g1_hg::Remote;
 use g1_msgs::g1d::JointTargets;
 use g1_msgs::unitree::LowCmd;
@@ -206,26 +206,6 @@ pub struct DeployedChain {
     pub planner_stops_at_s: Option<f64>,
     /// End the episode at a fall (default); false runs on to `steps` (fault tests).
     pub stop_at_fall: bool,
-}
-
-/// How far the estimator's state was from the simulator's truth over an episode's control
-/// steps (what the controller saw against what was).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct EstimateError {
-    /// RMS of the planar (x, y) velocity error (m/s).
-    pub planar_velocity_rms_mps: f64,
-    /// Largest planar velocity error (m/s).
-    pub planar_velocity_max_mps: f64,
-    /// RMS of the vertical velocity error (m/s).
-    pub vertical_velocity_rms_mps: f64,
-    /// Planar position error at the end (m): the estimate's drift from where the robot is.
-    pub final_position_error_m: f64,
-    /// RMS height error (m).
-    pub height_rms_m: f64,
-    /// RMS of the angular velocity error (rad/s).
-    pub angular_velocity_rms_rps: f64,
-    /// Control steps compared.
-    pub steps: u64,
 }
 
 #[derive(Default)]

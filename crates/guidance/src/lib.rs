@@ -16,7 +16,7 @@ use g1::bodypos::layout;
 use g1::{NUM_BODIES, STATE_DIM};
 use serde::{Deserialize, Serialize};
 
-pub use route::{Route, RouteParams};
+pub use route::{planar_clearance, Route, RouteParams};
 pub use sdf::Shape;
 
 /// Steps of a window (t−4 … t+16) and the index of step t.
