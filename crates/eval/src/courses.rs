@@ -14,6 +14,7 @@ use std::collections::BinaryHeap;
 use std::f64::consts::PI;
 
 use anyhow::{bail, Result};
+use g1_guidance::route::NEIGHBOURS;
 use g1_guidance::{planar_clearance, Shape};
 use g1_sim::Obstacle;
 use rand::{Rng, SeedableRng as _};
@@ -385,18 +386,7 @@ pub fn feasible_path(
     let mut lo = [start[0].min(goal[0]), start[1].min(goal[1])];
     let mut hi = [start[0].max(goal[0]), start[1].max(goal[1])];
     for s in shapes {
-        let (c, r) = match s {
-            Shape::Sphere { center, radius } => ([center[0], center[1]], *radius),
-            Shape::Box {
-                center,
-                half_extents,
-                ..
-            } => (
-                [center[0], center[1]],
-                half_extents[0].hypot(half_extents[1]),
-            ),
-            Shape::Cylinder { center, radius, .. } => (*center, *radius),
-        };
+        let (c, r) = s.footprint_circle();
         for i in 0..2 {
             lo[i] = lo[i].min(c[i] - r);
             hi[i] = hi[i].max(c[i] + r);
@@ -466,16 +456,7 @@ pub fn feasible_path(
             continue;
         }
         let (i, j) = ((k % nx) as i64, (k / nx) as i64);
-        for (di, dj) in [
-            (1, 0),
-            (-1, 0),
-            (0, 1),
-            (0, -1),
-            (1, 1),
-            (1, -1),
-            (-1, 1),
-            (-1, -1),
-        ] {
+        for (di, dj) in NEIGHBOURS {
             let (a, b) = (i + di, j + dj);
             if a < 0 || b < 0 || a >= nx as i64 || b >= ny as i64 {
                 continue;

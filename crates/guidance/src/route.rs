@@ -88,7 +88,8 @@ impl Ord for Item {
     }
 }
 
-const NEIGHBOURS: [(i64, i64); 8] = [
+/// The 8-neighbourhood of a grid cell.
+pub const NEIGHBOURS: [(i64, i64); 8] = [
     (1, 0),
     (-1, 0),
     (0, 1),
@@ -111,18 +112,7 @@ impl Route {
         let mut lo = [goal[0].min(robot[0]), goal[1].min(robot[1])];
         let mut hi = [goal[0].max(robot[0]), goal[1].max(robot[1])];
         for s in shapes {
-            let (c, r) = match *s {
-                Shape::Sphere { center, radius } => ([center[0], center[1]], radius),
-                Shape::Box {
-                    center,
-                    half_extents,
-                    ..
-                } => (
-                    [center[0], center[1]],
-                    half_extents[0].hypot(half_extents[1]),
-                ),
-                Shape::Cylinder { center, radius, .. } => (center, radius),
-            };
+            let (c, r) = s.footprint_circle();
             for k in 0..2 {
                 lo[k] = lo[k].min(c[k] - r);
                 hi[k] = hi[k].max(c[k] + r);

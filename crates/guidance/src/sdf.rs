@@ -53,6 +53,22 @@ fn box_sdf(q: [f64; 3], h: [f64; 3]) -> (f64, [f64; 3]) {
 }
 
 impl Shape {
+    /// A planar circle (centre, radius; m) that covers the shape's footprint.
+    pub fn footprint_circle(&self) -> ([f64; 2], f64) {
+        match *self {
+            Shape::Sphere { center, radius } => ([center[0], center[1]], radius),
+            Shape::Box {
+                center,
+                half_extents,
+                ..
+            } => (
+                [center[0], center[1]],
+                half_extents[0].hypot(half_extents[1]),
+            ),
+            Shape::Cylinder { center, radius, .. } => (center, radius),
+        }
+    }
+
     /// Signed distance from `p` and its gradient (unit outward normal almost everywhere).
     pub fn sdf(&self, p: [f64; 3]) -> (f64, [f64; 3]) {
         match *self {
