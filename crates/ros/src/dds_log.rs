@@ -2,7 +2,8 @@
 //! when asked: `G1D_DDS_LOG=error|warn|info|debug|trace` (unset or `off`: nothing). Discovery,
 //! DDS Security handshakes and key exchange report their failures only there.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use log::{LevelFilter, Log, Metadata, Record};
@@ -12,6 +13,35 @@ struct StderrLog;
 /// When the logger was installed: each line carries the seconds since.
 static START: OnceLock<Instant> = OnceLock::new();
 
+/// Lines per source (`target`) and second beyond which the rest of that second is counted, not
+/// printed (a peer without credentials makes RustDDS log every message it rejects).
+pub const LINES_PER_SECOND: u32 = 20;
+
+/// Per target: the second being counted, lines in it, and lines held back.
+static RATE: Mutex<Option<HashMap<String, (u64, u32, u64)>>> = Mutex::new(None);
+
+/// Whether a line from `target` at `t` seconds may be printed; when a new second begins after
+/// lines were held back, also how many.
+fn admit(target: &str, t: f64) -> (bool, u64) {
+    let Ok(mut guard) = RATE.lock() else {
+        return (true, 0);
+    };
+    let map = guard.get_or_insert_with(HashMap::new);
+    let sec = t as u64;
+    let e = map.entry(target.to_string()).or_insert((sec, 0, 0));
+    let mut held = 0;
+    if e.0 != sec {
+        held = e.2;
+        *e = (sec, 0, 0);
+    }
+    e.1 += 1;
+    if e.1 > LINES_PER_SECOND {
+        e.2 += 1;
+        return (false, held);
+    }
+    (true, held)
+}
+
 impl Log for StderrLog {
     fn enabled(&self, _: &Metadata) -> bool {
         true
@@ -20,7 +50,16 @@ impl Log for StderrLog {
     fn log(&self, r: &Record) {
         if self.enabled(r.metadata()) {
             let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
-            eprintln!("[dds {t:.3} {} {}] {}", r.level(), r.target(), r.args());
+            let (print, held) = admit(r.target(), t);
+            if held > 0 {
+                eprintln!(
+                    "[dds {t:.3} {}] {held} more lines held back in the previous second",
+                    r.target()
+                );
+            }
+            if print {
+                eprintln!("[dds {t:.3} {} {}] {}", r.level(), r.target(), r.args());
+            }
         }
     }
 
@@ -59,5 +98,15 @@ mod tests {
         assert_eq!(level_from(Some("DEBUG")), Ok(LevelFilter::Debug));
         let e = level_from(Some("loud")).unwrap_err();
         assert!(e.contains("\"loud\"") && e.contains("warn"), "{e}");
+    }
+
+    #[test]
+    fn a_flood_from_one_source_is_counted_not_printed() {
+        let printed = (0..100).filter(|_| admit("test::flood", 5.5).0).count();
+        assert_eq!(printed, LINES_PER_SECOND as usize);
+        // Another source is not held back by the first.
+        assert!(admit("test::other", 5.5).0);
+        // The next second prints again and tells how many were held back.
+        assert_eq!(admit("test::flood", 6.1), (true, 100 - LINES_PER_SECOND as u64));
     }
 }
