@@ -57,7 +57,10 @@ fn the_harness_and_the_node_compute_the_same_targets() {
     );
     // Every step of the episode ran on a plan (after the first, which holds).
     assert!(
-        d.log.iter().skip(1).all(|l| l.mode == "plan"),
+        d.log
+            .iter()
+            .skip(1)
+            .all(|l| l.mode == g1_control::StepMode::Plan),
         "{:?}",
         d.log.iter().map(|l| l.mode).collect::<Vec<_>>()
     );

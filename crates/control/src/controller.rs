@@ -155,11 +155,38 @@ pub struct Observation<'a> {
     pub obstacles: &'a [Shape],
 }
 
+/// Where a control step's targets came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepMode {
+    /// The newest landed plan's action for this step.
+    Plan,
+    /// No plan covers the step: the last targets, for up to `hold_steps`.
+    Hold,
+    /// No targets: the harness (or, on the robot, the bridge) damps the joints.
+    Damping,
+}
+
+impl StepMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Plan => "plan",
+            Self::Hold => "hold",
+            Self::Damping => "damping",
+        }
+    }
+}
+
+impl std::fmt::Display for StepMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What one step did (for logs, diagnostics and evaluation).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepInfo {
-    /// `plan`, `hold` or `none`.
-    pub mode: &'static str,
+    pub mode: StepMode,
     /// Control steps since the state of the plan the targets came from.
     pub plan_age: Option<u64>,
     /// Measured minus predicted planar root velocity (m/s), when a landed plan predicted it.
@@ -324,15 +351,15 @@ impl Controller {
                 self.stale_for = 0;
                 let action: [f64; NUM_JOINTS] = std::array::from_fn(|j| a[j] as f64);
                 self.last = Some(action);
-                (self.targets(action), "plan", Some(k - step))
+                (self.targets(action), StepMode::Plan, Some(k - step))
             }
             _ => {
                 self.stale_for += 1;
                 match self.last {
                     Some(action) if self.stale_for <= self.cfg.hold_steps => {
-                        (self.targets(action), "hold", None)
+                        (self.targets(action), StepMode::Hold, None)
                     }
-                    _ => (Command::None, "none", None),
+                    _ => (Command::None, StepMode::Damping, None),
                 }
             }
         };

@@ -7,7 +7,9 @@ pub mod controller;
 pub mod planner;
 pub mod task;
 
-pub use controller::{Command, Controller, LatencyModel, Observation, PlanInfo, StepInfo};
+pub use controller::{
+    Command, Controller, LatencyModel, Observation, PlanInfo, StepInfo, StepMode,
+};
 pub use planner::{Plan, Planner, PlannerConfig};
 pub use task::{build_guidance, ControlConfig, Router, Task};
 

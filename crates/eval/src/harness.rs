@@ -6,7 +6,7 @@
 use anyhow::Result;
 use g1::bodypos::{build_state_self, CharacterFrame};
 use g1::{forward_kinematics, BodyPosState};
-use g1_control::{Command, Controller, Observation, PlanInfo, StepInfo, Task};
+use g1_control::{Command, Controller, Observation, PlanInfo, StepInfo, StepMode, Task};
 use g1_guidance::Shape;
 use g1_sim::{InitialState, MotorCommand, Obstacle, Sim};
 use serde::Serialize;
@@ -20,7 +20,7 @@ pub struct StepLog {
     /// Root planar velocity in the heading frame (m/s).
     pub vel_heading: [f64; 2],
     pub plan_age_steps: Option<u64>,
-    pub mode: &'static str,
+    pub mode: StepMode,
     /// Measured minus predicted planar root velocity (m/s) at this step's start, when a plan
     /// covered it.
     pub surprise_mps: Option<f64>,
@@ -97,7 +97,7 @@ pub fn account_step(
     dt: f64,
 ) -> bool {
     let info = info.unwrap_or(StepInfo {
-        mode: "none",
+        mode: StepMode::Damping,
         plan_age: None,
         surprise_mps: None,
         gate: 1.0,
@@ -107,22 +107,16 @@ pub fn account_step(
         out.plan_latency_ms.push(p.compute_s * 1e3);
         out.denoiser_calls.push(p.denoiser_calls);
     }
-    let mode = match info.mode {
-        "plan" => {
+    let mode = info.mode;
+    match mode {
+        StepMode::Plan => {
             if info.plan_age.is_some_and(|a| (a as f64) * dt < 0.1) {
                 out.fresh_plan_steps += 1;
             }
-            "plan"
         }
-        "hold" => {
-            out.hold_steps += 1;
-            "hold"
-        }
-        _ => {
-            out.damping_steps += 1;
-            "damping"
-        }
-    };
+        StepMode::Hold => out.hold_steps += 1,
+        StepMode::Damping => out.damping_steps += 1,
+    }
     out.steps = k + 1;
     let gt = sim.ground_truth();
     if sim.obstacle_contacts() > 0 {

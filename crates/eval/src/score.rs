@@ -174,7 +174,7 @@ mod tests {
     /// The scenario files the repository ships parse and pass the checks `g1d eval` applies.
     #[test]
     fn shipped_scenario_files_are_valid() {
-        let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+        let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
         for (name, want) in [
             (
                 "eval_scenarios.yaml",

@@ -200,8 +200,14 @@ fn nan_plans_fall_back_to_hold_then_damping() {
     );
     assert_eq!(out.hold_steps, 10);
     assert_eq!(out.damping_steps, 20);
-    assert_eq!(out.log.iter().filter(|l| l.mode == "plan").count(), 0);
-    assert_eq!(out.log[29].mode, "damping");
+    assert_eq!(
+        out.log
+            .iter()
+            .filter(|l| l.mode == g1_control::StepMode::Plan)
+            .count(),
+        0
+    );
+    assert_eq!(out.log[29].mode, g1_control::StepMode::Damping);
 }
 
 #[test]
@@ -214,7 +220,7 @@ fn a_plan_that_runs_out_is_held_then_damped() {
     };
     let mut c = ctl(planner, cfg, 5.0);
     let out = drive(&mut sim, &mut c, &|_| Task::Free, 40, |_, _, _| {}).unwrap();
-    let modes: Vec<&str> = out.log.iter().map(|l| l.mode).collect();
+    let modes: Vec<&str> = out.log.iter().map(|l| l.mode.name()).collect();
     // Step 0 has no plan yet (it lands at step ≥ 1); the plan from step 0 covers steps ≤ 16.
     assert_eq!(modes[0], "hold");
     let first_plan = modes.iter().position(|m| *m == "plan").unwrap();
@@ -318,7 +324,11 @@ fn a_minimum_plan_delay_holds_plans_back() {
         };
         let mut c = ctl(planner, cfg, 0.0);
         let out = drive(&mut sim, &mut c, &|_| Task::Free, 12, |_, _, _| {}).unwrap();
-        let first = out.log.iter().position(|l| l.mode == "plan").unwrap() as u64;
+        let first = out
+            .log
+            .iter()
+            .position(|l| l.mode == g1_control::StepMode::Plan)
+            .unwrap() as u64;
         // The latency model says 0 ms: the floor decides.
         assert_eq!(first, min_delay, "min delay {min_delay}");
         let ages: Vec<u64> = out.log.iter().filter_map(|l| l.plan_age_steps).collect();

@@ -48,7 +48,7 @@ fn controller_stepper_keeps_the_g1_standing() {
         assert!(q.iter().all(|v| v.is_finite()));
         sim.set_command(&MotorCommand::with_gains(q, kp, kd));
         // The first step holds the standing pose; every later one executes a plan.
-        from_plans += usize::from(c.last_step.unwrap().mode == "plan");
+        from_plans += usize::from(c.last_step.unwrap().mode == g1_control::StepMode::Plan);
         sim.step_control();
         let h = sim.ground_truth().head_height_m;
         assert!(h > 1.0, "head at {h:.2} m at step {k}: the G1 is falling");

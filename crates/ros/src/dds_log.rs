@@ -107,6 +107,9 @@ mod tests {
         // Another source is not held back by the first.
         assert!(admit("test::other", 5.5).0);
         // The next second prints again and tells how many were held back.
-        assert_eq!(admit("test::flood", 6.1), (true, 100 - LINES_PER_SECOND as u64));
+        assert_eq!(
+            admit("test::flood", 6.1),
+            (true, 100 - LINES_PER_SECOND as u64)
+        );
     }
 }
