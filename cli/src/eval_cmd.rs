@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use g1_control::{ControlConfig, LatencyModel, PlannerConfig, Task};
@@ -472,70 +471,120 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let mut reports = vec![];
-    let mut all_runs: Vec<(String, &str, Vec<RunResult>)> = vec![];
-    for s in &scenarios {
-        let mut groups: Vec<(&str, Vec<RunResult>)> = vec![];
-        let mut kinds = vec![];
-        if !a.baseline_only {
-            kinds.push("diffusion");
-        }
-        if with_expert {
-            kinds.push("expert");
-        }
-        for kind in kinds {
-            let next = AtomicUsize::new(0);
-            let results: Mutex<Vec<(usize, Result<RunResult>)>> = Mutex::new(vec![]);
-            let bar = if a.json {
-                indicatif::ProgressBar::hidden()
-            } else {
-                crate::data_cmds::progress_bar(a.runs as u64, &format!("{} / {kind}", s.name))
-            };
-            std::thread::scope(|sc| {
-                for _ in 0..workers.min(a.runs) {
-                    sc.spawn(|| {
-                        let mut worker: Option<Result<Worker>> = None;
-                        loop {
-                            let i = next.fetch_add(1, Ordering::SeqCst);
-                            if i >= a.runs {
-                                break;
-                            }
-                            let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
-                            let w = worker.get_or_insert_with(|| Worker::new(kind, s, &setup));
-                            let r = match w {
-                                Ok(w) => w.run(s, seed),
-                                Err(e) => Err(anyhow::anyhow!("{e:#}")),
-                            };
-                            results.lock().expect("lock").push((i, r));
-                            bar.inc(1);
-                        }
-                    });
+    let mut kinds = vec![];
+    if !a.baseline_only {
+        kinds.push("diffusion");
+    }
+    if with_expert {
+        kinds.push("expert");
+    }
+    // Every (scenario, controller, run) is one job for the worker pool, so many scenarios of a
+    // few runs keep every worker busy as well as a few scenarios of many runs. A scenario is
+    // summarised, drawn and written as soon as its last run is in (an interrupted eval keeps
+    // what it finished).
+    let jobs: Vec<(usize, &str, usize)> = (0..scenarios.len())
+        .flat_map(|si| {
+            let kinds = &kinds;
+            kinds
+                .iter()
+                .flat_map(move |k| (0..a.runs).map(move |i| (si, *k, i)))
+        })
+        .collect();
+    let per_scenario = kinds.len() * a.runs;
+    let bar = if a.json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        crate::data_cmds::progress_bar(
+            jobs.len() as u64,
+            &format!("{} scenario(s) × {} run(s)", scenarios.len(), a.runs),
+        )
+    };
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, &str, usize, Result<RunResult>)>();
+    let mut reports: Vec<(usize, ScenarioReport)> = vec![];
+    let mut all_runs: Vec<(usize, String, &str, Vec<RunResult>)> = vec![];
+    std::thread::scope(|sc| -> Result<()> {
+        for _ in 0..workers.min(jobs.len()) {
+            let tx = tx.clone();
+            let (jobs, next, setup, scenarios) = (&jobs, &next, &setup, &scenarios);
+            sc.spawn(move || {
+                // The loaded controller of the last (scenario, controller) this worker ran.
+                let mut worker: Option<(usize, &str, Result<Worker>)> = None;
+                loop {
+                    let j = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&(si, kind, i)) = jobs.get(j) else {
+                        break;
+                    };
+                    let s = &scenarios[si];
+                    if !matches!(&worker, Some((wsi, wk, _)) if *wsi == si && *wk == kind) {
+                        worker = Some((si, kind, Worker::new(kind, s, setup)));
+                    }
+                    let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
+                    let r = match worker.as_mut().map(|w| &mut w.2) {
+                        Some(Ok(w)) => w.run(s, seed),
+                        Some(Err(e)) => Err(anyhow::anyhow!("{e:#}")),
+                        None => unreachable!("worker set above"),
+                    };
+                    if tx.send((si, kind, i, r)).is_err() {
+                        break;
+                    }
                 }
             });
-            bar.finish_and_clear();
-            let mut rs = results.into_inner().expect("lock");
-            rs.sort_by_key(|r| r.0);
-            let rs: Vec<RunResult> = rs
-                .into_iter()
-                .map(|(i, r)| r.with_context(|| format!("{} run {i}", s.name)))
-                .collect::<Result<_>>()?;
-            reports.push(summarise(s, kind, &setup, &rs));
-            groups.push((kind, rs));
         }
-        let views: Vec<(&str, &[RunResult])> =
-            groups.iter().map(|(k, r)| (*k, r.as_slice())).collect();
-        picture(
-            &a.out.join(format!("{}.png", s.name)),
-            s,
-            &views,
-            &setup.params.planner.control,
-        )?;
-        for (kind, rs) in groups {
-            all_runs.push((s.name.clone(), kind, rs));
+        drop(tx);
+        let mut pending: std::collections::BTreeMap<usize, Vec<(&str, usize, RunResult)>> =
+            Default::default();
+        for (si, kind, i, r) in rx.iter() {
+            bar.inc(1);
+            let s = &scenarios[si];
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    // The workers finish their runs in hand and take no more.
+                    next.store(jobs.len(), Ordering::SeqCst);
+                    return Err(e.context(format!("{} / {kind} run {i}", s.name)));
+                }
+            };
+            let done = pending.entry(si).or_default();
+            done.push((kind, i, r));
+            if done.len() < per_scenario {
+                continue;
+            }
+            let mut done = pending.remove(&si).expect("entry");
+            done.sort_by_key(|(k, i, _)| (kinds.iter().position(|x| x == k), *i));
+            let mut groups: Vec<(&str, Vec<RunResult>)> = vec![];
+            for kind in &kinds {
+                let rs: Vec<RunResult> = done
+                    .iter()
+                    .filter(|(k, _, _)| k == kind)
+                    .map(|(_, _, r)| r.clone())
+                    .collect();
+                reports.push((si, summarise(s, kind, &setup, &rs)));
+                groups.push((kind, rs));
+            }
+            let views: Vec<(&str, &[RunResult])> =
+                groups.iter().map(|(k, r)| (*k, r.as_slice())).collect();
+            picture(
+                &a.out.join(format!("{}.png", s.name)),
+                s,
+                &views,
+                &setup.params.planner.control,
+            )?;
+            for (kind, rs) in groups {
+                all_runs.push((si, s.name.clone(), kind, rs));
+            }
+            reports.sort_by_key(|(si, _)| *si);
+            all_runs.sort_by_key(|(si, _, _, _)| *si);
+            write_results(&a.out, &reports, &all_runs)?;
         }
-        // Written after every scenario, so an interrupted eval keeps what it finished.
-        write_results(&a.out, &reports, &all_runs)?;
-    }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let reports: Vec<ScenarioReport> = reports.into_iter().map(|(_, r)| r).collect();
+    let all_runs: Vec<(String, &str, Vec<RunResult>)> = all_runs
+        .into_iter()
+        .map(|(_, n, k, rs)| (n, k, rs))
+        .collect();
     if setup.latency == LatencyModel::WallClock {
         // The measured plan latencies, as a latency file for later runs (`--latency FILE`).
         let samples: Vec<f64> = all_runs
@@ -581,12 +630,13 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
 /// `report.json` (the `--json` output), `runs.json` (every run) and `table.md` in `out`.
 fn write_results(
     out: &Path,
-    reports: &[ScenarioReport],
-    all_runs: &[(String, &str, Vec<RunResult>)],
+    reports: &[(usize, ScenarioReport)],
+    all_runs: &[(usize, String, &str, Vec<RunResult>)],
 ) -> Result<()> {
+    let reports: Vec<ScenarioReport> = reports.iter().map(|(_, r)| r.clone()).collect();
     let groups: Vec<RunGroup> = all_runs
         .iter()
-        .map(|(s, k, rs)| RunGroup {
+        .map(|(_, s, k, rs)| RunGroup {
             scenario: s,
             controller: k,
             runs: rs,
@@ -596,9 +646,9 @@ fn write_results(
         let p = out.join(name);
         std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))
     };
-    write("report.json", serde_json::to_string_pretty(reports)?)?;
+    write("report.json", serde_json::to_string_pretty(&reports)?)?;
     write("runs.json", serde_json::to_string_pretty(&groups)?)?;
-    write("table.md", table(reports))
+    write("table.md", table(&reports))
 }
 
 /// The readable table (Markdown).
@@ -633,6 +683,39 @@ fn table(reports: &[ScenarioReport]) -> String {
             r.fresh_plan_share
                 .map_or("—".into(), |v| format!("{:.0}%", 100.0 * v)),
         );
+    }
+    // Over many scenarios (generated courses): one line per controller for all of them.
+    let n_scenarios = reports
+        .iter()
+        .map(|r| &r.scenario)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if n_scenarios > 1 {
+        let mut controllers: Vec<&str> = reports.iter().map(|r| r.controller.as_str()).collect();
+        controllers.dedup();
+        for c in controllers {
+            let rs: Vec<&ScenarioReport> = reports.iter().filter(|r| r.controller == c).collect();
+            let runs: usize = rs.iter().map(|r| r.runs).sum();
+            let weighted = |f: &dyn Fn(&ScenarioReport) -> Option<f64>| {
+                let (sum, n) = rs.iter().fold((0.0, 0usize), |(s, n), r| match f(r) {
+                    Some(v) => (s + v * r.runs as f64, n + r.runs),
+                    None => (s, n),
+                });
+                (n > 0).then(|| sum / n as f64)
+            };
+            let _ = writeln!(
+                t,
+                "| **all {} scenarios** | {c} | | {runs} | {:.0}% | {} | {} | {} | {} | {} | {} | | |",
+                rs.len(),
+                100.0 * rs.iter().map(|r| r.successes).sum::<usize>() as f64 / runs.max(1) as f64,
+                rs.iter().map(|r| r.falls).sum::<usize>(),
+                rs.iter().map(|r| r.contacts).sum::<u64>(),
+                f(weighted(&|r| r.mean_time_s), 1),
+                f(weighted(&|r| r.velocity_error_mps), 2),
+                f(weighted(&|r| r.yaw_rate_error_rps), 2),
+                f(weighted(&|r| r.final_error_m), 2),
+            );
+        }
     }
     t
 }
