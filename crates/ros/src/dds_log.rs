@@ -18,7 +18,8 @@ static START: OnceLock<Instant> = OnceLock::new();
 pub const LINES_PER_SECOND: u32 = 20;
 
 /// Per target: the second being counted, lines in it, and lines held back.
-static RATE: Mutex<Option<HashMap<String, (u64, u32, u64)>>> = Mutex::new(None);
+type Counts = HashMap<String, (u64, u32, u64)>;
+static RATE: Mutex<Option<Counts>> = Mutex::new(None);
 
 /// Whether a line from `target` at `t` seconds may be printed; when a new second begins after
 /// lines were held back, also how many.
