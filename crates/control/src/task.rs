@@ -66,6 +66,14 @@ pub struct ControlConfig {
     pub route_slow_m: f64,
     /// The route keeps the root this far from obstacle surfaces (m).
     pub route_clearance_m: f64,
+    /// Waypoint task: turn to face the route (1/s; 0 = off). The yaw-rate cost (weight
+    /// `yaw_rate_weight`) asks for this gain times the bearing of the route point ahead, capped
+    /// at `route_max_yaw_rate`, and the walking speed along the route is scaled by the
+    /// bearing's cosine (none while the route lies more than 90° off the heading): a goal
+    /// behind is turned to, not walked to backwards.
+    pub route_turn_gain: f64,
+    /// The cap on that yaw rate (rad/s).
+    pub route_max_yaw_rate: f64,
     /// Joystick commands change by at most this much per second (m/s², on the planar velocity
     /// vector; a new joystick task starts from the measured velocity); 0 = step changes.
     pub joystick_accel_mps2: f64,
@@ -128,6 +136,8 @@ impl Default for ControlConfig {
             route_weight: 1.0,
             route_lookahead_m: 1.0,
             route_slow_m: 1.0,
+            route_turn_gain: 0.0,
+            route_max_yaw_rate: 0.8,
             joystick_accel_mps2: 1.0,
             yaw_rate_weight: 1.0,
             joystick_approach_mps2: 0.5,
@@ -151,6 +161,8 @@ impl ControlConfig {
             ("route_weight", self.route_weight),
             ("route_lookahead_m", self.route_lookahead_m),
             ("route_slow_m", self.route_slow_m),
+            ("route_turn_gain", self.route_turn_gain),
+            ("route_max_yaw_rate", self.route_max_yaw_rate),
             ("joystick_accel_mps2", self.joystick_accel_mps2),
             ("yaw_rate_weight", self.yaw_rate_weight),
             ("joystick_approach_mps2", self.joystick_approach_mps2),
@@ -385,8 +397,16 @@ pub fn build_guidance(
                 let aim =
                     local(router.target(*goal, world_shapes, origin, cfg.route_lookahead_m, cfg));
                 let to_goal = (goal[0] - origin[0]).hypot(goal[1] - origin[1]);
-                let speed = cfg.route_speed_mps * (to_goal / cfg.route_slow_m.max(1e-6)).min(1.0);
+                let mut speed =
+                    cfg.route_speed_mps * (to_goal / cfg.route_slow_m.max(1e-6)).min(1.0);
                 let n = aim[0].hypot(aim[1]);
+                if cfg.route_turn_gain > 0.0 && n > 1e-9 {
+                    let bearing = aim[1].atan2(aim[0]);
+                    speed *= bearing.cos().max(0.0);
+                    let rate = (cfg.route_turn_gain * bearing)
+                        .clamp(-cfg.route_max_yaw_rate, cfg.route_max_yaw_rate);
+                    g.push(cfg.yaw_rate_weight, YawRate { rate });
+                }
                 if n > 1e-9 {
                     g.push(
                         cfg.route_weight,
@@ -411,4 +431,90 @@ pub fn build_guidance(
         );
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use g1::bodypos::layout::{ROOT_ANG_VEL, ROOT_LIN_VEL};
+    use g1::STATE_DIM;
+    use g1_guidance::{NOW, STEPS};
+
+    /// The weighted gradient of all the guidance's terms at the all-zero trajectory.
+    fn gradient(g: &Guidance) -> Vec<f64> {
+        let x = vec![0.0; STEPS * STATE_DIM];
+        let mut grad = vec![0.0; x.len()];
+        for (w, c) in &g.terms {
+            let mut part = vec![0.0; x.len()];
+            c.eval(&x, &mut part);
+            grad.iter_mut().zip(&part).for_each(|(a, p)| *a += w * p);
+        }
+        grad
+    }
+
+    /// A goal straight behind the robot: without the turn the route's joystick cost asks to
+    /// walk backwards at the route speed; with it, to stand and turn at the capped yaw rate.
+    #[test]
+    fn a_goal_behind_is_turned_to_not_walked_to_backwards() {
+        let frame = CharacterFrame::from_root(
+            &g1::nalgebra::Vector3::zeros(),
+            &g1::nalgebra::UnitQuaternion::identity(),
+        );
+        let task = Task::Waypoint { goal: [-3.0, 0.1] };
+        let build = |cfg: &ControlConfig| {
+            build_guidance(
+                &task,
+                cfg,
+                &[],
+                &frame,
+                &mut Router::default(),
+                ([0.0; 2], 0.02),
+            )
+        };
+        let off = ControlConfig::default();
+        assert_eq!(off.route_turn_gain, 0.0);
+        let g = gradient(&build(&off));
+        let (vx, wz) = (ROOT_LIN_VEL.start, ROOT_ANG_VEL.start + 2);
+        for t in NOW + 1..STEPS {
+            // ∂/∂vx of ½(vx − (−0.6))² at 0, weight 1: 0.6.
+            assert!((g[t * STATE_DIM + vx] - 0.6).abs() < 0.02, "step {t}");
+            assert_eq!(g[t * STATE_DIM + wz], 0.0);
+        }
+        let on = ControlConfig {
+            route_turn_gain: 1.5,
+            ..ControlConfig::default()
+        };
+        on.check().unwrap();
+        let g = gradient(&build(&on));
+        for t in NOW + 1..STEPS {
+            // No walking while the route is behind; turning left (the goal is a little to the
+            // left) at the 0.8 rad/s cap: yaw-rate weight 1 · (0 − 0.8).
+            assert!(g[t * STATE_DIM + vx].abs() < 1e-12, "step {t}");
+            assert!((g[t * STATE_DIM + wz] + 0.8).abs() < 1e-12, "step {t}");
+        }
+        // Straight ahead the turn changes nothing but a zero yaw-rate goal.
+        let ahead = Task::Waypoint { goal: [3.0, 0.0] };
+        let g = build_guidance(
+            &ahead,
+            &on,
+            &[],
+            &frame,
+            &mut Router::default(),
+            ([0.0; 2], 0.02),
+        );
+        let g = gradient(&g);
+        for t in NOW + 1..STEPS {
+            assert!((g[t * STATE_DIM + vx] + 0.6).abs() < 0.02, "step {t}");
+            assert!(g[t * STATE_DIM + wz].abs() < 1e-9, "step {t}");
+        }
+        let bad = ControlConfig {
+            route_turn_gain: -1.0,
+            ..ControlConfig::default()
+        };
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("route_turn_gain"));
+    }
 }
