@@ -249,6 +249,8 @@ pub struct PlannerCore {
     limits: InputLimits,
     /// The robot's newest position (m, `odom`), for the goal distance.
     robot_xy: [f64; 2],
+    /// The robot's heading (rad, odometry frame) from the newest state.
+    robot_yaw: f64,
     pub inputs: InputCounters,
 }
 
@@ -274,6 +276,7 @@ impl PlannerCore {
             policy_id,
             limits: cfg.limits.clone(),
             robot_xy: [0.0, 0.0],
+            robot_yaw: 0.0,
             inputs: InputCounters::default(),
         })
     }
@@ -338,24 +341,55 @@ impl PlannerCore {
         self.q.is_some()
     }
 
-    /// A `TaskGoal` (`/g1d/goal`).
     /// A `TaskGoal` (`/g1d/goal`). Out-of-range goals are refused and counted
-    /// ([`Self::inputs`]); velocities are clamped into `limits`.
+    /// ([`Self::inputs`]); velocities are clamped into `limits`; a waypoint is read in its
+    /// header's frame ([`Self::to_odom`]).
     pub fn goal(&mut self, g: &TaskGoal) {
         match g.task {
             1 => {
                 let v = &g.velocity;
                 self.set_velocity([v.linear.x, v.linear.y, v.angular.z], "/g1d/goal")
             }
-            2 => self.set_waypoint([g.waypoint.x, g.waypoint.y], "/g1d/goal"),
+            2 => {
+                let p = [g.waypoint.x, g.waypoint.y];
+                match self.to_odom(&g.header.frame_id, p) {
+                    Ok(p) => self.set_waypoint(p, "/g1d/goal"),
+                    Err(e) => self.reject(format!("/g1d/goal: {e}")),
+                }
+            }
             0 => self.task = Task::Free,
             t => self.reject(format!("/g1d/goal: unknown task {t}")),
         }
     }
 
-    /// A pose goal (`/goal_pose`): walk there (if within `limits.goal_distance_m`).
+    /// A pose goal (`/goal_pose`, in its header's frame): walk there (if within
+    /// `limits.goal_distance_m`).
     pub fn pose_goal(&mut self, p: &PoseStamped) {
-        self.set_waypoint([p.pose.position.x, p.pose.position.y], "/goal_pose");
+        let xy = [p.pose.position.x, p.pose.position.y];
+        match self.to_odom(&p.header.frame_id, xy) {
+            Ok(xy) => self.set_waypoint(xy, "/goal_pose"),
+            Err(e) => self.reject(format!("/goal_pose: {e}")),
+        }
+    }
+
+    /// A planar point given in `frame_id`, in the odometry frame the planner works in: `odom`
+    /// (or no frame) as it is; `pelvis`, `base_link` or `base_footprint` relative to the robot
+    /// (x ahead along its heading, y to its left, from the newest state; REP-103/105). Other
+    /// frames are refused: the planner has no transform tree to look them up in.
+    pub fn to_odom(&self, frame_id: &str, p: [f64; 2]) -> std::result::Result<[f64; 2], String> {
+        match frame_id.trim_start_matches('/') {
+            "" | "odom" => Ok(p),
+            "pelvis" | "base_link" | "base_footprint" => {
+                let (s, c) = self.robot_yaw.sin_cos();
+                Ok([
+                    self.robot_xy[0] + c * p[0] - s * p[1],
+                    self.robot_xy[1] + s * p[0] + c * p[1],
+                ])
+            }
+            f => Err(format!(
+                "goal in frame `{f}`: give it in `odom` or relative to the robot (`base_link`, `base_footprint`, `pelvis`)"
+            )),
+        }
     }
 
     /// A velocity command (`cmd_vel`), clamped into `limits`; all zeros = no task; a
@@ -453,6 +487,7 @@ impl PlannerCore {
         let quat = crate::unit_quat(&p.orientation);
         let frame =
             CharacterFrame::from_root(&NV::new(p.position.x, p.position.y, p.position.z), &quat);
+        self.robot_yaw = frame.yaw_rad;
         let cmd = self.controller.observe(&Observation {
             state,
             frame,

@@ -139,3 +139,71 @@ fn malformed_obstacles_and_states_are_errors_that_name_the_input() {
     });
     assert_eq!(c.inputs.rejected, 1);
 }
+
+/// Goals are read in their header's frame: `odom` (or none) as given, the robot's own frames
+/// relative to its pose and heading; other frames are refused, naming the ones that work.
+#[test]
+fn goals_in_the_robots_frame_are_transformed_and_unknown_frames_refused() {
+    let mut c = core();
+    c.joints(&g1_msgs::sensor_msgs::JointState {
+        position: g1::default_pose().to_vec(),
+        velocity: vec![0.0; g1::NUM_JOINTS],
+        ..Default::default()
+    });
+    // The robot at (1, 2) facing +y (yaw 90°).
+    let mut s = BodyPosState {
+        layout_version: g1::LAYOUT_VERSION,
+        state: vec![0.0; g1::STATE_DIM],
+        ..Default::default()
+    };
+    s.root_pose.position.x = 1.0;
+    s.root_pose.position.y = 2.0;
+    s.root_pose.position.z = 0.78;
+    let h = std::f64::consts::FRAC_PI_4;
+    s.root_pose.orientation.z = h.sin();
+    s.root_pose.orientation.w = h.cos();
+    c.on_state(&s).unwrap();
+    let goal = |frame: &str, x: f64, y: f64| {
+        let mut p = PoseStamped::default();
+        p.header.frame_id = frame.into();
+        p.pose.position.x = x;
+        p.pose.position.y = y;
+        p
+    };
+    let at = |c: &PlannerCore| match c.task {
+        Task::Waypoint { goal } => goal,
+        ref t => panic!("{t:?}"),
+    };
+    // 2 m ahead and 0.5 m to the left of a robot facing +y: (1 − 0.5, 2 + 2).
+    for f in ["base_link", "base_footprint", "pelvis", "/base_link"] {
+        c.pose_goal(&goal(f, 2.0, 0.5));
+        let g = at(&c);
+        assert!(
+            (g[0] - 0.5).abs() < 1e-9 && (g[1] - 4.0).abs() < 1e-9,
+            "{f}: {g:?}"
+        );
+    }
+    for f in ["odom", ""] {
+        c.pose_goal(&goal(f, 3.0, -1.0));
+        assert_eq!(at(&c), [3.0, -1.0], "{f}");
+    }
+    assert_eq!(c.inputs.rejected, 0);
+    c.pose_goal(&goal("map", 9.0, 9.0));
+    assert_eq!(at(&c), [3.0, -1.0], "the task stays");
+    assert_eq!(c.inputs.rejected, 1);
+    let why = c.inputs.last_rejection.clone().unwrap();
+    assert!(why.contains("`map`") && why.contains("base_link"), "{why}");
+    // The same for a TaskGoal's waypoint.
+    let mut tg = g1_msgs::g1d::TaskGoal {
+        task: 2,
+        ..Default::default()
+    };
+    tg.header.frame_id = "base_link".into();
+    tg.waypoint.x = 1.0;
+    c.goal(&tg);
+    let g = at(&c);
+    assert!(
+        (g[0] - 1.0).abs() < 1e-9 && (g[1] - 3.0).abs() < 1e-9,
+        "{g:?}"
+    );
+}
