@@ -494,10 +494,11 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
     let bar = if a.json {
         indicatif::ProgressBar::hidden()
     } else {
-        crate::data_cmds::progress_bar(
-            jobs.len() as u64,
-            &format!("{} scenario(s) × {} run(s)", scenarios.len(), a.runs),
-        )
+        let label = match scenarios.as_slice() {
+            [one] => format!("{} / {}", one.name, kinds.join(" + ")),
+            many => format!("{} scenarios × {} run(s)", many.len(), a.runs),
+        };
+        crate::data_cmds::progress_bar(jobs.len() as u64, &label)
     };
     let next = AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, &str, usize, Result<RunResult>)>();
