@@ -123,7 +123,8 @@ impl Default for ControlConfig {
         // fell rarely (2/50) but the robot never started walking on the joystick square.
         // Route turn 1.5 (2026-11-30, generated courses, tuning seeds 0–49, one run each,
         // deployed): obstacles 76 → 88 % (falls 5 → 1, contact steps 1899 → 4), waypoints
-        // 88 → 96 %; walking the route backwards to a goal behind had been the falls' cause.
+        // 88 → 96 %. Off by default: in the real-time chain over DDS the G1 fell walking to a
+        // goal 1.5 m ahead in 2 of 7 runs with it (0 of 5 without; docs/EXPERIMENTS.md).
         Self {
             joystick_weight: 1.0,
             waypoint_weight: 0.3,
@@ -139,7 +140,7 @@ impl Default for ControlConfig {
             route_weight: 1.0,
             route_lookahead_m: 1.0,
             route_slow_m: 1.0,
-            route_turn_gain: 1.5,
+            route_turn_gain: 0.0,
             route_max_yaw_rate: 0.8,
             joystick_accel_mps2: 1.0,
             yaw_rate_weight: 1.0,
@@ -400,15 +401,18 @@ pub fn build_guidance(
                 let aim =
                     local(router.target(*goal, world_shapes, origin, cfg.route_lookahead_m, cfg));
                 let to_goal = (goal[0] - origin[0]).hypot(goal[1] - origin[1]);
-                let mut speed =
-                    cfg.route_speed_mps * (to_goal / cfg.route_slow_m.max(1e-6)).min(1.0);
+                let slow = (to_goal / cfg.route_slow_m.max(1e-6)).min(1.0);
+                let mut speed = cfg.route_speed_mps * slow;
                 let n = aim[0].hypot(aim[1]);
                 if cfg.route_turn_gain > 0.0 && n > 1e-9 {
+                    // The turn fades out with the speed within `route_slow_m` of the goal: at
+                    // arrival a small overshoot puts the goal behind, and turning round there
+                    // would spin the robot on the spot.
                     let bearing = aim[1].atan2(aim[0]);
-                    speed *= bearing.cos().max(0.0);
+                    speed *= 1.0 - slow * (1.0 - bearing.cos().max(0.0));
                     let rate = (cfg.route_turn_gain * bearing)
                         .clamp(-cfg.route_max_yaw_rate, cfg.route_max_yaw_rate);
-                    g.push(cfg.yaw_rate_weight, YawRate { rate });
+                    g.push(cfg.yaw_rate_weight * slow, YawRate { rate });
                 }
                 if n > 1e-9 {
                     g.push(
@@ -474,10 +478,8 @@ mod tests {
                 ([0.0; 2], 0.02),
             )
         };
-        let off = ControlConfig {
-            route_turn_gain: 0.0,
-            ..ControlConfig::default()
-        };
+        let off = ControlConfig::default();
+        assert_eq!(off.route_turn_gain, 0.0);
         let g = gradient(&build(&off));
         let (vx, wz) = (ROOT_LIN_VEL.start, ROOT_ANG_VEL.start + 2);
         for t in NOW + 1..STEPS {
@@ -485,8 +487,10 @@ mod tests {
             assert!((g[t * STATE_DIM + vx] - 0.6).abs() < 0.02, "step {t}");
             assert_eq!(g[t * STATE_DIM + wz], 0.0);
         }
-        let on = ControlConfig::default();
-        assert_eq!(on.route_turn_gain, 1.5);
+        let on = ControlConfig {
+            route_turn_gain: 1.5,
+            ..ControlConfig::default()
+        };
         on.check().unwrap();
         let g = gradient(&build(&on));
         for t in NOW + 1..STEPS {
