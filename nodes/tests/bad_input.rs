@@ -16,6 +16,24 @@ fn core() -> PlannerCore {
     PlannerCore::new(&cfg, LatencyModel::Fixed { ms: 10.0 }).unwrap()
 }
 
+/// Joint states of the default pose (a state is only acted on after joint states).
+fn stand(c: &mut PlannerCore) {
+    c.joints(&g1_msgs::sensor_msgs::JointState {
+        position: g1::default_pose().to_vec(),
+        velocity: vec![0.0; g1::NUM_JOINTS],
+        ..Default::default()
+    });
+}
+
+/// A Body-Pos state of zeros at the origin (identity orientation set by the caller).
+fn zero_state() -> BodyPosState {
+    BodyPosState {
+        layout_version: g1::LAYOUT_VERSION,
+        state: vec![0.0; g1::STATE_DIM],
+        ..Default::default()
+    }
+}
+
 fn twist(x: f64, y: f64, wz: f64) -> Twist {
     Twist {
         linear: Vector3 { x, y, z: 0.0 },
@@ -118,16 +136,8 @@ fn malformed_obstacles_and_states_are_errors_that_name_the_input() {
         })
         .is_err());
     // A state with a NaN: refused before it reaches the controller.
-    c.joints(&g1_msgs::sensor_msgs::JointState {
-        position: g1::default_pose().to_vec(),
-        velocity: vec![0.0; g1::NUM_JOINTS],
-        ..Default::default()
-    });
-    let mut s = BodyPosState {
-        layout_version: g1::LAYOUT_VERSION,
-        state: vec![0.0; g1::STATE_DIM],
-        ..Default::default()
-    };
+    stand(&mut c);
+    let mut s = zero_state();
     s.root_pose.orientation.w = 1.0;
     s.state[5] = f32::NAN;
     let e = c.on_state(&s).unwrap_err();
@@ -145,17 +155,9 @@ fn malformed_obstacles_and_states_are_errors_that_name_the_input() {
 #[test]
 fn goals_in_the_robots_frame_are_transformed_and_unknown_frames_refused() {
     let mut c = core();
-    c.joints(&g1_msgs::sensor_msgs::JointState {
-        position: g1::default_pose().to_vec(),
-        velocity: vec![0.0; g1::NUM_JOINTS],
-        ..Default::default()
-    });
+    stand(&mut c);
     // The robot at (1, 2) facing +y (yaw 90°).
-    let mut s = BodyPosState {
-        layout_version: g1::LAYOUT_VERSION,
-        state: vec![0.0; g1::STATE_DIM],
-        ..Default::default()
-    };
+    let mut s = zero_state();
     s.root_pose.position.x = 1.0;
     s.root_pose.position.y = 2.0;
     s.root_pose.position.z = 0.78;
