@@ -130,7 +130,7 @@ fn contact_sheet(scenarios: &[g1_eval::Scenario]) -> Result<Canvas> {
             c.line(a[0], a[1], b[0], b[1], [120; 3]);
         }
         let shifted: Vec<g1_sim::Obstacle> = s.obstacles.iter().map(|ob| shift(ob, o)).collect();
-        crate::top_view::obstacles(&mut c, &shifted, [140; 3]);
+        g1_eval::top_view::obstacles(&mut c, &shifted, [140; 3]);
         if let Some(g) = s.goal {
             if s.task == TaskKind::Obstacles {
                 let shapes: Vec<_> = s.obstacles.iter().map(to_shape).collect();

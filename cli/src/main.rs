@@ -1,16 +1,21 @@
 //! `g1d`: the g1_diffusion command-line tool.
 
+mod bag_cmd;
 mod bench;
 mod bench_estimator;
 mod bench_model;
+mod collect_cmd;
 mod courses_cmd;
-mod data_cmds;
+mod dataset_cmd;
+mod demo_cmd;
 mod drive_cmd;
 mod eval_cmd;
-mod model_cmds;
+mod model_cmd;
+mod plans_cmd;
+mod progress;
 mod replay_cmd;
 mod security_cmd;
-mod top_view;
+mod train_cmd;
 mod up_cmd;
 use g1_data::rollout;
 
@@ -38,21 +43,21 @@ enum Command {
     /// Run a Stage 1 expert policy on the simulated G1 (headless) and summarise what happened.
     Sim(SimArgs),
     /// Collect Stage 1 expert data (noise, delay, pushes, randomisation) into rosbags.
-    Collect(data_cmds::CollectArgs),
+    Collect(collect_cmd::CollectArgs),
     /// Inspect or repair rosbag2 (MCAP) bags.
     #[command(subcommand)]
-    Bag(data_cmds::BagCommand),
+    Bag(bag_cmd::BagCommand),
     /// Build training datasets from bags.
     #[command(subcommand)]
-    Dataset(data_cmds::DatasetCommand),
+    Dataset(dataset_cmd::DatasetCommand),
     /// Train the state–action diffusion model on a dataset (libtorch, CPU or CUDA).
-    Train(model_cmds::TrainArgs),
+    Train(train_cmd::TrainArgs),
     /// Export a trained model as ONNX + manifest.json.
-    Export(model_cmds::ExportArgs),
+    Export(train_cmd::ExportArgs),
     /// The simulated G1 under the diffusion controller (one episode).
     Drive(drive_cmd::DriveArgs),
     /// The main job: the diffusion controller walks the G1 to a waypoint around obstacles.
-    Demo(drive_cmd::DemoArgs),
+    Demo(demo_cmd::DemoArgs),
     /// Closed-loop evaluation on the paper's protocol (scenario file), with the expert baseline.
     Eval(eval_cmd::EvalArgs),
     /// Generated courses for `g1d eval`: obstacles, waypoints, joystick commands, from seeds.
@@ -60,7 +65,7 @@ enum Command {
     Courses(courses_cmd::CoursesCommand),
     /// Check an exported model, or evaluate its unguided plans.
     #[command(subcommand)]
-    Model(model_cmds::ModelCommand),
+    Model(model_cmd::ModelCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -232,16 +237,16 @@ fn main() -> ExitCode {
     }
     let r = match cli.command {
         Command::Sim(a) => cmd_sim(a),
-        Command::Collect(a) => data_cmds::cmd_collect(a),
-        Command::Bag(c) => data_cmds::cmd_bag(c),
-        Command::Dataset(c) => data_cmds::cmd_dataset(c),
-        Command::Train(a) => model_cmds::cmd_train(a),
+        Command::Collect(a) => collect_cmd::cmd_collect(a),
+        Command::Bag(c) => bag_cmd::cmd_bag(c),
+        Command::Dataset(c) => dataset_cmd::cmd_dataset(c),
+        Command::Train(a) => train_cmd::cmd_train(a),
         Command::Drive(a) => drive_cmd::cmd_drive(a),
-        Command::Demo(a) => drive_cmd::cmd_demo(a),
+        Command::Demo(a) => demo_cmd::cmd_demo(a),
         Command::Eval(a) => eval_cmd::cmd_eval(a),
-        Command::Export(a) => model_cmds::cmd_export(a),
-        Command::Model(model_cmds::ModelCommand::Check(a)) => model_cmds::cmd_check(a),
-        Command::Model(model_cmds::ModelCommand::Plans(a)) => model_cmds::cmd_plans(a),
+        Command::Export(a) => train_cmd::cmd_export(a),
+        Command::Model(model_cmd::ModelCommand::Check(a)) => model_cmd::cmd_check(a),
+        Command::Model(model_cmd::ModelCommand::Plans(a)) => plans_cmd::cmd_plans(a),
         Command::Bench(BenchCommand::Sim(a)) => bench::bench_sim(a),
         Command::Bench(BenchCommand::Model(a)) => bench_model::bench_model(a),
         Command::Up(a) => up_cmd::cmd_up(a),

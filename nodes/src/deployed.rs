@@ -7,8 +7,9 @@
 //!
 //! An episode starts as the robot does: hanging from a gantry, the bridge in damping, a standby
 //! request at once (the PD ramp to the default pose, `standby_ramp_s`), the controller planning
-//! without a task, then `active` once the ramp is done and targets are fresh, and the gantry
-//! lets go. The episode's clock, its task and its pushes start when the bridge turns active;
+//! with the task given but not pursued (the planner node's rule: [`PlannerCore::engaged`]), then
+//! `active` once the ramp is done and targets are fresh, and the gantry lets go. The episode's
+//! clock, the pursuit of its task and its pushes start when the bridge turns active;
 //! what came before is not scored.
 
 use std::path::Path;
@@ -189,6 +190,8 @@ pub struct ControlStepRecord {
     pub lowcmd: Option<LowCmd>,
     pub state: g1_msgs::g1d::BodyPosState,
     pub task: Task,
+    /// The bridge's mode as the planner heard it.
+    pub bridge_mode: String,
     pub targets: Option<JointTargets>,
     /// The simulator's pelvis at that step (what the state estimated).
     pub truth: g1::RootState,
@@ -337,7 +340,7 @@ impl DeployedChain {
                 .context("the bridge answered no LowCmd")?;
             sim.set_command(&motor_command(&cmd));
             let odom: Vec<_> = if truth {
-                vec![crate::sim_node::odometry_of(&sim.ground_truth().root, now)]
+                vec![crate::convert::sim_odometry(&sim.ground_truth().root, now)]
             } else {
                 vec![]
             };
@@ -372,7 +375,11 @@ impl DeployedChain {
                         },
                     );
                 }
-                let task_k = episode_k.map_or(Task::Free, task);
+                // The task from the start, as the launch file's `goal` gives it; the core
+                // pursues it once it hears the bridge active (`PlannerCore::engaged`).
+                let task_k = task(episode_k.unwrap_or(0));
+                let mode_heard = bridge.bridge.mode().name();
+                self.core.bridge_mode(mode_heard);
                 let planner_dead = matches!(
                     (episode_k, self.planner_stops_at_s),
                     (Some(k), Some(t)) if k as f64 * dt >= t
@@ -393,6 +400,7 @@ impl DeployedChain {
                         lowcmd: last_cmd.clone(),
                         state: state.clone(),
                         task: task_k,
+                        bridge_mode: mode_heard.to_string(),
                         targets: targets.clone(),
                         truth: sim.ground_truth().root,
                     });

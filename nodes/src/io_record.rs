@@ -85,6 +85,16 @@ impl IoRecorder {
         self.write(&format!("{OUTPUT_PREFIX}{topic}"), t, m)
     }
 
+    /// Every message of `ms` as an input on `topic`.
+    pub fn inputs<M: Message + 'static>(&mut self, topic: &str, t: f64, ms: &[M]) -> Result<()> {
+        ms.iter().try_for_each(|m| self.input(topic, t, m))
+    }
+
+    /// Every message of `ms` as an output of `topic`.
+    pub fn outputs<M: Message + 'static>(&mut self, topic: &str, t: f64, ms: &[M]) -> Result<()> {
+        ms.iter().try_for_each(|m| self.output(topic, t, m))
+    }
+
     pub fn end_step(&mut self, t: f64) -> Result<()> {
         self.writer.write(
             &self.step,

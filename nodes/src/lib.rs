@@ -16,8 +16,10 @@
 //! | `g1_recorder` ([`recorder_node`]) | the `topics` it is given | a rosbag2 (MCAP) directory |
 
 pub mod bridge_node;
+pub mod convert;
 pub mod deployed;
 pub mod estimator_node;
+pub mod evaluation;
 pub mod expert_node;
 pub mod io_record;
 pub mod launch;
@@ -25,14 +27,13 @@ pub mod obstacles_node;
 pub mod planner_node;
 pub mod recorder_node;
 pub mod replay;
+pub mod run_bag;
 pub mod runtime;
 pub mod sim_node;
+pub mod summary;
 pub mod teleop_node;
 
 pub use g1_ros::NodeContext;
-
-use g1_msgs::builtin_interfaces::Time;
-use g1_msgs::geometry_msgs::{Point, Quaternion, Vector3};
 
 /// A path parameter: absolute or existing as given, else under the assets directory.
 pub(crate) fn asset_path(p: &str) -> std::path::PathBuf {
@@ -44,39 +45,7 @@ pub(crate) fn asset_path(p: &str) -> std::path::PathBuf {
     }
 }
 
-/// A ROS quaternion as nalgebra's.
-pub(crate) fn unit_quat(q: &Quaternion) -> g1::nalgebra::UnitQuaternion<f64> {
-    g1::nalgebra::UnitQuaternion::from_quaternion(g1::nalgebra::Quaternion::new(q.w, q.x, q.y, q.z))
-}
-
-pub(crate) fn stamp(t_s: f64) -> Time {
-    Time::from_secs_f64(t_s)
-}
-
-pub(crate) fn v3(v: &g1::nalgebra::Vector3<f64>) -> Vector3 {
-    Vector3 {
-        x: v.x,
-        y: v.y,
-        z: v.z,
-    }
-}
-
-pub(crate) fn pt(v: &g1::nalgebra::Vector3<f64>) -> Point {
-    Point {
-        x: v.x,
-        y: v.y,
-        z: v.z,
-    }
-}
-
-pub(crate) fn quat(q: &g1::nalgebra::UnitQuaternion<f64>) -> Quaternion {
-    Quaternion {
-        x: q.i,
-        y: q.j,
-        z: q.k,
-        w: q.w,
-    }
-}
+pub(crate) use convert::{pt, quat, stamp, unit_quat, v3};
 
 /// A node constructor. Each executable names its own, so it links only its node's code (the
 /// robot's executables then need no MuJoCo); `g1d up` looks them up by name ([`maker`]).

@@ -6,101 +6,27 @@
 //! G1 starts hanging from one), and a scripted wireless remote (`"t:chord"` entries) so
 //! button chords can be tested.
 
+mod config;
+mod protocol;
+
+use config::parse_script;
+pub use config::SimNodeConfig;
+pub use protocol::{decimation_for, low_state_of, motor_command, scripted_remote};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use g1::{RootState, NUM_JOINTS};
-use g1_hg::{check_low_cmd, sign_low_state, Buttons, Remote};
-use g1_msgs::geometry_msgs::{Pose, PoseWithCovariance, Twist, TwistWithCovariance, Vec36};
+use g1_hg::{check_low_cmd, Remote};
 use g1_msgs::nav_msgs::Odometry;
 use g1_msgs::rosgraph_msgs::Clock;
-use g1_msgs::std_msgs::Header;
 use g1_msgs::unitree::{LowCmd, LowState};
 use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
-use g1_ros::{range_check, NodeConfig, ParamError};
 use g1_sim::{InitialState, MotorCommand, Sim, SimConfig};
-use serde::Deserialize;
 
 use crate::runtime::Node;
-use crate::{pt, quat, stamp, v3};
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SimNodeConfig {
-    /// Physics step (s); a LowState is published after each (0.002 s = the robot's 500 Hz).
-    pub timestep_s: f64,
-    /// Pelvis held by a gantry until this many simulated seconds after the first LowCmd (the
-    /// bridge connected; the pelvis hangs until then, however long discovery takes).
-    pub gantry_s: f64,
-    /// Scripted remote: `"t:chord"` entries, e.g. `"0.5:L1+A"`; each chord is held for
-    /// 0.1 s from t simulated seconds after the first LowCmd.
-    pub remote_script: Vec<String>,
-    /// Ground-truth odometry rate (Hz).
-    pub odom_rate_hz: f64,
-    /// `LowState.mode_machine` the simulated robot reports.
-    pub mode_machine: i64,
-    /// Seed of the episode randomisation and pushes.
-    pub seed: i64,
-    /// Simulator settings YAML (randomisation, pushes, obstacles); empty = defaults.
-    pub sim_config: String,
-    /// Print a status line every this many simulated seconds (0 = never).
-    pub report_s: f64,
-    /// Lockstep: after each LowState wait for the LowCmd answering it, and at each 20 ms control
-    /// boundary for `joint_targets` stamped at or after the previous boundary (once any have
-    /// been seen) — the simulation then runs as fast as the slowest node allows, and a slow
-    /// planner slows the simulation down instead of seeing a mis-spaced history. Run the other
-    /// nodes with `use_sim_time: true`.
-    pub lockstep: bool,
-    /// Longest wait for an answer in lockstep before going on (wall seconds).
-    pub lockstep_timeout_s: f64,
-}
-
-impl Default for SimNodeConfig {
-    fn default() -> Self {
-        Self {
-            timestep_s: 0.002,
-            gantry_s: 0.0,
-            remote_script: Vec::new(),
-            odom_rate_hz: 50.0,
-            mode_machine: 5,
-            seed: 0,
-            sim_config: String::new(),
-            report_s: 0.0,
-            lockstep: false,
-            lockstep_timeout_s: 1.0,
-        }
-    }
-}
-
-impl NodeConfig for SimNodeConfig {
-    fn check(&self) -> Result<(), ParamError> {
-        range_check("timestep_s", self.timestep_s, 0.0005, 0.005)?;
-        range_check("gantry_s", self.gantry_s, 0.0, 600.0)?;
-        range_check("odom_rate_hz", self.odom_rate_hz, 1.0, 1000.0)?;
-        range_check("mode_machine", self.mode_machine as f64, 0.0, 255.0)?;
-        range_check("report_s", self.report_s, 0.0, 3600.0)?;
-        range_check("lockstep_timeout_s", self.lockstep_timeout_s, 0.001, 60.0)?;
-        parse_script(&self.remote_script).map(|_| ())
-    }
-}
-
-fn parse_script(entries: &[String]) -> Result<Vec<(f64, u16)>, ParamError> {
-    entries
-        .iter()
-        .map(|e| {
-            let err = |why: String| ParamError::Invalid {
-                key: "remote_script".into(),
-                why: format!("`{e}`: {why}"),
-            };
-            let (t, chord) = e
-                .split_once(':')
-                .ok_or_else(|| err("expected `seconds:chord`".into()))?;
-            let t: f64 = t.trim().parse().map_err(|_| err("bad time".into()))?;
-            Ok((t, Buttons::parse_chord(chord).map_err(err)?))
-        })
-        .collect()
-}
+use crate::stamp;
 
 /// What the simulator node reports to whoever composed it (tests, `g1d up`).
 #[derive(Debug, Clone, Default)]
@@ -140,19 +66,6 @@ pub struct SimNode {
     next_odom_s: f64,
     next_report_s: f64,
     pub status: Arc<Mutex<SimStatus>>,
-}
-
-/// The simulator's motor command for a `LowCmd` (a motor with mode 0 is unpowered).
-pub fn motor_command(c: &LowCmd) -> MotorCommand {
-    let m = &c.motor_cmd;
-    let on = |j: usize| if m[j].mode == 0 { 0.0 } else { 1.0 };
-    MotorCommand {
-        q: std::array::from_fn(|j| m[j].q as f64),
-        dq: std::array::from_fn(|j| m[j].dq as f64),
-        kp: std::array::from_fn(|j| on(j) * m[j].kp as f64),
-        kd: std::array::from_fn(|j| on(j) * m[j].kd as f64),
-        tau: std::array::from_fn(|j| on(j) * m[j].tau as f64),
-    }
 }
 
 impl SimNode {
@@ -204,18 +117,6 @@ impl SimNode {
         })
     }
 
-    fn remote_at(&self, t: f64) -> Remote {
-        let held = self
-            .script
-            .iter()
-            .filter(|(t0, _)| t >= *t0 && t < t0 + 0.1)
-            .fold(0u16, |b, (_, c)| b | c);
-        Remote {
-            buttons: Buttons(held),
-            ..Default::default()
-        }
-    }
-
     /// Simulated seconds since the bridge connected (`None` before).
     fn since_connected(&self) -> Option<f64> {
         self.connected_s.map(|c| self.sim.time_s() - c)
@@ -223,7 +124,7 @@ impl SimNode {
 
     fn low_state(&mut self) -> LowState {
         let remote = match self.since_connected() {
-            Some(t) => self.remote_at(t),
+            Some(t) => scripted_remote(&self.script, t),
             None => Remote::default(),
         };
         low_state_of(
@@ -233,67 +134,6 @@ impl SimNode {
             &remote,
         )
     }
-}
-
-/// Physics steps per 20 ms control period for the `timestep_s` parameter (it must divide it).
-pub fn decimation_for(timestep_s: f64) -> Result<usize> {
-    let decimation = (0.02 / timestep_s).round().max(1.0) as usize;
-    if ((decimation as f64) * timestep_s - 0.02).abs() > 1e-9 {
-        bail!("parameter `timestep_s` ({timestep_s}) must divide the 20 ms control period");
-    }
-    Ok(decimation)
-}
-
-/// The simulator's ground truth as `/sim/odom` (`odom → pelvis`; REP-105: the twist in the
-/// child frame).
-pub fn odometry_of(r: &g1::RootState, t: f64) -> Odometry {
-    Odometry {
-        header: Header::new(stamp(t), "odom"),
-        child_frame_id: "pelvis".into(),
-        pose: PoseWithCovariance {
-            pose: Pose {
-                position: pt(&r.pos_w),
-                orientation: quat(&r.quat_w),
-            },
-            covariance: Vec36::default(),
-        },
-        twist: TwistWithCovariance {
-            twist: Twist {
-                linear: v3(&(r.quat_w.inverse() * r.lin_vel_w)),
-                angular: v3(&(r.quat_w.inverse() * r.ang_vel_w)),
-            },
-            covariance: Vec36::default(),
-        },
-    }
-}
-
-/// The robot's `rt/lowstate` for these sensor readings, signed (what `g1_sim` publishes at
-/// every physics step, and the deployed evaluation feeds the bridge).
-pub fn low_state_of(s: &g1_sim::Sensors, tick: u32, mode_machine: u8, remote: &Remote) -> LowState {
-    let mut m = LowState {
-        mode_machine,
-        tick,
-        ..Default::default()
-    };
-    for j in 0..NUM_JOINTS {
-        let ms = &mut m.motor_state[j];
-        ms.mode = 1;
-        ms.q = s.q[j] as f32;
-        ms.dq = s.dq[j] as f32;
-        ms.tau_est = s.tau[j] as f32;
-        ms.temperature = [35, 35];
-        ms.vol = 58.0;
-    }
-    let i = &mut m.imu_state;
-    i.quaternion = s.imu_quat_wxyz.map(|v| v as f32);
-    i.gyroscope = s.gyro_b.map(|v| v as f32);
-    i.accelerometer = s.accel_b.map(|v| v as f32);
-    let q = g1::quat_from_wxyz(s.imu_quat_wxyz);
-    let (r, p, y) = q.euler_angles();
-    i.rpy = [r as f32, p as f32, y as f32];
-    m.wireless_remote = remote.encode();
-    sign_low_state(&mut m);
-    m
 }
 
 impl Node for SimNode {
@@ -360,7 +200,9 @@ impl Node for SimNode {
         let gt = self.sim.ground_truth();
         if t + 1e-9 >= self.next_odom_s {
             self.next_odom_s += 1.0 / self.cfg.odom_rate_hz;
-            self.odom_pub.publish(odometry_of(&gt.root, t)).ok();
+            self.odom_pub
+                .publish(crate::convert::sim_odometry(&gt.root, t))
+                .ok();
         }
         let mut st = self.status.lock().expect("status");
         st.time_s = t;

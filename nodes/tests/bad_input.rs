@@ -209,3 +209,56 @@ fn goals_in_the_robots_frame_are_transformed_and_unknown_frames_refused() {
         "{g:?}"
     );
 }
+
+/// A `TaskGoal`'s weight replaces its task's weight and `avoid_obstacles: false` turns the
+/// obstacle cost off, while that goal lasts; a goal from `/goal_pose` or `cmd_vel` restores the
+/// parameter file's settings; a weight out of range refuses the goal.
+#[test]
+fn task_goal_weight_and_obstacle_flag_are_honoured() {
+    use g1_msgs::g1d::TaskGoal;
+    use g1_msgs::geometry_msgs::Point;
+    let mut c = core();
+    let base = c.controller.cfg.clone();
+    assert!(base.obstacle_weight > 0.0);
+    let goal = |weight: f64, avoid: bool| TaskGoal {
+        task: TaskGoal::TASK_WAYPOINT,
+        waypoint: Point {
+            x: 2.0,
+            y: 1.0,
+            z: 0.0,
+        },
+        weight,
+        avoid_obstacles: avoid,
+        ..Default::default()
+    };
+    c.goal(&goal(2.5, false));
+    assert_eq!(c.task, Task::Waypoint { goal: [2.0, 1.0] });
+    assert_eq!(c.controller.cfg.waypoint_weight, 2.5);
+    assert_eq!(c.controller.cfg.obstacle_weight, 0.0);
+    assert_eq!(c.controller.cfg.joystick_weight, base.joystick_weight);
+    // Weight 0 = the configured weight; avoiding obstacles keeps their cost.
+    c.goal(&goal(0.0, true));
+    assert_eq!(c.controller.cfg, base);
+    c.goal(&TaskGoal {
+        task: TaskGoal::TASK_JOYSTICK,
+        velocity: twist(0.3, 0.0, 0.0),
+        weight: 0.7,
+        ..Default::default()
+    });
+    assert_eq!(c.controller.cfg.joystick_weight, 0.7);
+    assert_eq!(c.controller.cfg.obstacle_weight, 0.0);
+    c.cmd_vel(&twist(0.4, 0.0, 0.0));
+    assert_eq!(c.controller.cfg, base);
+    c.goal(&goal(1.0, false));
+    let pose = PoseStamped::default();
+    c.pose_goal(&pose);
+    assert_eq!(c.controller.cfg, base);
+    // A bad weight refuses the goal and leaves task and settings.
+    let before = c.inputs.rejected;
+    for w in [f64::NAN, -1.0, 1e6] {
+        c.goal(&goal(w, false));
+    }
+    assert_eq!(c.inputs.rejected, before + 3);
+    assert_eq!(c.controller.cfg, base);
+    assert_eq!(c.task, Task::Waypoint { goal: [0.0, 0.0] });
+}

@@ -66,7 +66,7 @@ fn the_harness_and_the_node_compute_the_same_targets() {
     );
 
     // The node's core, fed the same messages, answers with the same targets.
-    let mut node = PlannerCore::new(&p.planner, latency).unwrap();
+    let mut node = PlannerCore::new(&p.planner, latency.clone()).unwrap();
     node.reset(seed);
     node.set_shapes(vec![]);
     let with_targets = out.records.iter().filter(|r| r.targets.is_some()).count();
@@ -76,6 +76,7 @@ fn the_harness_and_the_node_compute_the_same_targets() {
     );
     for (i, r) in out.records.iter().enumerate() {
         node.task = r.task.clone();
+        node.bridge_mode(&r.bridge_mode);
         node.joints(&r.joints);
         if let Some(c) = &r.lowcmd {
             node.lowcmd(c);
@@ -84,6 +85,50 @@ fn the_harness_and_the_node_compute_the_same_targets() {
         node.plan_next();
         assert_eq!(t, r.targets, "control step {i}");
     }
+
+    // The rule behind that start: a task given while the bridge is heard in another mode than
+    // `active` (here standby on the gantry) is not pursued. A core given no task until the
+    // bridge turned active (and no mode) computes the same targets; one that hears the bridge
+    // active throughout pursues the task on the gantry and does not.
+    let standby = out
+        .records
+        .iter()
+        .take_while(|r| r.bridge_mode != "active")
+        .count();
+    assert!(standby > 50, "{standby} control steps before active");
+    assert!(out.records[..standby]
+        .iter()
+        .all(|r| r.task == task(0) && r.bridge_mode == "standby"));
+    let replay = |free_until_active: bool| {
+        let mut c = PlannerCore::new(&p.planner, latency.clone()).unwrap();
+        c.reset(seed);
+        c.set_shapes(vec![]);
+        let mut targets = vec![];
+        for (i, r) in out.records.iter().enumerate() {
+            c.task = match (free_until_active, i < standby) {
+                (true, true) => Task::Free,
+                _ => r.task.clone(),
+            };
+            if !free_until_active {
+                c.bridge_mode("active");
+            }
+            c.joints(&r.joints);
+            if let Some(m) = &r.lowcmd {
+                c.lowcmd(m);
+            }
+            targets.push(c.on_state(&r.state).unwrap());
+            c.plan_next();
+        }
+        targets
+    };
+    let recorded: Vec<_> = out.records.iter().map(|r| r.targets.clone()).collect();
+    assert_eq!(replay(true), recorded);
+    let eager = replay(false);
+    let first_difference = (0..standby).find(|&i| eager[i] != recorded[i]);
+    assert!(
+        first_difference.is_some(),
+        "pursuing the task on the gantry changed no target"
+    );
 }
 
 /// The planner dies mid-walk: the bridge holds the last targets after `hold_after_s`, then

@@ -32,6 +32,17 @@ pub enum Task {
     Waypoint { goal: [f64; 2] },
 }
 
+impl Task {
+    /// The task's kind as its serialised tag: `free`, `joystick` or `waypoint`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Task::Free => "free",
+            Task::Joystick { .. } => "joystick",
+            Task::Waypoint { .. } => "waypoint",
+        }
+    }
+}
+
 /// Guidance weights and the control fallbacks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -66,7 +77,7 @@ pub struct ControlConfig {
     pub route_slow_m: f64,
     /// The route keeps the root this far from obstacle surfaces (m).
     pub route_clearance_m: f64,
-    /// Waypoint task: turn to face the route (1/s; 0 = off, as before 2026-11-30). The yaw-rate cost (weight
+    /// Waypoint task: turn to face the route (1/s; 0 = off). The yaw-rate cost (weight
     /// `yaw_rate_weight`) asks for this gain times the bearing of the route point ahead, capped
     /// at `route_max_yaw_rate`, and the walking speed along the route is scaled by the
     /// bearing's cosine (none while the route lies more than 90° off the heading): a goal
@@ -74,6 +85,10 @@ pub struct ControlConfig {
     pub route_turn_gain: f64,
     /// The cap on that yaw rate (rad/s).
     pub route_max_yaw_rate: f64,
+    /// The turn's cost fades in with the bearing: its weight is scaled by
+    /// min(1, (bearing / this)²), so a route nearly straight ahead leaves the gait's own yaw
+    /// free (rad; 0 = the full weight at every bearing).
+    pub route_turn_deadband_rad: f64,
     /// Joystick commands change by at most this much per second (m/s², on the planar velocity
     /// vector; a new joystick task starts from the measured velocity); 0 = step changes.
     pub joystick_accel_mps2: f64,
@@ -142,6 +157,7 @@ impl Default for ControlConfig {
             route_slow_m: 1.0,
             route_turn_gain: 0.0,
             route_max_yaw_rate: 0.8,
+            route_turn_deadband_rad: 0.0,
             joystick_accel_mps2: 1.0,
             yaw_rate_weight: 1.0,
             joystick_approach_mps2: 0.5,
@@ -167,6 +183,7 @@ impl ControlConfig {
             ("route_slow_m", self.route_slow_m),
             ("route_turn_gain", self.route_turn_gain),
             ("route_max_yaw_rate", self.route_max_yaw_rate),
+            ("route_turn_deadband_rad", self.route_turn_deadband_rad),
             ("joystick_accel_mps2", self.joystick_accel_mps2),
             ("yaw_rate_weight", self.yaw_rate_weight),
             ("joystick_approach_mps2", self.joystick_approach_mps2),
@@ -412,7 +429,11 @@ pub fn build_guidance(
                     speed *= 1.0 - slow * (1.0 - bearing.cos().max(0.0));
                     let rate = (cfg.route_turn_gain * bearing)
                         .clamp(-cfg.route_max_yaw_rate, cfg.route_max_yaw_rate);
-                    g.push(cfg.yaw_rate_weight * slow, YawRate { rate });
+                    let fade_in = match cfg.route_turn_deadband_rad {
+                        d if d > 0.0 => (bearing / d).powi(2).min(1.0),
+                        _ => 1.0,
+                    };
+                    g.push(cfg.yaw_rate_weight * slow * fade_in, YawRate { rate });
                 }
                 if n > 1e-9 {
                     g.push(
@@ -514,6 +535,30 @@ mod tests {
             assert!((g[t * STATE_DIM + vx] + 0.6).abs() < 0.02, "step {t}");
             assert!(g[t * STATE_DIM + wz].abs() < 1e-9, "step {t}");
         }
+        // A route a little off the heading (bearing ≈ 0.0997 rad): the full turn asks for
+        // 1.5 · bearing; with a 0.5 rad dead band its weight is (bearing / 0.5)².
+        let slightly_left = Task::Waypoint { goal: [3.0, 0.3] };
+        let wz_gradient = |cfg: &ControlConfig| {
+            let g = build_guidance(
+                &slightly_left,
+                cfg,
+                &[],
+                &frame,
+                &mut Router::default(),
+                ([0.0; 2], 0.02),
+            );
+            gradient(&g)[(NOW + 1) * STATE_DIM + wz]
+        };
+        // (The route's grid moves its point ahead by up to a cell.)
+        let bearing = -wz_gradient(&on) / 1.5;
+        assert!((bearing - 0.3f64.atan2(3.0)).abs() < 0.02, "{bearing}");
+        let banded = ControlConfig {
+            route_turn_deadband_rad: 0.5,
+            ..on.clone()
+        };
+        let expected = -(bearing / 0.5).powi(2) * 1.5 * bearing;
+        let got = wz_gradient(&banded);
+        assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
         let bad = ControlConfig {
             route_turn_gain: -1.0,
             ..ControlConfig::default()

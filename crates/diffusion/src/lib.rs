@@ -5,11 +5,13 @@
 //! - `schedule`: cosine β-schedule, forward and posterior coefficients.
 //! - `sampler`: the `Denoiser` trait and the DDPM sampler with history inpainting.
 //! - `params`, `checkpoint`: parameter names/shapes and safetensors checkpoints.
-//! - `onnx`: the denoiser written as ONNX from Rust; `manifest`: what ships beside it.
+//! - `onnx`: the denoiser written as ONNX from Rust; `manifest`: what ships beside it;
+//!   `export`: a model directory (ONNX, weights, manifest) from a training checkpoint.
 //! - `ort_backend`: ONNX Runtime inference (CPU, CUDA, TensorRT).
 
 pub mod checkpoint;
 pub mod config;
+pub mod export;
 pub mod manifest;
 pub mod onnx;
 #[cfg(feature = "ort")]

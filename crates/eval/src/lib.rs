@@ -6,11 +6,22 @@
 //! - `scenario`: the scenario format of `g1d eval --scenarios`.
 //! - `score`: a run's success and errors from its trajectory.
 //! - `courses`: generated courses (`g1d courses generate`), each checked feasible.
+//! - `drive_report`: one drive's summary, per-step CSV log and top view (`g1d drive`).
+//! - `expert`: the expert baseline (the velocity policy with a heading controller).
+//! - `pool`: the worker pool that runs every (scenario, controller, run).
+//! - `report`: success rates and errors per scenario and controller; `report.json`, `runs.json`,
+//!   `table.md`.
+//! - `top_view`: top-view pictures of scenarios and runs.
 
 pub mod courses;
+pub mod drive_report;
+pub mod expert;
 pub mod harness;
+pub mod pool;
+pub mod report;
 pub mod scenario;
 pub mod score;
+pub mod top_view;
 
 pub use harness::{
     account_step, drive, observe_ground_truth, standing_start, to_shape, DriveOutcome, StepLog,

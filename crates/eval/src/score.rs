@@ -7,7 +7,7 @@ use crate::scenario::{Scenario, TaskKind, JOYSTICK_OK_MPS, REACH_M, STOP_MPS};
 
 /// One run's outcome. `runs.json` in the output directory keeps these (without the path and
 /// the latency samples), so a failed run can be found again by its seed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RunResult {
     pub seed: u64,
     pub success: bool,

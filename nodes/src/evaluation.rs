@@ -1,0 +1,146 @@
+//! One evaluation run of a scenario under a controller and profile: what each worker of
+//! `g1d eval` runs. `deployed`: the chain without DDS ([`DeployedChain`]); `ideal`: the planner
+//! node's controller on the simulator's ground truth ([`g1_eval::drive`]); the expert baseline
+//! ([`g1_eval::expert`]).
+
+use anyhow::Result;
+use g1_control::{LatencyModel, Task};
+use g1_eval::expert::{load_expert, run_expert};
+use g1_eval::report::{Dynamics, Profile};
+use g1_eval::score::{score, Sample};
+use g1_eval::{RunResult, Scenario, TaskKind};
+use g1_sim::{Randomization, Sim, SimConfig};
+
+use crate::deployed::{ChainParams, DeployedChain, SensorNoise};
+use crate::planner_node::PlannerCore;
+
+/// What every run of an evaluation shares.
+#[derive(Clone)]
+pub struct Setup {
+    pub profile: Profile,
+    pub dynamics: Dynamics,
+    pub noise: SensorNoise,
+    pub params: ChainParams,
+    pub latency: LatencyModel,
+}
+
+/// The scenario's simulator: the deployed profile randomises the dynamics with the data
+/// collection's ranges (`--dynamics`).
+pub fn sim_for(s: &Scenario, setup: &Setup) -> SimConfig {
+    let mut cfg = SimConfig {
+        obstacles: s.obstacles.clone(),
+        ..SimConfig::default()
+    };
+    if setup.profile == Profile::Deployed && setup.dynamics == Dynamics::Randomized {
+        cfg.randomization = Randomization::training();
+    }
+    if s.task == TaskKind::WalkPerturb {
+        cfg.pushes = Some(s.pushes.clone().unwrap_or_default());
+    } else {
+        cfg.pushes = s.pushes.clone();
+    }
+    cfg
+}
+
+/// One controller loaded for one scenario: what a worker thread of `g1d eval` builds once and
+/// reuses for that scenario's runs.
+pub enum Runner {
+    Ideal {
+        core: Box<PlannerCore>,
+        sim: Sim,
+    },
+    Deployed {
+        chain: Box<DeployedChain>,
+        sim: Sim,
+    },
+    Expert {
+        expert: Box<g1_expert::Expert>,
+        sim: Sim,
+    },
+}
+
+impl Runner {
+    /// The runner of `controller` ("diffusion" or "expert") for scenario `s`.
+    pub fn new(controller: &str, s: &Scenario, setup: &Setup) -> Result<Self> {
+        let assets = g1_sim::default_assets_dir();
+        Ok(match (controller, setup.profile) {
+            ("diffusion", Profile::Ideal) => Runner::Ideal {
+                core: Box::new(PlannerCore::new(
+                    &setup.params.planner,
+                    setup.latency.clone(),
+                )?),
+                sim: Sim::new(&assets, sim_for(s, setup))?,
+            },
+            ("diffusion", Profile::Deployed) => Runner::Deployed {
+                chain: Box::new(DeployedChain::new(
+                    setup.params.clone(),
+                    setup.latency.clone(),
+                    setup.noise.clone(),
+                )?),
+                sim: Sim::new(&assets, setup.params.sim_timing(sim_for(s, setup)))?,
+            },
+            _ => Runner::Expert {
+                expert: Box::new(load_expert(&assets)?),
+                sim: Sim::new(&assets, sim_for(s, setup))?,
+            },
+        })
+    }
+
+    /// One run of `s` with `seed`, scored.
+    pub fn run(&mut self, s: &Scenario, seed: u64) -> Result<RunResult> {
+        let task = |k: u64| -> Task {
+            match s.task {
+                TaskKind::WalkPerturb => Task::Joystick {
+                    velocity: [s.speed.unwrap_or(0.5), 0.0],
+                    yaw_rate: 0.0,
+                },
+                TaskKind::Joystick => {
+                    let c = s.command_at(k as f64 * 0.02);
+                    Task::Joystick {
+                        velocity: [c[0], c[1]],
+                        yaw_rate: c[2],
+                    }
+                }
+                TaskKind::Waypoint | TaskKind::Obstacles => Task::Waypoint {
+                    goal: s.goal.expect("checked"),
+                },
+            }
+        };
+        let mut estimate_error = None;
+        let out = match self {
+            Runner::Expert { expert, sim } => return run_expert(s, expert, sim, seed),
+            Runner::Ideal { core, sim } => {
+                core.reset(seed);
+                let init = g1_eval::standing_start(sim);
+                sim.reset(&init, seed)?;
+                let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
+                g1_eval::drive(sim, &mut core.controller, &task, steps, |_, _, _| {})?
+            }
+            Runner::Deployed { chain, sim } => {
+                let init = g1_eval::standing_start(sim);
+                sim.reset(&init, seed)?;
+                let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
+                let o = chain.run(sim, seed, &task, steps)?;
+                estimate_error = Some(o.estimate_error);
+                o.drive
+            }
+        };
+        let log: Vec<Sample> = out
+            .log
+            .iter()
+            .map(|l| Sample {
+                t: l.time_s,
+                xy: l.root_xy,
+                vel: l.vel_heading,
+                yaw: l.yaw,
+            })
+            .collect();
+        let mut r = score(s, out.fell, out.obstacle_contact_steps, &log);
+        r.seed = seed;
+        r.fall_time_s = out.fall_time_s;
+        r.plan_latency_ms = out.plan_latency_ms;
+        r.fresh_share = Some(out.fresh_plan_steps as f64 / out.steps.max(1) as f64);
+        r.estimate_error = estimate_error;
+        Ok(r)
+    }
+}
