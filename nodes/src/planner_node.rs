@@ -1,12 +1,13 @@
 //! `g1_planner`: the guided diffusion controller as a node. Every Body-Pos state on
 //! `/g1d/state` (50 Hz, from the estimator) is one control step: it replans (guided, rolling,
-//! ONNX Runtime) and publishes `joint_targets`, the planned root path on `/g1d/plan/path`
-//! (`nav_msgs/Path`, frame `odom`) and the planned root positions as markers on
-//! `/g1d/plan/markers`; for a waypoint with route guidance, the route from the robot to the
+//! ONNX Runtime) and publishes `joint_targets`, the plan on `/g1d/plan` (`PlannedTrajectory`),
+//! its root path on `/g1d/plan/path` (`nav_msgs/Path`, frame `odom`) and its bodies as markers
+//! on `/g1d/plan/markers`; for a waypoint with route guidance, the route from the robot to the
 //! goal around the obstacles on `/g1d/route` (`nav_msgs/Path`, 2 Hz). Goals: `/g1d/goal`
 //! (`TaskGoal`), `/goal_pose` (RViz "2D Goal Pose" → waypoint) and `cmd_vel` (joystick
-//! velocity). With no goal it follows the model's own behaviour (no guidance). Obstacles
-//! (`/g1d/obstacles`, latched) join the cost of every task. The processing is [`PlannerCore`].
+//! velocity), pursued while the bridge is active (`/g1d/bridge/mode`). With no goal it follows
+//! the model's own behaviour (no guidance). Obstacles (`/g1d/obstacles`, latched) join the cost
+//! of every task. The processing is [`PlannerCore`].
 
 mod config;
 mod core;
@@ -16,7 +17,7 @@ mod window;
 
 pub use config::{parse_goal, InputCounters, InputLimits, PlannerNodeConfig};
 pub use core::PlannerCore;
-pub use viz::{plan_bodies_world, plan_views, route_path};
+pub use viz::{plan_bodies_world, plan_views, planned_trajectory, route_path};
 pub use window::{PlanningWindow, DIAGNOSTICS_EVERY};
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +27,7 @@ use std::time::Duration;
 use anyhow::Result;
 use g1_control::{LatencyModel, Task};
 use g1_msgs::diagnostic_msgs::DiagnosticArray;
-use g1_msgs::g1d::{BodyPosState, JointTargets, ObstacleArray, TaskGoal};
+use g1_msgs::g1d::{BodyPosState, JointTargets, ObstacleArray, PlannedTrajectory, TaskGoal};
 use g1_msgs::geometry_msgs::{PoseStamped, Twist};
 use g1_msgs::nav_msgs::Path;
 use g1_msgs::sensor_msgs::JointState;
@@ -54,6 +55,7 @@ pub struct PlannerNode {
     path_pub: Publisher<Path>,
     route_pub: Publisher<Path>,
     markers_pub: Publisher<MarkerArray>,
+    trajectory_pub: Publisher<PlannedTrajectory>,
     diagnostics_pub: Publisher<DiagnosticArray>,
     /// Failed DDS writes of this node's publishers.
     publish_failures: Arc<AtomicU64>,
@@ -92,6 +94,7 @@ impl PlannerNode {
             path_pub: ros.publisher("/g1d/plan/path", QosPreset::Sensor)?,
             route_pub: ros.publisher("/g1d/route", QosPreset::Sensor)?,
             markers_pub: ros.publisher("/g1d/plan/markers", QosPreset::Sensor)?,
+            trajectory_pub: ros.publisher("/g1d/plan", QosPreset::Sensor)?,
             diagnostics_pub: ros.publisher("/diagnostics", QosPreset::Command)?,
             publish_failures: ros.publish_failures(),
             window: PlanningWindow::default(),
@@ -113,13 +116,22 @@ impl PlannerNode {
         }
     }
 
-    /// The plan (path and markers) and, every 25 steps, the route to the waypoint.
-    fn publish_views(&self, header: &Header, robot: [f64; 2]) {
-        if let Some((plan, frame)) = self.core.controller.plan() {
+    /// The plan (itself, its path and markers) and, every 25 steps, the route to the waypoint.
+    /// `state` is the state of this control step.
+    fn publish_views(&self, header: &Header, state: &BodyPosState) {
+        let c = &self.core.controller;
+        if let (Some((plan, frame)), Some(k)) = (c.plan(), c.current_step()) {
+            let dt = 1.0 / c.planner.manifest.control_hz;
+            let age_s = k.saturating_sub(plan.step) as f64 * dt;
+            let planned_at = stamp(state.header.stamp.as_secs_f64() - age_s);
+            let frame_id = &state.header.frame_id;
+            let trajectory = planned_trajectory(plan, planned_at, frame_id, dt);
+            self.trajectory_pub.publish(trajectory).ok();
             let (path, markers) = plan_views(plan, frame, header);
             self.path_pub.publish(path).ok();
             self.markers_pub.publish(markers).ok();
         }
+        let robot = [state.root_pose.position.x, state.root_pose.position.y];
         if let (Task::Waypoint { .. }, Some(route), true) = (
             &self.core.task,
             self.core.controller.route(),
@@ -228,11 +240,7 @@ impl Node for PlannerNode {
             );
         }
         self.publish_diagnostics(now_s);
-        let p = &s.root_pose;
-        self.publish_views(
-            &Header::new(stamp(now_s), "odom"),
-            [p.position.x, p.position.y],
-        );
+        self.publish_views(&Header::new(stamp(now_s), "odom"), &s);
         self.steps += 1;
         Ok(Duration::from_millis(1))
     }

@@ -61,6 +61,10 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
     let path_sub = watcher
         .subscription::<g1_msgs::nav_msgs::Path>("/g1d/plan/path", QosPreset::Sensor)
         .unwrap();
+    let plan_sub = watcher
+        .subscription::<g1_msgs::g1d::PlannedTrajectory>("/g1d/plan", QosPreset::Sensor)
+        .unwrap();
+    let mut last_plan = None;
     let route_sub = watcher
         .subscription::<g1_msgs::nav_msgs::Path>("/g1d/route", QosPreset::Sensor)
         .unwrap();
@@ -92,6 +96,9 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
             last_path = Some(p);
         }
         routes.extend(take_all(&route_sub).0);
+        if let Some(p) = take_all(&plan_sub).0.pop() {
+            last_plan = Some(p);
+        }
         diagnostics.extend(take_all(&diag_sub).0);
         let s = sim_status.lock().unwrap().clone();
         // An RViz "2D Goal Pose" late in the run: the planner answers with a route on /g1d/route.
@@ -130,6 +137,32 @@ fn diffusion_planner_node_holds_the_g1_up_over_dds() {
     let p = last_path.unwrap();
     assert_eq!(p.poses.len(), g1_diffusion::HORIZON + 1);
     assert_eq!(p.header.frame_id, "odom");
+    // The plan itself: H future states and H + 1 actions, 20 ms apart from the time of the
+    // state it was planned from, which lies in the simulated past.
+    let t = last_plan.expect("no PlannedTrajectory on /g1d/plan");
+    let (h, dim) = (g1_diffusion::HORIZON, g1::STATE_DIM);
+    assert_eq!(
+        (t.state_dim as usize, t.action_dim as usize),
+        (dim, g1::NUM_JOINTS)
+    );
+    assert_eq!(t.layout_version, g1::LAYOUT_VERSION);
+    assert_eq!(t.state_times.len(), h);
+    assert_eq!(t.states.len(), h * dim);
+    assert_eq!(t.action_times.len(), h + 1);
+    assert_eq!(t.actions.len(), (h + 1) * g1::NUM_JOINTS);
+    assert!((t.state_times[0] - 0.02).abs() < 1e-12 && t.action_times[0] == 0.0);
+    assert!(t
+        .state_times
+        .windows(2)
+        .all(|w| (w[1] - w[0] - 0.02).abs() < 1e-12));
+    assert!(t.states.iter().chain(&t.actions).all(|v| v.is_finite()));
+    let planned_at = t.header.stamp.as_secs_f64();
+    assert!(
+        planned_at > 4.0 && planned_at <= s.time_s,
+        "{planned_at} s, sim at {} s",
+        s.time_s
+    );
+    assert!(t.compute_time.sec == 0 && t.compute_time.nanosec > 0);
     let r = routes
         .last()
         .expect("no route on /g1d/route after a goal pose");

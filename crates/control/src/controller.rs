@@ -448,6 +448,11 @@ impl Controller {
         }
     }
 
+    /// The current control step (None before the first observation).
+    pub fn current_step(&self) -> Option<u64> {
+        self.k
+    }
+
     /// [`Self::observe`] then [`Self::plan_next`].
     pub fn step(&mut self, o: &Observation) -> (Command, Option<PlanInfo>) {
         let cmd = self.observe(o);

@@ -6,6 +6,8 @@ use g1::nalgebra::Vector3 as NV;
 use g1::{CharacterFrame, STATE_DIM};
 use g1_control::Plan;
 use g1_guidance::route::Route;
+use g1_msgs::builtin_interfaces::{Duration, Time};
+use g1_msgs::g1d::PlannedTrajectory;
 use g1_msgs::geometry_msgs::{Point, Pose, PoseStamped, Vector3};
 use g1_msgs::nav_msgs::Path;
 use g1_msgs::std_msgs::{ColorRGBA, Header};
@@ -91,6 +93,26 @@ pub fn plan_views(plan: &Plan, frame: &CharacterFrame, header: &Header) -> (Path
         });
     }
     (path_of(header, points), MarkerArray { markers })
+}
+
+/// The plan as `g1_diffusion/PlannedTrajectory`: its future states s_{t+1..t+H} and actions
+/// a_t..a_{t+H} (normalised), times relative to `stamp`, the time of the state it was planned
+/// from (step t), `dt` apart.
+pub fn planned_trajectory(plan: &Plan, stamp: Time, frame_id: &str, dt: f64) -> PlannedTrajectory {
+    let now = g1_diffusion::HISTORY;
+    let future = plan.states.len().saturating_sub(now + 1);
+    let actions = plan.actions.len().saturating_sub(now);
+    PlannedTrajectory {
+        header: Header::new(stamp, frame_id),
+        layout_version: g1::LAYOUT_VERSION,
+        state_dim: STATE_DIM as u32,
+        action_dim: g1::NUM_JOINTS as u32,
+        state_times: (1..=future).map(|i| i as f64 * dt).collect(),
+        states: plan.states[now + 1..].iter().flatten().copied().collect(),
+        action_times: (0..actions).map(|i| i as f64 * dt).collect(),
+        actions: plan.actions[now..].iter().flatten().copied().collect(),
+        compute_time: Duration::from_secs_f64(plan.compute_s),
+    }
 }
 
 /// World positions of a planned state's 30 bodies. The bodies are stored in the state's own
