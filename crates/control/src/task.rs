@@ -85,10 +85,6 @@ pub struct ControlConfig {
     pub route_turn_gain: f64,
     /// The cap on that yaw rate (rad/s).
     pub route_max_yaw_rate: f64,
-    /// The turn's cost fades in with the bearing: its weight is scaled by
-    /// min(1, (bearing / this)²), so a route nearly straight ahead leaves the gait's own yaw
-    /// free (rad; 0 = the full weight at every bearing).
-    pub route_turn_deadband_rad: f64,
     /// Joystick commands change by at most this much per second (m/s², on the planar velocity
     /// vector; a new joystick task starts from the measured velocity); 0 = step changes.
     pub joystick_accel_mps2: f64,
@@ -157,7 +153,6 @@ impl Default for ControlConfig {
             route_slow_m: 1.0,
             route_turn_gain: 0.0,
             route_max_yaw_rate: 0.8,
-            route_turn_deadband_rad: 0.0,
             joystick_accel_mps2: 1.0,
             yaw_rate_weight: 1.0,
             joystick_approach_mps2: 0.5,
@@ -183,7 +178,6 @@ impl ControlConfig {
             ("route_slow_m", self.route_slow_m),
             ("route_turn_gain", self.route_turn_gain),
             ("route_max_yaw_rate", self.route_max_yaw_rate),
-            ("route_turn_deadband_rad", self.route_turn_deadband_rad),
             ("joystick_accel_mps2", self.joystick_accel_mps2),
             ("yaw_rate_weight", self.yaw_rate_weight),
             ("joystick_approach_mps2", self.joystick_approach_mps2),
@@ -429,11 +423,7 @@ pub fn build_guidance(
                     speed *= 1.0 - slow * (1.0 - bearing.cos().max(0.0));
                     let rate = (cfg.route_turn_gain * bearing)
                         .clamp(-cfg.route_max_yaw_rate, cfg.route_max_yaw_rate);
-                    let fade_in = match cfg.route_turn_deadband_rad {
-                        d if d > 0.0 => (bearing / d).powi(2).min(1.0),
-                        _ => 1.0,
-                    };
-                    g.push(cfg.yaw_rate_weight * slow * fade_in, YawRate { rate });
+                    g.push(cfg.yaw_rate_weight * slow, YawRate { rate });
                 }
                 if n > 1e-9 {
                     g.push(
@@ -535,30 +525,6 @@ mod tests {
             assert!((g[t * STATE_DIM + vx] + 0.6).abs() < 0.02, "step {t}");
             assert!(g[t * STATE_DIM + wz].abs() < 1e-9, "step {t}");
         }
-        // A route a little off the heading (bearing ≈ 0.0997 rad): the full turn asks for
-        // 1.5 · bearing; with a 0.5 rad dead band its weight is (bearing / 0.5)².
-        let slightly_left = Task::Waypoint { goal: [3.0, 0.3] };
-        let wz_gradient = |cfg: &ControlConfig| {
-            let g = build_guidance(
-                &slightly_left,
-                cfg,
-                &[],
-                &frame,
-                &mut Router::default(),
-                ([0.0; 2], 0.02),
-            );
-            gradient(&g)[(NOW + 1) * STATE_DIM + wz]
-        };
-        // (The route's grid moves its point ahead by up to a cell.)
-        let bearing = -wz_gradient(&on) / 1.5;
-        assert!((bearing - 0.3f64.atan2(3.0)).abs() < 0.02, "{bearing}");
-        let banded = ControlConfig {
-            route_turn_deadband_rad: 0.5,
-            ..on.clone()
-        };
-        let expected = -(bearing / 0.5).powi(2) * 1.5 * bearing;
-        let got = wz_gradient(&banded);
-        assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
         let bad = ControlConfig {
             route_turn_gain: -1.0,
             ..ControlConfig::default()
