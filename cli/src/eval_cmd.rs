@@ -10,6 +10,13 @@ use g1_eval::RunResult;
 use g1_nodes::deployed::{ChainParams, SensorNoise};
 use g1_nodes::evaluation::{Runner, Setup};
 
+/// A controller to compare the diffusion controller with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Baseline {
+    /// The shipped velocity policy, steered to waypoints by a heading controller.
+    Expert,
+}
+
 #[derive(clap::Args)]
 pub struct EvalArgs {
     /// Model directory (default: the shipped model).
@@ -24,7 +31,7 @@ pub struct EvalArgs {
     pub seed: u64,
     /// Also run the baseline: `expert` (the velocity policy with a heading controller).
     #[arg(long)]
-    pub baseline: Option<String>,
+    pub baseline: Option<Baseline>,
     /// Only the baseline (no model needed).
     #[arg(long)]
     pub baseline_only: bool,
@@ -127,11 +134,6 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         params,
         latency,
     };
-    if let Some(b) = &a.baseline {
-        if b != "expert" {
-            bail!("unknown baseline `{b}` (expert)");
-        }
-    }
     let with_expert = a.baseline.is_some() || a.baseline_only;
     let workers = a
         .workers

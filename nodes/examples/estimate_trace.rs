@@ -14,7 +14,7 @@ fn main() -> anyhow::Result<()> {
     let mut p = ChainParams::from_file(&root.join("config/g1.params.yaml"))?;
     p.planner.model = root.join("assets/models/default").display().to_string();
     if args.iter().any(|a| a == "ground_truth") {
-        p.estimator.mode = "ground_truth".into();
+        p.estimator.mode = g1_nodes::estimator_node::EstimatorMode::GroundTruth;
     }
     let noise = if args.iter().any(|a| a == "none") {
         SensorNoise::none()

@@ -29,7 +29,7 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::bridge_node::BridgeCore;
-use crate::estimator_node::{EstimatorConfig, EstimatorCore};
+use crate::estimator_node::{EstimatorConfig, EstimatorCore, EstimatorMode};
 use crate::planner_node::{PlannerCore, PlannerNodeConfig};
 use crate::sim_node::{decimation_for, low_state_of, motor_command, SimNodeConfig};
 
@@ -305,7 +305,7 @@ impl DeployedChain {
         // The file's estimator: `kalman` (IMU + encoders, as on the robot) or `ground_truth`
         // (the simulator's pelvis pose and twist, as from motion capture).
         let mut estimator = EstimatorCore::new(p.estimator.clone());
-        let truth = p.estimator.mode == "ground_truth";
+        let truth = p.estimator.mode == EstimatorMode::GroundTruth;
         let mut sensors = NoisySensors::new(self.noise.clone(), seed);
         bridge
             .bridge

@@ -8,7 +8,7 @@
 mod config;
 mod core;
 
-pub use config::EstimatorConfig;
+pub use config::{EstimatorConfig, EstimatorMode};
 pub use core::{EstimatorCore, EstimatorOut};
 
 use std::time::Duration;

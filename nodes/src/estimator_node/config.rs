@@ -5,11 +5,21 @@ use g1_estimator::KfConfig;
 use g1_ros::{range_check, NodeConfig, ParamError};
 use serde::Deserialize;
 
+/// Where the estimator's pelvis pose and twist come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimatorMode {
+    /// The contact-aided Kalman filter on the IMU and the joint encoders (the robot's).
+    Kalman,
+    /// The simulator's `/sim/odom` (as from motion capture).
+    GroundTruth,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EstimatorConfig {
     /// `kalman` (IMU + encoders) or `ground_truth` (simulator odometry).
-    pub mode: String,
+    pub mode: EstimatorMode,
     pub rate_hz: f64,
     /// The Body-Pos state's joint velocities are the means of the samples since the last
     /// publication (the robot's 500 Hz: 10 per 50 Hz step), not the newest sample alone: √10
@@ -29,7 +39,7 @@ pub struct EstimatorConfig {
 impl Default for EstimatorConfig {
     fn default() -> Self {
         Self {
-            mode: "kalman".into(),
+            mode: EstimatorMode::Kalman,
             rate_hz: 50.0,
             average_joint_velocities: true,
             average_angular_velocity: false,
@@ -43,12 +53,6 @@ impl Default for EstimatorConfig {
 impl NodeConfig for EstimatorConfig {
     fn check(&self) -> Result<(), ParamError> {
         range_check("rate_hz", self.rate_hz, 1.0, 500.0)?;
-        if self.mode != "ground_truth" && self.mode != "kalman" {
-            return Err(ParamError::Invalid {
-                key: "mode".into(),
-                why: format!("`{}` (expected `kalman` or `ground_truth`)", self.mode),
-            });
-        }
         let k = &self.kalman;
         for (key, v, hi) in [
             ("kalman.accel_noise", k.accel_noise, 100.0),

@@ -12,7 +12,7 @@ use g1_msgs::sensor_msgs::{Imu, JointState};
 use g1_msgs::std_msgs::Header;
 use g1_msgs::tf2_msgs::TFMessage;
 
-use super::EstimatorConfig;
+use super::{EstimatorConfig, EstimatorMode};
 use crate::replay::{decode_json, Replayable, Step};
 use crate::{quat, v3};
 
@@ -46,7 +46,7 @@ pub struct EstimatorOut {
 impl EstimatorCore {
     pub fn new(cfg: EstimatorConfig) -> Self {
         Self {
-            kf: (cfg.mode == "kalman").then(|| ContactKf::new(cfg.kalman.clone())),
+            kf: (cfg.mode == EstimatorMode::Kalman).then(|| ContactKf::new(cfg.kalman.clone())),
             cfg,
             joints: None,
             truth: None,
