@@ -323,6 +323,9 @@ impl DeployedChain {
         let mut inbox: Vec<JointTargets> = vec![];
         let mut last_cmd: Option<LowCmd> = None;
         let mut episode_k: Option<u64> = None;
+        // The bridge's mode as the planner hears it: published at the end of the previous
+        // control step (the node hears the latched mode topic a DDS hop after a transition).
+        let mut mode_heard = Mode::Damping;
         let mut last_plan: Option<PlanInfo> = None;
         let remote = Remote::default();
         let start_root = sim.ground_truth().root;
@@ -378,8 +381,7 @@ impl DeployedChain {
                 // The task from the start, as the launch file's `goal` gives it; the core
                 // pursues it once it hears the bridge active (`PlannerCore::engaged`).
                 let task_k = task(episode_k.unwrap_or(0));
-                let mode_heard = bridge.bridge.mode().name();
-                self.core.bridge_mode(mode_heard);
+                self.core.bridge_mode(mode_heard.name());
                 let planner_dead = matches!(
                     (episode_k, self.planner_stops_at_s),
                     (Some(k), Some(t)) if k as f64 * dt >= t
@@ -400,7 +402,7 @@ impl DeployedChain {
                         lowcmd: last_cmd.clone(),
                         state: state.clone(),
                         task: task_k,
-                        bridge_mode: mode_heard.to_string(),
+                        bridge_mode: mode_heard.name().to_string(),
                         targets: targets.clone(),
                         truth: sim.ground_truth().root,
                     });
@@ -415,6 +417,7 @@ impl DeployedChain {
                     last_plan = plan;
                 }
                 let mode = bridge.bridge.mode();
+                mode_heard = mode;
                 if episode_k.is_none() {
                     if mode == Mode::Standby && now >= p.bridge.standby_ramp_s {
                         bridge
