@@ -50,6 +50,23 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
         "",
     ]);
     let summary = dir.join("s.json");
+    // The launch's parameter file with a second standby chord (3.5 s) and a later active chord
+    // (7.0 s) and gantry (7.4 s): with security on, the first seconds of handshakes among the
+    // chain's participants (and a flood of the uncredentialed peer's unprotected discovery)
+    // can hold rt/lowstate back past `state_timeout_s`, and the bridge then damps, as it
+    // should; the operator presses standby again.
+    let params = dir.join("params.yaml");
+    let file = std::fs::read_to_string(root.join("config/g1.params.yaml")).unwrap();
+    let timed = file.replace("gantry_s: 5.0", "gantry_s: 7.4").replace(
+        r#"remote_script: ["0.5:L1+A", "4.6:R1+A"]"#,
+        r#"remote_script: ["0.5:L1+A", "3.5:L1+A", "7.0:R1+A"]"#,
+    );
+    assert_ne!(
+        timed, file,
+        "the parameter file's gantry and remote script changed"
+    );
+    std::fs::write(&params, timed).unwrap();
+    let params_arg = format!("params:={}", params.display());
     let domain = g1_testkit::test_domain(140 + std::process::id() % 20);
     let mut child = Command::new(env!("CARGO_BIN_EXE_g1d"))
         .args([
@@ -59,8 +76,9 @@ fn secured_chain_walks_and_shuts_out_a_peer_without_credentials() {
                 .unwrap(),
             "goal:=1.5,0",
             "seed:=1",
+            params_arg.as_str(),
             "--seconds",
-            "18",
+            "20",
             "--summary",
             summary.to_str().unwrap(),
         ])
