@@ -64,7 +64,7 @@ pub struct DriveArgs {
     #[arg(long)]
     pub handover_expert: Option<PathBuf>,
     /// Velocity command `vx,vy,wz` of the hand-over expert.
-    #[arg(long, default_value = "0.5,0,0", value_parser = parse3, allow_hyphen_values = true)]
+    #[arg(long, default_value = "0.5,0,0", value_parser = crate::parse_command, allow_hyphen_values = true)]
     pub handover_command: [f64; 3],
     /// Seconds of expert walking before the diffusion controller takes over.
     #[arg(long, default_value_t = 2.0)]
@@ -96,19 +96,6 @@ fn parse2(s: &str) -> Result<[f64; 2], String> {
         return Err(format!("expected two finite numbers `a,b`, got `{s}`"));
     }
     Ok([v[0], v[1]])
-}
-
-fn parse3(s: &str) -> Result<[f64; 3], String> {
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|x| x.trim().parse::<f64>().map_err(|e| format!("`{x}`: {e}")))
-        .collect::<Result<_, _>>()?;
-    match v[..] {
-        [a, b, c] if v.iter().all(|x| x.is_finite()) => Ok([a, b, c]),
-        _ => Err(format!(
-            "expected three finite numbers `vx,vy,wz`, got `{s}`"
-        )),
-    }
 }
 
 /// The planner and controller settings: the parameter file's `g1_planner` section, or the

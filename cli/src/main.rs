@@ -124,7 +124,8 @@ struct SimArgs {
     sim_config: Option<PathBuf>,
 }
 
-fn parse_command(s: &str) -> Result<[f64; 3], String> {
+/// A velocity command `vx,vy,wz` (three finite numbers).
+pub(crate) fn parse_command(s: &str) -> Result<[f64; 3], String> {
     let v: Vec<f64> = s
         .split(',')
         .map(|x| x.trim().parse::<f64>().map_err(|e| format!("`{x}`: {e}")))

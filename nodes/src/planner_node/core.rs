@@ -78,7 +78,9 @@ impl PlannerCore {
 
     /// The bridge's mode (`/g1d/bridge/mode`: damping, standby, active, hold).
     pub fn bridge_mode(&mut self, mode: &str) {
-        self.bridge_mode = Some(mode.to_string());
+        if self.bridge_mode.as_deref() != Some(mode) {
+            self.bridge_mode = Some(mode.to_string());
+        }
     }
 
     /// Whether the task is pursued: while the bridge is heard in any mode but `active` (the
