@@ -216,6 +216,24 @@ pub struct Expert {
     align_offset: Vector3<f64>,
     ref0_torso_pos: Vector3<f64>,
     input_buf: Vec<f32>,
+    playback: Playback,
+}
+
+/// Where in the reference an episode starts and how fast the reference is played.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Playback {
+    /// Start, in control steps into the loaded reference (fractional).
+    start: f64,
+    speed: f64,
+}
+
+impl Default for Playback {
+    fn default() -> Self {
+        Self {
+            start: 0.0,
+            speed: 1.0,
+        }
+    }
 }
 
 fn array29(v: &[f64], what: &str) -> Result<[f64; NUM_JOINTS], ExpertError> {
@@ -405,6 +423,7 @@ impl Expert {
             align_quat: UnitQuaternion::identity(),
             align_offset: Vector3::zeros(),
             ref0_torso_pos: Vector3::zeros(),
+            playback: Playback::default(),
         })
     }
 
@@ -546,6 +565,7 @@ impl Expert {
             align_quat: UnitQuaternion::identity(),
             align_offset: Vector3::zeros(),
             ref0_torso_pos: Vector3::zeros(),
+            playback: Playback::default(),
         })
     }
 
@@ -554,8 +574,8 @@ impl Expert {
         self.obs.describe()
     }
 
-    /// Number of control steps of the reference motion, if it has a known end.
-    pub fn motion_steps(&self) -> Option<usize> {
+    /// Control steps of the loaded reference at normal speed, if it has a known end.
+    fn reference_len(&self) -> Option<usize> {
         match &self.reference {
             Reference::Clip(c) => Some(c.frames.len()),
             Reference::Graph { num_steps, .. } => *num_steps,
@@ -563,10 +583,47 @@ impl Expert {
         }
     }
 
-    /// The first reference frame, unaligned (to place the robot at the start of a clip).
-    pub fn motion_start(&self) -> Option<&MotionFrame> {
+    /// Number of control steps an episode plays, from the playback start to the end of the
+    /// reference at the playback speed, if the reference has a known end.
+    pub fn motion_steps(&self) -> Option<usize> {
+        let n = self.reference_len()?;
+        let left = (n.saturating_sub(1) as f64 - self.playback.start).max(0.0);
+        Some((left / self.playback.speed + 1e-9).floor() as usize + 1)
+    }
+
+    /// Starts episodes `start_s` seconds into the reference (a start phase) and plays it
+    /// `speed` times as fast as recorded (the reference resampled; joint velocities scaled).
+    /// Takes effect at the next [`Expert::reset`].
+    pub fn set_playback(&mut self, start_s: f64, speed: f64) -> Result<(), ExpertError> {
+        if self.kind != PolicyKind::MotionTracking {
+            return Err(ExpertError::Usage(
+                "a start phase and playback speed need a tracking policy".into(),
+            ));
+        }
+        if !(speed.is_finite() && (0.1..=10.0).contains(&speed)) {
+            return Err(ExpertError::Usage(format!(
+                "motion speed factor {speed} is outside [0.1, 10]"
+            )));
+        }
+        let start = start_s / self.step_dt_s;
+        let end = self
+            .reference_len()
+            .map_or(f64::INFINITY, |n| n.saturating_sub(1) as f64);
+        if !(start.is_finite() && start >= 0.0 && start < end) {
+            return Err(ExpertError::Usage(format!(
+                "start phase {start_s} s is outside the reference (0 to {:.2} s)",
+                end * self.step_dt_s
+            )));
+        }
+        self.playback = Playback { start, speed };
+        Ok(())
+    }
+
+    /// The reference frame at the playback start, unaligned (to place the robot at the start
+    /// of a clip); `None` when the reference lives inside the policy graph.
+    pub fn motion_start(&self) -> Option<MotionFrame> {
         match &self.reference {
-            Reference::Clip(c) => Some(c.frame(0)),
+            Reference::Clip(c) => Some(c.sample(self.playback.start, self.playback.speed)),
             _ => None,
         }
     }
@@ -642,7 +699,8 @@ impl Expert {
                 "this policy has no reference motion".into(),
             )),
             Reference::Clip(c) => {
-                let f = c.frame(k);
+                let pb = self.playback;
+                let f = c.sample(pb.start + k as f64 * pb.speed, pb.speed);
                 Ok(ReferenceSample {
                     q_policy: std::array::from_fn(|i| f.q[self.joint_map[i]]),
                     dq_policy: std::array::from_fn(|i| f.dq[self.joint_map[i]]),
@@ -655,6 +713,8 @@ impl Expert {
                 anchor_index,
                 num_steps,
             } => {
+                let pb = self.playback;
+                let k = (pb.start + k as f64 * pb.speed).round() as usize;
                 let k = num_steps.map_or(k, |n| k.min(n.saturating_sub(1)));
                 let anchor = *anchor_index;
                 self.input_buf.iter_mut().for_each(|v| *v = 0.0);
@@ -695,7 +755,7 @@ impl Expert {
                 }
                 Ok(ReferenceSample {
                     q_policy,
-                    dq_policy: std::array::from_fn(|i| jv[i]),
+                    dq_policy: std::array::from_fn(|i| pb.speed * jv[i]),
                     q_sdk,
                     torso_quat_w: g1::quat_from_wxyz([
                         bq[4 * anchor],
@@ -799,7 +859,10 @@ impl Expert {
         let raw = {
             let obs = ndarray::ArrayView2::from_shape((1, self.input_buf.len()), &self.input_buf)
                 .map_err(|e| ExpertError::Onnx(e.to_string()))?;
-            let ts = [self.step as f32];
+            // BeyondMimic graphs read their reference at `time_step`: the playback's index
+            // (the graph's own joint velocities are not rescaled for a changed speed).
+            let ts =
+                [(self.playback.start + self.step as f64 * self.playback.speed).round() as f32];
             let ts = ndarray::ArrayView2::from_shape((1, 1), &ts)
                 .map_err(|e| ExpertError::Onnx(e.to_string()))?;
             let out = if self.format == PolicyFormat::BeyondMimic {

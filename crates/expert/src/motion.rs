@@ -183,6 +183,29 @@ impl MotionClip {
     pub fn frame(&self, k: usize) -> &MotionFrame {
         &self.frames[k.min(self.frames.len() - 1)]
     }
+
+    /// The motion at fractional frame index `u` (held at the ends), played `speed` times as
+    /// fast as recorded: positions and joints interpolated linearly, rotations by slerp, and
+    /// joint velocities scaled by `speed`.
+    pub fn sample(&self, u: f64, speed: f64) -> MotionFrame {
+        let last = self.frames.len() - 1;
+        let u = u.clamp(0.0, last as f64);
+        let i0 = (u.floor() as usize).min(last);
+        let i1 = (i0 + 1).min(last);
+        let a = u - i0 as f64;
+        let (f0, f1) = (&self.frames[i0], &self.frames[i1]);
+        let slerp = |q0: &UnitQuaternion<f64>, q1: &UnitQuaternion<f64>| {
+            q0.try_slerp(q1, a, 1e-9).unwrap_or(*q0)
+        };
+        MotionFrame {
+            root_pos_w: f0.root_pos_w.lerp(&f1.root_pos_w, a),
+            root_quat_w: slerp(&f0.root_quat_w, &f1.root_quat_w),
+            q: std::array::from_fn(|j| f0.q[j] + a * (f1.q[j] - f0.q[j])),
+            dq: std::array::from_fn(|j| speed * (f0.dq[j] + a * (f1.dq[j] - f0.dq[j]))),
+            torso_quat_w: slerp(&f0.torso_quat_w, &f1.torso_quat_w),
+            torso_pos_w: f0.torso_pos_w.lerp(&f1.torso_pos_w, a),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -256,6 +279,14 @@ mod tests {
         .unwrap();
         assert_eq!(w.frames.len(), 21);
         assert!((w.frame(0).root_pos_w.x - 0.2).abs() < 1e-9);
+        // Played 1.5× as fast: frame index 10 × 1.5 = 15 (t = 0.3 s), velocities × 1.5.
+        let fast = clip.sample(15.0, 1.5);
+        assert!((fast.root_pos_w.x - 0.3).abs() < 1e-9);
+        assert!((fast.q[3] - 0.09).abs() < 1e-9);
+        assert!((fast.dq[3] - 0.45).abs() < 1e-9);
+        let between = clip.sample(12.5, 1.0);
+        assert!((between.q[3] - 0.075).abs() < 1e-9);
+        assert_eq!(clip.sample(1e9, 1.0).q, clip.frame(50).q);
         std::fs::write(&path, "1,2,3\n4,5,6\n").unwrap();
         let err = MotionClip::from_csv(&path, 30.0, MotionWindow::default(), 0.02)
             .unwrap_err()

@@ -180,6 +180,9 @@ pub struct Sim {
     torso_body: usize,
     head_geom: usize,
     obstacle_geoms: Vec<usize>,
+    floor_geom: usize,
+    /// MuJoCo body ids of the left and right ankle-roll links (the feet).
+    foot_bodies: [usize; 2],
     sensor_quat: usize,
     sensor_gyro: usize,
     sensor_acc: usize,
@@ -253,6 +256,10 @@ impl Sim {
                 foot_floor_pairs.len()
             )));
         }
+        let foot_bodies = [
+            id(&model, MjtObj::mjOBJ_BODY, "left_ankle_roll_link")?,
+            id(&model, MjtObj::mjOBJ_BODY, "right_ankle_roll_link")?,
+        ];
         let obstacle_geoms = (0..cfg.obstacles.len())
             .map(|i| id(&model, MjtObj::mjOBJ_GEOM, &scene::obstacle_geom_name(i)))
             .collect::<Result<_, _>>()?;
@@ -280,6 +287,8 @@ impl Sim {
             torso_body,
             head_geom,
             obstacle_geoms,
+            floor_geom: floor,
+            foot_bodies,
             sensor_quat,
             sensor_gyro,
             sensor_acc,
@@ -595,6 +604,29 @@ impl Sim {
                         || self.obstacle_geoms.contains(&(c.geom2 as usize)))
             })
             .count()
+    }
+
+    /// Whether each foot (left, right) touches the floor now: any active contact between the
+    /// floor and a collision geom of that foot's ankle-roll link.
+    pub fn foot_contacts(&self) -> [bool; 2] {
+        let body = self.data.model().geom_bodyid();
+        let mut on = [false; 2];
+        for c in self.data.contact().iter().filter(|c| c.dist <= 0.0) {
+            let (g1, g2) = (c.geom1 as usize, c.geom2 as usize);
+            let other = if g1 == self.floor_geom {
+                g2
+            } else if g2 == self.floor_geom {
+                g1
+            } else {
+                continue;
+            };
+            for (side, &b) in self.foot_bodies.iter().enumerate() {
+                if body[other] as usize == b {
+                    on[side] = true;
+                }
+            }
+        }
+        on
     }
 
     /// Sets an arbitrary configuration and recomputes kinematics (no time advance). For tests

@@ -114,6 +114,7 @@ fn sensors_report_pd_torque_and_gravity() {
     let gt = sim.ground_truth();
     assert!(gt.head_height_m > 1.15, "head at {}", gt.head_height_m);
     assert!((gt.time_s - 0.3).abs() < 1e-9);
+    assert_eq!(sim.foot_contacts(), [true, true], "standing on both feet");
     let s = sim.sensors();
     let a = Vector3::from(s.accel_b).norm();
     assert!((a - 9.81).abs() < 0.5, "accelerometer |a| = {a}");
@@ -220,4 +221,26 @@ fn shipped_sim_config_parses_and_validates() {
         .unwrap_err()
         .to_string()
         .contains("timestep_s"));
+}
+
+/// Foot contacts follow the geometry: both feet on the floor, one lifted, both in the air.
+#[test]
+fn foot_contacts_follow_the_feet() {
+    let mut sim = Sim::new(&default_assets_dir(), SimConfig::default()).unwrap();
+    let mut stance = InitialState::standing(0.8);
+    // Left hip flexed and knee bent: the left foot swings clear of the floor.
+    stance.q[g1::Joint::LeftHipPitch.index()] = -0.8;
+    stance.q[g1::Joint::LeftKnee.index()] = 1.2;
+    sim.place_on_ground(&mut stance);
+    stance.root.pos_w.z -= 0.002;
+    sim.set_configuration(&stance);
+    assert_eq!(sim.foot_contacts(), [false, true], "left foot lifted");
+    let mut both = InitialState::standing(0.8);
+    sim.place_on_ground(&mut both);
+    both.root.pos_w.z -= 0.002;
+    sim.set_configuration(&both);
+    assert_eq!(sim.foot_contacts(), [true, true], "both feet down");
+    both.root.pos_w.z += 0.2;
+    sim.set_configuration(&both);
+    assert_eq!(sim.foot_contacts(), [false, false], "in the air");
 }
