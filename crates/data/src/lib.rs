@@ -4,4 +4,5 @@
 pub mod collect;
 pub mod dataset;
 pub mod plot;
+pub mod robustness;
 pub mod rollout;
