@@ -14,6 +14,7 @@ mod model_cmd;
 mod plans_cmd;
 mod progress;
 mod replay_cmd;
+mod robustness_cmd;
 mod security_cmd;
 mod train_cmd;
 mod up_cmd;
@@ -42,6 +43,9 @@ struct Cli {
 enum Command {
     /// Run a Stage 1 expert policy on the simulated G1 (headless) and summarise what happened.
     Sim(SimArgs),
+    /// Stage 1 robustness: a policy under friction, pushes, motion speed, delay, noise and
+    /// start conditions, with tracking metrics, a table, report.json and charts.
+    Robustness(robustness_cmd::RobustnessArgs),
     /// Collect Stage 1 expert data (noise, delay, pushes, randomisation) into rosbags.
     Collect(collect_cmd::CollectArgs),
     /// Inspect or repair rosbag2 (MCAP) bags.
@@ -238,6 +242,7 @@ fn main() -> ExitCode {
     }
     let r = match cli.command {
         Command::Sim(a) => cmd_sim(a),
+        Command::Robustness(a) => robustness_cmd::cmd_robustness(a),
         Command::Collect(a) => collect_cmd::cmd_collect(a),
         Command::Bag(c) => bag_cmd::cmd_bag(c),
         Command::Dataset(c) => dataset_cmd::cmd_dataset(c),

@@ -213,7 +213,7 @@ fn episode_seed(seed: u64, e: u64) -> u64 {
 
 /// A randomised velocity command: stops, walking forward/backward, sideways steps and turns,
 /// within the velocity policy's trained ranges.
-fn random_command(rng: &mut ChaCha8Rng) -> [f64; 3] {
+pub fn random_command(rng: &mut ChaCha8Rng) -> [f64; 3] {
     let u: f64 = rng.gen();
     let sign = |rng: &mut ChaCha8Rng| if rng.gen_bool(0.5) { 1.0 } else { -1.0 };
     if u < 0.12 {

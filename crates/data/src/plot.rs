@@ -121,3 +121,149 @@ pub fn palette(i: usize) -> [u8; 3] {
     ];
     P[i % P.len()]
 }
+
+/// A blank raster with pixel coordinates (x right, y down), for charts.
+pub struct Raster {
+    w: usize,
+    h: usize,
+    px: Vec<[u8; 3]>,
+}
+
+impl Raster {
+    pub fn new(w: usize, h: usize) -> Self {
+        Self {
+            w,
+            h,
+            px: vec![[255, 255, 255]; w * h],
+        }
+    }
+
+    /// A filled rectangle `[x0, x1) × [y0, y1)`.
+    pub fn rect(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3]) {
+        for y in y0.max(0)..y1.min(self.h as i64) {
+            for x in x0.max(0)..x1.min(self.w as i64) {
+                self.px[y as usize * self.w + x as usize] = c;
+            }
+        }
+    }
+
+    /// Text in the 8 × 8 public-domain font, its top-left corner at (x, y), each font pixel
+    /// `scale` pixels wide; characters the font lacks show as `?`.
+    pub fn text(&mut self, x: i64, y: i64, s: &str, scale: i64, c: [u8; 3]) {
+        use font8x8::UnicodeFonts;
+        for (i, ch) in s.chars().enumerate() {
+            let glyph = font8x8::BASIC_FONTS
+                .get(ch)
+                .or_else(|| font8x8::LATIN_FONTS.get(ch))
+                .or_else(|| font8x8::GREEK_FONTS.get(ch))
+                .unwrap_or_else(|| font8x8::BASIC_FONTS.get('?').unwrap_or([0; 8]));
+            for (row, bits) in glyph.iter().enumerate() {
+                for col in 0..8 {
+                    if bits & (1 << col) != 0 {
+                        let gx = x + (i as i64 * 8 + col) * scale;
+                        let gy = y + row as i64 * scale;
+                        self.rect(gx, gy, gx + scale, gy + scale, c);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn save_png(&self, path: &Path) -> Result<()> {
+        let file =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut enc =
+            png::Encoder::new(std::io::BufWriter::new(file), self.w as u32, self.h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc.write_header()?;
+        let data: Vec<u8> = self.px.iter().flatten().copied().collect();
+        wr.write_image_data(&data)?;
+        Ok(())
+    }
+}
+
+/// A bound a chart marks: values above a `Max` or below a `Min` fail.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    Max(f64),
+    Min(f64),
+}
+
+impl Limit {
+    pub fn value(self) -> f64 {
+        match self {
+            Limit::Max(v) | Limit::Min(v) => v,
+        }
+    }
+    pub fn fails(self, v: f64) -> bool {
+        match self {
+            Limit::Max(l) => v > l,
+            Limit::Min(l) => v < l,
+        }
+    }
+}
+
+/// A horizontal bar chart: one labelled bar per row with its value written beside it (rows
+/// without a value say "n/a"), and an optional limit drawn as a dashed red line; bars that
+/// fail it are red.
+pub fn bar_chart(
+    path: &Path,
+    title: &str,
+    labels: &[String],
+    values: &[Option<f64>],
+    limit: Option<Limit>,
+) -> Result<()> {
+    let (row, left, right) = (28i64, 150i64, 90i64);
+    let top = 44i64;
+    let w = 760i64;
+    let h = top + row * labels.len() as i64 + 16;
+    let mut r = Raster::new(w as usize, h as usize);
+    r.text(10, 12, title, 1, [0, 0, 0]);
+    let finite: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let lv = limit.map_or(0.0, Limit::value);
+    let lo = finite.iter().copied().fold(0.0f64, f64::min).min(lv);
+    let hi = finite.iter().copied().fold(0.0f64, f64::max).max(lv);
+    let span = (hi - lo).max(1e-12);
+    let px = |v: f64| left + ((v - lo) / span * (w - left - right) as f64).round() as i64;
+    let zero = px(0.0);
+    r.rect(zero, top - 4, zero + 1, h - 10, [120; 3]);
+    for (i, (label, v)) in labels.iter().zip(values).enumerate() {
+        let y = top + i as i64 * row;
+        let name: String = label.chars().take(17).collect();
+        r.text(8, y + 6, &name, 1, [0, 0, 0]);
+        match v {
+            Some(v) if v.is_finite() => {
+                let x = px(*v);
+                let over = limit.is_some_and(|l| l.fails(*v));
+                let c = if over { [214, 39, 40] } else { palette(0) };
+                r.rect(zero.min(x), y + 2, zero.max(x) + 1, y + row - 6, c);
+                r.text(zero.max(x) + 6, y + 6, &format_value(*v), 1, [40; 3]);
+            }
+            _ => r.text(zero + 6, y + 6, "n/a", 1, [120; 3]),
+        }
+    }
+    if let Some(l) = limit {
+        let x = px(l.value());
+        for y in (top - 4..h - 10).step_by(6) {
+            r.rect(x, y, x + 2, y + 3, [214, 39, 40]);
+        }
+    }
+    r.save_png(path)
+}
+
+fn format_value(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}

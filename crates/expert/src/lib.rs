@@ -628,6 +628,24 @@ impl Expert {
         }
     }
 
+    /// The root's linear and angular velocity (world axes of the clip) at the playback start,
+    /// from the reference one control step later; `None` when the reference lives inside the
+    /// policy graph.
+    pub fn motion_start_velocity(&self) -> Option<(Vector3<f64>, Vector3<f64>)> {
+        let Reference::Clip(c) = &self.reference else {
+            return None;
+        };
+        let pb = self.playback;
+        let (f0, f1) = (
+            c.sample(pb.start, pb.speed),
+            c.sample(pb.start + pb.speed, pb.speed),
+        );
+        let dt = self.step_dt_s;
+        let lin = (f1.root_pos_w - f0.root_pos_w) / dt;
+        let ang = (f1.root_quat_w * f0.root_quat_w.inverse()).scaled_axis() / dt;
+        Some((lin, ang))
+    }
+
     /// Gains in SDK order.
     pub fn gains(&self) -> ([f64; NUM_JOINTS], [f64; NUM_JOINTS]) {
         (self.kp_sdk, self.kd_sdk)

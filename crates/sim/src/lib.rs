@@ -341,6 +341,16 @@ impl Sim {
         Ok(())
     }
 
+    /// Replaces the domain randomisation ranges; takes effect at the next [`Sim::reset`].
+    pub fn set_randomization(
+        &mut self,
+        randomization: crate::config::Randomization,
+    ) -> Result<(), SimError> {
+        randomization.validate()?;
+        self.cfg.randomization = randomization;
+        Ok(())
+    }
+
     /// Restarts the push schedule from the current time (the first push one interval from
     /// now; e.g. when an evaluated episode starts after a start-up phase).
     pub fn restart_pushes(&mut self) {

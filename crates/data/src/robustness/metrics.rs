@@ -12,7 +12,9 @@
 //!   together) and of its yaw rate, robot against reference, from finite differences.
 //! - **Contact agreement**: fraction of steps × feet where the robot's contact state equals the
 //!   reference's; **touchdown offset**: mean time from each reference touchdown to the nearest
-//!   robot touchdown of the same foot (within 0.5 s).
+//!   robot touchdown of the same foot (within 0.5 s). Reference contacts are detected from the
+//!   sole's height and speed; the same detector run on the robot's own motion, against its
+//!   simulated contacts, gives the detector's agreement, the ceiling of the contact agreement.
 
 use g1::nalgebra::{UnitQuaternion, Vector3};
 use g1::{Body, BodyKinematics, NUM_BODIES, NUM_JOINTS};
@@ -29,10 +31,19 @@ pub const END_EFFECTORS: [Body; 4] = [
     Body::RightWristYaw,
 ];
 
-/// A reference foot is in contact while its ankle is within this height of its lowest point
-/// in the episode and moves slower than [`CONTACT_SPEED_MPS`] horizontally.
-pub const CONTACT_HEIGHT_M: f64 = 0.03;
-pub const CONTACT_SPEED_MPS: f64 = 0.3;
+/// A reference foot is in contact while the lowest corner of its sole is within this height of
+/// the lowest any corner of that foot reaches in the episode, and that corner moves slower than
+/// [`CONTACT_SPEED_MPS`] horizontally.
+pub const CONTACT_HEIGHT_M: f64 = 0.02;
+pub const CONTACT_SPEED_MPS: f64 = 0.7;
+/// Sole points in the ankle-roll link's frame (m): the bottom corners of the G1 model's foot
+/// sole box.
+const SOLE_POINTS: [[f64; 3]; 4] = [
+    [-0.05, 0.03, -0.037],
+    [-0.05, -0.03, -0.037],
+    [0.13, 0.03, -0.037],
+    [0.13, -0.03, -0.037],
+];
 /// A lift-off shorter than this many steps is not a step (contact flicker).
 const MIN_SWING_STEPS: usize = 3;
 /// Touchdowns further apart than this are not matched.
@@ -43,6 +54,8 @@ const TOUCHDOWN_WINDOW_S: f64 = 0.5;
 pub struct Frame {
     pub bodies: [Vector3<f64>; NUM_BODIES],
     pub anchor_quat: UnitQuaternion<f64>,
+    /// Orientations of the feet ([`FEET`]).
+    pub feet_quat: [UnitQuaternion<f64>; 2],
     pub q: [f64; NUM_JOINTS],
 }
 
@@ -51,6 +64,7 @@ impl Frame {
         Self {
             bodies: kin.pos_w,
             anchor_quat: kin.quat_w[ANCHOR.index()],
+            feet_quat: FEET.map(|b| kin.quat_w[b.index()]),
             q: *q,
         }
     }
@@ -72,12 +86,25 @@ impl Frame {
         Self {
             bodies: std::array::from_fn(|b| anchor_pos + rot * (kin.pos_w[b] - p0)),
             anchor_quat: *anchor_quat,
+            feet_quat: FEET.map(|b| rot * kin.quat_w[b.index()]),
             q: *q,
         }
     }
 
     pub fn anchor(&self) -> Vector3<f64> {
         self.bodies[ANCHOR.index()]
+    }
+
+    /// Sole point `i` of foot `f` in the world.
+    fn sole_point(&self, f: usize, i: usize) -> Vector3<f64> {
+        self.bodies[FEET[f].index()] + self.feet_quat[f] * Vector3::from(SOLE_POINTS[i])
+    }
+
+    /// Which sole corner of foot `f` is lowest.
+    fn lowest_sole_point(&self, f: usize) -> usize {
+        (0..SOLE_POINTS.len())
+            .min_by(|&a, &b| self.sole_point(f, a).z.total_cmp(&self.sole_point(f, b).z))
+            .expect("sole points")
     }
 
     /// Body `b` relative to the anchor, in the anchor's heading frame.
@@ -87,47 +114,83 @@ impl Frame {
     }
 }
 
-/// Why a tracking episode would end early under BeyondMimic's termination rules: the anchor's
-/// height or a foot's or hand's height more than 0.25 m off the reference, or the anchor's
-/// gravity direction off by more than 0.8 (z component of the projected gravity).
-pub fn termination(robot: &Frame, reference: &Frame) -> Option<&'static str> {
-    if (robot.anchor().z - reference.anchor().z).abs() > 0.25 {
-        return Some("anchor height");
+/// When a tracking episode ends early: the anchor's height, or a foot's or hand's height,
+/// further than a bound from the reference's, or the anchor's gravity direction off (the z
+/// component of the gravity vector in the anchor's frame). The defaults are the rules
+/// BeyondMimic (and mjlab's tracking task) train with.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminationRule {
+    pub anchor_height_m: f64,
+    pub anchor_gravity_z: f64,
+    pub end_effector_height_m: f64,
+}
+
+impl Default for TerminationRule {
+    fn default() -> Self {
+        Self {
+            anchor_height_m: 0.25,
+            anchor_gravity_z: 0.8,
+            end_effector_height_m: 0.25,
+        }
     }
-    let gz = |q: &UnitQuaternion<f64>| (q.inverse() * Vector3::new(0.0, 0.0, -1.0)).z;
-    if (gz(&robot.anchor_quat) - gz(&reference.anchor_quat)).abs() > 0.8 {
-        return Some("anchor orientation");
+}
+
+impl TerminationRule {
+    /// Which part of the rule `robot` breaks against `reference`, if any.
+    pub fn check(&self, robot: &Frame, reference: &Frame) -> Option<&'static str> {
+        if (robot.anchor().z - reference.anchor().z).abs() > self.anchor_height_m {
+            return Some("anchor height");
+        }
+        let gz = |q: &UnitQuaternion<f64>| (q.inverse() * Vector3::new(0.0, 0.0, -1.0)).z;
+        if (gz(&robot.anchor_quat) - gz(&reference.anchor_quat)).abs() > self.anchor_gravity_z {
+            return Some("anchor orientation");
+        }
+        if END_EFFECTORS.iter().any(|b| {
+            (robot.bodies[b.index()].z - reference.bodies[b.index()].z).abs()
+                > self.end_effector_height_m
+        }) {
+            return Some("end-effector height");
+        }
+        None
     }
-    if END_EFFECTORS
-        .iter()
-        .any(|b| (robot.bodies[b.index()].z - reference.bodies[b.index()].z).abs() > 0.25)
-    {
-        return Some("end-effector height");
-    }
-    None
 }
 
 /// Contact phases of a motion from its foot heights and speeds (see [`CONTACT_HEIGHT_M`]).
 pub fn kinematic_contacts(frames: &[Frame], dt_s: f64) -> Vec<[bool; 2]> {
+    kinematic_contacts_with(frames, dt_s, CONTACT_HEIGHT_M, CONTACT_SPEED_MPS)
+}
+
+/// [`kinematic_contacts`] with other thresholds.
+pub fn kinematic_contacts_with(
+    frames: &[Frame],
+    dt_s: f64,
+    height: f64,
+    max_speed: f64,
+) -> Vec<[bool; 2]> {
     let n = frames.len();
+    let lowest: Vec<[usize; 2]> = frames
+        .iter()
+        .map(|f| [f.lowest_sole_point(0), f.lowest_sole_point(1)])
+        .collect();
     let floor: [f64; 2] = std::array::from_fn(|f| {
-        frames
-            .iter()
-            .map(|fr| fr.bodies[FEET[f].index()].z)
+        (0..n)
+            .map(|k| frames[k].sole_point(f, lowest[k][f]).z)
             .fold(f64::INFINITY, f64::min)
     });
     (0..n)
         .map(|k| {
             std::array::from_fn(|f| {
-                let b = FEET[f].index();
+                // The speed of the corner that is lowest now (a heel or toe pivot is still).
+                let i = lowest[k][f];
                 let (a, c) = (k.saturating_sub(1), (k + 1).min(n - 1));
-                let d = frames[c].bodies[b] - frames[a].bodies[b];
+                let d = frames[c].sole_point(f, i) - frames[a].sole_point(f, i);
                 let speed = if c > a {
                     d.xy().norm() / ((c - a) as f64 * dt_s)
                 } else {
                     0.0
                 };
-                frames[k].bodies[b].z <= floor[f] + CONTACT_HEIGHT_M && speed < CONTACT_SPEED_MPS
+                frames[k].sole_point(f, i).z <= floor[f] + height && speed < max_speed
             })
         })
         .collect()
@@ -202,6 +265,9 @@ pub struct TrackingErrors {
     /// Steps × feet compared, and those that agree.
     pub contact_pairs: usize,
     pub contact_agree: usize,
+    /// The detector's own agreement: the robot's contacts detected from its kinematics as the
+    /// reference's are, against its simulated contacts (the ceiling of `contact_agree`).
+    pub detector_agree: usize,
     /// Time from each matched reference touchdown to the robot's (s).
     pub touchdown_offsets_s: Vec<f64>,
 }
@@ -235,10 +301,12 @@ pub fn tracking_errors(
     e.lin_vel_corr = correlation(&rv, &fv);
     e.ang_vel_corr = correlation(&rw, &fw);
     let ref_contacts = kinematic_contacts(reference, dt_s);
-    for (a, b) in robot_contacts.iter().zip(&ref_contacts) {
+    let own = kinematic_contacts(robot, dt_s);
+    for ((a, b), c) in robot_contacts.iter().zip(&ref_contacts).zip(&own) {
         for f in 0..2 {
             e.contact_pairs += 1;
             e.contact_agree += (a[f] == b[f]) as usize;
+            e.detector_agree += (a[f] == c[f]) as usize;
         }
     }
     let window = (TOUCHDOWN_WINDOW_S / dt_s).round() as i64;

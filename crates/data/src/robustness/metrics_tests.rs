@@ -55,13 +55,17 @@ fn exact_tracking_has_zero_error_and_full_contact_agreement() {
     assert!(e.anchor_ori_deg.iter().all(|v| v.abs() < 1e-9));
     assert!(e.joint_sq.iter().all(|v| v.abs() < 1e-20));
     assert_eq!(e.contact_agree, e.contact_pairs);
+    assert_eq!(e.detector_agree, e.contact_pairs);
     assert_eq!(e.contact_pairs, 600);
     assert!(!e.touchdown_offsets_s.is_empty());
     assert!(e.touchdown_offsets_s.iter().all(|d| *d == 0.0));
     assert!((e.lin_vel_corr.unwrap() - 1.0).abs() < 1e-9);
     // A constant turn rate has no variance: no correlation to report.
     assert_eq!(e.ang_vel_corr, None);
-    assert_eq!(termination(&reference[10], &reference[10]), None);
+    assert_eq!(
+        TerminationRule::default().check(&reference[10], &reference[10]),
+        None
+    );
 }
 
 #[test]
@@ -76,6 +80,7 @@ fn constant_offsets_show_as_those_offsets() {
         .map(|f| Frame {
             bodies: f.bodies.map(|b| b + Vector3::new(0.03, 0.04, 0.0)),
             anchor_quat: f.anchor_quat * tilt,
+            feet_quat: f.feet_quat,
             q: f.q.map(|q| q + 0.1),
         })
         .collect();
@@ -118,6 +123,8 @@ fn a_time_shift_shows_in_the_contact_timing() {
     let contacts = kinematic_contacts(&robot, DT);
     let e = tracking_errors(&robot, &reference, &contacts, DT);
     assert!(e.contact_agree < e.contact_pairs);
+    // The robot's contacts are its own kinematic ones: the detector agrees with itself.
+    assert_eq!(e.detector_agree, e.contact_pairs);
     let agreement = e.contact_agree as f64 / e.contact_pairs as f64;
     assert!(agreement > 0.7, "{agreement}");
     assert!(!e.touchdown_offsets_s.is_empty());
@@ -168,18 +175,21 @@ fn termination_rules() {
     let reference = stepping(10);
     let mut low = reference[5];
     low.bodies[ANCHOR.index()].z -= 0.3;
-    assert_eq!(termination(&low, &reference[5]), Some("anchor height"));
+    assert_eq!(
+        TerminationRule::default().check(&low, &reference[5]),
+        Some("anchor height")
+    );
     let mut tipped = reference[5];
     tipped.anchor_quat =
         tipped.anchor_quat * UnitQuaternion::from_axis_angle(&Vector3::y_axis(), 1.4);
     assert_eq!(
-        termination(&tipped, &reference[5]),
+        TerminationRule::default().check(&tipped, &reference[5]),
         Some("anchor orientation")
     );
     let mut hand = reference[5];
     hand.bodies[Body::LeftWristYaw.index()].z += 0.3;
     assert_eq!(
-        termination(&hand, &reference[5]),
+        TerminationRule::default().check(&hand, &reference[5]),
         Some("end-effector height")
     );
 }
