@@ -180,8 +180,7 @@ fn termination_rules() {
         Some("anchor height")
     );
     let mut tipped = reference[5];
-    tipped.anchor_quat =
-        tipped.anchor_quat * UnitQuaternion::from_axis_angle(&Vector3::y_axis(), 1.4);
+    tipped.anchor_quat *= UnitQuaternion::from_axis_angle(&Vector3::y_axis(), 1.4);
     assert_eq!(
         TerminationRule::default().check(&tipped, &reference[5]),
         Some("anchor orientation")
