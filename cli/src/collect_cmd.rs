@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::progress::progress_bar;
 use anyhow::{bail, Context, Result};
-use g1_data::collect::{collect, CollectConfig};
+use g1_data::collect::{collect, screen, CollectConfig, PolicyTotals};
 
 #[derive(clap::Args)]
 pub struct CollectArgs {
@@ -37,6 +37,13 @@ pub struct CollectArgs {
     /// Keep fallen episodes up to the fall (default: discard them).
     #[arg(long)]
     pub keep_falls: bool,
+    /// Refuse a policy whose fall rate in screening episodes (drawn as the collection draws its
+    /// own, nothing recorded) exceeds this fraction, before collecting anything.
+    #[arg(long)]
+    pub max_fall_rate: Option<f64>,
+    /// Screening episodes per policy for --max-fall-rate.
+    #[arg(long, default_value_t = 20)]
+    pub screen_episodes: u64,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -85,6 +92,33 @@ pub fn cmd_collect(a: CollectArgs) -> Result<()> {
             a.out.display()
         );
     }
+    if let Some(max) = a.max_fall_rate {
+        if !(0.0..=1.0).contains(&max) {
+            bail!("--max-fall-rate {max} must be a fraction in [0, 1]");
+        }
+        if a.screen_episodes == 0 || a.screen_episodes > 10_000 {
+            bail!(
+                "--screen-episodes {} must be in 1..=10000",
+                a.screen_episodes
+            );
+        }
+        let screened = screen(&cfg, &assets, a.screen_episodes)?;
+        let mut refused = Vec::new();
+        for (name, p) in &screened {
+            eprintln!("screening: {}", fall_line(name, p));
+            if p.fall_rate() > max {
+                refused.push(format!("{name} ({:.0} %)", 100.0 * p.fall_rate()));
+            }
+        }
+        if !refused.is_empty() {
+            bail!(
+                "refusing to collect with {}: fall rate above --max-fall-rate {:.0} % in {} screening episodes (see `g1d robustness --policy DIR` for where it fails)",
+                refused.join(", "),
+                100.0 * max,
+                a.screen_episodes
+            );
+        }
+    }
     let control_steps = (cfg.sim_hours * 3600.0 / 0.02 / cfg.shard.1 as f64).round() as u64;
     let progress = AtomicU64::new(0);
     let done = AtomicBool::new(false);
@@ -123,12 +157,27 @@ pub fn cmd_collect(a: CollectArgs) -> Result<()> {
     );
     for (name, p) in &summary.per_policy {
         println!(
-            "  {name:<32} {:>5} episodes, {:>4} falls ({:.1}%), {:.3} h recorded",
-            p.episodes,
-            p.falls,
-            100.0 * p.fall_rate(),
+            "  {}, {:.3} h recorded",
+            fall_line(name, p),
             p.recorded_steps as f64 * 0.02 / 3600.0
         );
+        for (cond, c) in &p.by_condition {
+            println!(
+                "    {cond:<30} {:>5} episodes, {:>4} falls ({:.1} %)",
+                c.episodes,
+                c.falls,
+                100.0 * c.falls as f64 / c.episodes.max(1) as f64
+            );
+        }
     }
     Ok(())
+}
+
+fn fall_line(name: &str, p: &PolicyTotals) -> String {
+    format!(
+        "{name:<32} {:>5} episodes, {:>4} falls ({:.1} %)",
+        p.episodes,
+        p.falls,
+        100.0 * p.fall_rate()
+    )
 }

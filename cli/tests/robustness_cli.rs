@@ -212,3 +212,58 @@ fn bad_conditions_and_arguments_are_clear_errors() {
     assert!(!ok && err.contains("--episodes 0"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `g1d collect --max-fall-rate`: screening episodes decide before anything is recorded; the
+/// summary gives the fall rate per policy and per condition.
+#[test]
+fn collect_refuses_a_policy_that_falls_too_often() {
+    let dir = scratch("collect");
+    let refused = dir.join("refused");
+    let (ok, _, err) = g1d(&[
+        "collect",
+        "--policy",
+        "assets/policies/mimic_gangnam_style_isaaclab",
+        "--sim-hours",
+        "0.005",
+        "--episode-seconds",
+        "5",
+        "--max-fall-rate",
+        "0",
+        "--screen-episodes",
+        "8",
+        "--out",
+        refused.to_str().unwrap(),
+    ]);
+    assert!(!ok, "a policy that fell in screening was accepted: {err}");
+    assert!(
+        err.contains("refusing to collect with mimic_gangnam_style_isaaclab"),
+        "{err}"
+    );
+    assert!(!refused.exists(), "something was recorded");
+    let kept = dir.join("kept");
+    let (ok, out, err) = g1d(&[
+        "collect",
+        "--policy",
+        "assets/policies/velocity_mjlab",
+        "--sim-hours",
+        "0.005",
+        "--episode-seconds",
+        "6",
+        "--max-fall-rate",
+        "0",
+        "--screen-episodes",
+        "4",
+        "--out",
+        kept.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("screening: velocity_mjlab") && err.contains("4 episodes,    0 falls"),
+        "{err}"
+    );
+    assert!(
+        out.contains("velocity_mjlab") && out.contains("delay "),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

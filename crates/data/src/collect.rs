@@ -330,6 +330,26 @@ struct StepRecord {
     reference: Option<[f64; NUM_JOINTS]>,
 }
 
+impl EpisodePlan {
+    /// The conditions this episode ran under that a collection varies: the action delay and
+    /// whether pushes were on (noise scales are drawn continuously and left out).
+    pub fn condition(&self) -> String {
+        format!(
+            "delay {} step{}, {}",
+            self.delay_steps,
+            if self.delay_steps == 1 { "" } else { "s" },
+            if self.pushes { "pushes" } else { "no pushes" }
+        )
+    }
+}
+
+/// Episodes and falls under one condition.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConditionTotals {
+    pub episodes: u64,
+    pub falls: u64,
+}
+
 /// Outcome of one episode.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EpisodeOutcome {
@@ -343,6 +363,8 @@ pub struct EpisodeOutcome {
 pub struct PolicyTotals {
     pub episodes: u64,
     pub falls: u64,
+    /// The same per condition ([`EpisodePlan::condition`]).
+    pub by_condition: BTreeMap<String, ConditionTotals>,
     pub kept_episodes: u64,
     pub recorded_steps: u64,
     pub simulated_steps: u64,
@@ -780,16 +802,8 @@ pub fn collect(
                     let pol = &policies[pi];
                     let mut fresh;
                     let expert: &mut Expert = match (pol.kind, &pol.motion, plan.motion_start_s) {
-                        (PolicyKind::MotionTracking, Some(m), Some(start)) => {
-                            let spec = MotionSpec {
-                                csv: m.csv.clone(),
-                                fps: m.fps,
-                                window: MotionWindow {
-                                    start_s: start,
-                                    end_s: Some(start + plan.seconds),
-                                },
-                            };
-                            fresh = Expert::load(&pol.dir, Some(spec))?;
+                        (PolicyKind::MotionTracking, Some(_), Some(_)) => {
+                            fresh = Expert::load(&pol.dir, episode_motion(pol, &plan))?;
                             &mut fresh
                         }
                         _ => {
@@ -813,6 +827,9 @@ pub fn collect(
                     let p = tot.entry(plan.policy.clone()).or_default();
                     p.episodes += 1;
                     p.falls += outcome.fell as u64;
+                    let c = p.by_condition.entry(plan.condition()).or_default();
+                    c.episodes += 1;
+                    c.falls += outcome.fell as u64;
                     p.kept_episodes += outcome.kept as u64;
                     p.simulated_steps += outcome.steps;
                     if outcome.kept {
@@ -851,6 +868,85 @@ pub fn collect(
         serde_yaml::to_string(&(cfg, &summary))?,
     )?;
     Ok(summary)
+}
+
+/// Runs `episodes` screening episodes per policy, drawn as the collection draws its own (noise,
+/// delay, pushes, randomisation, commands or clip windows) from a separate seed, and nothing
+/// recorded: each policy's fall rate, per condition too, before a collection commits to it.
+pub fn screen(
+    cfg: &CollectConfig,
+    assets: &Path,
+    episodes: u64,
+) -> Result<BTreeMap<String, PolicyTotals>> {
+    cfg.validate()?;
+    let policies = load_policies(cfg)?;
+    let mut out = BTreeMap::new();
+    let ignored = AtomicU64::new(0);
+    for pol in &policies {
+        let single = [PolicyInfo {
+            dir: pol.dir.clone(),
+            name: pol.name.clone(),
+            kind: pol.kind,
+            motion: pol.motion.clone(),
+            clip_seconds: pol.clip_seconds,
+        }];
+        let screening = CollectConfig {
+            seed: cfg.seed ^ 0x5C2E_E41E_D000_0000,
+            ..cfg.clone()
+        };
+        let next = AtomicU64::new(0);
+        let totals = Mutex::new(PolicyTotals::default());
+        let workers = cfg.workers.clamp(1, episodes.max(1) as usize);
+        std::thread::scope(|s| -> Result<()> {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    s.spawn(|| -> Result<()> {
+                        let mut sim = Sim::new(assets, sim_config(cfg))?;
+                        loop {
+                            let e = next.fetch_add(1, Ordering::SeqCst);
+                            if e >= episodes {
+                                return Ok(());
+                            }
+                            let plan = plan_episode(&screening, &single, e);
+                            let mut expert = Expert::load(&pol.dir, episode_motion(pol, &plan))?;
+                            let (_, outcome) =
+                                run_episode(&mut sim, &mut expert, &plan, cfg, 0, &ignored)
+                                    .with_context(|| format!("screening {}", pol.name))?;
+                            let mut t = totals.lock().expect("totals");
+                            t.episodes += 1;
+                            t.falls += outcome.fell as u64;
+                            t.simulated_steps += outcome.steps;
+                            let c = t.by_condition.entry(plan.condition()).or_default();
+                            c.episodes += 1;
+                            c.falls += outcome.fell as u64;
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join()
+                    .unwrap_or_else(|_| bail!("a screening worker panicked"))?;
+            }
+            Ok(())
+        })?;
+        out.insert(pol.name.clone(), totals.into_inner().expect("totals"));
+    }
+    Ok(out)
+}
+
+/// The clip window a tracking episode plays (`None`: the policy's own).
+fn episode_motion(pol: &PolicyInfo, plan: &EpisodePlan) -> Option<MotionSpec> {
+    match (pol.kind, &pol.motion, plan.motion_start_s) {
+        (PolicyKind::MotionTracking, Some(m), Some(start)) => Some(MotionSpec {
+            csv: m.csv.clone(),
+            fps: m.fps,
+            window: MotionWindow {
+                start_s: start,
+                end_s: Some(start + plan.seconds),
+            },
+        }),
+        _ => pol.motion.clone(),
+    }
 }
 
 fn sim_config(cfg: &CollectConfig) -> SimConfig {
