@@ -31,10 +31,13 @@ pub struct ConditionReport {
     /// Episodes without a fall and without an early termination.
     pub success_rate: f64,
     pub fall_rate: f64,
-    /// Episodes ended by the tracking termination rules (without a fall first).
+    /// Episodes that broke the tracking termination rule (whether or not they fell later).
     pub early_termination_rate: f64,
-    /// How many episodes each part of the termination rule ended.
+    /// How many episodes broke each part of the termination rule.
     pub terminations: BTreeMap<String, usize>,
+    /// Where in the clip each early termination happened (s into the reference, sorted): a
+    /// passage that many episodes miss shows as a cluster.
+    pub termination_clip_times_s: Vec<f64>,
     pub body_pos_err_mean_m: Option<f64>,
     pub body_pos_err_p95_m: Option<f64>,
     pub anchor_pos_err_mean_m: Option<f64>,
@@ -101,10 +104,9 @@ fn p95(mut v: Vec<f64>) -> Option<f64> {
 pub fn summarise(name: &str, eps: &[&EpisodeResult], criteria: &Criteria) -> ConditionReport {
     let n = eps.len().max(1) as f64;
     let falls = eps.iter().filter(|e| e.fell).count();
-    let term = eps
-        .iter()
-        .filter(|e| !e.fell && e.terminated.is_some())
-        .count();
+    let term = eps.iter().filter(|e| e.terminated.is_some()).count();
+    let mut clip_times: Vec<f64> = eps.iter().filter_map(|e| e.terminated_at_clip_s).collect();
+    clip_times.sort_by(f64::total_cmp);
     let success = eps.iter().filter(|e| e.success()).count();
     let tr: Vec<_> = eps.iter().filter_map(|e| e.tracking.as_ref()).collect();
     let cm: Vec<_> = eps.iter().filter_map(|e| e.command.as_ref()).collect();
@@ -139,14 +141,14 @@ pub fn summarise(name: &str, eps: &[&EpisodeResult], criteria: &Criteria) -> Con
         success_rate: success as f64 / n,
         fall_rate: falls as f64 / n,
         early_termination_rate: term as f64 / n,
-        terminations: eps
-            .iter()
-            .filter(|e| !e.fell)
-            .filter_map(|e| e.terminated)
-            .fold(BTreeMap::new(), |mut m, why| {
+        termination_clip_times_s: clip_times,
+        terminations: eps.iter().filter_map(|e| e.terminated).fold(
+            BTreeMap::new(),
+            |mut m, why| {
                 *m.entry(why.to_string()).or_insert(0) += 1;
                 m
-            }),
+            },
+        ),
         body_pos_err_mean_m: mean(body.iter().copied()),
         anchor_pos_err_mean_m: mean(anchor.iter().copied()),
         anchor_ori_err_mean_deg: mean(ori.iter().copied()),
@@ -272,6 +274,23 @@ impl RobustnessReport {
                 let _ = writeln!(s, " FAIL: {} |", failed.join(", "));
             }
         }
+        let passages: Vec<String> = self
+            .conditions
+            .iter()
+            .filter(|c| !c.termination_clip_times_s.is_empty())
+            .map(|c| {
+                let list: Vec<String> = passages(&c.termination_clip_times_s, 1.0)
+                    .iter()
+                    .map(|(t, n)| format!("{t:.1} s ({n})"))
+                    .collect();
+                format!("- {}: {}", c.name, list.join(", "))
+            })
+            .collect();
+        if !passages.is_empty() {
+            s.push_str("\nWhere in the clip the termination rule was broken (episodes):\n\n");
+            s.push_str(&passages.join("\n"));
+            s.push('\n');
+        }
         for k in &self.skipped {
             let _ = writeln!(s, "\n{} not run: {}.", k.name, k.reason);
         }
@@ -302,6 +321,21 @@ impl RobustnessReport {
         }
         Ok(files)
     }
+}
+
+/// Sorted times grouped where consecutive ones lie within `gap` seconds: each group's first
+/// time and its size.
+pub fn passages(sorted: &[f64], gap: f64) -> Vec<(f64, usize)> {
+    let mut out: Vec<(f64, usize)> = Vec::new();
+    let mut last = f64::NEG_INFINITY;
+    for &t in sorted {
+        match out.last_mut() {
+            Some(g) if t - last <= gap => g.1 += 1,
+            _ => out.push((t, 1)),
+        }
+        last = t;
+    }
+    out
 }
 
 /// A metric as the table and the charts show it.
@@ -353,7 +387,7 @@ const METRICS: &[Metric] = &[
     Metric {
         key: "early_termination_rate",
         header: "early term.",
-        title: "early terminations (termination rule, no fall)",
+        title: "early terminations (termination rule broken)",
         // Tracking policies only (velocity episodes end by falling alone).
         get: |c| c.body_pos_err_mean_m.map(|_| c.early_termination_rate),
         format: pct,
@@ -464,3 +498,15 @@ const METRICS: &[Metric] = &[
         limit: none,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::passages;
+
+    #[test]
+    fn termination_times_group_into_passages() {
+        let t = [33.4, 34.4, 34.4, 34.5, 47.6, 47.6, 112.1, 112.2];
+        assert_eq!(passages(&t, 1.0), vec![(33.4, 4), (47.6, 2), (112.1, 2)]);
+        assert!(passages(&[], 1.0).is_empty());
+    }
+}

@@ -43,8 +43,11 @@ pub struct EpisodeResult {
     pub steps: usize,
     pub fell: bool,
     pub fall_time_s: Option<f64>,
-    /// The termination rule that ended a tracking episode early, if one did.
+    /// The part of the termination rule a tracking episode broke, if it did (the episode's
+    /// tracking metrics end there; the simulation runs on to catch a later fall).
     pub terminated: Option<&'static str>,
+    /// Where in the clip (s into the loaded reference) the rule was broken.
+    pub terminated_at_clip_s: Option<f64>,
     pub tracking: Option<TrackingErrors>,
     pub command: Option<CommandErrors>,
 }
@@ -119,13 +122,14 @@ fn run_episode(
     let mut steps = (cfg.episode_seconds / dt).round() as usize;
     let mut commands = Vec::new();
     let phase: f64 = plan_rng.gen();
+    let speed = cond.motion_speed.unwrap_or(1.0);
+    let mut start_s = 0.0;
     if tracking {
-        let speed = cond.motion_speed.unwrap_or(1.0);
         expert.set_playback(0.0, 1.0)?;
         let clip_s = expert
             .motion_steps()
             .map_or(0.0, |n| n.saturating_sub(1) as f64 * dt);
-        let start_s = phase * (clip_s - cfg.episode_seconds * speed).max(0.0);
+        start_s = phase * (clip_s - cfg.episode_seconds * speed).max(0.0);
         expert.set_playback(start_s, speed)?;
         if let Some(n) = expert.motion_steps() {
             steps = steps.min(n);
@@ -182,6 +186,7 @@ fn run_episode(
         fell: false,
         fall_time_s: None,
         terminated: None,
+        terminated_at_clip_s: None,
         tracking: None,
         command: None,
     };
@@ -192,7 +197,9 @@ fn run_episode(
             cmd_i += 1;
         }
         let command = commands.get(cmd_i).map_or([0.0; 3], |c| c.1);
-        if tracking {
+        // Tracking metrics cover the episode up to an early termination; the simulation goes
+        // on to the end, so that a fall after it still counts as one.
+        if tracking && result.terminated.is_none() {
             let gt = sim.ground_truth();
             let r = expert.reference()?;
             let rf = Frame::anchored(&r.q_sdk, &r.torso_pos_w, &r.torso_quat_w);
@@ -203,7 +210,7 @@ fn run_episode(
             contacts.push(sim.foot_contacts());
             if let Some(why) = cfg.termination.and_then(|t| t.check(&f, &rf)) {
                 result.terminated = Some(why);
-                break;
+                result.terminated_at_clip_s = Some(start_s + k as f64 * dt * speed);
             }
         }
         let mut rs = robot_state(sim);
