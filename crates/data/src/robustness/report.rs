@@ -281,7 +281,13 @@ impl RobustnessReport {
             .map(|c| {
                 let list: Vec<String> = passages(&c.termination_clip_times_s, 1.0)
                     .iter()
-                    .map(|(t, n)| format!("{t:.1} s ({n})"))
+                    .map(|&(a, b, n)| {
+                        if b - a < 0.05 {
+                            format!("{a:.1} s ({n})")
+                        } else {
+                            format!("{a:.1}–{b:.1} s ({n})")
+                        }
+                    })
                     .collect();
                 format!("- {}: {}", c.name, list.join(", "))
             })
@@ -324,16 +330,17 @@ impl RobustnessReport {
 }
 
 /// Sorted times grouped where consecutive ones lie within `gap` seconds: each group's first
-/// time and its size.
-pub fn passages(sorted: &[f64], gap: f64) -> Vec<(f64, usize)> {
-    let mut out: Vec<(f64, usize)> = Vec::new();
-    let mut last = f64::NEG_INFINITY;
+/// and last time and its size.
+pub fn passages(sorted: &[f64], gap: f64) -> Vec<(f64, f64, usize)> {
+    let mut out: Vec<(f64, f64, usize)> = Vec::new();
     for &t in sorted {
         match out.last_mut() {
-            Some(g) if t - last <= gap => g.1 += 1,
-            _ => out.push((t, 1)),
+            Some(g) if t - g.1 <= gap => {
+                g.1 = t;
+                g.2 += 1;
+            }
+            _ => out.push((t, t, 1)),
         }
-        last = t;
     }
     out
 }
@@ -506,7 +513,10 @@ mod tests {
     #[test]
     fn termination_times_group_into_passages() {
         let t = [33.4, 34.4, 34.4, 34.5, 47.6, 47.6, 112.1, 112.2];
-        assert_eq!(passages(&t, 1.0), vec![(33.4, 4), (47.6, 2), (112.1, 2)]);
+        assert_eq!(
+            passages(&t, 1.0),
+            vec![(33.4, 34.5, 4), (47.6, 47.6, 2), (112.1, 112.2, 2)]
+        );
         assert!(passages(&[], 1.0).is_empty());
     }
 }
