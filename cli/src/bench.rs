@@ -198,7 +198,7 @@ fn physics_ceiling(
 ) -> Result<LoopResult> {
     let seconds = opts.seconds.unwrap_or(10.0);
     let steps = (seconds / sim.control_dt_s()).round() as usize;
-    let init = rollout::initial_state(sim, expert);
+    let init = rollout::initial_state(sim, expert)?;
     sim.reset(&init, opts.seed)?;
     expert.reset(&rollout::robot_state(sim))?;
     let mut commands = Vec::with_capacity(steps);

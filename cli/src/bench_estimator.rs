@@ -90,7 +90,7 @@ pub fn evaluate(
     let assets = g1_sim::default_assets_dir();
     let mut sim = Sim::new(&assets, cfg.clone())?;
     let mut expert = Expert::load(&assets.join("policies/velocity_mjlab"), None)?;
-    let init = rollout::initial_state(&mut sim, &expert);
+    let init = rollout::initial_state(&mut sim, &mut expert)?;
     sim.reset(&init, seed)?;
     expert.reset(&rollout::robot_state(&sim))?;
     let mut kf = ContactKf::new(kf_cfg);

@@ -267,3 +267,36 @@ fn collect_refuses_a_policy_that_falls_too_often() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A BeyondMimic export (reference inside the graph, built by the repository's fixture script
+/// from the shipped dance policy) runs the same test: random start phases in the reference's
+/// pose, tracking metrics from the graph's reference.
+#[test]
+fn beyondmimic_export_runs_the_robustness_test() {
+    let dir = scratch("bm");
+    let cond = small_conditions(&dir);
+    let onnx = dir.join("bm.onnx");
+    let out = Command::new(g1_testkit::python())
+        .args(["scripts/make_beyondmimic_fixture.py", "--seconds", "20"])
+        .args(["--out", onnx.to_str().unwrap()])
+        .current_dir(repo())
+        .output()
+        .expect("run the fixture builder with the .venv Python (make setup)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = report(onnx.to_str().unwrap(), &cond, &[]);
+    assert_eq!(j["kind"], "motion_tracking");
+    let standard = &j["conditions"][0];
+    assert_eq!(standard["name"], "standard");
+    assert_eq!(standard["fall_rate"], 0.0, "{standard}");
+    let body = standard["body_pos_err_mean_m"].as_f64().unwrap();
+    assert!(body > 0.0 && body < 0.06, "{standard}");
+    assert!(
+        standard["contact_agreement"].as_f64().unwrap() > 0.5,
+        "{standard}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

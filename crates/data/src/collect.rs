@@ -475,7 +475,7 @@ fn run_episode(
     } else {
         None
     })?;
-    let init = initial_state(sim, expert);
+    let init = initial_state(sim, expert)?;
     sim.reset(&init, plan.seed)?;
     expert.reset(&robot_state(sim))?;
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ 0xA5A5_5A5A);

@@ -56,9 +56,9 @@ pub fn robot_state(sim: &Sim) -> RobotState {
 }
 
 /// The initial state for a policy: its default pose standing at the origin, or the first
-/// reference frame of a tracking policy's clip; feet on the floor either way.
-pub fn initial_state(sim: &mut Sim, expert: &Expert) -> InitialState {
-    let mut init = match expert.motion_start() {
+/// reference frame of a tracking policy's motion; feet on the floor either way.
+pub fn initial_state(sim: &mut Sim, expert: &mut Expert) -> Result<InitialState> {
+    let mut init = match expert.motion_start()? {
         Some(f) => InitialState {
             root: g1::RootState::at_rest(f.root_pos_w, f.root_quat_w),
             q: f.q,
@@ -71,7 +71,7 @@ pub fn initial_state(sim: &mut Sim, expert: &Expert) -> InitialState {
         }
     };
     sim.place_on_ground(&mut init);
-    init
+    Ok(init)
 }
 
 /// Runs `expert` in `sim` until the time is up, the clip ends, or the robot falls.
@@ -83,7 +83,7 @@ pub fn run(sim: &mut Sim, expert: &mut Expert, opts: &RolloutOptions) -> Result<
             expert.step_dt_s
         );
     }
-    let init = initial_state(sim, expert);
+    let init = initial_state(sim, expert)?;
     sim.reset(&init, opts.seed)?;
     expert
         .reset(&robot_state(sim))

@@ -23,7 +23,7 @@ pub fn run_expert(
     sim: &mut Sim,
     seed: u64,
 ) -> Result<RunResult> {
-    let init = g1_data::rollout::initial_state(sim, expert);
+    let init = g1_data::rollout::initial_state(sim, expert)?;
     sim.reset(&init, seed)?;
     expert.reset(&g1_data::rollout::robot_state(sim))?;
     let dt = sim.control_dt_s();

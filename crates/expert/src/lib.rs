@@ -116,6 +116,9 @@ enum Reference {
     /// Inside the ONNX graph (BeyondMimic): outputs at the given time step.
     Graph {
         anchor_index: usize,
+        /// Where the pelvis is among the graph's bodies (to start the robot in the reference's
+        /// pose), if the export tracks it.
+        pelvis_index: Option<usize>,
         num_steps: Option<usize>,
     },
 }
@@ -217,6 +220,15 @@ pub struct Expert {
     ref0_torso_pos: Vector3<f64>,
     input_buf: Vec<f32>,
     playback: Playback,
+}
+
+/// One time step of a reference that lives inside the policy graph.
+struct GraphFrame {
+    q_policy: [f64; NUM_JOINTS],
+    dq_policy: [f64; NUM_JOINTS],
+    /// Whether `frame`'s root pose is the pelvis's (the graph tracks the pelvis).
+    pelvis: bool,
+    frame: MotionFrame,
 }
 
 /// Where in the reference an episode starts and how fast the reference is played.
@@ -558,6 +570,7 @@ impl Expert {
             session,
             reference: Reference::Graph {
                 anchor_index,
+                pelvis_index: bodies.iter().position(|b| b == "pelvis"),
                 num_steps,
             },
             step: 0,
@@ -620,30 +633,50 @@ impl Expert {
     }
 
     /// The reference frame at the playback start, unaligned (to place the robot at the start
-    /// of a clip); `None` when the reference lives inside the policy graph.
-    pub fn motion_start(&self) -> Option<MotionFrame> {
+    /// of its motion); `None` without a reference, or when the reference lives inside the policy
+    /// graph and the graph does not track the pelvis.
+    pub fn motion_start(&mut self) -> Result<Option<MotionFrame>, ExpertError> {
+        let pb = self.playback;
         match &self.reference {
-            Reference::Clip(c) => Some(c.sample(self.playback.start, self.playback.speed)),
-            _ => None,
+            Reference::Clip(c) => Ok(Some(c.sample(pb.start, pb.speed))),
+            Reference::Graph { .. } => {
+                let g = self.graph_frame(pb.start.round() as usize)?;
+                let mut f = g.frame;
+                f.dq = f.dq.map(|v| pb.speed * v);
+                Ok(g.pelvis.then_some(f))
+            }
+            Reference::None => Ok(None),
         }
     }
 
-    /// The root's linear and angular velocity (world axes of the clip) at the playback start,
-    /// from the reference one control step later; `None` when the reference lives inside the
-    /// policy graph.
-    pub fn motion_start_velocity(&self) -> Option<(Vector3<f64>, Vector3<f64>)> {
-        let Reference::Clip(c) = &self.reference else {
-            return None;
-        };
+    /// The root's linear and angular velocity (world axes of the reference) at the playback
+    /// start, from the reference one control step later; `None` where [`Expert::motion_start`]
+    /// is.
+    pub fn motion_start_velocity(
+        &mut self,
+    ) -> Result<Option<(Vector3<f64>, Vector3<f64>)>, ExpertError> {
         let pb = self.playback;
-        let (f0, f1) = (
-            c.sample(pb.start, pb.speed),
-            c.sample(pb.start + pb.speed, pb.speed),
-        );
+        let (f0, f1) = match &self.reference {
+            Reference::Clip(c) => (
+                c.sample(pb.start, pb.speed),
+                c.sample(pb.start + pb.speed, pb.speed),
+            ),
+            Reference::Graph { .. } => {
+                let (g0, g1) = (
+                    self.graph_frame(pb.start.round() as usize)?,
+                    self.graph_frame((pb.start + pb.speed).round() as usize)?,
+                );
+                if !g0.pelvis {
+                    return Ok(None);
+                }
+                (g0.frame, g1.frame)
+            }
+            Reference::None => return Ok(None),
+        };
         let dt = self.step_dt_s;
         let lin = (f1.root_pos_w - f0.root_pos_w) / dt;
         let ang = (f1.root_quat_w * f0.root_quat_w.inverse()).scaled_axis() / dt;
-        Some((lin, ang))
+        Ok(Some((lin, ang)))
     }
 
     /// Gains in SDK order.
@@ -727,68 +760,87 @@ impl Expert {
                     torso_pos_w: f.torso_pos_w,
                 })
             }
-            Reference::Graph {
-                anchor_index,
-                num_steps,
-            } => {
+            Reference::Graph { .. } => {
                 let pb = self.playback;
-                let k = (pb.start + k as f64 * pb.speed).round() as usize;
-                let k = num_steps.map_or(k, |n| k.min(n.saturating_sub(1)));
-                let anchor = *anchor_index;
-                self.input_buf.iter_mut().for_each(|v| *v = 0.0);
-                let obs =
-                    ndarray::ArrayView2::from_shape((1, self.input_buf.len()), &self.input_buf)
-                        .map_err(|e| ExpertError::Onnx(e.to_string()))?;
-                let ts = [k as f32];
-                let ts = ndarray::ArrayView2::from_shape((1, 1), &ts)
-                    .map_err(|e| ExpertError::Onnx(e.to_string()))?;
-                let out = self.session.run(ort::inputs![
-                    "obs" => TensorRef::from_array_view(obs)?,
-                    "time_step" => TensorRef::from_array_view(ts)?,
-                ])?;
-                let vec = |name: &str| -> Result<Vec<f64>, ExpertError> {
-                    let v = out
-                        .get(name)
-                        .ok_or_else(|| ExpertError::Metadata(format!("no `{name}` output")))?;
-                    let (_, d) = v.try_extract_tensor::<f32>()?;
-                    Ok(d.iter().map(|x| *x as f64).collect())
-                };
-                let jp = vec("joint_pos")?;
-                let jv = vec("joint_vel")?;
-                let bp = vec("body_pos_w")?;
-                let bq = vec("body_quat_w")?;
-                if jp.len() < NUM_JOINTS
-                    || jv.len() < NUM_JOINTS
-                    || bp.len() < 3 * (anchor + 1)
-                    || bq.len() < 4 * (anchor + 1)
-                {
-                    return Err(ExpertError::Metadata(
-                        "reference outputs are too short".into(),
-                    ));
-                }
-                let q_policy: [f64; NUM_JOINTS] = std::array::from_fn(|i| jp[i]);
-                let mut q_sdk = [0.0; NUM_JOINTS];
-                for i in 0..NUM_JOINTS {
-                    q_sdk[self.joint_map[i]] = q_policy[i];
-                }
+                let g = self.graph_frame((pb.start + k as f64 * pb.speed).round() as usize)?;
                 Ok(ReferenceSample {
-                    q_policy,
-                    dq_policy: std::array::from_fn(|i| pb.speed * jv[i]),
-                    q_sdk,
-                    torso_quat_w: g1::quat_from_wxyz([
-                        bq[4 * anchor],
-                        bq[4 * anchor + 1],
-                        bq[4 * anchor + 2],
-                        bq[4 * anchor + 3],
-                    ]),
-                    torso_pos_w: Vector3::new(
-                        bp[3 * anchor],
-                        bp[3 * anchor + 1],
-                        bp[3 * anchor + 2],
-                    ),
+                    q_policy: g.q_policy,
+                    dq_policy: g.dq_policy.map(|v| pb.speed * v),
+                    q_sdk: g.frame.q,
+                    torso_quat_w: g.frame.torso_quat_w,
+                    torso_pos_w: g.frame.torso_pos_w,
                 })
             }
         }
+    }
+
+    /// The graph's reference at time step `k` (held at its last step). The frame's root pose
+    /// is the pelvis's when the export tracks the pelvis, else `None` in `pelvis`.
+    fn graph_frame(&mut self, k: usize) -> Result<GraphFrame, ExpertError> {
+        let Reference::Graph {
+            anchor_index,
+            pelvis_index,
+            num_steps,
+        } = &self.reference
+        else {
+            return Err(ExpertError::Usage("no reference inside the graph".into()));
+        };
+        let (anchor, pelvis) = (*anchor_index, *pelvis_index);
+        let k = num_steps.map_or(k, |n| k.min(n.saturating_sub(1)));
+        self.input_buf.iter_mut().for_each(|v| *v = 0.0);
+        let obs = ndarray::ArrayView2::from_shape((1, self.input_buf.len()), &self.input_buf)
+            .map_err(|e| ExpertError::Onnx(e.to_string()))?;
+        let ts = [k as f32];
+        let ts = ndarray::ArrayView2::from_shape((1, 1), &ts)
+            .map_err(|e| ExpertError::Onnx(e.to_string()))?;
+        let out = self.session.run(ort::inputs![
+            "obs" => TensorRef::from_array_view(obs)?,
+            "time_step" => TensorRef::from_array_view(ts)?,
+        ])?;
+        let vec = |name: &str| -> Result<Vec<f64>, ExpertError> {
+            let v = out
+                .get(name)
+                .ok_or_else(|| ExpertError::Metadata(format!("no `{name}` output")))?;
+            let (_, d) = v.try_extract_tensor::<f32>()?;
+            Ok(d.iter().map(|x| *x as f64).collect())
+        };
+        let jp = vec("joint_pos")?;
+        let jv = vec("joint_vel")?;
+        let bp = vec("body_pos_w")?;
+        let bq = vec("body_quat_w")?;
+        let last = anchor.max(pelvis.unwrap_or(0));
+        if jp.len() < NUM_JOINTS
+            || jv.len() < NUM_JOINTS
+            || bp.len() < 3 * (last + 1)
+            || bq.len() < 4 * (last + 1)
+        {
+            return Err(ExpertError::Metadata(
+                "reference outputs are too short".into(),
+            ));
+        }
+        let pos = |b: usize| Vector3::new(bp[3 * b], bp[3 * b + 1], bp[3 * b + 2]);
+        let quat =
+            |b: usize| g1::quat_from_wxyz([bq[4 * b], bq[4 * b + 1], bq[4 * b + 2], bq[4 * b + 3]]);
+        let q_policy: [f64; NUM_JOINTS] = std::array::from_fn(|i| jp[i]);
+        let dq_policy: [f64; NUM_JOINTS] = std::array::from_fn(|i| jv[i]);
+        let (mut q, mut dq) = ([0.0; NUM_JOINTS], [0.0; NUM_JOINTS]);
+        for i in 0..NUM_JOINTS {
+            q[self.joint_map[i]] = q_policy[i];
+            dq[self.joint_map[i]] = dq_policy[i];
+        }
+        Ok(GraphFrame {
+            q_policy,
+            dq_policy,
+            pelvis: pelvis.is_some(),
+            frame: MotionFrame {
+                root_pos_w: pelvis.map_or(Vector3::zeros(), pos),
+                root_quat_w: pelvis.map_or(UnitQuaternion::identity(), quat),
+                q,
+                dq,
+                torso_quat_w: quat(anchor),
+                torso_pos_w: pos(anchor),
+            },
+        })
     }
 
     /// The aligned reference at the current step (for tracking-error metrics).

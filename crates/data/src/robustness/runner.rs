@@ -145,10 +145,10 @@ fn run_episode(
     let nominal = sim.config().foot_friction;
     sim.set_randomization(cond.randomization(nominal))?;
     sim.set_pushes(cond.pushes.clone())?;
-    let mut init = initial_state(sim, expert);
+    let mut init = initial_state(sim, expert)?;
     // A tracking episode starts in the reference's state, moving as the reference does (as
     // tracking policies are trained to start anywhere in their clip).
-    if let (Some(f), Some((lin, ang))) = (expert.motion_start(), expert.motion_start_velocity()) {
+    if let (Some(f), Some((lin, ang))) = (expert.motion_start()?, expert.motion_start_velocity()?) {
         init.dq = f.dq;
         init.root.lin_vel_w = lin;
         init.root.ang_vel_w = ang;
