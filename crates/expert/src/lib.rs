@@ -222,6 +222,9 @@ pub struct Expert {
     playback: Playback,
 }
 
+/// A root's linear and angular velocity, world axes (m/s, rad/s).
+pub type RootVelocity = (Vector3<f64>, Vector3<f64>);
+
 /// One time step of a reference that lives inside the policy graph.
 struct GraphFrame {
     q_policy: [f64; NUM_JOINTS],
@@ -654,7 +657,7 @@ impl Expert {
     /// is.
     pub fn motion_start_velocity(
         &mut self,
-    ) -> Result<Option<(Vector3<f64>, Vector3<f64>)>, ExpertError> {
+    ) -> Result<Option<RootVelocity>, ExpertError> {
         let pb = self.playback;
         let (f0, f1) = match &self.reference {
             Reference::Clip(c) => (
