@@ -91,10 +91,10 @@ pub fn bench_sim(a: BenchSimArgs) -> Result<()> {
         let out = Command::new(&python)
             .arg(&script)
             .args([
-                "--xml",
-                xml.to_str().unwrap(),
-                "--policy",
-                policy.to_str().unwrap(),
+                "--xml".as_ref(),
+                xml.as_os_str(),
+                "--policy".as_ref(),
+                policy.as_os_str(),
             ])
             .args([
                 "--seconds",

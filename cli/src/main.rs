@@ -1,5 +1,7 @@
 //! `g1d`: the g1_diffusion command-line tool.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 mod bag_cmd;
 mod bench;
 mod bench_estimator;

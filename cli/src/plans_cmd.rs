@@ -55,7 +55,7 @@ struct Stat {
 }
 
 fn stat(v: &mut [f64]) -> Stat {
-    v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    v.sort_by(f64::total_cmp);
     let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
     Stat {
         mean: v.iter().sum::<f64>() / v.len() as f64,

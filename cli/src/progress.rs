@@ -35,7 +35,10 @@ impl indicatif::TermLike for LogLines {
             w.split_once('/')
                 .is_some_and(|(a, b)| !a.is_empty() && a == b && a.parse::<u64>().is_ok())
         });
-        let mut last = self.last.lock().expect("progress lock");
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if done || last.is_none_or(|t| t.elapsed().as_secs_f64() >= 10.0) {
             *last = Some(std::time::Instant::now());
             eprintln!("{s}");

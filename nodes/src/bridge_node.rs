@@ -15,7 +15,7 @@ mod core;
 pub use core::{diagnostic_status, BridgeCore, BridgeOut};
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -164,7 +164,7 @@ impl Node for BridgeNode {
         for i in out.imus {
             self.imu_pub.publish(i).ok();
         }
-        let mut st = self.status.lock().expect("status");
+        let mut st = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         for line in self.core.new_log_lines(&self.name) {
             eprintln!("{line}");
             st.transitions.push(line);

@@ -3,7 +3,7 @@
 //! node's controller on the simulator's ground truth ([`g1_eval::drive`]); the expert baseline
 //! ([`g1_eval::expert`]).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use g1_control::{LatencyModel, Task};
 use g1_eval::expert::{load_expert, run_expert};
 use g1_eval::report::{Dynamics, Profile};
@@ -88,6 +88,12 @@ impl Runner {
 
     /// One run of `s` with `seed`, scored.
     pub fn run(&mut self, s: &Scenario, seed: u64) -> Result<RunResult> {
+        let goal = match s.task {
+            TaskKind::Waypoint | TaskKind::Obstacles => s
+                .goal
+                .context("a waypoint or obstacle scenario without a goal")?,
+            _ => [0.0; 2],
+        };
         let task = |k: u64| -> Task {
             match s.task {
                 TaskKind::WalkPerturb => Task::Joystick {
@@ -101,9 +107,7 @@ impl Runner {
                         yaw_rate: c[2],
                     }
                 }
-                TaskKind::Waypoint | TaskKind::Obstacles => Task::Waypoint {
-                    goal: s.goal.expect("checked"),
-                },
+                TaskKind::Waypoint | TaskKind::Obstacles => Task::Waypoint { goal },
             }
         };
         let mut estimate_error = None;

@@ -15,6 +15,8 @@
 //! | `g1_teleop_key` ([`teleop_node`]) | keys on standard input | `cmd_vel` |
 //! | `g1_recorder` ([`recorder_node`]) | the `topics` it is given | a rosbag2 (MCAP) directory |
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod bridge_node;
 pub mod convert;
 pub mod deployed;

@@ -230,14 +230,10 @@ impl Node for PlannerNode {
         let plan = self.core.plan_next();
         let plan_ms = plan.map(|p| p.compute_s * 1e3);
         self.plan_ms.extend(plan_ms);
-        let info = self.core.controller.last_step.expect("observed");
         if plan.is_some() || self.core.controller.failed_plans > failed_before {
-            self.window.record(
-                plan_ms,
-                sent,
-                info.surprise_mps,
-                self.core.controller.gate(),
-            );
+            let surprise = self.core.controller.last_step.and_then(|i| i.surprise_mps);
+            self.window
+                .record(plan_ms, sent, surprise, self.core.controller.gate());
         }
         self.publish_diagnostics(now_s);
         self.publish_views(&Header::new(stamp(now_s), "odom"), &s);

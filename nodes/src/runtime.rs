@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 /// A node driven by a loop.
 pub trait Node: Send {
@@ -216,17 +216,21 @@ pub fn supervise(
                             }
                         }
                     }
-                })
-                .expect("spawning a node thread");
+                });
             (name, handle)
         })
         .collect();
     handles
         .into_iter()
         .map(|(name, h)| {
-            let r = h
-                .join()
-                .unwrap_or_else(|_| serde_json::json!({"failed": ["the node's thread panicked"]}));
+            let r = match h {
+                Ok(h) => h.join().unwrap_or_else(
+                    |_| serde_json::json!({"failed": ["the node's thread panicked"]}),
+                ),
+                Err(e) => {
+                    serde_json::json!({"failed": [format!("could not start its thread: {e}")]})
+                }
+            };
             (name, r)
         })
         .collect()
@@ -247,10 +251,10 @@ pub fn compose(
             let handle = std::thread::Builder::new()
                 .name(name.clone())
                 .spawn(move || spin_report(n, c, s))
-                .expect("spawning a node thread");
-            (name, handle)
+                .with_context(|| format!("starting node {name}'s thread"))?;
+            Ok((name, handle))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut first: Option<anyhow::Error> = None;
     let mut reports = vec![];
     for (name, h) in handles {

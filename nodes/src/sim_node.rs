@@ -13,7 +13,7 @@ use config::parse_script;
 pub use config::SimNodeConfig;
 pub use protocol::{decimation_for, low_state_of, motor_command, scripted_remote};
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -142,7 +142,7 @@ impl Node for SimNode {
     }
 
     fn report(&self) -> Option<serde_json::Value> {
-        let st = self.status.lock().expect("status");
+        let st = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         Some(serde_json::json!({
             "time_s": st.time_s,
             "fell": st.fell,
@@ -180,7 +180,7 @@ impl Node for SimNode {
             }
             self.cmds_since_state = 0;
         }
-        let mut st = self.status.lock().expect("status");
+        let mut st = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(c) = cmds.iter().rev().find(|c| check_low_cmd(c).is_ok()) {
             self.sim.set_command(&motor_command(c));
             self.connected_s.get_or_insert(self.sim.time_s());
@@ -204,7 +204,7 @@ impl Node for SimNode {
                 .publish(crate::convert::sim_odometry(&gt.root, t))
                 .ok();
         }
-        let mut st = self.status.lock().expect("status");
+        let mut st = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         st.time_s = t;
         st.root_xyz = [gt.root.pos_w.x, gt.root.pos_w.y, gt.root.pos_w.z];
         st.head_height_m = gt.head_height_m;

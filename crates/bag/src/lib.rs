@@ -9,6 +9,8 @@
 //! first, and `metadata.yaml` exists from the start. After a `kill -9` the reader returns every
 //! message of every complete chunk and says the bag is incomplete; [`repair`] rewrites it whole.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod metadata;
 
 use std::collections::BTreeMap;
@@ -48,6 +50,8 @@ pub enum BagError {
     },
     #[error("{path}: MCAP error: {msg}")]
     Mcap { path: PathBuf, msg: String },
+    #[error("{0}: the bag writer is already finished")]
+    Finished(PathBuf),
     #[error("topic {topic}: type is {actual}, expected {expected}")]
     WrongType {
         topic: String,
@@ -207,7 +211,10 @@ impl BagWriter {
             });
         }
         let path = self.dir.join(&self.file_name);
-        let mcap = self.mcap.as_mut().expect("writer open");
+        let mcap = self
+            .mcap
+            .as_mut()
+            .ok_or_else(|| BagError::Finished(path.clone()))?;
         let schema = mcap
             .add_schema(M::TYPE_NAME, "ros2msg", schema_text::<M>().as_bytes())
             .map_err(|e| mcap_err(&path, e))?;
@@ -254,7 +261,7 @@ impl BagWriter {
         let path = self.dir.join(&self.file_name);
         self.mcap
             .as_mut()
-            .expect("writer open")
+            .ok_or_else(|| BagError::Finished(path.clone()))?
             .write_to_known_channel(&header, &bytes)
             .map_err(|e| mcap_err(&path, e))?;
         self.start_ns = Some(self.start_ns.map_or(time_ns, |s| s.min(time_ns)));
@@ -996,7 +1003,10 @@ pub fn repair(path: &Path) -> Result<RepairReport, BagError> {
                     let (name, text, meta) = schemas.get(m.topic).cloned().unwrap_or_else(|| {
                         (m.type_name.to_string(), String::new(), BTreeMap::new())
                     });
-                    let mcap = w.mcap.as_mut().expect("open");
+                    let mcap = w
+                        .mcap
+                        .as_mut()
+                        .ok_or_else(|| BagError::Finished(path_tmp.clone()))?;
                     let sid = mcap
                         .add_schema(&name, "ros2msg", text.as_bytes())
                         .map_err(|e| mcap_err(&path_tmp, e))?;
@@ -1030,7 +1040,7 @@ pub fn repair(path: &Path) -> Result<RepairReport, BagError> {
             };
             w.mcap
                 .as_mut()
-                .expect("open")
+                .ok_or_else(|| BagError::Finished(path_tmp.clone()))?
                 .write_to_known_channel(&header, m.data)
                 .map_err(|e| mcap_err(&path_tmp, e))?;
             w.start_ns = Some(w.start_ns.map_or(m.log_time_ns, |s| s.min(m.log_time_ns)));

@@ -32,6 +32,8 @@
 //!   and logged ([`Bridge::refusals`]).
 //! * every transition is logged with its reason ([`Bridge::transitions`]).
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 use g1::{JOINTS, NUM_JOINTS};
 use g1_hg::{check_low_state, sign_low_cmd, Buttons, Remote};
 use g1_msgs::unitree::{LowCmd, LowState, MotorCmd};
@@ -250,11 +252,16 @@ pub struct Bridge {
 impl Bridge {
     pub fn new(cfg: BridgeConfig) -> Result<Self, ParamError> {
         cfg.check()?;
-        let chord = |s: &str| Buttons::parse_chord(s).expect("checked");
+        let chord = |key: &str, s: &str| {
+            Buttons::parse_chord(s).map_err(|why| ParamError::Invalid {
+                key: key.into(),
+                why,
+            })
+        };
         let chords = [
-            chord(&cfg.standby_chord),
-            chord(&cfg.active_chord),
-            chord(&cfg.damping_chord),
+            chord("standby_chord", &cfg.standby_chord)?,
+            chord("active_chord", &cfg.active_chord)?,
+            chord("damping_chord", &cfg.damping_chord)?,
         ];
         Ok(Self {
             cfg,
@@ -560,24 +567,27 @@ impl Bridge {
                     std::array::from_fn(|j| JOINTS[j].kd()),
                 )
             }
-            Mode::Active => {
-                let t = self.targets.as_ref().expect("active has targets");
-                let q: [f64; NUM_JOINTS] = std::array::from_fn(|j| t.q[j]);
-                let (kp, kd) = if self.cfg.gains_from_targets {
-                    (
-                        std::array::from_fn(|j| t.kp[j]),
-                        std::array::from_fn(|j| t.kd[j]),
-                    )
-                } else {
-                    (
-                        std::array::from_fn(|j| JOINTS[j].kp()),
-                        std::array::from_fn(|j| JOINTS[j].kd()),
-                    )
-                };
-                self.last_q = q;
-                self.last_gains = (kp, kd);
-                (q, kp, kd)
-            }
+            Mode::Active => match self.targets.as_ref() {
+                // Active is only entered with targets; without them the last command is held.
+                None => (self.last_q, self.last_gains.0, self.last_gains.1),
+                Some(t) => {
+                    let q: [f64; NUM_JOINTS] = std::array::from_fn(|j| t.q[j]);
+                    let (kp, kd) = if self.cfg.gains_from_targets {
+                        (
+                            std::array::from_fn(|j| t.kp[j]),
+                            std::array::from_fn(|j| t.kd[j]),
+                        )
+                    } else {
+                        (
+                            std::array::from_fn(|j| JOINTS[j].kp()),
+                            std::array::from_fn(|j| JOINTS[j].kd()),
+                        )
+                    };
+                    self.last_q = q;
+                    self.last_gains = (kp, kd);
+                    (q, kp, kd)
+                }
+            },
             Mode::Hold => (self.last_q, self.last_gains.0, self.last_gains.1),
         };
         for j in 0..NUM_JOINTS {

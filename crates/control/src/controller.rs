@@ -333,8 +333,7 @@ impl Controller {
         let task = self
             .ramp
             .apply(o.task.clone(), measured, self.cfg.joystick_accel_mps2, dt);
-        if self.pending.as_ref().is_some_and(|(_, _, at)| *at <= k) {
-            let (p, f, _) = self.pending.take().expect("pending");
+        if let Some((p, f, _)) = self.pending.take_if(|(_, _, at)| *at <= k) {
             self.current = Some((p, f));
         }
         let surprise = self
@@ -386,9 +385,9 @@ impl Controller {
         if self.pending.is_some() {
             return None;
         }
+        let frame = self.states.back()?.1;
         let (task, obstacles, measured) = self.next.take()?;
         let dt = 1.0 / self.planner.manifest.control_hz;
-        let frame = self.states.back().expect("history").1;
         let hist_states: Vec<[f64; STATE_DIM]> = self
             .states
             .iter()

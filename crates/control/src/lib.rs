@@ -3,6 +3,8 @@
 //! planner node and the evaluation run, plans landing by a latency model) and `task` (tasks,
 //! settings and their costs). Its harness on the simulator is `g1-eval`.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod controller;
 pub mod planner;
 pub mod task;

@@ -351,13 +351,11 @@ impl Router {
             }
             None => true,
         };
-        if stale {
-            self.route = Some(Route::new(goal, shapes, robot, params));
-        }
-        self.route
-            .as_ref()
-            .expect("route built")
-            .carrot(robot, lookahead)
+        let route = match self.route.take() {
+            Some(r) if !stale => r,
+            _ => Route::new(goal, shapes, robot, params),
+        };
+        self.route.insert(route).carrot(robot, lookahead)
     }
 
     /// The route in use, if any.

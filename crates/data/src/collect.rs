@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -23,7 +23,7 @@ use g1_msgs::std_msgs::Header;
 use g1_sim::{MotorCommand, PushConfig, Randomization, Sim, SimConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
+use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::rollout::{initial_state, robot_state};
@@ -199,6 +199,11 @@ pub struct EpisodePlan {
     /// Tracking policies: start of the clip window (s).
     pub motion_start_s: Option<f64>,
     pub seconds: f64,
+}
+
+/// One standard-normal draw.
+pub(crate) fn gauss(rng: &mut ChaCha8Rng) -> f64 {
+    rng.sample(StandardNormal)
 }
 
 fn episode_seed(seed: u64, e: u64) -> u64 {
@@ -480,7 +485,6 @@ fn run_episode(
     expert.reset(&robot_state(sim))?;
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ 0xA5A5_5A5A);
     let std = group_std(&cfg.noise);
-    let unit = Normal::new(0.0, 1.0).expect("unit normal");
     let (offset, scale) = expert.action_map_sdk();
     let (kp, kd) = expert.gains();
     let mut steps_total = (plan.seconds / dt).round() as usize;
@@ -503,11 +507,11 @@ fn run_episode(
         let sensors = sim.sensors();
         let mut rs = robot_state(sim);
         for v in rs.gyro_b.iter_mut() {
-            *v += plan.obs_noise_scale * cfg.noise.obs_std_gyro * unit.sample(&mut rng);
+            *v += plan.obs_noise_scale * cfg.noise.obs_std_gyro * gauss(&mut rng);
         }
         for j in 0..NUM_JOINTS {
-            rs.q[j] += plan.obs_noise_scale * cfg.noise.obs_std_q * unit.sample(&mut rng);
-            rs.dq[j] += plan.obs_noise_scale * cfg.noise.obs_std_dq * unit.sample(&mut rng);
+            rs.q[j] += plan.obs_noise_scale * cfg.noise.obs_std_q * gauss(&mut rng);
+            rs.dq[j] += plan.obs_noise_scale * cfg.noise.obs_std_dq * gauss(&mut rng);
         }
         let reference = if expert.kind == PolicyKind::MotionTracking {
             Some(expert.reference()?.q_sdk)
@@ -516,13 +520,13 @@ fn run_episode(
         };
         let a = expert.step(&rs, command)?;
         let noisy: [f64; NUM_JOINTS] = std::array::from_fn(|j| {
-            a.normalized[j] + plan.action_noise_scale * std[j] * unit.sample(&mut rng)
+            a.normalized[j] + plan.action_noise_scale * std[j] * gauss(&mut rng)
         });
         queue.push_back(noisy);
         while queue.len() > plan.delay_steps as usize + 1 {
             queue.pop_front();
         }
-        let exec = *queue.front().expect("non-empty queue");
+        let exec = queue.front().copied().unwrap_or(noisy);
         let q_target: [f64; NUM_JOINTS] = std::array::from_fn(|j| offset[j] + scale[j] * exec[j]);
         sim.set_command(&MotorCommand::with_gains(q_target, kp, kd));
         out.push(StepRecord {
@@ -795,23 +799,23 @@ pub fn collect(
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&e) = mine.get(i) else { break };
                     let plan = plan_episode(cfg, policies, e);
-                    let pi = policies
+                    let (pi, pol) = policies
                         .iter()
-                        .position(|p| p.name == plan.policy)
-                        .expect("planned policy");
-                    let pol = &policies[pi];
+                        .enumerate()
+                        .find(|(_, p)| p.name == plan.policy)
+                        .with_context(|| format!("episode {e}: no policy {}", plan.policy))?;
                     let mut fresh;
                     let expert: &mut Expert = match (pol.kind, &pol.motion, plan.motion_start_s) {
                         (PolicyKind::MotionTracking, Some(_), Some(_)) => {
                             fresh = Expert::load(&pol.dir, episode_motion(pol, &plan))?;
                             &mut fresh
                         }
-                        _ => {
-                            if let std::collections::btree_map::Entry::Vacant(v) = cache.entry(pi) {
-                                v.insert(Expert::load(&pol.dir, pol.motion.clone())?);
+                        _ => match cache.entry(pi) {
+                            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                            std::collections::btree_map::Entry::Vacant(v) => {
+                                v.insert(Expert::load(&pol.dir, pol.motion.clone())?)
                             }
-                            cache.get_mut(&pi).expect("cached")
-                        }
+                        },
                     };
                     let (recs, outcome) =
                         run_episode(&mut sim, expert, &plan, cfg, clock_ns, progress)
@@ -823,7 +827,7 @@ pub fn collect(
                     }
                     // Unfinished steps of a fallen episode still count for the progress bar.
                     progress.fetch_add(ep_steps.saturating_sub(outcome.steps), Ordering::Relaxed);
-                    let mut tot = totals.lock().expect("totals");
+                    let mut tot = totals.lock().unwrap_or_else(PoisonError::into_inner);
                     let p = tot.entry(plan.policy.clone()).or_default();
                     p.episodes += 1;
                     p.falls += outcome.fell as u64;
@@ -848,7 +852,7 @@ pub fn collect(
             .collect()
     })?;
     let wall = started.elapsed().as_secs_f64();
-    let per_policy = totals.into_inner().expect("totals");
+    let per_policy = totals.into_inner().unwrap_or_else(PoisonError::into_inner);
     let sim_steps: u64 = per_policy.values().map(|p| p.simulated_steps).sum();
     let rec_steps: u64 = per_policy.values().map(|p| p.recorded_steps).sum();
     let sim_s = sim_steps as f64 * control_dt;
@@ -912,7 +916,7 @@ pub fn screen(
                             let (_, outcome) =
                                 run_episode(&mut sim, &mut expert, &plan, cfg, 0, &ignored)
                                     .with_context(|| format!("screening {}", pol.name))?;
-                            let mut t = totals.lock().expect("totals");
+                            let mut t = totals.lock().unwrap_or_else(PoisonError::into_inner);
                             t.episodes += 1;
                             t.falls += outcome.fell as u64;
                             t.simulated_steps += outcome.steps;
@@ -929,7 +933,10 @@ pub fn screen(
             }
             Ok(())
         })?;
-        out.insert(pol.name.clone(), totals.into_inner().expect("totals"));
+        out.insert(
+            pol.name.clone(),
+            totals.into_inner().unwrap_or_else(PoisonError::into_inner),
+        );
     }
     Ok(out)
 }

@@ -100,12 +100,12 @@ pub fn read_bag_episodes(path: &Path) -> Result<(Vec<Episode>, usize)> {
                         s.layout_version
                     );
                 }
-                if s.state.len() != STATE_DIM {
+                let Ok(state) = <[f32; STATE_DIM]>::try_from(s.state.as_slice()) else {
                     bail!(
                         "state has {} numbers, layout {LAYOUT_VERSION} has {STATE_DIM}",
                         s.state.len()
                     );
-                }
+                };
                 if s.state.iter().any(|x| !x.is_finite()) {
                     bail!("non-finite number in the state at {} ns", m.log_time_ns);
                 }
@@ -116,7 +116,7 @@ pub fn read_bag_episodes(path: &Path) -> Result<(Vec<Episode>, usize)> {
                     ));
                     let p = &s.root_pose.position;
                     e.frames.push([p.x, p.y, bodypos::heading_yaw(&q)]);
-                    e.states.push(s.state.try_into().expect("checked length"));
+                    e.states.push(state);
                 }
             }
             topics::ACTION => {
@@ -520,21 +520,21 @@ impl Dataset {
         Ok(self
             .raw(name, Dtype::F32)?
             .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .map(|c| f32::from_le_bytes(le4(c)))
             .collect())
     }
     pub fn f64s(&self, name: &str) -> Result<Vec<f64>> {
         Ok(self
             .raw(name, Dtype::F64)?
             .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .map(|c| f64::from_le_bytes(le8(c)))
             .collect())
     }
     pub fn i64s(&self, name: &str) -> Result<Vec<i64>> {
         Ok(self
             .raw(name, Dtype::I64)?
             .chunks_exact(8)
-            .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .map(|c| i64::from_le_bytes(le8(c)))
             .collect())
     }
 
@@ -545,35 +545,17 @@ impl Dataset {
     fn state_at(&self, k: usize) -> [f32; STATE_DIM] {
         let (_, _, a, _) = self.tensors["states"];
         let off = a + k * STATE_DIM * 4;
-        std::array::from_fn(|i| {
-            f32::from_le_bytes(
-                self.map[off + 4 * i..off + 4 * i + 4]
-                    .try_into()
-                    .expect("4"),
-            )
-        })
+        std::array::from_fn(|i| f32::from_le_bytes(le4(&self.map[off + 4 * i..])))
     }
     fn frame_at(&self, k: usize) -> [f64; 3] {
         let (_, _, a, _) = self.tensors["frames"];
         let off = a + k * 24;
-        std::array::from_fn(|i| {
-            f64::from_le_bytes(
-                self.map[off + 8 * i..off + 8 * i + 8]
-                    .try_into()
-                    .expect("8"),
-            )
-        })
+        std::array::from_fn(|i| f64::from_le_bytes(le8(&self.map[off + 8 * i..])))
     }
     fn action_at(&self, k: usize) -> [f32; ACTION_DIM] {
         let (_, _, a, _) = self.tensors["actions"];
         let off = a + k * ACTION_DIM * 4;
-        std::array::from_fn(|i| {
-            f32::from_le_bytes(
-                self.map[off + 4 * i..off + 4 * i + 4]
-                    .try_into()
-                    .expect("4"),
-            )
-        })
+        std::array::from_fn(|i| f32::from_le_bytes(le4(&self.map[off + 4 * i..])))
     }
 
     /// Window `i`: states s_{t−4..t+16} (global parts in step t's frame) and actions
@@ -583,8 +565,7 @@ impl Dataset {
         if i >= self.num_windows() {
             bail!("window {i} out of range ({} windows)", self.num_windows());
         }
-        let t =
-            i64::from_le_bytes(self.map[a + 8 * i..a + 8 * i + 8].try_into().expect("8")) as usize;
+        let t = i64::from_le_bytes(le8(&self.map[a + 8 * i..])) as usize;
         let ks: Vec<usize> = (t - HISTORY..=t + HORIZON).collect();
         let states: Vec<[f32; STATE_DIM]> = ks.iter().map(|&k| self.state_at(k)).collect();
         let frames: Vec<[f64; 3]> = ks.iter().map(|&k| self.frame_at(k)).collect();
@@ -603,7 +584,18 @@ impl Dataset {
         let raw = self.raw(name, Dtype::F32)?;
         let bad = raw
             .chunks_exact(4)
-            .position(|c| !f32::from_le_bytes(c.try_into().expect("4 bytes")).is_finite());
+            .position(|c| !f32::from_le_bytes(le4(c)).is_finite());
         Ok((raw.len() / 4, bad))
     }
+}
+
+/// The first 4 bytes of `b` (little-endian words of the memory map; callers index inside a
+/// tensor whose size was checked when the file was opened).
+fn le4(b: &[u8]) -> [u8; 4] {
+    [b[0], b[1], b[2], b[3]]
+}
+
+/// The first 8 bytes of `b`.
+fn le8(b: &[u8]) -> [u8; 8] {
+    [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]
 }

@@ -1,6 +1,8 @@
 //! The state–action diffusion model in libtorch (tch): the network (`model`), training
 //! (`train`, `data`) and the libtorch inference backend (`backend`).
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod backend;
 pub mod data;
 pub mod model;

@@ -460,13 +460,15 @@ pub fn train(
         }
     }
 
-    if initial_val.is_none() {
-        let (v, vs_, va) = evaluate(&ema_net, &val_batches, &masks, device);
-        writeln!(log, "0,,,,,,{v},{vs_},{va},0")?;
-        curve_val.push((0, v));
-        initial_val = Some(v);
-    }
-    let initial_val = initial_val.expect("set");
+    let initial_val = match initial_val {
+        Some(v) => v,
+        None => {
+            let (v, vs_, va) = evaluate(&ema_net, &val_batches, &masks, device);
+            writeln!(log, "0,,,,,,{v},{vs_},{va},0")?;
+            curve_val.push((0, v));
+            v
+        }
+    };
 
     let bar = if progress {
         let b = indicatif::ProgressBar::new(opts.steps as u64);
@@ -474,7 +476,7 @@ pub fn train(
             indicatif::ProgressStyle::with_template(
                 "{elapsed_precise} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta}) {msg}",
             )
-            .expect("template")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
         b.set_position(start as u64);

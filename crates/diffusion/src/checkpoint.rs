@@ -130,7 +130,7 @@ impl Checkpoint {
             let data: Vec<f32> = view
                 .data()
                 .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
             tensors.insert(name, TensorF32::new(view.shape().to_vec(), data));
         }

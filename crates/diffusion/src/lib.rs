@@ -9,6 +9,8 @@
 //!   `export`: a model directory (ONNX, weights, manifest) from a training checkpoint.
 //! - `ort_backend`: ONNX Runtime inference (CPU, CUDA, TensorRT).
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod checkpoint;
 pub mod config;
 pub mod export;

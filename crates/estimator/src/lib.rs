@@ -24,6 +24,8 @@
 //! pelvis-relative world height) and moves slower than `contact_speed_mps` relative to it.
 //! Scalar sequential updates; no matrix inversion.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 use g1::nalgebra::{SMatrix, SVector, UnitQuaternion, Vector3};
 use g1::{forward_kinematics, Body, RootState, NUM_JOINTS};
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use g1_expert::Expert;
 use g1_sim::{MotorCommand, Sim};
 
@@ -37,7 +37,9 @@ pub fn run_expert(
             TaskKind::Joystick => s.command_at(k as f64 * dt),
             TaskKind::Waypoint | TaskKind::Obstacles => {
                 // Heading controller: turn toward the goal, walk when roughly facing it, slow down near it.
-                let g = s.goal.expect("checked");
+                let g = s
+                    .goal
+                    .context("a waypoint or obstacle scenario without a goal")?;
                 let (dx, dy) = (g[0] - gt.root.pos_w.x, g[1] - gt.root.pos_w.y);
                 let dist = (dx * dx + dy * dy).sqrt();
                 let err = wrap_pi(dy.atan2(dx) - yaw);

@@ -13,6 +13,8 @@
 //!   `table.md`.
 //! - `top_view`: top-view pictures of scenarios and runs.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod courses;
 pub mod drive_report;
 pub mod expert;

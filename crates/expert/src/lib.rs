@@ -10,6 +10,8 @@
 //!  command / reference      ──►                                          q* = offset + scale ⊙ a  (SDK order)
 //! ```
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod deploy;
 pub mod motion;
 pub mod obs;
@@ -655,9 +657,7 @@ impl Expert {
     /// The root's linear and angular velocity (world axes of the reference) at the playback
     /// start, from the reference one control step later; `None` where [`Expert::motion_start`]
     /// is.
-    pub fn motion_start_velocity(
-        &mut self,
-    ) -> Result<Option<RootVelocity>, ExpertError> {
+    pub fn motion_start_velocity(&mut self) -> Result<Option<RootVelocity>, ExpertError> {
         let pb = self.playback;
         let (f0, f1) = match &self.reference {
             Reference::Clip(c) => (

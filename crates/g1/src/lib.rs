@@ -3,6 +3,8 @@
 //!
 //! Pure computation: no I/O, no ROS, no global state. See `README.md` for the state layout.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod bodies;
 pub mod bodypos;
 pub mod joints;

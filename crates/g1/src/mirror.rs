@@ -25,7 +25,8 @@ fn swap_side(name: &str) -> String {
 
 /// The joint on the other side (itself for waist joints).
 pub fn mirror_joint(j: Joint) -> Joint {
-    Joint::from_name(&swap_side(j.name())).expect("every G1 joint has a mirror")
+    // The joint table names every sided joint in left/right pairs (checked by a test).
+    Joint::from_name(&swap_side(j.name())).unwrap_or(j)
 }
 
 /// Sign applied to a joint angle (and velocity, and normalised action) when mirrored.
@@ -38,7 +39,8 @@ pub fn joint_mirror_sign(j: Joint) -> f64 {
 
 /// The body on the other side (itself for pelvis, waist and torso).
 pub fn mirror_body(b: Body) -> Body {
-    Body::from_name(&swap_side(b.name())).expect("every G1 body has a mirror")
+    // The body table names every sided body in left/right pairs (checked by a test).
+    Body::from_name(&swap_side(b.name())).unwrap_or(b)
 }
 
 /// Mirror map of joint-indexed vectors: `out[mirror(j)] = sign(j) · v[j]`.
@@ -204,6 +206,17 @@ mod tests {
         assert_eq!(joint_mirror_sign(Joint::WaistYaw), -1.0);
         assert_eq!(joint_mirror_sign(Joint::LeftHipPitch), 1.0);
         assert_eq!(mirror_body(Body::LeftAnkleRoll), Body::RightAnkleRoll);
+        // Every sided joint and body has its partner in the tables (the fallback to itself is
+        // for the middle ones only).
+        for j in Joint::ALL {
+            let sided = j.name().starts_with("left_") || j.name().starts_with("right_");
+            assert_eq!(mirror_joint(j) != j, sided, "{}", j.name());
+        }
+        for b in BODIES {
+            let n = b.body.name();
+            let sided = n.starts_with("left_") || n.starts_with("right_");
+            assert_eq!(mirror_body(b.body) != b.body, sided, "{n}");
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! denoiser sees, through de-normalisation and the Body-Pos layout (body positions live in
 //! each step's own character frame, placed by that step's root position and heading).
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod route;
 pub mod sdf;
 

@@ -43,9 +43,7 @@ fn box_sdf(q: [f64; 3], h: [f64; 3]) -> (f64, [f64; 3]) {
         (n_out, g)
     } else {
         // Inside: the nearest face.
-        let k = (0..3)
-            .max_by(|&a, &b| e[a].partial_cmp(&e[b]).expect("finite"))
-            .expect("3 axes");
+        let k = (1..3).fold(0, |k, a| if e[a] > e[k] { a } else { k });
         let mut g = [0.0; 3];
         g[k] = sign(q[k]);
         (e[k], g)

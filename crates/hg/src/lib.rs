@@ -8,6 +8,8 @@
 //!
 //! Nothing here does I/O; the bridge and simulator nodes call it on every message.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod crc;
 pub mod layout;
 pub mod remote;

@@ -5,6 +5,8 @@
 //! (the same files `rosidl` builds on a machine with ROS 2). Every type is checked byte for byte
 //! against golden files produced by the Python `rosbags` serialiser (see `tests/`).
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod cdr;
 
 // For the serde derives of `ros_message!` (the same CDR through `cdr-encoding`, as DDS uses).

@@ -13,6 +13,8 @@
 //! * [`security`]: `ROS_SECURITY_*` and the enclave (SROS2), and the keystore generator;
 //! * `dds_log`: the DDS stack's own log on stderr (`G1D_DDS_LOG`).
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod args;
 pub mod config;
 #[cfg(feature = "dds")]

@@ -11,6 +11,8 @@
 //! to [`Sim::reset`]; MuJoCo itself is deterministic, so the same seed and commands give the
 //! same trajectory bit for bit.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod config;
 pub mod scene;
 

@@ -102,9 +102,13 @@ impl Frame {
 
     /// Which sole corner of foot `f` is lowest.
     fn lowest_sole_point(&self, f: usize) -> usize {
-        (0..SOLE_POINTS.len())
-            .min_by(|&a, &b| self.sole_point(f, a).z.total_cmp(&self.sole_point(f, b).z))
-            .expect("sole points")
+        (1..SOLE_POINTS.len()).fold(0, |best, i| {
+            if self.sole_point(f, i).z < self.sole_point(f, best).z {
+                i
+            } else {
+                best
+            }
+        })
     }
 
     /// Body `b` relative to the anchor, in the anchor's heading frame.

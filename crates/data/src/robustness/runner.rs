@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::{Context, Result};
 use g1::nalgebra::{UnitQuaternion, Vector3};
@@ -16,10 +16,10 @@ use g1_expert::{Expert, MotionSpec, PolicyKind};
 use g1_sim::{MotorCommand, Sim, SimConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
 
 use super::conditions::{Condition, RobustnessConfig};
 use super::metrics::{self, CommandErrors, Frame, TrackingErrors};
+use crate::collect::gauss;
 use crate::rollout::{initial_state, robot_state};
 
 /// What to test.
@@ -175,7 +175,6 @@ fn run_episode(
         .reset(&robot_state(sim))
         .context("resetting the policy")?;
 
-    let unit = Normal::new(0.0, 1.0).expect("unit normal");
     let mut queue: VecDeque<[f64; NUM_JOINTS]> = VecDeque::new();
     let (mut robot, mut reference, mut contacts) = (Vec::new(), Vec::new(), Vec::new());
     let (mut actual, mut commanded) = (Vec::new(), Vec::new());
@@ -216,16 +215,16 @@ fn run_episode(
         let mut rs = robot_state(sim);
         if let Some(n) = &cond.sensor_noise {
             for v in rs.gyro_b.iter_mut() {
-                *v += n.gyro * unit.sample(&mut noise_rng);
+                *v += n.gyro * gauss(&mut noise_rng);
             }
             for j in 0..NUM_JOINTS {
-                rs.q[j] += n.q * unit.sample(&mut noise_rng);
-                rs.dq[j] += n.dq * unit.sample(&mut noise_rng);
+                rs.q[j] += n.q * gauss(&mut noise_rng);
+                rs.dq[j] += n.dq * gauss(&mut noise_rng);
             }
             let tilt = Vector3::new(
-                unit.sample(&mut noise_rng),
-                unit.sample(&mut noise_rng),
-                unit.sample(&mut noise_rng),
+                gauss(&mut noise_rng),
+                gauss(&mut noise_rng),
+                gauss(&mut noise_rng),
             ) * n.tilt;
             let q = g1::quat_from_wxyz(rs.imu_quat_wxyz) * UnitQuaternion::from_scaled_axis(tilt);
             rs.imu_quat_wxyz = [q.w, q.i, q.j, q.k];
@@ -235,7 +234,7 @@ fn run_episode(
         while queue.len() > cond.action_delay_steps as usize + 1 {
             queue.pop_front();
         }
-        let exec = *queue.front().expect("non-empty queue");
+        let exec = queue.front().copied().unwrap_or(a.q_target);
         sim.set_command(&MotorCommand::with_gains(exec, a.kp, a.kd));
         sim.step_control();
         result.steps += 1;
@@ -315,7 +314,10 @@ pub fn run(
                             .with_context(|| {
                                 format!("condition {}, episode {e}", cfg.conditions[c].name)
                             })?;
-                        results.lock().expect("results").push(r);
+                        results
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(r);
                         progress.done.fetch_add(1, Ordering::Relaxed);
                     }
                 })
@@ -327,7 +329,7 @@ pub fn run(
         }
         Ok(())
     })?;
-    let mut results = results.into_inner().expect("results");
+    let mut results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
     results.sort_by_key(|r| (r.condition, r.episode));
     Ok((name, kind, results))
 }
