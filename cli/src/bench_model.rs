@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub struct BenchModelArgs {
     /// Model sizes to measure.
     #[arg(long, value_delimiter = ',', default_value = "tiny,small,paper")]
-    pub configs: Vec<String>,
+    pub configs: Vec<g1_diffusion::ModelSize>,
     /// Denoiser calls measured per (size, backend).
     #[arg(long, default_value_t = 200)]
     pub calls: usize,
@@ -198,7 +198,7 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let exe = std::env::current_exe()?;
     let mut rows = vec![];
-    for name in &a.configs {
+    for name in a.configs.iter().map(|c| c.name()) {
         prepare(name, &dir)?;
         for backend in &a.backends {
             if !a.json {
@@ -232,7 +232,11 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
     std::fs::remove_dir_all(&dir).ok();
     let command = format!(
         "g1d bench model --configs {} --backends {} --threads {} --calls {} --plans {}",
-        a.configs.join(","),
+        a.configs
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(","),
         a.backends.join(","),
         a.threads,
         a.calls,

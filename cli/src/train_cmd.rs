@@ -17,7 +17,7 @@ pub struct TrainArgs {
     data: PathBuf,
     /// Model size: tiny (tests), small (the CPU default) or paper (≈20 M parameters).
     #[arg(long, default_value = "small")]
-    config: String,
+    config: g1_diffusion::ModelSize,
     /// Output directory (checkpoint, CSV log, loss PNG, summary).
     #[arg(long)]
     out: PathBuf,
@@ -58,8 +58,8 @@ pub struct TrainArgs {
 }
 
 pub fn cmd_train(a: TrainArgs) -> Result<()> {
-    let config = ModelConfig::named(&a.config)?;
-    let mut opts = TrainOptions::defaults(&a.config)?;
+    let config = ModelConfig::of(a.config);
+    let mut opts = TrainOptions::defaults(a.config);
     if let Some(p) = &a.options {
         let text =
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;

@@ -308,7 +308,10 @@ fn train_resume_export_check_and_rejections() {
         "--out",
         s(&tmp.join("z")),
     ]);
-    assert!(e.contains("unknown model configuration"), "{e}");
+    assert!(
+        e.contains("unknown model size `huge` (expected tiny, small or paper)"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&tmp).ok();
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use g1_diffusion::checkpoint::{CheckpointMeta, DataInfo, CHECKPOINT_FORMAT, CHECKPOINT_VERSION};
-use g1_diffusion::{Checkpoint, ModelConfig, Schedule, STEPS};
+use g1_diffusion::{Checkpoint, ModelConfig, ModelSize, Schedule, STEPS};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -53,7 +53,7 @@ pub struct TrainOptions {
 }
 
 impl TrainOptions {
-    pub fn defaults(config: &str) -> Result<Self> {
+    pub fn defaults(size: ModelSize) -> Self {
         let base = Self {
             steps: 20_000,
             batch: 64,
@@ -74,8 +74,8 @@ impl TrainOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             init_from: None,
         };
-        Ok(match config {
-            "tiny" => Self {
+        match size {
+            ModelSize::Tiny => Self {
                 steps: 300,
                 batch: 32,
                 lr: 1e-3,
@@ -87,9 +87,9 @@ impl TrainOptions {
                 checkpoint_every: 100,
                 ..base
             },
-            "small" => base,
+            ModelSize::Small => base,
             // Diffuse-CLoC: AdamW lr 1e-4, weight decay 1e-3, 10k warm-up.
-            "paper" => Self {
+            ModelSize::Paper => Self {
                 steps: 200_000,
                 batch: 256,
                 lr: 1e-4,
@@ -99,8 +99,7 @@ impl TrainOptions {
                 checkpoint_every: 2000,
                 ..base
             },
-            o => bail!("unknown model configuration `{o}` (expected tiny, small or paper)"),
-        })
+        }
     }
 
     pub fn check(&self) -> Result<()> {

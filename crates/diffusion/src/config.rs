@@ -16,6 +16,43 @@ pub const ACTION_LOSS_STEPS: usize = 8;
 /// Diffusion steps.
 pub const K_STEPS: usize = 20;
 
+/// The named model sizes: `tiny` (tests), `small` (the CPU default), `paper` (Diffuse-CLoC's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSize {
+    Tiny,
+    Small,
+    Paper,
+}
+
+impl ModelSize {
+    pub const ALL: [ModelSize; 3] = [ModelSize::Tiny, ModelSize::Small, ModelSize::Paper];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelSize::Tiny => "tiny",
+            ModelSize::Small => "small",
+            ModelSize::Paper => "paper",
+        }
+    }
+}
+
+impl std::fmt::Display for ModelSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ModelSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ModelSize::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| format!("unknown model size `{s}` (expected tiny, small or paper)"))
+    }
+}
+
 /// Transformer size and regularisation. `state_dim`/`action_dim` are the robot's, checked
 /// against the G1 tables when a model is loaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,14 +92,21 @@ impl ModelConfig {
         }
     }
 
+    /// The configuration of a named size.
+    pub fn of(size: ModelSize) -> Self {
+        match size {
+            ModelSize::Tiny => Self::sized("tiny", 2, 2, 32, 0.0),
+            ModelSize::Small => Self::sized("small", 4, 4, 128, 0.1),
+            ModelSize::Paper => Self::sized("paper", 6, 4, 512, 0.3),
+        }
+    }
+
     /// `tiny` (tests), `small` (the CPU default) or `paper` (Diffuse-CLoC size).
     pub fn named(name: &str) -> Result<Self> {
-        Ok(match name {
-            "tiny" => Self::sized("tiny", 2, 2, 32, 0.0),
-            "small" => Self::sized("small", 4, 4, 128, 0.1),
-            "paper" => Self::sized("paper", 6, 4, 512, 0.3),
-            other => bail!("unknown model configuration `{other}` (expected tiny, small or paper)"),
-        })
+        match name.parse::<ModelSize>() {
+            Ok(size) => Ok(Self::of(size)),
+            Err(why) => bail!("{why}"),
+        }
     }
 
     pub fn steps(&self) -> usize {

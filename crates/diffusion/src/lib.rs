@@ -25,7 +25,9 @@ pub mod stats;
 pub mod tokens;
 
 pub use checkpoint::{Checkpoint, CheckpointMeta, DataInfo, TensorF32};
-pub use config::{ModelConfig, ACTION_LOSS_STEPS, HISTORY, HORIZON, K_STEPS, STEPS, TOKENS};
+pub use config::{
+    ModelConfig, ModelSize, ACTION_LOSS_STEPS, HISTORY, HORIZON, K_STEPS, STEPS, TOKENS,
+};
 pub use manifest::Manifest;
 #[cfg(feature = "ort")]
 pub use ort_backend::{open_ort, BackendKind, OrtDenoiser, OrtDevice};
