@@ -232,8 +232,9 @@ impl Node for PlannerNode {
         self.plan_ms.extend(plan_ms);
         if plan.is_some() || self.core.controller.failed_plans > failed_before {
             let surprise = self.core.controller.last_step.and_then(|i| i.surprise_mps);
+            let outcome = plan_ms.ok_or(self.core.controller.last_failure.unwrap_or("unknown"));
             self.window
-                .record(plan_ms, sent, surprise, self.core.controller.gate());
+                .record(outcome, sent, surprise, self.core.controller.gate());
         }
         self.publish_diagnostics(now_s);
         self.publish_views(&Header::new(stamp(now_s), "odom"), &s);

@@ -11,7 +11,7 @@
 //! so a fixed or measured latency gives the same run for the same seed however loaded the
 //! machine is; the wall-clock model (the node's) uses each plan's own compute time.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use anyhow::{bail, Context as _, Result};
 use g1::bodypos::layout::ROOT_LIN_VEL;
@@ -228,6 +228,10 @@ pub struct Controller {
     ramp: CommandRamp,
     gate: DisturbanceGate,
     pub failed_plans: u64,
+    /// Failed plans by [`crate::PlanError::kind`] since the last reset.
+    pub failures: BTreeMap<&'static str, u64>,
+    /// The kind of the last plan's failure, if the last plan failed.
+    pub last_failure: Option<&'static str>,
     pub last_error: Option<String>,
     pub last_step: Option<StepInfo>,
 }
@@ -255,6 +259,8 @@ impl Controller {
             ramp: CommandRamp::default(),
             gate: DisturbanceGate::default(),
             failed_plans: 0,
+            failures: BTreeMap::new(),
+            last_failure: None,
             last_error: None,
             last_step: None,
         })
@@ -277,6 +283,8 @@ impl Controller {
         self.ramp = CommandRamp::default();
         self.gate = DisturbanceGate::default();
         self.failed_plans = 0;
+        self.failures.clear();
+        self.last_failure = None;
         self.last_error = None;
         self.last_step = None;
     }
@@ -437,11 +445,14 @@ impl Controller {
                     lands_at,
                 };
                 self.pending = Some((p, frame, lands_at));
+                self.last_failure = None;
                 Some(info)
             }
             Err(e) => {
                 self.failed_plans += 1;
-                self.last_error = Some(format!("step {k}: {e:#}"));
+                *self.failures.entry(e.kind()).or_insert(0) += 1;
+                self.last_failure = Some(e.kind());
+                self.last_error = Some(format!("step {k}: {e}"));
                 None
             }
         }

@@ -143,6 +143,29 @@ pub struct Planner {
     rng: ChaCha8Rng,
 }
 
+/// Why a plan failed; the planner node counts failures by [`PlanError::kind`] in
+/// `/diagnostics`.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("the history has {states} states and {actions} actions (a plan needs {} and {HISTORY})", HISTORY + 1)]
+    History { states: usize, actions: usize },
+    #[error("the denoiser failed: {0:#}")]
+    Denoiser(anyhow::Error),
+    #[error("the plan contains NaN or Inf (step {step})")]
+    NonFinite { step: usize },
+}
+
+impl PlanError {
+    /// `history`, `denoiser` or `non_finite`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PlanError::History { .. } => "history",
+            PlanError::Denoiser(_) => "denoiser",
+            PlanError::NonFinite { .. } => "non_finite",
+        }
+    }
+}
+
 impl Planner {
     pub fn new(
         net: Box<dyn Denoiser + Send>,
@@ -182,9 +205,12 @@ impl Planner {
         hist_actions: &[[f64; NUM_JOINTS]],
         guidance: &Guidance,
         previous: Option<&Plan>,
-    ) -> Result<Plan> {
+    ) -> Result<Plan, PlanError> {
         if hist_states.len() != HISTORY + 1 || hist_actions.len() != HISTORY {
-            bail!("history needs {} states and {HISTORY} actions", HISTORY + 1);
+            return Err(PlanError::History {
+                states: hist_states.len(),
+                actions: hist_actions.len(),
+            });
         }
         let clock = Instant::now();
         let m = &self.manifest;
@@ -306,7 +332,8 @@ impl Planner {
             self.config.temperature,
             &mut self.rng,
             &mut guide,
-        )?;
+        )
+        .map_err(PlanError::Denoiser)?;
         // Physical plan; the history tokens are the given history exactly.
         let mut states = Vec::with_capacity(STEPS);
         let mut actions = Vec::with_capacity(STEPS);
@@ -321,7 +348,7 @@ impl Planner {
             let mut a = [0.0f32; NUM_JOINTS];
             m.stats.denorm_action(seq.action(0, i), &mut a);
             if s.iter().chain(a.iter()).any(|v| !v.is_finite()) {
-                bail!("the plan contains NaN or Inf (step {i})");
+                return Err(PlanError::NonFinite { step: i });
             }
             states.push(s);
             actions.push(a);

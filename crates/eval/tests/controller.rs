@@ -198,6 +198,9 @@ fn nan_plans_fall_back_to_hold_then_damping() {
         "{:?}",
         out.first_failure
     );
+    // Counted by kind, as the planner node's /diagnostics reports them.
+    assert_eq!(c.failures.get("non_finite"), Some(&30), "{:?}", c.failures);
+    assert_eq!(c.last_failure, Some("non_finite"));
     assert_eq!(out.hold_steps, 10);
     assert_eq!(out.damping_steps, 20);
     assert_eq!(

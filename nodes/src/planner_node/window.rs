@@ -15,19 +15,30 @@ pub struct PlanningWindow {
     pub steps: u64,
     pub plan_ms: Vec<f64>,
     pub failed_plans: u64,
+    /// Failed plans by kind (`g1_control::PlanError::kind`).
+    pub failures: std::collections::BTreeMap<&'static str, u64>,
     pub no_target_steps: u64,
     pub surprise_max_mps: f64,
     pub gate_min: Option<f64>,
 }
 
 impl PlanningWindow {
-    /// One control step: the new plan's compute time (None: planning failed), whether targets
-    /// went out, the step's surprise and the gate after it.
-    pub fn record(&mut self, plan_ms: Option<f64>, sent: bool, surprise: Option<f64>, gate: f64) {
+    /// One control step: the new plan's compute time, or the kind of its failure; whether
+    /// targets went out, the step's surprise and the gate after it.
+    pub fn record(
+        &mut self,
+        plan: Result<f64, &'static str>,
+        sent: bool,
+        surprise: Option<f64>,
+        gate: f64,
+    ) {
         self.steps += 1;
-        match plan_ms {
-            Some(ms) => self.plan_ms.push(ms),
-            None => self.failed_plans += 1,
+        match plan {
+            Ok(ms) => self.plan_ms.push(ms),
+            Err(kind) => {
+                self.failed_plans += 1;
+                *self.failures.entry(kind).or_insert(0) += 1;
+            }
         }
         if !sent {
             self.no_target_steps += 1;
@@ -46,8 +57,19 @@ impl PlanningWindow {
             (
                 DiagnosticStatus::ERROR,
                 format!(
-                    "{} failed plans, {} steps without targets",
-                    self.failed_plans, self.no_target_steps
+                    "{} failed plans{}, {} steps without targets",
+                    self.failed_plans,
+                    if self.failures.is_empty() {
+                        String::new()
+                    } else {
+                        let kinds: Vec<String> = self
+                            .failures
+                            .iter()
+                            .map(|(k, n)| format!("{k} {n}"))
+                            .collect();
+                        format!(" ({})", kinds.join(", "))
+                    },
+                    self.no_target_steps
                 ),
             )
         } else if pct(1.0) > period_ms {
@@ -85,7 +107,14 @@ impl PlanningWindow {
                 kv("plan_ms_max", format!("{:.2}", pct(1.0))),
                 kv("surprise_max_mps", format!("{:.3}", self.surprise_max_mps)),
                 kv("gate_min", format!("{gate:.2}")),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                self.failures
+                    .iter()
+                    .map(|(k, n)| kv(&format!("failed_plans_{k}"), n.to_string())),
+            )
+            .collect(),
         }
     }
 
@@ -137,7 +166,7 @@ mod tests {
         };
         let mut w = PlanningWindow::default();
         for i in 0..50 {
-            w.record(Some(5.0 + (i % 5) as f64), true, Some(0.05), 1.0);
+            w.record(Ok(5.0 + (i % 5) as f64), true, Some(0.05), 1.0);
         }
         let s = w.status(20.0, "joystick");
         assert_eq!(s.level, DiagnosticStatus::OK, "{s:?}");
@@ -147,19 +176,21 @@ mod tests {
         assert_eq!(value(&s, "gate_min"), "1.00");
         assert_eq!(value(&s, "task"), "joystick");
         // A push: the gate closes → WARN with the surprise.
-        w.record(Some(6.0), true, Some(0.45), 0.0);
+        w.record(Ok(6.0), true, Some(0.45), 0.0);
         let s = w.status(20.0, "joystick");
         assert_eq!(s.level, DiagnosticStatus::WARN);
         assert!(s.message.contains("0.45"), "{}", s.message);
         assert_eq!(value(&s, "gate_min"), "0.00");
         // A plan slower than the period outranks the disturbance.
-        w.record(Some(25.0), true, None, 0.5);
+        w.record(Ok(25.0), true, None, 0.5);
         assert!(w.status(20.0, "joystick").message.contains("25.0 ms"));
         // A failed plan and a step without targets → ERROR.
-        w.record(None, false, None, 1.0);
+        w.record(Err("non_finite"), false, None, 1.0);
         let s = w.status(20.0, "joystick");
         assert_eq!(s.level, DiagnosticStatus::ERROR);
         assert_eq!(value(&s, "failed_plans"), "1");
+        assert_eq!(value(&s, "failed_plans_non_finite"), "1");
+        assert!(s.message.contains("(non_finite 1)"), "{}", s.message);
         assert_eq!(value(&s, "steps_without_targets"), "1");
         assert_eq!(value(&s, "steps"), "53");
     }
@@ -168,7 +199,7 @@ mod tests {
     #[test]
     fn input_counters_and_write_failures_raise_the_level() {
         let mut w = PlanningWindow::default();
-        w.record(Some(5.0), true, Some(0.0), 1.0);
+        w.record(Ok(5.0), true, Some(0.0), 1.0);
         let none = InputCounters::default();
         assert_eq!(
             w.node_status(20.0, "free", &none, 0).level,
