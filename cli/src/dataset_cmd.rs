@@ -12,6 +12,8 @@ pub enum DatasetCommand {
     Build(DatasetBuildArgs),
 }
 
+// Each bool is an independent command-line flag.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(clap::Args)]
 pub struct DatasetBuildArgs {
     /// Bag directories, .mcap files, or directories holding bags (e.g. a `g1d collect --out`).
