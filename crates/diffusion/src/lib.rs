@@ -28,7 +28,7 @@ pub use checkpoint::{Checkpoint, CheckpointMeta, DataInfo, TensorF32};
 pub use config::{
     ModelConfig, ModelSize, ACTION_LOSS_STEPS, HISTORY, HORIZON, K_STEPS, STEPS, TOKENS,
 };
-pub use manifest::Manifest;
+pub use manifest::{Manifest, ModelError};
 #[cfg(feature = "ort")]
 pub use ort_backend::{open_ort, BackendKind, OrtDenoiser, OrtDevice};
 pub use sampler::{Denoiser, Prediction, Sequence};

@@ -51,17 +51,67 @@ pub struct Manifest {
     pub code_revision: String,
 }
 
+/// Why a model directory cannot be used; [`ModelError::kind`] names the kind.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a g1d model manifest: {source}", path.display())]
+    NotAManifest {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("model {} does not fit this robot: {why}", path.display())]
+    Mismatch { path: PathBuf, why: String },
+    #[error("{}: ONNX file {} is missing", manifest.display(), onnx.display())]
+    MissingOnnx { manifest: PathBuf, onnx: PathBuf },
+    #[error(
+        "{} is not the file {} was exported with: SHA-256 {actual}, the manifest says {expected} \
+         (a swapped or damaged model file; export the model again)",
+        file.display(),
+        manifest.display()
+    )]
+    Integrity {
+        file: PathBuf,
+        manifest: PathBuf,
+        actual: String,
+        expected: String,
+    },
+}
+
+impl ModelError {
+    /// `io`, `not_a_manifest`, `mismatch`, `missing_onnx` or `integrity`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelError::Io { .. } => "io",
+            ModelError::NotAManifest { .. } => "not_a_manifest",
+            ModelError::Mismatch { .. } => "mismatch",
+            ModelError::MissingOnnx { .. } => "missing_onnx",
+            ModelError::Integrity { .. } => "integrity",
+        }
+    }
+}
+
 /// The SHA-256 of a file, lower-case hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
+pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
     use sha2::{Digest, Sha256};
     use std::io::Read;
-    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let io = |action: &'static str| {
+        move |source| ModelError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    };
+    let mut f = std::fs::File::open(path).map_err(io("opening"))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let n = f.read(&mut buf).map_err(io("reading"))?;
         if n == 0 {
             break;
         }
@@ -71,15 +121,15 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// Fails, naming the file, unless `path` hashes to `expected` (as its manifest says).
-pub fn verify_sha256(path: &Path, expected: &str, manifest: &Path) -> Result<()> {
+pub fn verify_sha256(path: &Path, expected: &str, manifest: &Path) -> Result<(), ModelError> {
     let actual = sha256_file(path)?;
     if !actual.eq_ignore_ascii_case(expected) {
-        bail!(
-            "{} is not the file {} was exported with: SHA-256 {actual}, the manifest says {expected} \
-             (a swapped or damaged model file; export the model again)",
-            path.display(),
-            manifest.display()
-        );
+        return Err(ModelError::Integrity {
+            file: path.to_path_buf(),
+            manifest: manifest.to_path_buf(),
+            actual,
+            expected: expected.to_string(),
+        });
     }
     Ok(())
 }
@@ -96,25 +146,32 @@ impl Manifest {
     }
 
     /// Reads `dir/manifest.json` (or a manifest path) and checks it; returns it with the ONNX path.
-    pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
+    pub fn load(path: &Path) -> Result<(Self, PathBuf), ModelError> {
         let file = if path.is_dir() {
             path.join(MANIFEST_FILE)
         } else {
             path.to_path_buf()
         };
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("reading model manifest {}", file.display()))?;
-        let m: Manifest = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a g1d model manifest", file.display()))?;
-        m.check()
-            .with_context(|| format!("model {} does not fit this robot", file.display()))?;
+        let text = std::fs::read_to_string(&file).map_err(|source| ModelError::Io {
+            action: "reading model manifest",
+            path: file.clone(),
+            source,
+        })?;
+        let m: Manifest =
+            serde_json::from_str(&text).map_err(|source| ModelError::NotAManifest {
+                path: file.clone(),
+                source,
+            })?;
+        m.check().map_err(|e| ModelError::Mismatch {
+            path: file.clone(),
+            why: format!("{e:#}"),
+        })?;
         let onnx = file.parent().unwrap_or(Path::new(".")).join(&m.onnx);
         if !onnx.exists() {
-            bail!(
-                "{}: ONNX file {} is missing",
-                file.display(),
-                onnx.display()
-            );
+            return Err(ModelError::MissingOnnx {
+                manifest: file,
+                onnx,
+            });
         }
         verify_sha256(&onnx, &m.onnx_sha256, &file)?;
         Ok((m, onnx))
@@ -204,5 +261,66 @@ impl Manifest {
             .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/models/default")
+    }
+
+    /// A scratch copy of the shipped model with `edit` applied to its manifest text.
+    fn copy(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("g1d_manifest_{name}_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(shipped().join(ONNX_FILE), dir.join(ONNX_FILE)).unwrap();
+        let text = std::fs::read_to_string(shipped().join(MANIFEST_FILE)).unwrap();
+        std::fs::write(dir.join(MANIFEST_FILE), edit(text)).unwrap();
+        dir
+    }
+
+    /// Each way a model directory can be unusable is its own kind, and the message names the
+    /// file.
+    #[test]
+    fn load_errors_have_kinds() {
+        let (m, onnx) = Manifest::load(&shipped()).unwrap();
+        assert_eq!(m.state_dim, g1::STATE_DIM);
+        assert!(onnx.ends_with(ONNX_FILE));
+
+        let e = Manifest::load(Path::new("/nonexistent/model")).unwrap_err();
+        assert_eq!(e.kind(), "io");
+        assert!(e
+            .to_string()
+            .contains("reading model manifest /nonexistent/model"));
+
+        let dir = copy("garbage", |_| "{\"format\": 3}".into());
+        let e = Manifest::load(&dir).unwrap_err();
+        assert_eq!(e.kind(), "not_a_manifest", "{e}");
+
+        let dir2 = copy("dim", |t| {
+            t.replace("\"state_dim\": 192", "\"state_dim\": 191")
+        });
+        let e = Manifest::load(&dir2).unwrap_err();
+        assert_eq!(e.kind(), "mismatch", "{e}");
+        assert!(e.to_string().contains("state dimension 191"), "{e}");
+
+        let dir3 = copy("swapped", |t| t);
+        let mut bytes = std::fs::read(dir3.join(ONNX_FILE)).unwrap();
+        bytes.push(0);
+        std::fs::write(dir3.join(ONNX_FILE), bytes).unwrap();
+        let e = Manifest::load(&dir3).unwrap_err();
+        assert_eq!(e.kind(), "integrity", "{e}");
+        assert!(e.to_string().contains(ONNX_FILE), "{e}");
+
+        std::fs::remove_file(dir3.join(ONNX_FILE)).unwrap();
+        let e = Manifest::load(&dir3).unwrap_err();
+        assert_eq!(e.kind(), "missing_onnx", "{e}");
+
+        for d in [dir, dir2, dir3] {
+            std::fs::remove_dir_all(d).ok();
+        }
     }
 }
