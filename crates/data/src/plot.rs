@@ -94,17 +94,21 @@ impl Canvas {
     }
 
     pub fn save_png(&self, path: &Path) -> Result<()> {
-        let file =
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        let mut enc =
-            png::Encoder::new(std::io::BufWriter::new(file), self.w as u32, self.h as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut wr = enc.write_header()?;
-        let data: Vec<u8> = self.px.iter().flatten().copied().collect();
-        wr.write_image_data(&data)?;
-        Ok(())
+        write_png(path, self.w, self.h, &self.px)
     }
+}
+
+/// An RGB image `w` × `h` (row-major pixels) as a PNG file.
+fn write_png(path: &Path, w: usize, h: usize, px: &[[u8; 3]]) -> Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut wr = enc.write_header()?;
+    let data: Vec<u8> = px.iter().flatten().copied().collect();
+    wr.write_image_data(&data)?;
+    Ok(())
 }
 
 /// A distinct colour for series `i`.
@@ -170,16 +174,7 @@ impl Raster {
     }
 
     pub fn save_png(&self, path: &Path) -> Result<()> {
-        let file =
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        let mut enc =
-            png::Encoder::new(std::io::BufWriter::new(file), self.w as u32, self.h as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut wr = enc.write_header()?;
-        let data: Vec<u8> = self.px.iter().flatten().copied().collect();
-        wr.write_image_data(&data)?;
-        Ok(())
+        write_png(path, self.w, self.h, &self.px)
     }
 }
 
