@@ -11,7 +11,6 @@ use g1_diffusion::checkpoint::{CheckpointMeta, DataInfo, CHECKPOINT_FORMAT, CHEC
 use g1_diffusion::{
     params, Checkpoint, Denoiser, ModelConfig, OrtDenoiser, OrtDevice, Schedule, Sequence, Stats,
 };
-use g1_diffusion_tch::TchDenoiser;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -95,11 +94,13 @@ fn worker(spec: &str, a: &BenchModelArgs) -> Result<Row> {
             c.action_dim,
         )?),
         "torch" | "torch-cuda" => {
-            tch::set_num_threads(a.threads as i32);
-            tch::set_num_interop_threads(1);
-            let dev = g1_diffusion_tch::device(if backend == "torch" { "cpu" } else { "cuda" })?;
             let ck = Checkpoint::load(&dir.join(format!("{name}.safetensors")))?;
-            Box::new(TchDenoiser::from_weights(&c, &ck.weights("model"), dev)?)
+            crate::torch::weights_denoiser(
+                &c,
+                &ck.weights("model"),
+                backend == "torch-cuda",
+                a.threads,
+            )?
         }
         o => bail!("unknown backend `{o}` (ort, torch, torch-cuda)"),
     };

@@ -144,7 +144,7 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     if a.pushes {
         cfg.pushes = Some(PushConfig::default());
     }
-    let (manifest, net) = g1_diffusion_tch::open_backend(&a.model, a.backend, a.threads)?;
+    let (manifest, net) = crate::torch::open_backend(&a.model, a.backend, a.threads)?;
     let (pc, cc) = settings(&a)?;
     let latency_file = crate::eval_cmd::default_latency_file();
     let latency = g1_control::LatencyModel::parse(a.latency.as_deref().unwrap_or(&latency_file))?;

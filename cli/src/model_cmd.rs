@@ -3,10 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use g1_diffusion::checkpoint::CHECKPOINT_FILE;
 use g1_diffusion::manifest::Manifest;
 use g1_diffusion::{Checkpoint, Denoiser, OrtDenoiser, OrtDevice, Schedule, Sequence, STEPS};
-use g1_diffusion_tch::train::CHECKPOINT_FILE;
-use g1_diffusion_tch::TchDenoiser;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -84,7 +83,7 @@ pub fn cmd_check(a: CheckArgs) -> Result<()> {
         );
     }
     let mut ort = OrtDenoiser::load(&onnx, OrtDevice::Cpu, 1, m.state_dim, m.action_dim)?;
-    let mut torch = TchDenoiser::from_weights(&m.config, &ck.weights(prefix), tch::Device::Cpu)?;
+    let mut torch = crate::torch::weights_denoiser(&m.config, &ck.weights(prefix), false, 1)?;
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // Random inputs at random levels.
     let rand_seq = Sequence::random(

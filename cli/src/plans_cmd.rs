@@ -25,7 +25,7 @@ pub struct PlansArgs {
     seed: u64,
     /// Inference backend: ort-cpu, ort-cuda, ort-tensorrt, torch-cpu, torch-cuda.
     #[arg(long, default_value = "ort-cpu")]
-    backend: g1_diffusion::BackendKind,
+    pub backend: g1_diffusion::BackendKind,
     /// Intra-op threads of the backend.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -65,7 +65,7 @@ fn stat(v: &mut [f64]) -> Stat {
 }
 
 pub fn cmd_plans(a: PlansArgs) -> Result<()> {
-    let (m, mut net) = g1_diffusion_tch::open_backend(&a.model, a.backend, a.threads)?;
+    let (m, mut net) = crate::torch::open_backend(&a.model, a.backend, a.threads)?;
     if a.windows == 0 {
         bail!("--windows must be at least 1");
     }

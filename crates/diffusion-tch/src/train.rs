@@ -19,7 +19,7 @@ use tch::{nn, Device, Kind, Tensor};
 use crate::data::{loss_masks, make_batch, Batch, NoiseOptions, TrainData};
 use crate::model::{export_vars, import_vars, to_host, Net};
 
-pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+pub use g1_diffusion::checkpoint::CHECKPOINT_FILE;
 pub const LOG_FILE: &str = "train_log.csv";
 pub const PLOT_FILE: &str = "loss.png";
 pub const SUMMARY_FILE: &str = "train_summary.json";

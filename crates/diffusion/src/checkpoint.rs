@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::ModelConfig;
 use crate::stats::Stats;
 
+/// The training run's checkpoint file inside its output directory.
+pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+
 pub const CHECKPOINT_FORMAT: &str = "g1d-checkpoint";
 pub const CHECKPOINT_VERSION: u32 = 1;
 
