@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use g1_diffusion::checkpoint::CHECKPOINT_FILE;
-use g1_diffusion::{BackendKind, Denoiser, Manifest, ModelConfig, TensorF32};
+use g1_diffusion::{BackendKind, ComputeDevice, Denoiser, Manifest, ModelConfig, TensorF32};
 use g1_diffusion_tch::train::TrainOptions;
 use g1_diffusion_tch::TchDenoiser;
 
@@ -40,7 +40,11 @@ pub fn weights_denoiser(
 ) -> Result<Box<dyn Denoiser>> {
     tch::set_num_threads(threads.max(1) as i32);
     tch::set_num_interop_threads(1);
-    let dev = g1_diffusion_tch::device(if cuda { "cuda" } else { "cpu" })?;
+    let dev = g1_diffusion_tch::device(if cuda {
+        ComputeDevice::Cuda(0)
+    } else {
+        ComputeDevice::Cpu
+    })?;
     Ok(Box::new(TchDenoiser::from_weights(config, w, dev)?))
 }
 
@@ -89,7 +93,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
             a.out.display()
         );
     }
-    let device = g1_diffusion_tch::device(&a.device)?;
+    let device = g1_diffusion_tch::device(a.device)?;
     if !a.json {
         eprintln!(
             "training {} ({} parameters) on {} for {} steps, batch {}, {} threads → {}",

@@ -22,7 +22,7 @@ pub struct TrainArgs {
     pub steps: Option<usize>,
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
-    pub device: String,
+    pub device: g1_diffusion::ComputeDevice,
     /// Continue from OUT/checkpoint.safetensors.
     #[arg(long)]
     pub resume: bool,

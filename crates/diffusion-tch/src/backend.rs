@@ -10,12 +10,11 @@ use tch::{nn, Device, Kind, Tensor};
 
 use crate::model::{import_vars, Net};
 
-/// Parses `cpu` / `cuda` / `cuda:N`, failing clearly when CUDA is not usable.
-pub fn device(name: &str) -> Result<Device> {
-    match name {
-        "cpu" => Ok(Device::Cpu),
-        s if s == "cuda" || s.starts_with("cuda:") => {
-            let idx: usize = s.strip_prefix("cuda:").map_or(Ok(0), |v| v.parse())?;
+/// The libtorch device for `d`, failing clearly when CUDA is not usable.
+pub fn device(d: g1_diffusion::ComputeDevice) -> Result<Device> {
+    match d {
+        g1_diffusion::ComputeDevice::Cpu => Ok(Device::Cpu),
+        g1_diffusion::ComputeDevice::Cuda(idx) => {
             if !tch::Cuda::is_available() {
                 bail!(
                     "CUDA requested but libtorch sees no CUDA device (this machine has no GPU, or the \
@@ -31,7 +30,6 @@ pub fn device(name: &str) -> Result<Device> {
             }
             Ok(Device::Cuda(idx))
         }
-        o => bail!("unknown device `{o}` (cpu, cuda or cuda:N)"),
     }
 }
 
@@ -139,7 +137,11 @@ pub fn open_backend(
         return Ok((m, Box::new(net)));
     }
     tch::set_num_threads(threads.max(1) as i32);
-    let dev = device(if kind == K::TorchCuda { "cuda" } else { "cpu" })?;
+    let dev = device(if kind == K::TorchCuda {
+        g1_diffusion::ComputeDevice::Cuda(0)
+    } else {
+        g1_diffusion::ComputeDevice::Cpu
+    })?;
     let (m, net) = TchDenoiser::from_model_dir(model_dir, dev)?;
     Ok((m, Box::new(net)))
 }

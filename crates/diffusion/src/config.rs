@@ -53,6 +53,38 @@ impl std::str::FromStr for ModelSize {
     }
 }
 
+/// Where training and the libtorch backend compute: `cpu`, `cuda` (device 0) or `cuda:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComputeDevice {
+    Cpu,
+    Cuda(usize),
+}
+
+impl std::fmt::Display for ComputeDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ComputeDevice::Cpu => f.write_str("cpu"),
+            ComputeDevice::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl std::str::FromStr for ComputeDevice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cpu" => Ok(ComputeDevice::Cpu),
+            "cuda" => Ok(ComputeDevice::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse().ok())
+                .map(ComputeDevice::Cuda)
+                .ok_or_else(|| format!("unknown device `{s}` (cpu, cuda or cuda:N)")),
+        }
+    }
+}
+
 /// Transformer size and regularisation. `state_dim`/`action_dim` are the robot's, checked
 /// against the G1 tables when a model is loaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,5 +187,22 @@ impl ModelConfig {
         let block =
             4 * d + (d + 1) * 3 * d + (d + 1) * d + (d + 1) * self.ff_dim + (self.ff_dim + 1) * d;
         io + self.layers * block
+    }
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::ComputeDevice;
+
+    #[test]
+    fn devices_parse_and_print() {
+        assert_eq!("cpu".parse(), Ok(ComputeDevice::Cpu));
+        assert_eq!("cuda".parse(), Ok(ComputeDevice::Cuda(0)));
+        assert_eq!("cuda:2".parse(), Ok(ComputeDevice::Cuda(2)));
+        assert_eq!(ComputeDevice::Cuda(2).to_string(), "cuda:2");
+        for bad in ["gpu", "cuda:", "cuda:x", ""] {
+            let e = bad.parse::<ComputeDevice>().unwrap_err();
+            assert!(e.contains("cpu, cuda or cuda:N"), "{bad}: {e}");
+        }
     }
 }

@@ -26,7 +26,8 @@ pub mod tokens;
 
 pub use checkpoint::{Checkpoint, CheckpointMeta, DataInfo, TensorF32};
 pub use config::{
-    ModelConfig, ModelSize, ACTION_LOSS_STEPS, HISTORY, HORIZON, K_STEPS, STEPS, TOKENS,
+    ComputeDevice, ModelConfig, ModelSize, ACTION_LOSS_STEPS, HISTORY, HORIZON, K_STEPS, STEPS,
+    TOKENS,
 };
 pub use manifest::{Manifest, ModelError};
 #[cfg(feature = "ort")]
