@@ -56,6 +56,8 @@ pub fn parse_request(s: &str) -> Option<Request> {
 
 pub struct BridgeNode {
     name: String,
+    /// stderr and `/rosout`.
+    log: g1_ros::rosout::NodeLogger,
     core: BridgeCore,
     state_sub: Subscription<LowState>,
     targets_sub: Subscription<JointTargets>,
@@ -92,9 +94,8 @@ impl BridgeNode {
             false => ros.plain_twin()?,
         };
         if link.is_some() {
-            eprintln!(
-                "[{}] robot link (rt/lowstate, rt/lowcmd) on plain DDS: robot_link_security is false",
-                ros.ctx.names.fqn()
+            ros.logger().warn(
+                "robot link (rt/lowstate, rt/lowcmd) on plain DDS: robot_link_security is false",
             );
         }
         let link_node = link.as_mut().unwrap_or(&mut ros);
@@ -103,6 +104,7 @@ impl BridgeNode {
         let recorder = IoRecorder::for_param(&record_io, "g1_bridge", &ros.ctx.params)?;
         Ok(Self {
             name: ros.ctx.names.fqn(),
+            log: ros.logger(),
             core: BridgeCore::new(cfg)?,
             state_sub,
             _link: link,
@@ -139,10 +141,9 @@ impl Node for BridgeNode {
         let changed = self.core.bridge.transitions().len() != before;
         self.unreadable_requests += out.rejected_requests.len() as u64;
         for r in &out.rejected_requests {
-            eprintln!(
-                "[{}] ignored mode request `{r}` on {MODE_REQUEST_TOPIC} (expected damping, standby or active)",
-                self.name
-            );
+            self.log.warn(&format!(
+                "ignored mode request `{r}` on {MODE_REQUEST_TOPIC} (expected damping, standby or active)"
+            ));
         }
         if let Some(r) = self.recorder.as_mut() {
             if !requests.is_empty() || !targets.is_empty() || !states.is_empty() || changed {
@@ -166,7 +167,8 @@ impl Node for BridgeNode {
         }
         let mut st = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         for line in self.core.new_log_lines(&self.name) {
-            eprintln!("{line}");
+            let prefix = format!("[{}] ", self.name);
+            self.log.info(line.strip_prefix(&prefix).unwrap_or(&line));
             st.transitions.push(line);
         }
         if now_s >= self.next_diagnostics_s {

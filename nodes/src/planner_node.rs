@@ -42,6 +42,8 @@ use crate::stamp;
 /// The node: [`PlannerCore`] between its subscriptions and publishers.
 pub struct PlannerNode {
     name: String,
+    /// stderr and `/rosout`.
+    log: g1_ros::rosout::NodeLogger,
     core: PlannerCore,
     state_sub: Subscription<BodyPosState>,
     joints_sub: Subscription<JointState>,
@@ -79,6 +81,7 @@ impl PlannerNode {
         }
         Ok(Self {
             name: ros.ctx.names.fqn(),
+            log: ros.logger(),
             core,
             plan_ms: vec![],
             goal,
@@ -203,7 +206,7 @@ impl Node for PlannerNode {
             }
         }
         if let Some(line) = self.core.inputs.log_line(now_s) {
-            eprintln!("[{}] {line}", self.name);
+            self.log.warn(&line);
         }
         let Some(s) = take_all(&self.state_sub).0.pop() else {
             return Ok(Duration::from_millis(1));

@@ -24,6 +24,8 @@ use crate::runtime::Node;
 
 pub struct RecorderNode {
     name: String,
+    /// stderr and `/rosout`.
+    log: g1_ros::rosout::NodeLogger,
     writer: Option<BagWriter>,
     topics: Vec<Box<dyn Recorded>>,
     sim_time: bool,
@@ -55,14 +57,14 @@ impl RecorderNode {
             let (name, ty) = parse_topic(entry).map_err(anyhow::Error::msg)?;
             topics.push(subscribe(&mut ros, &mut writer, &name, &ty)?);
         }
-        eprintln!(
-            "[{}] recording {} topics into {}",
-            ros.ctx.names.fqn(),
+        ros.logger().info(&format!(
+            "recording {} topics into {}",
             topics.len(),
             dir.display()
-        );
+        ));
         Ok(Self {
             name: ros.ctx.names.fqn(),
+            log: ros.logger(),
             writer: Some(writer),
             topics,
             sim_time: ros.ctx.use_sim_time,
@@ -91,7 +93,8 @@ impl Node for RecorderNode {
         }
         if now_s - self.last_report >= 10.0 {
             self.last_report = now_s;
-            eprintln!("[{}] {} messages recorded", self.name, self.messages);
+            self.log
+                .info(&format!("{} messages recorded", self.messages));
         }
         Ok(Duration::from_millis(10))
     }
@@ -99,12 +102,8 @@ impl Node for RecorderNode {
     fn finish(&mut self) -> Result<()> {
         if let Some(w) = self.writer.take() {
             let dir = w.finish()?;
-            eprintln!(
-                "[{}] {} messages in {}",
-                self.name,
-                self.messages,
-                dir.display()
-            );
+            self.log
+                .info(&format!("{} messages in {}", self.messages, dir.display()));
         }
         Ok(())
     }

@@ -47,6 +47,8 @@ pub struct SimStatus {
 
 pub struct SimNode {
     name: String,
+    /// stderr and `/rosout`.
+    log: g1_ros::rosout::NodeLogger,
     sim: Sim,
     cfg: SimNodeConfig,
     script: Vec<(f64, u16)>,
@@ -97,6 +99,7 @@ impl SimNode {
         let script = parse_script(&cfg.remote_script)?;
         Ok(Self {
             name: ros.ctx.names.fqn(),
+            log: ros.logger(),
             cmd_sub: ros.subscription("/lowcmd", QosPreset::Command)?,
             targets_sub: ros.subscription("joint_targets", QosPreset::Command)?,
             cmds_since_state: 0,
@@ -219,9 +222,8 @@ impl Node for SimNode {
         st.q = gt.q.to_vec();
         if self.cfg.report_s > 0.0 && t + 1e-9 >= self.next_report_s {
             self.next_report_s += self.cfg.report_s;
-            eprintln!(
-                "[{}] t {:6.2} s  pelvis ({:+.2}, {:+.2}, {:.2}) m  head {:.2} m{}  lowcmd {} (bad CRC {})",
-                self.name,
+            self.log.info(&format!(
+                "t {:6.2} s  pelvis ({:+.2}, {:+.2}, {:.2}) m  head {:.2} m{}  lowcmd {} (bad CRC {})",
                 t,
                 st.root_xyz[0],
                 st.root_xyz[1],
@@ -230,7 +232,7 @@ impl Node for SimNode {
                 if st.fell { "  FALLEN" } else { "" },
                 st.commands,
                 st.bad_crc
-            );
+            ));
         }
         Ok(if self.cfg.lockstep {
             Duration::ZERO

@@ -62,6 +62,10 @@ pub struct RosArgs {
     /// `(logger, level)`; `None` = the default level for every logger.
     pub log_levels: Vec<(Option<String>, LogLevel)>,
     pub enclave: Option<String>,
+    /// `--enable-rosout-logs` / `--disable-rosout-logs` (last one wins; `None` = on).
+    pub rosout_logs: Option<bool>,
+    /// `--enable-stdout-logs` / `--disable-stdout-logs` (last one wins; `None` = on).
+    pub stdout_logs: Option<bool>,
     /// Flags accepted but not acted on, worded for a start-up warning.
     pub unsupported: Vec<String>,
 }
@@ -163,12 +167,11 @@ pub fn parse_args(argv: &[String]) -> Result<ParsedArgs> {
                 r.unsupported
                     .push(format!("--log-config-file {f}: not supported; ignored"));
             }
-            "--enable-rosout-logs"
-            | "--disable-rosout-logs"
-            | "--enable-stdout-logs"
-            | "--disable-stdout-logs"
-            | "--enable-external-lib-logs"
-            | "--disable-external-lib-logs" => {
+            "--enable-rosout-logs" => r.rosout_logs = Some(true),
+            "--disable-rosout-logs" => r.rosout_logs = Some(false),
+            "--enable-stdout-logs" => r.stdout_logs = Some(true),
+            "--disable-stdout-logs" => r.stdout_logs = Some(false),
+            "--enable-external-lib-logs" | "--disable-external-lib-logs" => {
                 r.unsupported.push(format!("{a}: not supported; ignored"));
             }
             other => bail!(

@@ -30,6 +30,12 @@ pub trait NodeConfig: DeserializeOwned {
     fn check(&self) -> Result<(), ParamError> {
         Ok(())
     }
+
+    /// Whether the parameter `name` (dotted) may change while the node runs (through its
+    /// `set_parameters` service); the rest are read at start only.
+    fn settable_at_run_time(_name: &str) -> bool {
+        false
+    }
 }
 
 /// `Ok` if `lo ≤ value ≤ hi`, else an error naming `key`.

@@ -203,11 +203,11 @@ pub struct RosNode {
     pub ctx: NodeContext,
 }
 
-fn type_name<M: Message>() -> Result<MessageTypeName> {
-    let parts: Vec<&str> = M::TYPE_NAME.split('/').collect();
+fn type_name_of(ty: &str) -> Result<MessageTypeName> {
+    let parts: Vec<&str> = ty.split('/').collect();
     match parts.as_slice() {
         [pkg, "msg", name] => Ok(MessageTypeName::new(pkg, name)),
-        _ => anyhow::bail!("message type `{}` is not `pkg/msg/Name`", M::TYPE_NAME),
+        _ => anyhow::bail!("message type `{ty}` is not `pkg/msg/Name`"),
     }
 }
 
@@ -217,7 +217,13 @@ impl RosNode {
             .map_err(|e| anyhow!("node name {}: {e:?}", ctx.names.fqn()))?;
         let node = dds
             .ctx
-            .new_node(name, NodeOptions::new().enable_rosout(false))
+            .new_node(
+                name,
+                NodeOptions::new()
+                    .enable_rosout(ctx.rosout_logs)
+                    // Parameter services are this crate's own (both rmw wire formats).
+                    .start_parameter_services(false),
+            )
             .map_err(|e| anyhow!("creating node {}: {e:?}", ctx.names.fqn()))?;
         Ok(Self {
             node,
@@ -225,6 +231,17 @@ impl RosNode {
             publish_failures: Arc::new(AtomicU64::new(0)),
             ctx,
         })
+    }
+
+    /// The DDS participant the node lives on (for entities `ros2-client` does not make).
+    pub(crate) fn domain_participant(&self) -> rustdds::DomainParticipant {
+        self.dds.ctx.domain_participant()
+    }
+
+    /// The node's logger (stderr and `/rosout`).
+    pub fn logger(&self) -> crate::rosout::NodeLogger {
+        let handle = self.ctx.rosout_logs.then(|| self.node.logging_handle());
+        crate::rosout::NodeLogger::new(&self.ctx, handle)
     }
 
     /// When this node's participant is secured: the same node on an unsecured participant of
@@ -242,11 +259,34 @@ impl RosNode {
     }
 
     fn topic<M: Message>(&mut self, topic: &str, qos: QosPreset) -> Result<rustdds::Topic> {
+        self.topic_of(topic, M::TYPE_NAME, qos)
+    }
+
+    fn topic_of(&mut self, topic: &str, ty: &str, qos: QosPreset) -> Result<rustdds::Topic> {
         let full = self.ctx.names.resolve_topic(topic);
         let name = Name::parse(&full).map_err(|e| anyhow!("topic name `{full}`: {e:?}"))?;
         self.node
-            .create_topic(&name, type_name::<M>()?, &qos.profile())
+            .create_topic(&name, type_name_of(ty)?, &qos.profile())
             .map_err(|e| anyhow!("topic {full}: {e:?}"))
+    }
+
+    /// A publisher of a type this crate takes from `ros2-client` (`ty`: `pkg/msg/Name`).
+    pub(crate) fn raw_publisher<M: Serialize>(
+        &mut self,
+        topic: &str,
+        ty: &str,
+        qos: QosPreset,
+    ) -> Result<Publisher<M>> {
+        let t = self.topic_of(topic, ty, qos)?;
+        let inner = self
+            .node
+            .create_publisher(&t, Some(qos.profile()))
+            .map_err(|e| anyhow!("publisher {topic}: {e:?}"))?;
+        Ok(Publisher {
+            inner,
+            topic: self.ctx.names.resolve_topic(topic),
+            failures: self.publish_failures.clone(),
+        })
     }
 
     /// A publisher of `M` on `topic` (relative names resolve under the node's namespace,

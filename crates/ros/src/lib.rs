@@ -11,6 +11,9 @@
 //!   keys and out-of-range values rejected with the key named;
 //! * [`env`]: `ROS_DOMAIN_ID`, `ROS_LOCALHOST_ONLY` / `ROS_AUTOMATIC_DISCOVERY_RANGE`;
 //! * [`security`]: `ROS_SECURITY_*` and the enclave (SROS2), and the keystore generator;
+//! * `param_server`: the parameter services and `/parameter_events`;
+//! * `rosout`: the node's logger, to stderr and `/rosout`;
+//! * `service`: ROS 2 services answering rmw_cyclonedds and rmw_fastrtps clients alike;
 //! * `dds_log`: the DDS stack's own log on stderr (`G1D_DDS_LOG`).
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -23,8 +26,14 @@ pub mod dds;
 pub mod dds_log;
 pub mod env;
 pub mod names;
+#[cfg(feature = "dds")]
+pub mod param_server;
 pub mod params;
+#[cfg(feature = "dds")]
+pub mod rosout;
 pub mod security;
+#[cfg(feature = "dds")]
+pub mod service;
 
 pub use args::{parse_args, LogLevel, ParsedArgs, RosArgs};
 pub use config::{load_config, range_check, NodeConfig, ParamError};
@@ -45,6 +54,10 @@ pub struct NodeContext {
     /// [`SecurityEnv::from_vars`]).
     pub enclave: Option<String>,
     pub log_level: LogLevel,
+    /// Whether log lines also go to `/rosout` (`--disable-rosout-logs` turns it off).
+    pub rosout_logs: bool,
+    /// Whether log lines go to stderr (`--disable-stdout-logs` turns it off; rcl's name).
+    pub stdout_logs: bool,
     /// Arguments that are not ROS arguments (the node's own flags).
     pub user_args: Vec<String>,
     /// Warnings for start-up: flags accepted but not acted on (logging), security fallbacks.
@@ -82,6 +95,8 @@ impl NodeContext {
             names,
             params,
             log_level,
+            rosout_logs: parsed.ros.rosout_logs.unwrap_or(true),
+            stdout_logs: parsed.ros.stdout_logs.unwrap_or(true),
             use_sim_time,
         })
     }

@@ -171,12 +171,19 @@ fn node_scoped_name_remaps() {
 }
 
 #[test]
-fn logging_flags_are_reported_unsupported_and_the_enclave_is_kept() {
-    let a = argv("--ros-args --enclave /g1/bridge --disable-rosout-logs -r __node:=b");
+fn logging_flags_are_acted_on_or_reported_and_the_enclave_is_kept() {
+    let a = argv(
+        "--ros-args --enclave /g1/bridge --disable-rosout-logs --disable-external-lib-logs \
+         --disable-stdout-logs --enable-stdout-logs -r __node:=b",
+    );
     let ctx = NodeContext::from_args_env("b", &a, &no_env).unwrap();
+    assert!(!ctx.rosout_logs);
+    assert!(ctx.stdout_logs, "the last switch wins");
     assert_eq!(ctx.unsupported.len(), 1);
-    assert!(ctx.unsupported[0].contains("--disable-rosout-logs"));
+    assert!(ctx.unsupported[0].contains("--disable-external-lib-logs"));
     assert_eq!(ctx.enclave.as_deref(), Some("/g1/bridge"));
+    let plain = NodeContext::from_args_env("b", &argv("--ros-args"), &no_env).unwrap();
+    assert!(plain.rosout_logs && plain.stdout_logs);
     let bad = argv("--ros-args --enclave relative/name");
     let e = NodeContext::from_args_env("b", &bad, &no_env).unwrap_err();
     assert!(format!("{e:#}").contains("must be absolute"), "{e:#}");
