@@ -56,6 +56,10 @@ pub fn parse_request(s: &str) -> Option<Request> {
 
 pub struct BridgeNode {
     name: String,
+    /// The parameter services (`ros2 param`).
+    /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
+    _ros: RosNode,
+    params: g1_ros::param_server::ParamServer<BridgeConfig>,
     /// stderr and `/rosout`.
     log: g1_ros::rosout::NodeLogger,
     core: BridgeCore,
@@ -89,6 +93,7 @@ impl BridgeNode {
         let link_security =
             crate::replay::take_bool_param(&mut params, "robot_link_security")?.unwrap_or(true);
         let cfg: BridgeConfig = g1_ros::load_config(&params)?;
+        let params = g1_ros::param_server::ParamServer::new(&mut ros, cfg.clone())?;
         let mut link = match link_security {
             true => None,
             false => ros.plain_twin()?,
@@ -103,6 +108,7 @@ impl BridgeNode {
         let cmd_pub = link_node.publisher("/lowcmd", QosPreset::Command)?;
         let recorder = IoRecorder::for_param(&record_io, "g1_bridge", &ros.ctx.params)?;
         Ok(Self {
+            params,
             name: ros.ctx.names.fqn(),
             log: ros.logger(),
             core: BridgeCore::new(cfg)?,
@@ -122,6 +128,7 @@ impl BridgeNode {
             imu_pub: ros.publisher("/imu", QosPreset::Sensor)?,
             recorder,
             status: Arc::new(Mutex::new(BridgeStatus::default())),
+            _ros: ros,
         })
     }
 }
@@ -132,6 +139,7 @@ impl Node for BridgeNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
+        self.params.poll(now_s);
         self.last_now_s = now_s;
         let requests = take_all(&self.request_sub).0;
         let targets = take_all(&self.targets_sub).0;

@@ -25,6 +25,10 @@ use crate::runtime::Node;
 
 pub struct EstimatorNode {
     name: String,
+    /// The parameter services (`ros2 param`).
+    /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
+    _ros: RosNode,
+    params: g1_ros::param_server::ParamServer<EstimatorConfig>,
     pub core: EstimatorCore,
     joints_sub: Subscription<JointState>,
     imu_sub: Subscription<Imu>,
@@ -42,8 +46,10 @@ impl EstimatorNode {
         let mut params = ros.ctx.params.clone();
         let record_io = crate::replay::take_string_param(&mut params, "record_io")?;
         let cfg: EstimatorConfig = g1_ros::load_config(&params)?;
+        let params = g1_ros::param_server::ParamServer::new(&mut ros, cfg.clone())?;
         let recorder = IoRecorder::for_param(&record_io, "g1_estimator", &ros.ctx.params)?;
         Ok(Self {
+            params,
             name: ros.ctx.names.fqn(),
             joints_sub: ros.subscription("/joint_states", QosPreset::Sensor)?,
             imu_sub: ros.subscription("/imu", QosPreset::Sensor)?,
@@ -54,6 +60,7 @@ impl EstimatorNode {
             core: EstimatorCore::new(cfg),
             recorder,
             sample_to_state_ms: vec![],
+            _ros: ros,
         })
     }
 }
@@ -64,6 +71,7 @@ impl Node for EstimatorNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
+        self.params.poll(now_s);
         let joints = take_all(&self.joints_sub).0;
         let imus = take_all(&self.imu_sub).0;
         let truths = take_all(&self.truth_sub).0;

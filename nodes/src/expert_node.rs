@@ -15,12 +15,12 @@ use g1_msgs::sensor_msgs::{Imu, JointState};
 use g1_msgs::std_msgs::Header;
 use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
 use g1_ros::{NodeConfig, ParamError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::runtime::Node;
 use crate::stamp;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExpertConfig {
     /// Policy directory (deploy.yaml + policy.onnx); relative to the repository's assets.
@@ -52,6 +52,10 @@ impl NodeConfig for ExpertConfig {
 
 pub struct ExpertNode {
     name: String,
+    /// The parameter services (`ros2 param`).
+    /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
+    _ros: RosNode,
+    params: g1_ros::param_server::ParamServer<ExpertConfig>,
     expert: Expert,
     command: [f64; 3],
     joints_sub: Subscription<JointState>,
@@ -69,10 +73,12 @@ pub struct ExpertNode {
 impl ExpertNode {
     pub fn new(mut ros: RosNode) -> Result<Self> {
         let cfg: ExpertConfig = ros.ctx.config()?;
+        let params = g1_ros::param_server::ParamServer::new(&mut ros, cfg.clone())?;
         let dir = crate::asset_path(&cfg.policy);
         let expert = Expert::load(&dir, None)
             .with_context(|| format!("parameter `policy`: {}", dir.display()))?;
         Ok(Self {
+            params,
             name: ros.ctx.names.fqn(),
             expert,
             command: [cfg.command[0], cfg.command[1], cfg.command[2]],
@@ -86,6 +92,7 @@ impl ExpertNode {
             odom: None,
             started: false,
             steps: 0,
+            _ros: ros,
         })
     }
 
@@ -119,6 +126,7 @@ impl Node for ExpertNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
+        self.params.poll(now_s);
         if let Some(j) = take_all(&self.joints_sub).0.pop() {
             self.joints = Some(j);
         }

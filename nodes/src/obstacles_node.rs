@@ -13,12 +13,12 @@ use g1_msgs::visualization_msgs::{Marker, MarkerArray};
 use g1_ros::dds::{Publisher, QosPreset, RosNode};
 use g1_ros::{NodeConfig, ParamError};
 use g1_sim::{Obstacle, SimConfig};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::runtime::Node;
 use crate::stamp;
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ObstaclesConfig {
     /// Simulator settings YAML whose `obstacles` to publish.
@@ -135,6 +135,10 @@ fn marker(i: usize, m: &ObstacleMsg, header: &Header) -> Marker {
 
 pub struct ObstaclesNode {
     name: String,
+    /// The parameter services (`ros2 param`).
+    /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
+    _ros: RosNode,
+    params: g1_ros::param_server::ParamServer<ObstaclesConfig>,
     cfg: ObstaclesConfig,
     obstacles: Vec<ObstacleMsg>,
     array_pub: Publisher<ObstacleArray>,
@@ -147,17 +151,20 @@ impl ObstaclesNode {
         if cfg.frame_id.is_empty() {
             cfg.frame_id = "odom".into();
         }
+        let params = g1_ros::param_server::ParamServer::new(&mut ros, cfg.clone())?;
         let text = std::fs::read_to_string(&cfg.sim_config)
             .with_context(|| format!("parameter `sim_config`: {}", cfg.sim_config))?;
         let sc: SimConfig = serde_yaml::from_str(&text)
             .with_context(|| format!("parameter `sim_config`: {}", cfg.sim_config))?;
         sc.validate()?;
         Ok(Self {
+            params,
             name: ros.ctx.names.fqn(),
             obstacles: sc.obstacles.iter().map(to_msg).collect(),
             array_pub: ros.publisher("/g1d/obstacles", QosPreset::Latched)?,
             markers_pub: ros.publisher("/obstacles/markers", QosPreset::Latched)?,
             cfg,
+            _ros: ros,
         })
     }
 }
@@ -168,6 +175,7 @@ impl Node for ObstaclesNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
+        self.params.poll(now_s);
         let header = Header::new(stamp(now_s), &self.cfg.frame_id);
         self.array_pub
             .publish(ObstacleArray {

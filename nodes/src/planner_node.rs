@@ -42,6 +42,10 @@ use crate::stamp;
 /// The node: [`PlannerCore`] between its subscriptions and publishers.
 pub struct PlannerNode {
     name: String,
+    /// The parameter services (`ros2 param`).
+    /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
+    _ros: RosNode,
+    params: g1_ros::param_server::ParamServer<PlannerNodeConfig>,
     /// stderr and `/rosout`.
     log: g1_ros::rosout::NodeLogger,
     core: PlannerCore,
@@ -74,12 +78,14 @@ pub struct PlannerNode {
 impl PlannerNode {
     pub fn new(mut ros: RosNode) -> Result<Self> {
         let cfg: PlannerNodeConfig = ros.ctx.config()?;
+        let params = g1_ros::param_server::ParamServer::new(&mut ros, cfg.clone())?;
         let goal = parse_goal(&cfg.goal)?;
         let mut core = PlannerCore::new(&cfg, LatencyModel::WallClock)?;
         if let Some(goal) = goal {
             core.task = Task::Waypoint { goal };
         }
         Ok(Self {
+            params,
             name: ros.ctx.names.fqn(),
             log: ros.logger(),
             core,
@@ -103,6 +109,7 @@ impl PlannerNode {
             window: PlanningWindow::default(),
             steps: 0,
             sample_to_planner_ms: vec![],
+            _ros: ros,
         })
     }
 
@@ -190,6 +197,9 @@ impl Node for PlannerNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
+        if let Some(cfg) = self.params.poll(now_s) {
+            self.core.reconfigure(&cfg);
+        }
         self.update_goals();
         if let Some(j) = take_all(&self.joints_sub).0.pop() {
             self.core.joints(&j);

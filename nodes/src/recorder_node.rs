@@ -24,6 +24,10 @@ use crate::runtime::Node;
 
 pub struct RecorderNode {
     name: String,
+    /// The parameter services (`ros2 param`).
+    /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
+    _ros: RosNode,
+    params: g1_ros::param_server::ParamServer<RecorderConfig>,
     /// stderr and `/rosout`.
     log: g1_ros::rosout::NodeLogger,
     writer: Option<BagWriter>,
@@ -37,6 +41,7 @@ pub struct RecorderNode {
 impl RecorderNode {
     pub fn new(mut ros: RosNode) -> Result<Self> {
         let cfg: RecorderConfig = ros.ctx.config()?;
+        let params = g1_ros::param_server::ParamServer::new(&mut ros, cfg.clone())?;
         if cfg.output.is_empty() {
             bail!("parameter `output`: name the bag directory to create");
         }
@@ -63,6 +68,7 @@ impl RecorderNode {
             dir.display()
         ));
         Ok(Self {
+            params,
             name: ros.ctx.names.fqn(),
             log: ros.logger(),
             writer: Some(writer),
@@ -70,6 +76,7 @@ impl RecorderNode {
             sim_time: ros.ctx.use_sim_time,
             messages: 0,
             last_report: 0.0,
+            _ros: ros,
         })
     }
 }
@@ -80,6 +87,7 @@ impl Node for RecorderNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
+        self.params.poll(now_s);
         let t_ns = if self.sim_time {
             (now_s.max(0.0) * 1e9).round() as u64
         } else {

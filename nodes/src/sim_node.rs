@@ -47,6 +47,10 @@ pub struct SimStatus {
 
 pub struct SimNode {
     name: String,
+    /// The parameter services (`ros2 param`).
+    /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
+    _ros: RosNode,
+    params: g1_ros::param_server::ParamServer<SimNodeConfig>,
     /// stderr and `/rosout`.
     log: g1_ros::rosout::NodeLogger,
     sim: Sim,
@@ -73,6 +77,7 @@ pub struct SimNode {
 impl SimNode {
     pub fn new(mut ros: RosNode) -> Result<Self> {
         let cfg: SimNodeConfig = ros.ctx.config()?;
+        let params = g1_ros::param_server::ParamServer::new(&mut ros, cfg.clone())?;
         let mut sc = if cfg.sim_config.is_empty() {
             SimConfig::default()
         } else {
@@ -98,6 +103,7 @@ impl SimNode {
         ));
         let script = parse_script(&cfg.remote_script)?;
         Ok(Self {
+            params,
             name: ros.ctx.names.fqn(),
             log: ros.logger(),
             cmd_sub: ros.subscription("/lowcmd", QosPreset::Command)?,
@@ -117,6 +123,7 @@ impl SimNode {
             next_odom_s: 0.0,
             next_report_s: 0.0,
             status: Arc::new(Mutex::new(SimStatus::default())),
+            _ros: ros,
         })
     }
 
@@ -156,7 +163,8 @@ impl Node for SimNode {
         }))
     }
 
-    fn step(&mut self, _now_s: f64) -> Result<Duration> {
+    fn step(&mut self, now_s: f64) -> Result<Duration> {
+        self.params.poll(now_s);
         let mut cmds = take_all(&self.cmd_sub).0;
         if self.cfg.lockstep {
             let t = self.sim.time_s();

@@ -41,6 +41,10 @@ enum Source {
 
 pub struct TeleopNode {
     name: String,
+    /// The parameter services (`ros2 param`).
+    /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
+    _ros: RosNode,
+    params: g1_ros::param_server::ParamServer<TeleopConfig>,
     cfg: TeleopConfig,
     source: Source,
     cmd_pub: Publisher<Twist>,
@@ -71,6 +75,7 @@ impl TeleopNode {
                 "parameter `source`: keyboard teleoperation is the g1_teleop_key executable"
             );
         }
+        let params = g1_ros::param_server::ParamServer::new(&mut ros, cfg.clone())?;
         let source = match cfg.source.as_str() {
             "joy" => Source::Joy(ros.subscription("joy", QosPreset::Sensor)?),
             "remote" => Source::Remote(ros.subscription("/lowstate", QosPreset::Sensor)?),
@@ -106,12 +111,14 @@ impl TeleopNode {
             }
         };
         Ok(Self {
+            params,
             name: ros.ctx.names.fqn(),
             cmd_pub: ros.publisher("cmd_vel", QosPreset::Command)?,
             cfg,
             source,
             active: None,
             bad_crc: 0,
+            _ros: ros,
         })
     }
 
@@ -125,7 +132,10 @@ impl Node for TeleopNode {
         self.name.clone()
     }
 
-    fn step(&mut self, _now_s: f64) -> Result<Duration> {
+    fn step(&mut self, now_s: f64) -> Result<Duration> {
+        if let Some(cfg) = self.params.poll(now_s) {
+            self.cfg = cfg;
+        }
         let before = self.active;
         match &self.source {
             Source::Joy(sub) => {

@@ -38,10 +38,10 @@ use g1::{JOINTS, NUM_JOINTS};
 use g1_hg::{check_low_state, sign_low_cmd, Buttons, Remote};
 use g1_msgs::unitree::{LowCmd, LowState, MotorCmd};
 use g1_ros::{range_check, NodeConfig, ParamError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The `g1_bridge` node's parameters (`ros__parameters`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BridgeConfig {
     /// Seconds of the standby ramp to the default pose.

@@ -84,18 +84,19 @@ pub fn classify<Req: DeserializeOwned>(
         )
     };
     if let Some(mut id) = related {
-        let req = exact::<Req>(payload, enc).ok_or_else(decode_err)?;
-        if id.sequence_number == SequenceNumber::UNKNOWN {
-            id.sequence_number = seq;
+        if let Some(req) = exact::<Req>(payload, enc) {
+            if id.sequence_number == SequenceNumber::UNKNOWN {
+                id.sequence_number = seq;
+            }
+            return Ok((
+                RequestId {
+                    format: WireFormat::SampleIdentity,
+                    cyclone_header: [0; 16],
+                    identity: id,
+                },
+                req,
+            ));
         }
-        return Ok((
-            RequestId {
-                format: WireFormat::SampleIdentity,
-                cyclone_header: [0; 16],
-                identity: id,
-            },
-            req,
-        ));
     }
     if payload.len() >= 16 {
         if let Some(req) = exact::<Req>(&payload[16..], enc) {
@@ -110,10 +111,10 @@ pub fn classify<Req: DeserializeOwned>(
                 RequestId {
                     format: WireFormat::Cyclone,
                     cyclone_header: header,
-                    identity: SampleIdentity {
+                    identity: related.unwrap_or(SampleIdentity {
                         writer_guid: writer,
                         sequence_number: seq,
-                    },
+                    }),
                 },
                 req,
             ));
@@ -288,10 +289,11 @@ impl<Req: DeserializeOwned, Resp: Serialize> Service<Req, Resp> {
     /// Answers the request `id`.
     pub fn reply(&self, id: &RequestId, resp: &Resp) -> Result<()> {
         let bytes = reply_payload(id, resp)?;
-        let mut opts = WriteOptionsBuilder::new().source_timestamp(rustdds::Timestamp::now());
-        if id.format == WireFormat::SampleIdentity {
-            opts = opts.related_sample_identity(id.identity);
-        }
+        // The related identity goes with rmw_cyclonedds' replies too (their clients read the
+        // header and ignore it).
+        let opts = WriteOptionsBuilder::new()
+            .source_timestamp(rustdds::Timestamp::now())
+            .related_sample_identity(id.identity);
         self.writer
             .write_with_options(
                 RawSample {

@@ -3,10 +3,10 @@
 use anyhow::Result;
 use g1_estimator::KfConfig;
 use g1_ros::{range_check, NodeConfig, ParamError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Where the estimator's pelvis pose and twist come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EstimatorMode {
     /// The contact-aided Kalman filter on the IMU and the joint encoders (the robot's).
@@ -15,7 +15,7 @@ pub enum EstimatorMode {
     GroundTruth,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EstimatorConfig {
     /// `kalman` (IMU + encoders) or `ground_truth` (simulator odometry).

@@ -3,9 +3,9 @@
 
 use g1_control::{ControlConfig, PlannerConfig};
 use g1_ros::{NodeConfig, ParamError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlannerNodeConfig {
     /// Model directory (manifest.json + denoiser.onnx); relative to the assets directory.
@@ -25,7 +25,7 @@ pub struct PlannerNodeConfig {
 /// Bounds on the planner's inputs. Velocity commands are clamped into the ranges the model
 /// was trained on (the data collection's commands); goals farther than `goal_distance_m` from
 /// the robot are refused. Non-finite values are refused everywhere.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct InputLimits {
     /// Forward velocity range (m/s).
@@ -114,7 +114,25 @@ impl Default for PlannerNodeConfig {
     }
 }
 
+/// The planner's parameters that `ros2 param set` may change while it runs.
+pub const SETTABLE_PLANNER: [&str; 5] = [
+    "planner.guidance_scale",
+    "planner.max_guidance_step",
+    "planner.temperature",
+    "planner.guidance_ramp",
+    "planner.precondition_floor",
+];
+
 impl NodeConfig for PlannerNodeConfig {
+    /// The task costs and weights (`control.*`), the guidance step's scale and shape and the
+    /// input limits (`limits.*`); the model, its device, the rolling schedule and the seed are
+    /// read at start.
+    fn settable_at_run_time(name: &str) -> bool {
+        name.starts_with("control.")
+            || name.starts_with("limits.")
+            || SETTABLE_PLANNER.contains(&name)
+    }
+
     fn check(&self) -> Result<(), ParamError> {
         g1_ros::range_check("threads", self.threads as f64, 1.0, 64.0)?;
         let l = &self.limits;

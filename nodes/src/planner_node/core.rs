@@ -65,6 +65,21 @@ impl PlannerCore {
         })
     }
 
+    /// Takes the parameters that may change at run time ([`PlannerNodeConfig`]'s
+    /// `settable_at_run_time`: task weights and costs, guidance scale and shape, input limits)
+    /// from `cfg`, between control steps; the plan being executed is kept.
+    pub fn reconfigure(&mut self, cfg: &PlannerNodeConfig) {
+        self.control = cfg.control.clone();
+        self.controller.cfg = cfg.control.clone();
+        self.limits = cfg.limits.clone();
+        let p = &mut self.controller.planner.config;
+        p.guidance_scale = cfg.planner.guidance_scale;
+        p.max_guidance_step = cfg.planner.max_guidance_step;
+        p.temperature = cfg.planner.temperature;
+        p.guidance_ramp = cfg.planner.guidance_ramp;
+        p.precondition_floor = cfg.planner.precondition_floor;
+    }
+
     /// A new episode (evaluation): the controller reset with `seed`, no task, no obstacles.
     pub fn reset(&mut self, seed: u64) {
         self.controller.reset(seed);

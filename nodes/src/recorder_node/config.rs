@@ -4,9 +4,9 @@ use super::typed::SUPPORTED_TYPES;
 
 use anyhow::Result;
 use g1_ros::{NodeConfig, ParamError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecorderConfig {
     /// Bag directory to create.

@@ -3,9 +3,9 @@
 use anyhow::Result;
 use g1_hg::Buttons;
 use g1_ros::{range_check, NodeConfig, ParamError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SimNodeConfig {
     /// Physics step (s); a LowState is published after each (0.002 s = the robot's 500 Hz).

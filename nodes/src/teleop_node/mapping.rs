@@ -5,9 +5,9 @@ use g1_hg::Remote;
 use g1_msgs::geometry_msgs::{Twist, Vector3};
 use g1_msgs::sensor_msgs::Joy;
 use g1_ros::{range_check, NodeConfig, ParamError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TeleopConfig {
     /// `joy` or `remote` (`g1_teleop`); `keyboard` for `g1_teleop_key`.
@@ -59,6 +59,15 @@ impl Default for TeleopConfig {
 }
 
 impl NodeConfig for TeleopConfig {
+    /// Scales, dead zone, key steps and limits; the source, axes, button and rate are read at
+    /// start.
+    fn settable_at_run_time(name: &str) -> bool {
+        name.starts_with("scale_")
+            || name.starts_with("max_")
+            || name.starts_with("key_step_")
+            || name == "deadzone"
+    }
+
     fn check(&self) -> Result<(), ParamError> {
         if !["joy", "remote", "keyboard"].contains(&self.source.as_str()) {
             return Err(ParamError::Invalid {
