@@ -134,15 +134,28 @@ class ListParametersResult_(IdlStruct, typename="rcl_interfaces::msg::dds_::List
     prefixes: sequence[str]
 
 
+def service_type(pkg, name, fields, header):
+    """One half of a service type, `pkg::srv::dds_::name`; with rmw_cyclonedds' header (client
+    id, sequence number) in front when `header`."""
+    annotations = {"client_id": uint64, "seq": int64} if header else {}
+    annotations.update(fields)
+    cls = types.new_class(name, (IdlStruct,), {"typename": f"{pkg}::srv::dds_::{name}"},
+                          lambda ns: ns.update({"__annotations__": annotations}))
+    return dataclass(cls)
+
+
+# This package's and std_srvs' services: (request fields, response fields).
+OTHER_SERVICES = {
+    "g1_diffusion/srv/SetMode": ({"mode": str}, {"success": bool, "mode": str, "message": str}),
+    "std_srvs/srv/Trigger": ({"structure_needs_at_least_one_member": uint8},
+                             {"success": bool, "message": str}),
+}
+
+
 def service_types(header):
-    """Request and reply types of the parameter services; with rmw_cyclonedds' header
-    (client id, sequence number) in front when `header`."""
+    """Request and reply types of the parameter services."""
     def make(name, fields):
-        annotations = {"client_id": uint64, "seq": int64} if header else {}
-        annotations.update(fields)
-        cls = types.new_class(name, (IdlStruct,), {"typename": f"rcl_interfaces::srv::dds_::{name}"},
-                              lambda ns: ns.update({"__annotations__": annotations}))
-        return dataclass(cls)
+        return service_type("rcl_interfaces", name, fields, header)
     return {
         "list": (make("ListParameters_Request_", {"prefixes": sequence[str], "depth": uint64}),
                  make("ListParameters_Response_", {"result": ListParametersResult_})),
@@ -270,6 +283,17 @@ def param(a):
     print(json.dumps(out), flush=True)
 
 
+def call(a):
+    dp = DomainParticipant(a.domain)
+    pkg, _, name = a.type.split("/")
+    req_f, rep_f = OTHER_SERVICES[a.type]
+    req_t = service_type(pkg, f"{name}_Request_", req_f, True)
+    rep_t = service_type(pkg, f"{name}_Response_", rep_f, True)
+    c = ServiceClient(dp, a.service, req_t, rep_t, True)
+    r = c.call(**json.loads(a.request))
+    print(json.dumps({k: getattr(r, k) for k in rep_f}), flush=True)
+
+
 def graph(a):
     dp = DomainParticipant(a.domain)
     latched = Qos(Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)),
@@ -298,7 +322,7 @@ def graph(a):
 
 
 p = argparse.ArgumentParser()
-p.add_argument("mode", choices=["graph", "param"])
+p.add_argument("mode", choices=["graph", "param", "call"])
 p.add_argument("--domain", type=int, default=0)
 p.add_argument("--seconds", type=float, default=10.0)
 p.add_argument("--expect", default="")
@@ -306,5 +330,8 @@ p.add_argument("--logged", default="", help="graph: also wait for a /rosout line
 p.add_argument("--node", default="/g1_planner")
 p.add_argument("--ops", default='[["list"]]')
 p.add_argument("--format", choices=["cyclone", "bare"], default="cyclone")
+p.add_argument("--service", default="/g1_bridge/set_mode")
+p.add_argument("--type", default="g1_diffusion/srv/SetMode")
+p.add_argument("--request", default="{}")
 a = p.parse_args()
-{"graph": graph, "param": param}[a.mode](a)
+{"graph": graph, "param": param, "call": call}[a.mode](a)

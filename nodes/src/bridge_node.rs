@@ -8,7 +8,9 @@
 //! follow the network's rules ([`g1_bridge::Bridge::request_network`]: no `active` unless
 //! `network_active`; no `standby`/`active` while the robot is not upright). Once a second the
 //! node's counters (bad CRC, clamps, rejected targets, refused and unreadable requests) go out
-//! on `/diagnostics`.
+//! on `/diagnostics`. The same requests come as a service, `~/set_mode`
+//! (`g1_diffusion/srv/SetMode`), answered after the tick that applied them with the mode
+//! reached or the reason it was refused.
 
 mod core;
 
@@ -21,11 +23,13 @@ use std::time::Duration;
 use anyhow::Result;
 use g1_bridge::{BridgeConfig, Mode, Request};
 use g1_msgs::diagnostic_msgs::DiagnosticArray;
+use g1_msgs::g1d::srv::{SetModeRequest, SetModeResponse};
 use g1_msgs::g1d::JointTargets;
 use g1_msgs::sensor_msgs::{Imu, JointState};
 use g1_msgs::std_msgs::{Header, StringMsg};
 use g1_msgs::unitree::{LowCmd, LowState};
 use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
+use g1_ros::service::{RequestId, Service};
 
 use crate::io_record::IoRecorder;
 use crate::runtime::Node;
@@ -44,6 +48,9 @@ pub const MODE_REQUEST_TOPIC: &str = "/g1d/bridge/mode_request";
 /// The mode out (latched).
 pub const MODE_TOPIC: &str = "/g1d/bridge/mode";
 
+/// The mode service, under the node's name.
+pub const MODE_SERVICE: &str = "~/set_mode";
+
 /// A mode request's text (`damping`, `standby` or `active`).
 pub fn parse_request(s: &str) -> Option<Request> {
     match s.trim().to_ascii_lowercase().as_str() {
@@ -56,9 +63,9 @@ pub fn parse_request(s: &str) -> Option<Request> {
 
 pub struct BridgeNode {
     name: String,
-    /// The parameter services (`ros2 param`).
     /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
     _ros: RosNode,
+    /// The parameter services (`ros2 param`).
     params: g1_ros::param_server::ParamServer<BridgeConfig>,
     /// stderr and `/rosout`.
     log: g1_ros::rosout::NodeLogger,
@@ -66,6 +73,7 @@ pub struct BridgeNode {
     state_sub: Subscription<LowState>,
     targets_sub: Subscription<JointTargets>,
     request_sub: Subscription<StringMsg>,
+    mode_srv: Service<SetModeRequest, SetModeResponse>,
     mode_pub: Publisher<StringMsg>,
     diagnostics_pub: Publisher<DiagnosticArray>,
     next_diagnostics_s: f64,
@@ -117,6 +125,7 @@ impl BridgeNode {
             publish_failures: ros.publish_failures(),
             targets_sub: ros.subscription("joint_targets", QosPreset::Command)?,
             request_sub: ros.subscription(MODE_REQUEST_TOPIC, QosPreset::Command)?,
+            mode_srv: Service::new(&ros, MODE_SERVICE, "g1_diffusion/srv/SetMode")?,
             mode_pub: ros.publisher(MODE_TOPIC, QosPreset::Latched)?,
             diagnostics_pub: ros.publisher("/diagnostics", QosPreset::Command)?,
             next_diagnostics_s: 0.0,
@@ -141,11 +150,63 @@ impl Node for BridgeNode {
     fn step(&mut self, now_s: f64) -> Result<Duration> {
         self.params.poll(now_s);
         self.last_now_s = now_s;
-        let requests = take_all(&self.request_sub).0;
+        let mut requests = take_all(&self.request_sub).0;
+        // Service requests join the topic's, after them (the newest request wins), so that a
+        // recording replays them; each is answered once the tick has applied it.
+        let mut asked: Vec<(RequestId, Request)> = Vec::new();
+        for r in self.mode_srv.take() {
+            match r {
+                Ok((id, q)) => match parse_request(&q.mode) {
+                    Some(req) => {
+                        requests.push(StringMsg { data: q.mode });
+                        asked.push((id, req));
+                    }
+                    None => {
+                        self.unreadable_requests += 1;
+                        let resp = SetModeResponse {
+                            success: false,
+                            mode: self.core.bridge.mode().name().into(),
+                            message: format!(
+                                "unknown mode `{}` (expected damping, standby or active)",
+                                q.mode
+                            ),
+                        };
+                        self.mode_srv.reply(&id, &resp).ok();
+                    }
+                },
+                Err(e) => {
+                    self.unreadable_requests += 1;
+                    self.log.warn(&format!("{MODE_SERVICE}: {e:#}"));
+                }
+            }
+        }
         let targets = take_all(&self.targets_sub).0;
         let states = take_all(&self.state_sub).0;
         let before = self.core.bridge.transitions().len();
+        let refused_before = self.core.bridge.counters.refused_requests;
         let out = self.core.process(now_s, &requests, &targets, &states);
+        for (id, req) in asked {
+            let mode = self.core.bridge.mode();
+            let wanted = match req {
+                Request::Damping => Mode::Damping,
+                Request::Standby => Mode::Standby,
+                Request::Active => Mode::Active,
+            };
+            let message = if mode == wanted {
+                String::new()
+            } else if self.core.bridge.counters.refused_requests > refused_before {
+                let newest = self.core.bridge.refusals().last();
+                newest.cloned().unwrap_or_default()
+            } else {
+                format!("the bridge is in {} (a newer request came)", mode.name())
+            };
+            let resp = SetModeResponse {
+                success: mode == wanted,
+                mode: mode.name().into(),
+                message,
+            };
+            self.mode_srv.reply(&id, &resp).ok();
+        }
         let changed = self.core.bridge.transitions().len() != before;
         self.unreadable_requests += out.rejected_requests.len() as u64;
         for r in &out.rejected_requests {

@@ -25,9 +25,9 @@ use crate::runtime::Node;
 
 pub struct EstimatorNode {
     name: String,
-    /// The parameter services (`ros2 param`).
     /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
     _ros: RosNode,
+    /// The parameter services (`ros2 param`).
     params: g1_ros::param_server::ParamServer<EstimatorConfig>,
     pub core: EstimatorCore,
     joints_sub: Subscription<JointState>,

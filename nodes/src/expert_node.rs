@@ -52,9 +52,9 @@ impl NodeConfig for ExpertConfig {
 
 pub struct ExpertNode {
     name: String,
-    /// The parameter services (`ros2 param`).
     /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
     _ros: RosNode,
+    /// The parameter services (`ros2 param`).
     params: g1_ros::param_server::ParamServer<ExpertConfig>,
     expert: Expert,
     command: [f64; 3],

@@ -135,9 +135,9 @@ fn marker(i: usize, m: &ObstacleMsg, header: &Header) -> Marker {
 
 pub struct ObstaclesNode {
     name: String,
-    /// The parameter services (`ros2 param`).
     /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
     _ros: RosNode,
+    /// The parameter services (`ros2 param`).
     params: g1_ros::param_server::ParamServer<ObstaclesConfig>,
     cfg: ObstaclesConfig,
     obstacles: Vec<ObstacleMsg>,

@@ -7,7 +7,9 @@
 //! (`TaskGoal`), `/goal_pose` (RViz "2D Goal Pose" → waypoint) and `cmd_vel` (joystick
 //! velocity), pursued while the bridge is active (`/g1d/bridge/mode`). With no goal it follows
 //! the model's own behaviour (no guidance). Obstacles (`/g1d/obstacles`, latched) join the cost
-//! of every task. The processing is [`PlannerCore`].
+//! of every task. `~/reset` (`std_srvs/srv/Trigger`) clears the plan and the history; the
+//! guidance weights, costs and input limits can be set while it runs (`ros2 param set`). The
+//! processing is [`PlannerCore`].
 
 mod config;
 mod core;
@@ -32,19 +34,25 @@ use g1_msgs::geometry_msgs::{PoseStamped, Twist};
 use g1_msgs::nav_msgs::Path;
 use g1_msgs::sensor_msgs::JointState;
 use g1_msgs::std_msgs::{Header, StringMsg};
+use g1_msgs::std_srvs::{TriggerRequest, TriggerResponse};
 use g1_msgs::unitree::LowCmd;
 use g1_msgs::visualization_msgs::MarkerArray;
 use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
+use g1_ros::service::Service;
 
 use crate::runtime::Node;
 use crate::stamp;
 
+/// Clears the plan and the state/action history (`std_srvs/srv/Trigger`); the task and the
+/// obstacles stay.
+pub const RESET_SERVICE: &str = "~/reset";
+
 /// The node: [`PlannerCore`] between its subscriptions and publishers.
 pub struct PlannerNode {
     name: String,
-    /// The parameter services (`ros2 param`).
     /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
     _ros: RosNode,
+    /// The parameter services (`ros2 param`).
     params: g1_ros::param_server::ParamServer<PlannerNodeConfig>,
     /// stderr and `/rosout`.
     log: g1_ros::rosout::NodeLogger,
@@ -57,6 +65,7 @@ pub struct PlannerNode {
     lowcmd_sub: Subscription<LowCmd>,
     obstacles_sub: Subscription<ObstacleArray>,
     mode_sub: Subscription<StringMsg>,
+    reset_srv: Service<TriggerRequest, TriggerResponse>,
     targets_pub: Publisher<JointTargets>,
     path_pub: Publisher<Path>,
     route_pub: Publisher<Path>,
@@ -99,6 +108,7 @@ impl PlannerNode {
             lowcmd_sub: ros.subscription("/lowcmd", QosPreset::Command)?,
             obstacles_sub: ros.subscription("/g1d/obstacles", QosPreset::Latched)?,
             mode_sub: ros.subscription(crate::bridge_node::MODE_TOPIC, QosPreset::Latched)?,
+            reset_srv: Service::new(&ros, RESET_SERVICE, "std_srvs/srv/Trigger")?,
             targets_pub: ros.publisher("joint_targets", QosPreset::Command)?,
             path_pub: ros.publisher("/g1d/plan/path", QosPreset::Sensor)?,
             route_pub: ros.publisher("/g1d/route", QosPreset::Sensor)?,
@@ -199,6 +209,22 @@ impl Node for PlannerNode {
     fn step(&mut self, now_s: f64) -> Result<Duration> {
         if let Some(cfg) = self.params.poll(now_s) {
             self.core.reconfigure(&cfg);
+        }
+        for r in self.reset_srv.take() {
+            match r {
+                Ok((id, _)) => {
+                    let seed = self.core.controller.planner.config.seed;
+                    self.core.controller.reset(seed);
+                    self.log
+                        .info("reset: plan and history cleared (the task and obstacles stay)");
+                    let resp = TriggerResponse {
+                        success: true,
+                        message: "plan and history cleared".into(),
+                    };
+                    self.reset_srv.reply(&id, &resp).ok();
+                }
+                Err(e) => self.log.warn(&format!("{RESET_SERVICE}: {e:#}")),
+            }
         }
         self.update_goals();
         if let Some(j) = take_all(&self.joints_sub).0.pop() {

@@ -24,9 +24,9 @@ use crate::runtime::Node;
 
 pub struct RecorderNode {
     name: String,
-    /// The parameter services (`ros2 param`).
     /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
     _ros: RosNode,
+    /// The parameter services (`ros2 param`).
     params: g1_ros::param_server::ParamServer<RecorderConfig>,
     /// stderr and `/rosout`.
     log: g1_ros::rosout::NodeLogger,

@@ -47,9 +47,9 @@ pub struct SimStatus {
 
 pub struct SimNode {
     name: String,
-    /// The parameter services (`ros2 param`).
     /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
     _ros: RosNode,
+    /// The parameter services (`ros2 param`).
     params: g1_ros::param_server::ParamServer<SimNodeConfig>,
     /// stderr and `/rosout`.
     log: g1_ros::rosout::NodeLogger,

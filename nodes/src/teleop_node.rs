@@ -41,9 +41,9 @@ enum Source {
 
 pub struct TeleopNode {
     name: String,
-    /// The parameter services (`ros2 param`).
     /// The node on the wire: kept alive, it stays in the ROS graph (`ros_discovery_info`).
     _ros: RosNode,
+    /// The parameter services (`ros2 param`).
     params: g1_ros::param_server::ParamServer<TeleopConfig>,
     cfg: TeleopConfig,
     source: Source,

@@ -106,3 +106,24 @@ impl EpisodeEvent {
     pub const START: u8 = 0;
     pub const END: u8 = 1;
 }
+
+/// This package's services (`g1_diffusion/srv/*`, defined by the `.srv` files in `srv/`): the
+/// request and response halves, CDR-encoded as rosidl lays them out.
+pub mod srv {
+    use serde::{Deserialize, Serialize};
+
+    /// The `.srv` definition of `g1_diffusion/srv/SetMode`.
+    pub const SET_MODE_DEFINITION: &str = include_str!("../../../srv/SetMode.srv");
+
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct SetModeRequest {
+        pub mode: String,
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct SetModeResponse {
+        pub success: bool,
+        pub mode: String,
+        pub message: String,
+    }
+}

@@ -419,3 +419,20 @@ pub mod rosgraph_msgs {
         definition = "builtin_interfaces/Time clock\n";
     }
 }
+
+/// `std_srvs/srv/Trigger`'s two halves.
+pub mod std_srvs {
+    use serde::{Deserialize, Serialize};
+
+    /// An empty request: rosidl gives an empty structure one `uint8` member.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct TriggerRequest {
+        pub structure_needs_at_least_one_member: u8,
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct TriggerResponse {
+        pub success: bool,
+        pub message: String,
+    }
+}
