@@ -12,6 +12,7 @@
 //! * [`env`]: `ROS_DOMAIN_ID`, `ROS_LOCALHOST_ONLY` / `ROS_AUTOMATIC_DISCOVERY_RANGE`;
 //! * [`security`]: `ROS_SECURITY_*` and the enclave (SROS2), and the keystore generator;
 //! * `param_server`: the parameter services and `/parameter_events`;
+//! * `raw`: publishing serialized messages of any type as they are (bag playback);
 //! * `rosout`: the node's logger, to stderr and `/rosout`;
 //! * `service`: ROS 2 services answering rmw_cyclonedds and rmw_fastrtps clients alike;
 //! * `dds_log`: the DDS stack's own log on stderr (`G1D_DDS_LOG`).
@@ -29,6 +30,8 @@ pub mod names;
 #[cfg(feature = "dds")]
 pub mod param_server;
 pub mod params;
+#[cfg(feature = "dds")]
+pub mod raw;
 #[cfg(feature = "dds")]
 pub mod rosout;
 pub mod security;

@@ -51,11 +51,11 @@ pub struct RequestId {
     identity: SampleIdentity,
 }
 
-/// A request's payload (after the encapsulation header) and its encoding.
+/// A sample's serialized payload (after the encapsulation header) and its encoding.
 #[derive(Debug)]
 pub struct RawSample {
-    bytes: Vec<u8>,
-    encoding: RepresentationIdentifier,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) encoding: RepresentationIdentifier,
 }
 
 /// `Deserialize` for a whole request that must use every byte of `bytes` (CDR's final
