@@ -10,7 +10,8 @@ rcl_interfaces / rmw_dds_common definitions.
   ros2_peer.py param --domain D --node /g1_planner --ops JSON [--format cyclone|bare]
       calls the node's parameter services; ops is a list of
       ["list"], ["get", [names]], ["types", [names]], ["describe", [names]],
-      ["set", {name: value}], ["set_atomically", {name: value}] and ["sleep", seconds].
+      ["set", {name: value}], ["set_atomically", {name: value}], ["dump", path] (the
+      parameters as `ros2 param dump` writes them) and ["sleep", seconds].
       `cyclone` requests carry rmw_cyclonedds' request header (client id, sequence number) in
       front of the payload and take the reply with the same header; `bare` requests are the
       payload alone. Prints one JSON line: the list of answers.
@@ -26,6 +27,8 @@ import random
 import sys
 import time
 import types
+
+import yaml
 from dataclasses import dataclass
 
 from cyclonedds.core import Qos, Policy
@@ -273,6 +276,22 @@ def param(a):
             r = client("describe").call(names=op[1])
             out.append([{"name": d.name, "type": d.type, "read_only": d.read_only,
                          "description": d.description} for d in r.descriptors])
+        elif kind == "dump":
+            # What `ros2 param dump` writes: every parameter, nested by its dots, under the
+            # node's fully qualified name and ros__parameters.
+            names = list(client("list").call(prefixes=[], depth=0).result.names)
+            values = [from_value(v) for v in client("get").call(names=names).values]
+            tree = {}
+            for n, v in zip(names, values):
+                d = tree
+                parts = n.split(".")
+                for p in parts[:-1]:
+                    d = d.setdefault(p, {})
+                d[parts[-1]] = v
+            text = yaml.dump({a.node: {"ros__parameters": tree}}, default_flow_style=False)
+            with open(op[1], "w") as f:
+                f.write(text)
+            out.append(len(names))
         elif kind in ("set", "set_atomically"):
             ps = [Parameter_(k, to_value(v)) for k, v in op[1].items()]
             r = client(kind).call(parameters=ps)

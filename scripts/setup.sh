@@ -17,6 +17,14 @@ if ! pkg-config --exists openssl 2>/dev/null; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libssl-dev pkg-config
 fi
 
+# colcon and CMake (Debian's), for the package's `colcon build` (tested without ROS 2).
+if ! command -v colcon >/dev/null 2>&1 || ! command -v cmake >/dev/null 2>&1; then
+  echo "[setup] installing colcon and cmake (Debian) for colcon build"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq colcon python3-colcon-ros \
+    python3-colcon-cmake cmake
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   "$PY" -m venv .venv

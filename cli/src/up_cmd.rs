@@ -15,7 +15,9 @@ use g1_ros::NodeContext;
 
 #[derive(clap::Args)]
 pub struct UpArgs {
-    /// ROS 2 XML launch file (e.g. launch/sim.launch.xml).
+    /// ROS 2 XML launch file (e.g. launch/sim.launch.xml), or, as with `ros2 launch`, the
+    /// package and a launch file name (`g1_diffusion sim.launch.xml`: found under
+    /// share/g1_diffusion/launch of an install on AMENT_PREFIX_PATH).
     pub launch: PathBuf,
     /// Launch arguments `name:=value`.
     pub args: Vec<String>,
@@ -36,7 +38,48 @@ pub struct UpArgs {
     pub enclave: Option<String>,
 }
 
-pub fn cmd_up(a: UpArgs) -> Result<()> {
+/// `g1d up g1_diffusion NAME.launch.xml`: the launch file from the package's share directory
+/// in the first AMENT_PREFIX_PATH prefix that has it, as `ros2 launch` finds it. `None` when
+/// `a.launch` is not a package name.
+fn package_launch(a: &UpArgs) -> Result<Option<PathBuf>> {
+    let pkg = a.launch.to_string_lossy();
+    if a.launch.exists() || pkg.contains('/') || pkg.ends_with(".xml") {
+        return Ok(None);
+    }
+    let Some(name) = a.args.first().filter(|n| !n.contains(":=")) else {
+        bail!(
+            "no launch file `{pkg}` (give a launch file, or a package and a launch file name \
+             as with ros2 launch: g1d up g1_diffusion sim.launch.xml)"
+        );
+    };
+    if pkg != "g1_diffusion" {
+        bail!("package `{pkg}`: g1d up starts g1_diffusion's launch files only");
+    }
+    let prefixes = std::env::var("AMENT_PREFIX_PATH").unwrap_or_default();
+    let found = prefixes
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            PathBuf::from(p)
+                .join("share/g1_diffusion/launch")
+                .join(name)
+        })
+        .find(|f| f.is_file());
+    match found {
+        Some(f) => Ok(Some(f)),
+        None if prefixes.is_empty() => bail!(
+            "g1_diffusion's {name}: AMENT_PREFIX_PATH is empty (after `colcon build`, \
+             source install/setup.sh)"
+        ),
+        None => bail!("g1_diffusion's {name}: not in share/g1_diffusion/launch of any prefix of AMENT_PREFIX_PATH ({prefixes})"),
+    }
+}
+
+pub fn cmd_up(mut a: UpArgs) -> Result<()> {
+    if let Some(f) = package_launch(&a)? {
+        a.launch = f;
+        a.args.remove(0);
+    }
     let overrides = a
         .args
         .iter()

@@ -176,6 +176,22 @@ fn rmw_cyclonedds_and_bare_clients_list_get_set_and_are_refused_with_reasons() {
         .map(|c| (c.weights.joystick, c.weights.gate))
         .collect();
     assert_eq!(seen, [(2.5, [0.1, 0.2]), (3.0, [0.0, 9.0])]);
+    // `ros2 param dump`'s file loads back as a parameter file: the node's configuration now.
+    let dump = std::env::temp_dir().join(format!("g1d_param_dump_{}.yaml", std::process::id()));
+    let r = peer(
+        domain,
+        "cyclone",
+        serde_json::json!([["dump", dump.to_str().unwrap()]]),
+    );
+    assert_eq!(r[0], 4);
+    let loaded = g1_ros::params::load_file(&dump, "/planner").unwrap();
+    let map = g1_ros::ParamMap {
+        values: loaded.into_iter().collect(),
+        sources: Default::default(),
+    };
+    let cfg: Cfg = g1_ros::load_config(&map).unwrap();
+    assert_eq!(&cfg, got.lock().unwrap().last().unwrap());
+    std::fs::remove_file(&dump).ok();
     // A client without rmw_cyclonedds' header is answered too.
     let r = peer(
         domain,

@@ -1,30 +1,54 @@
-//! The install layout (scripts/install.sh) and the launch files against it: every executable
-//! and file the launch files name exists in the install, and an installed executable runs
-//! from there (finds its libraries and assets).
+//! `colcon build` of the package on a machine without ROS 2 (Debian's colcon and CMake): the
+//! install holds every executable and file the launch files name, in the ament layout;
+//! installed executables load their libraries, assets and policy from the install; and after
+//! sourcing the install's setup file, `g1d up g1_diffusion sim.launch.xml` runs from it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use g1_nodes::launch::read_launch;
-
 use g1_testkit::repo;
 
-#[test]
-fn install_layout_serves_the_launch_files() {
-    // Cargo builds this package's executables for its integration tests.
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_g1_sim")).parent().unwrap();
-    let prefix = std::env::temp_dir().join(format!("g1d_install_{}", std::process::id()));
-    let out = Command::new("bash")
-        .arg(repo().join("scripts/install.sh"))
-        .args(["--prefix", prefix.to_str().unwrap()])
-        .args(["--bin-dir", bin_dir.to_str().unwrap()])
+/// A colcon workspace with the package in `src/`, built from this test build's executables.
+fn colcon_build(ws: &Path, bin_dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(ws.join("src")).unwrap();
+    std::os::unix::fs::symlink(repo(), ws.join("src/g1_diffusion")).unwrap();
+    let out = Command::new("colcon")
+        .args([
+            "build",
+            "--event-handlers",
+            "console_direct+",
+            "--cmake-args",
+        ])
+        .arg(format!("-DG1D_BIN_DIR={}", bin_dir.display()))
+        .current_dir(ws)
         .output()
-        .unwrap();
+        .expect("colcon (Debian: colcon python3-colcon-ros python3-colcon-cmake; make setup)");
     assert!(
         out.status.success(),
-        "install.sh failed: {}",
+        "colcon build failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("interfaces are skipped"), "{log}");
+    ws.join("install/g1_diffusion")
+}
+
+#[test]
+fn colcon_build_installs_what_the_launch_files_name_and_g1d_up_runs_from_it() {
+    // Cargo builds g1d and the node executables of the workspace into one directory.
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_g1d")).parent().unwrap();
+    for e in g1_nodes::EXECUTABLES {
+        assert!(
+            bin_dir.join(e).is_file(),
+            "{} missing: build the workspace (cargo test --workspace)",
+            bin_dir.join(e).display()
+        );
+    }
+    let ws = std::env::temp_dir().join(format!("g1d_colcon_{}", std::process::id()));
+    std::fs::remove_dir_all(&ws).ok();
+    let prefix = colcon_build(&ws, bin_dir);
     let share = prefix.join("share/g1_diffusion");
     assert!(prefix
         .join("share/ament_index/resource_index/packages/g1_diffusion")
@@ -34,6 +58,8 @@ fn install_layout_serves_the_launch_files() {
         "rviz/g1.rviz",
         "urdf/g1.urdf",
         "config/g1.params.yaml",
+        "srv/SetMode.srv",
+        "msg/JointTargets.msg",
     ] {
         assert!(share.join(f).is_file(), "{f} missing");
     }
@@ -100,25 +126,42 @@ fn install_layout_serves_the_launch_files() {
         err.contains("share/g1_diffusion/assets/policies/nope"),
         "the installed expert looks for policies in the install: {err}"
     );
-    // With its default parameters the installed expert loads ONNX Runtime and the policy from
-    // the install and keeps running (waiting for /joint_states).
-    let mut running = Command::new(prefix.join("lib/g1_diffusion/g1_expert"))
-        .args(["--ros-args", "-r", "__node:=installed_expert"])
-        .env_remove("ORT_DYLIB_PATH")
-        .env_remove("G1D_ASSETS")
-        .env("ROS_DOMAIN_ID", "99")
-        .current_dir(&prefix)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    let still = running.try_wait().unwrap();
-    running.kill().ok();
-    let out = running.wait_with_output().unwrap();
-    assert!(
-        still.is_none(),
-        "the installed expert exited: {}",
-        String::from_utf8_lossy(&out.stderr)
+    // After sourcing the install's setup file, the installed g1d finds the package on
+    // AMENT_PREFIX_PATH as `ros2 launch` does, and runs its simulated chain from the install:
+    // parameter files, robot model, policy and libraries all from there.
+    let summary = ws.join("summary.json");
+    let script = format!(
+        ". {}/setup.sh && echo \"AMENT_PREFIX_PATH=$AMENT_PREFIX_PATH\" >&2 && \
+         exec {} up g1_diffusion sim.launch.xml --seconds 4 --summary {}",
+        ws.join("install").display(),
+        prefix.join("lib/g1_diffusion/g1d").display(),
+        summary.display()
     );
-    std::fs::remove_dir_all(&prefix).ok();
+    let up = Command::new("sh")
+        .args(["-c", &script])
+        .env_remove("AMENT_PREFIX_PATH")
+        .env_remove("G1D_ASSETS")
+        .env_remove("ORT_DYLIB_PATH")
+        .env(
+            "ROS_DOMAIN_ID",
+            g1_testkit::test_domain(140 + std::process::id() % 20).to_string(),
+        )
+        .current_dir(&ws)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&up.stderr);
+    assert!(up.status.success(), "{log}");
+    assert!(
+        log.contains(&format!("AMENT_PREFIX_PATH={}", prefix.display())),
+        "{log}"
+    );
+    let params = share.join("config/g1.params.yaml");
+    assert!(
+        log.contains(&format!("g1_sim as /g1_sim ({})", params.display())),
+        "the chain did not read the installed parameter file: {log}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["fell"], false, "{s}");
+    std::fs::remove_dir_all(&ws).ok();
 }
