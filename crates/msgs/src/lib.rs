@@ -15,6 +15,7 @@ pub use serde_big_array;
 pub mod g1d;
 pub mod message;
 pub mod std_types;
+pub mod type_hash;
 pub mod unitree;
 
 pub use cdr::{from_cdr, to_cdr, CdrError, CdrField};
