@@ -241,15 +241,16 @@ def hg_echo(a):
     print(json.dumps(counts), flush=True)
 
 
-p = argparse.ArgumentParser()
-p.add_argument("mode", choices=["hg-echo", "joint-poke"])
-p.add_argument("--domain", type=int, default=0)
-p.add_argument("--seconds", type=float, default=5.0)
-p.add_argument("--targets", default="[]")
-p.add_argument("--kp", default="[]")
-p.add_argument("--kd", default="[]")
-a = p.parse_args()
-if a.mode == "hg-echo":
-    hg_echo(a)
-else:
-    joint_poke(a)
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["hg-echo", "joint-poke"])
+    p.add_argument("--domain", type=int, default=0)
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--targets", default="[]")
+    p.add_argument("--kp", default="[]")
+    p.add_argument("--kd", default="[]")
+    a = p.parse_args()
+    if a.mode == "hg-echo":
+        hg_echo(a)
+    else:
+        joint_poke(a)

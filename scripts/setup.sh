@@ -48,6 +48,13 @@ if [ ! -f .venv/.g1d-setup-dds-v1 ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check "cyclonedds==11.0.1"
   touch .venv/.g1d-setup-dds-v1
 fi
+# The independent Zenoh peer and router of the rmw_zenoh test (Eclipse Zenoh, the same 1.10.2
+# the suite's zenoh crate is).
+if [ ! -f .venv/.g1d-setup-zenoh-v1 ]; then
+  echo "[setup] installing eclipse-zenoh==1.10.2 (Zenoh interop peer for tests)"
+  .venv/bin/pip install --quiet --disable-pip-version-check "eclipse-zenoh==1.10.2"
+  touch .venv/.g1d-setup-zenoh-v1
+fi
 SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 mkdir -p .deps/lib
 # MuJoCo: the crate links against an unversioned libmujoco.so in an absolute directory.

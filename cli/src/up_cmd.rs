@@ -174,8 +174,12 @@ pub fn cmd_up(mut a: UpArgs) -> Result<()> {
         });
     }
     eprintln!(
-        "[up] {} nodes on DDS domain {}; Ctrl-C stops",
+        "[up] {} nodes on {} domain {}; Ctrl-C stops",
         built.len(),
+        match env.rmw {
+            g1_ros::Rmw::Dds => "DDS",
+            g1_ros::Rmw::Zenoh => "Zenoh (rmw_zenoh)",
+        },
         env.domain_id
     );
     let stop = Arc::new(AtomicBool::new(false));

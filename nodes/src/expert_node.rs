@@ -68,6 +68,8 @@ pub struct ExpertNode {
     odom: Option<Odometry>,
     started: bool,
     pub steps: u64,
+    /// `cmd_vel` messages taken.
+    commands_received: u64,
 }
 
 impl ExpertNode {
@@ -92,6 +94,7 @@ impl ExpertNode {
             odom: None,
             started: false,
             steps: 0,
+            commands_received: 0,
             _ros: ros,
         })
     }
@@ -125,6 +128,14 @@ impl Node for ExpertNode {
         self.name.clone()
     }
 
+    fn report(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({
+            "steps": self.steps,
+            "cmd_vel_received": self.commands_received,
+            "command": self.command,
+        }))
+    }
+
     fn step(&mut self, now_s: f64) -> Result<Duration> {
         self.params.poll(now_s);
         if let Some(j) = take_all(&self.joints_sub).0.pop() {
@@ -136,7 +147,9 @@ impl Node for ExpertNode {
         if let Some(o) = take_all(&self.odom_sub).0.pop() {
             self.odom = Some(o);
         }
-        if let Some(c) = take_all(&self.cmd_sub).0.pop() {
+        let cmds = take_all(&self.cmd_sub).0;
+        self.commands_received += cmds.len() as u64;
+        if let Some(c) = cmds.last() {
             self.command = [c.linear.x, c.linear.y, c.angular.z];
         }
         let period = Duration::from_secs_f64(self.expert.step_dt_s);

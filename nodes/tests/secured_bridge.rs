@@ -38,6 +38,7 @@ fn secured_bridge_talks_to_a_plain_robot_and_keeps_the_suite_secured() {
         domain_id: domain,
         range: DiscoveryRange::Subnet,
         interfaces: Vec::new(),
+        ..Default::default()
     };
     let mut robot = common::ros(&Dds::open(&env, None).unwrap(), "robot", "--ros-args");
     let state_pub = robot

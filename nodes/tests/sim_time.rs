@@ -28,6 +28,7 @@ fn sim_time_follows_clock_messages() {
         domain_id: g1_testkit::test_domain(90 + std::process::id() % 9),
         range: DiscoveryRange::Subnet,
         interfaces: Vec::new(),
+        ..Default::default()
     })
     .unwrap();
     let ctx = |name: &str, args: &str| {

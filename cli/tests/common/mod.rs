@@ -17,6 +17,7 @@ pub fn peer(domain: u16, name: &str) -> RosNode {
         domain_id: domain,
         range: DiscoveryRange::Subnet,
         interfaces: Vec::new(),
+        ..Default::default()
     })
     .unwrap();
     let ctx = NodeContext::from_args_env(name, &["--ros-args".to_string()], &|_| None).unwrap();
@@ -31,6 +32,7 @@ pub fn secured_peer(domain: u16, name: &str, keystore: &std::path::Path, enclave
             domain_id: domain,
             range: DiscoveryRange::Subnet,
             interfaces: Vec::new(),
+            ..Default::default()
         },
         Some(&security),
     )

@@ -17,12 +17,18 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::env::{DdsEnv, DiscoveryRange};
 use crate::{NodeContext, SecurityEnv};
 
-pub use ros2_client::Subscription;
+use crate::env::Rmw;
+
+enum PubInner<M: Serialize> {
+    Dds(Box<ros2_client::Publisher<M>>),
+    #[cfg(feature = "zenoh")]
+    Zenoh(crate::zenoh_rmw::ZenohPublisher),
+}
 
 /// A publisher that counts its failed writes on its node's counter (nodes report it on
 /// `/diagnostics` and in their run report).
 pub struct Publisher<M: Serialize> {
-    inner: ros2_client::Publisher<M>,
+    inner: PubInner<M>,
     topic: String,
     failures: Arc<AtomicU64>,
 }
@@ -31,12 +37,41 @@ impl<M: Serialize> Publisher<M> {
     /// Writes `m`; a failure is counted and returned (callers that cannot act on it drop it:
     /// the count stays).
     pub fn publish(&self, m: M) -> Result<()> {
-        match self.inner.publish(m) {
-            Ok(()) => Ok(()),
-            Err(_) => {
-                self.failures.fetch_add(1, Ordering::Relaxed);
-                anyhow::bail!("writing {} to DDS failed", self.topic)
-            }
+        let ok = match &self.inner {
+            PubInner::Dds(p) => p.publish(m).is_ok(),
+            #[cfg(feature = "zenoh")]
+            PubInner::Zenoh(p) => p.publish(&m).is_ok(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            anyhow::bail!("writing {} failed", self.topic)
+        }
+    }
+}
+
+enum SubInner<M> {
+    Dds(Box<ros2_client::Subscription<M>>),
+    #[cfg(feature = "zenoh")]
+    Zenoh(crate::zenoh_rmw::ZenohSubscription<M>),
+}
+
+/// A subscription on either middleware ([`take_all`], [`wait_for`]).
+pub struct Subscription<M> {
+    inner: SubInner<M>,
+}
+
+impl<M: DeserializeOwned + 'static> Subscription<M> {
+    /// The oldest waiting message; `Err` for one that could not be read (it is dropped).
+    pub fn take(&self) -> Result<Option<M>> {
+        match &self.inner {
+            SubInner::Dds(s) => s
+                .take()
+                .map(|o| o.map(|(m, _)| m))
+                .map_err(|e| anyhow!("{e:?}")),
+            #[cfg(feature = "zenoh")]
+            SubInner::Zenoh(s) => s.take(),
         }
     }
 }
@@ -82,10 +117,18 @@ impl QosPreset {
     }
 }
 
-/// A DDS participant (the composed nodes of a process share one unless secured or restricted).
+#[derive(Clone)]
+enum Transport {
+    Dds(Context),
+    #[cfg(feature = "zenoh")]
+    Zenoh(crate::zenoh_rmw::ZenohCtx),
+}
+
+/// A DDS participant (the composed nodes of a process share one unless secured or restricted),
+/// or with `RMW_IMPLEMENTATION=rmw_zenoh_cpp` a Zenoh session.
 #[derive(Clone)]
 pub struct Dds {
-    ctx: Context,
+    transport: Transport,
     pub env: DdsEnv,
     /// Whether DDS Security is on for this participant.
     pub secured: bool,
@@ -101,6 +144,9 @@ impl Dds {
     /// given (DDS Security's built-in authentication, access control and cryptography, which
     /// needs the `security` feature of this crate).
     pub fn open(env: &DdsEnv, security: Option<&SecurityEnv>) -> Result<Self> {
+        if env.rmw == Rmw::Zenoh {
+            return Self::open_zenoh(env, security);
+        }
         #[allow(unused_mut)]
         let mut b = DomainParticipantBuilder::new(env.domain_id);
         if let Some(s) = security {
@@ -144,10 +190,49 @@ impl Dds {
         let ctx = Context::from_domain_participant(participant)
             .map_err(|e| anyhow!("ROS 2 context: {e:?}"))?;
         Ok(Self {
-            ctx,
+            transport: Transport::Dds(ctx),
             env: env.clone(),
             secured: security.is_some(),
         })
+    }
+
+    #[cfg(feature = "zenoh")]
+    fn open_zenoh(env: &DdsEnv, security: Option<&SecurityEnv>) -> Result<Self> {
+        if security.is_some() {
+            anyhow::bail!(
+                "ROS_SECURITY_ENABLE=true with RMW_IMPLEMENTATION=rmw_zenoh_cpp: this suite's \
+                 security is DDS Security; use a DDS rmw (or turn security off)"
+            );
+        }
+        let z = crate::zenoh_rmw::ZenohCtx::open(env.domain_id, &crate::env::from_process())?;
+        Ok(Self {
+            transport: Transport::Zenoh(z),
+            env: env.clone(),
+            secured: false,
+        })
+    }
+
+    #[cfg(not(feature = "zenoh"))]
+    fn open_zenoh(_env: &DdsEnv, _security: Option<&SecurityEnv>) -> Result<Self> {
+        anyhow::bail!(
+            "RMW_IMPLEMENTATION=rmw_zenoh_cpp, but this build has no Zenoh (g1-ros' `zenoh` \
+             feature)"
+        )
+    }
+
+    /// Whether the transport is DDS (services, `/rosout`, security and raw writers need it).
+    pub fn is_dds(&self) -> bool {
+        matches!(self.transport, Transport::Dds(_))
+    }
+
+    fn dds_context(&self) -> Result<&Context> {
+        match &self.transport {
+            Transport::Dds(c) => Ok(c),
+            #[cfg(feature = "zenoh")]
+            Transport::Zenoh(_) => anyhow::bail!(
+                "this needs DDS; with RMW_IMPLEMENTATION=rmw_zenoh_cpp only topics are offered"
+            ),
+        }
     }
 }
 
@@ -195,9 +280,15 @@ impl DdsEnv {
     }
 }
 
+enum NodeInner {
+    Dds(Box<Node>),
+    #[cfg(feature = "zenoh")]
+    Zenoh(crate::zenoh_rmw::ZenohNode),
+}
+
 /// A ROS 2 node on the wire, with its resolved names.
 pub struct RosNode {
-    node: Node,
+    node: NodeInner,
     dds: Dds,
     publish_failures: Arc<AtomicU64>,
     pub ctx: NodeContext,
@@ -213,18 +304,15 @@ fn type_name_of(ty: &str) -> Result<MessageTypeName> {
 
 impl RosNode {
     pub fn new(dds: &Dds, ctx: NodeContext) -> Result<Self> {
-        let name = NodeName::new(&ctx.names.namespace, &ctx.names.name)
-            .map_err(|e| anyhow!("node name {}: {e:?}", ctx.names.fqn()))?;
-        let node = dds
-            .ctx
-            .new_node(
-                name,
-                NodeOptions::new()
-                    .enable_rosout(ctx.rosout_logs)
-                    // Parameter services are this crate's own (both rmw wire formats).
-                    .start_parameter_services(false),
-            )
-            .map_err(|e| anyhow!("creating node {}: {e:?}", ctx.names.fqn()))?;
+        let node = match &dds.transport {
+            #[cfg(feature = "zenoh")]
+            Transport::Zenoh(z) => NodeInner::Zenoh(crate::zenoh_rmw::ZenohNode::new(
+                z,
+                &ctx.names.namespace,
+                &ctx.names.name,
+            )?),
+            Transport::Dds(c) => NodeInner::Dds(Box::new(Self::dds_node(c, &ctx)?)),
+        };
         Ok(Self {
             node,
             dds: dds.clone(),
@@ -233,14 +321,45 @@ impl RosNode {
         })
     }
 
+    fn dds_node(c: &Context, ctx: &NodeContext) -> Result<Node> {
+        let name = NodeName::new(&ctx.names.namespace, &ctx.names.name)
+            .map_err(|e| anyhow!("node name {}: {e:?}", ctx.names.fqn()))?;
+        c.new_node(
+            name,
+            NodeOptions::new()
+                .enable_rosout(ctx.rosout_logs)
+                // Parameter services are this crate's own (both rmw wire formats).
+                .start_parameter_services(false),
+        )
+        .map_err(|e| anyhow!("creating node {}: {e:?}", ctx.names.fqn()))
+    }
+
+    /// Whether the node is on DDS (see [`Dds::is_dds`]).
+    pub fn is_dds(&self) -> bool {
+        self.dds.is_dds()
+    }
+
+    fn dds_node_mut(&mut self) -> Result<&mut Node> {
+        match &mut self.node {
+            NodeInner::Dds(n) => Ok(n),
+            #[cfg(feature = "zenoh")]
+            NodeInner::Zenoh(_) => anyhow::bail!(
+                "this needs DDS; with RMW_IMPLEMENTATION=rmw_zenoh_cpp only topics are offered"
+            ),
+        }
+    }
+
     /// The DDS participant the node lives on (for entities `ros2-client` does not make).
-    pub(crate) fn domain_participant(&self) -> rustdds::DomainParticipant {
-        self.dds.ctx.domain_participant()
+    pub(crate) fn domain_participant(&self) -> Result<rustdds::DomainParticipant> {
+        Ok(self.dds.dds_context()?.domain_participant())
     }
 
     /// The node's logger (stderr and `/rosout`).
     pub fn logger(&self) -> crate::rosout::NodeLogger {
-        let handle = self.ctx.rosout_logs.then(|| self.node.logging_handle());
+        let handle = match &self.node {
+            NodeInner::Dds(n) if self.ctx.rosout_logs => Some(n.logging_handle()),
+            _ => None,
+        };
         crate::rosout::NodeLogger::new(&self.ctx, handle)
     }
 
@@ -265,7 +384,7 @@ impl RosNode {
     fn topic_of(&mut self, topic: &str, ty: &str, qos: QosPreset) -> Result<rustdds::Topic> {
         let full = self.ctx.names.resolve_topic(topic);
         let name = Name::parse(&full).map_err(|e| anyhow!("topic name `{full}`: {e:?}"))?;
-        self.node
+        self.dds_node_mut()?
             .create_topic(&name, type_name_of(ty)?, &qos.profile())
             .map_err(|e| anyhow!("topic {full}: {e:?}"))
     }
@@ -279,11 +398,11 @@ impl RosNode {
     ) -> Result<Publisher<M>> {
         let t = self.topic_of(topic, ty, qos)?;
         let inner = self
-            .node
+            .dds_node_mut()?
             .create_publisher(&t, Some(qos.profile()))
             .map_err(|e| anyhow!("publisher {topic}: {e:?}"))?;
         Ok(Publisher {
-            inner,
+            inner: PubInner::Dds(Box::new(inner)),
             topic: self.ctx.names.resolve_topic(topic),
             failures: self.publish_failures.clone(),
         })
@@ -296,13 +415,30 @@ impl RosNode {
         topic: &str,
         qos: QosPreset,
     ) -> Result<Publisher<M>> {
+        #[cfg(feature = "zenoh")]
+        if let NodeInner::Zenoh(z) = &self.node {
+            let full = self.ctx.names.resolve_topic(topic);
+            let p = z
+                .publisher(
+                    &full,
+                    &crate::raw::dds_type_name(M::TYPE_NAME)?,
+                    &g1_msgs::type_hash::rihs01::<M>(),
+                    qos,
+                )
+                .with_context(|| format!("publisher {full}"))?;
+            return Ok(Publisher {
+                inner: PubInner::Zenoh(p),
+                topic: full,
+                failures: self.publish_failures.clone(),
+            });
+        }
         let t = self.topic::<M>(topic, qos)?;
         let inner = self
-            .node
+            .dds_node_mut()?
             .create_publisher(&t, Some(qos.profile()))
             .map_err(|e| anyhow!("publisher {topic}: {e:?}"))?;
         Ok(Publisher {
-            inner,
+            inner: PubInner::Dds(Box::new(inner)),
             topic: self.ctx.names.resolve_topic(topic),
             failures: self.publish_failures.clone(),
         })
@@ -318,10 +454,29 @@ impl RosNode {
         topic: &str,
         qos: QosPreset,
     ) -> Result<Subscription<M>> {
+        #[cfg(feature = "zenoh")]
+        if let NodeInner::Zenoh(z) = &self.node {
+            let full = self.ctx.names.resolve_topic(topic);
+            let s = z
+                .subscription(
+                    &full,
+                    &crate::raw::dds_type_name(M::TYPE_NAME)?,
+                    &g1_msgs::type_hash::rihs01::<M>(),
+                    qos,
+                )
+                .with_context(|| format!("subscription {full}"))?;
+            return Ok(Subscription {
+                inner: SubInner::Zenoh(s),
+            });
+        }
         let t = self.topic::<M>(topic, qos)?;
-        self.node
+        let s = self
+            .dds_node_mut()?
             .create_subscription(&t, Some(qos.profile()))
-            .map_err(|e| anyhow!("subscription {topic}: {e:?}"))
+            .map_err(|e| anyhow!("subscription {topic}: {e:?}"))?;
+        Ok(Subscription {
+            inner: SubInner::Dds(Box::new(s)),
+        })
     }
 }
 
@@ -331,7 +486,7 @@ pub fn take_all<M: DeserializeOwned + 'static>(sub: &Subscription<M>) -> (Vec<M>
     let (mut out, mut errors) = (Vec::new(), 0);
     loop {
         match sub.take() {
-            Ok(Some((m, _info))) => out.push(m),
+            Ok(Some(m)) => out.push(m),
             Ok(None) => break,
             Err(_) => errors += 1,
         }
@@ -349,7 +504,7 @@ pub fn wait_for<M: DeserializeOwned + 'static>(
 ) -> Result<M> {
     let t0 = Instant::now();
     loop {
-        if let Ok(Some((m, _))) = sub.take() {
+        if let Ok(Some(m)) = sub.take() {
             return Ok(m);
         }
         if t0.elapsed() > timeout {

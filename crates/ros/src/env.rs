@@ -13,8 +13,21 @@ pub enum DiscoveryRange {
     Off,
 }
 
+/// The middleware the nodes talk over (`RMW_IMPLEMENTATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rmw {
+    /// DDS (`rmw_cyclonedds_cpp`, `rmw_fastrtps_cpp`, `rmw_connextdds`, or unset): the nodes
+    /// speak RTPS and interoperate with every DDS-based rmw.
+    #[default]
+    Dds,
+    /// `rmw_zenoh_cpp`: Zenoh through a router, as rmw_zenoh does.
+    Zenoh,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DdsEnv {
+    /// `RMW_IMPLEMENTATION`.
+    pub rmw: Rmw,
     pub domain_id: u16,
     pub range: DiscoveryRange,
     /// `G1_DDS_INTERFACES`: the network interfaces (names such as `eth0`, or IPv4 addresses)
@@ -64,7 +77,21 @@ impl DdsEnv {
                 interfaces.join(",")
             );
         }
+        let rmw = match get("RMW_IMPLEMENTATION").as_deref().map(str::trim) {
+            None
+            | Some("")
+            | Some("rmw_cyclonedds_cpp")
+            | Some("rmw_fastrtps_cpp")
+            | Some("rmw_fastrtps_dynamic_cpp")
+            | Some("rmw_connextdds") => Rmw::Dds,
+            Some("rmw_zenoh_cpp") => Rmw::Zenoh,
+            Some(o) => bail!(
+                "RMW_IMPLEMENTATION=`{o}`: this suite speaks DDS (rmw_cyclonedds_cpp, \
+                 rmw_fastrtps_cpp, rmw_connextdds) and Zenoh (rmw_zenoh_cpp)"
+            ),
+        };
         Ok(Self {
+            rmw,
             domain_id,
             range,
             interfaces,

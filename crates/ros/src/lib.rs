@@ -15,6 +15,7 @@
 //! * `raw`: publishing serialized messages of any type as they are (bag playback);
 //! * `rosout`: the node's logger, to stderr and `/rosout`;
 //! * `service`: ROS 2 services answering rmw_cyclonedds and rmw_fastrtps clients alike;
+//! * `zenoh_rmw`: the nodes on Zenoh as rmw_zenoh puts ROS 2 on it (`RMW_IMPLEMENTATION`);
 //! * `dds_log`: the DDS stack's own log on stderr (`G1D_DDS_LOG`).
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -37,10 +38,12 @@ pub mod rosout;
 pub mod security;
 #[cfg(feature = "dds")]
 pub mod service;
+#[cfg(feature = "zenoh")]
+pub mod zenoh_rmw;
 
 pub use args::{parse_args, LogLevel, ParsedArgs, RosArgs};
 pub use config::{load_config, range_check, NodeConfig, ParamError};
-pub use env::{DdsEnv, DiscoveryRange};
+pub use env::{DdsEnv, DiscoveryRange, Rmw};
 pub use names::NodeNames;
 pub use params::{ParamMap, ParamValue};
 pub use security::SecurityEnv;

@@ -335,7 +335,8 @@ pub struct ParamServer<T> {
     describe: Service<DescribeParametersRequest, DescribeParametersResponse>,
     set: Service<SetParametersRequest, SetParametersResponse>,
     set_atomically: Service<SetParametersRequest, SetParametersAtomicallyResponse>,
-    events: Publisher<ParameterEvent>,
+    /// `/parameter_events` (DDS only).
+    events: Option<Publisher<ParameterEvent>>,
     log: NodeLogger,
     next_poll_s: f64,
     /// Requests refused as unreadable, sets refused, sets applied.
@@ -388,11 +389,14 @@ impl<T: NodeConfig + Serialize + Clone> ParamServer<T> {
                 &svc("set_parameters_atomically"),
                 "rcl_interfaces/srv/SetParametersAtomically",
             )?,
-            events: node.raw_publisher(
-                "/parameter_events",
-                "rcl_interfaces/msg/ParameterEvent",
-                QosPreset::Command,
-            )?,
+            events: match node.is_dds() {
+                true => Some(node.raw_publisher(
+                    "/parameter_events",
+                    "rcl_interfaces/msg/ParameterEvent",
+                    QosPreset::Command,
+                )?),
+                false => None,
+            },
             log: node.logger(),
             params,
             next_poll_s: f64::NEG_INFINITY,
@@ -419,7 +423,9 @@ impl<T: NodeConfig + Serialize + Clone> ParamServer<T> {
             changed_parameters: changed,
             deleted_parameters: vec![],
         };
-        self.events.publish(ev).ok();
+        if let Some(p) = &self.events {
+            p.publish(ev).ok();
+        }
     }
 
     fn unreadable(&mut self, e: &anyhow::Error) {

@@ -56,7 +56,7 @@ impl RawPublisher {
             })
             .history(History::KeepLast { depth })
             .build();
-        let dp = node.domain_participant();
+        let dp = node.domain_participant()?;
         let t = dp
             .create_topic(format!("rt{full}"), ty, &qos, TopicKind::NoKey)
             .map_err(|e| anyhow!("topic {full}: {e:?}"))?;

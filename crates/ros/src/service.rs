@@ -207,11 +207,16 @@ fn service_qos() -> QosPolicies {
         .build()
 }
 
+type ServiceIo = (
+    SimpleDataReader<RawSample, RawAdapter>,
+    DataWriter<RawSample, RawAdapter>,
+);
+
 /// One service of a node, polled from the node's loop ([`Self::take`], [`Self::reply`]).
+/// On Zenoh (`RMW_IMPLEMENTATION=rmw_zenoh_cpp`) services are not offered: it takes nothing.
 pub struct Service<Req, Resp> {
     name: String,
-    reader: SimpleDataReader<RawSample, RawAdapter>,
-    writer: DataWriter<RawSample, RawAdapter>,
+    io: Option<ServiceIo>,
     _types: PhantomData<fn(Req) -> Resp>,
 }
 
@@ -224,7 +229,14 @@ impl<Req: DeserializeOwned, Resp: Serialize> Service<Req, Resp> {
             [pkg, "srv", ty] => (pkg, ty),
             _ => anyhow::bail!("service type `{srv_type}` is not `pkg/srv/Name`"),
         };
-        let dp = node.domain_participant();
+        if !node.is_dds() {
+            return Ok(Self {
+                name: full,
+                io: None,
+                _types: PhantomData,
+            });
+        }
+        let dp = node.domain_participant()?;
         let qos = service_qos();
         let rq = dp
             .create_topic(
@@ -252,8 +264,7 @@ impl<Req: DeserializeOwned, Resp: Serialize> Service<Req, Resp> {
             .map_err(|e| anyhow!("service {full}: {e:?}"))?;
         Ok(Self {
             name: full,
-            reader,
-            writer,
+            io: Some((reader, writer)),
             _types: PhantomData,
         })
     }
@@ -267,9 +278,12 @@ impl<Req: DeserializeOwned, Resp: Serialize> Service<Req, Resp> {
     /// (it cannot be answered: its id is unknown).
     pub fn take(&self) -> Vec<Result<(RequestId, Req)>> {
         let mut out = Vec::new();
-        self.reader.drain_read_notifications();
+        let Some((reader, _)) = &self.io else {
+            return out;
+        };
+        reader.drain_read_notifications();
         for _ in 0..1000 {
-            match self.reader.try_take_one() {
+            match reader.try_take_one() {
                 Ok(Some(dcc)) => {
                     let (related, writer, seq) = (
                         dcc.related_sample_identity(),
@@ -288,13 +302,16 @@ impl<Req: DeserializeOwned, Resp: Serialize> Service<Req, Resp> {
 
     /// Answers the request `id`.
     pub fn reply(&self, id: &RequestId, resp: &Resp) -> Result<()> {
+        let Some((_, writer)) = &self.io else {
+            anyhow::bail!("{}: services are offered on DDS only", self.name);
+        };
         let bytes = reply_payload(id, resp)?;
         // The related identity goes with rmw_cyclonedds' replies too (their clients read the
         // header and ignore it).
         let opts = WriteOptionsBuilder::new()
             .source_timestamp(rustdds::Timestamp::now())
             .related_sample_identity(id.identity);
-        self.writer
+        writer
             .write_with_options(
                 RawSample {
                     bytes,

@@ -370,10 +370,21 @@ fn domain_and_discovery_environment() {
     assert_eq!((d.domain_id, d.range), (0, DiscoveryRange::Subnet));
     let d = DdsEnv::from_vars(&env(&[("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")])).unwrap();
     assert_eq!(d.range, DiscoveryRange::Localhost);
+    assert_eq!(d.rmw, g1_ros::Rmw::Dds);
+    for (name, rmw) in [
+        ("rmw_zenoh_cpp", g1_ros::Rmw::Zenoh),
+        ("rmw_cyclonedds_cpp", g1_ros::Rmw::Dds),
+        ("rmw_fastrtps_cpp", g1_ros::Rmw::Dds),
+    ] {
+        let pairs: &'static [(&'static str, &'static str)] =
+            Box::leak(Box::new([("RMW_IMPLEMENTATION", name)]));
+        assert_eq!(DdsEnv::from_vars(&env(pairs)).unwrap().rmw, rmw);
+    }
     for bad in [
         &[("ROS_DOMAIN_ID", "233")][..],
         &[("ROS_DOMAIN_ID", "abc")][..],
         &[("ROS_LOCALHOST_ONLY", "yes")][..],
+        &[("RMW_IMPLEMENTATION", "rmw_opendds")][..],
     ] {
         let pairs: &'static [(&'static str, &'static str)] = bad;
         let e = DdsEnv::from_vars(&env(pairs)).unwrap_err().to_string();

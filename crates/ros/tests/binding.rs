@@ -157,6 +157,7 @@ fn loopback_only_is_invisible_to_another_machine_and_a_chosen_interface_is_not()
         domain_id: d,
         range,
         interfaces,
+        ..Default::default()
     };
     // All interfaces: the other machine reads the state and answers.
     let (answers, peer_got, local) = probe(&ns, env(domain, DiscoveryRange::Subnet, vec![]));

@@ -38,6 +38,7 @@ fn two_nodes_in_one_process_with_namespace_and_remap() {
         domain_id: domain(0),
         range: DiscoveryRange::Subnet,
         interfaces: Vec::new(),
+        ..Default::default()
     })
     .unwrap();
     // The publisher lives in /g1 and publishes the relative name `lowstate`; the subscriber is
@@ -92,6 +93,7 @@ fn unitree_hg_interop_with_cyclone_dds_peer() {
         domain_id: d,
         range: DiscoveryRange::Subnet,
         interfaces: Vec::new(),
+        ..Default::default()
     })
     .unwrap();
     // The robot's topic names: ROS `/lowstate` is DDS `rt/lowstate`.

@@ -67,6 +67,7 @@ fn serve(
         domain_id: domain,
         range: DiscoveryRange::Subnet,
         interfaces: Vec::new(),
+        ..Default::default()
     })
     .unwrap();
     let argv: Vec<String> = "--ros-args -r __node:=planner -p use_sim_time:=false"

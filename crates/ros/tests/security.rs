@@ -33,6 +33,7 @@ fn node(security: Option<&SecurityEnv>, name: &str) -> RosNode {
             domain_id: domain(),
             range: DiscoveryRange::Subnet,
             interfaces: Vec::new(),
+            ..Default::default()
         },
         security,
     )

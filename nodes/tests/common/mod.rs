@@ -12,6 +12,7 @@ pub fn dds(base: u16, spread: u32) -> Dds {
         domain_id: g1_testkit::test_domain(base as u32 + std::process::id() % spread),
         range: DiscoveryRange::Subnet,
         interfaces: Vec::new(),
+        ..Default::default()
     })
     .unwrap()
 }
