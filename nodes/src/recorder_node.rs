@@ -31,7 +31,8 @@ pub struct RecorderNode {
     /// stderr and `/rosout`.
     log: g1_ros::rosout::NodeLogger,
     writer: Option<BagWriter>,
-    topics: Vec<Box<dyn Recorded>>,
+    /// Each recorded topic's name and its subscription and bag channel.
+    topics: Vec<(String, Box<dyn Recorded>)>,
     sim_time: bool,
     pub messages: u64,
     /// Wall time of the last progress line.
@@ -60,7 +61,7 @@ impl RecorderNode {
         let mut topics = Vec::new();
         for entry in &cfg.topics {
             let (name, ty) = parse_topic(entry).map_err(anyhow::Error::msg)?;
-            topics.push(subscribe(&mut ros, &mut writer, &name, &ty)?);
+            topics.push((name.clone(), subscribe(&mut ros, &mut writer, &name, &ty)?));
         }
         ros.logger().info(&format!(
             "recording {} topics into {}",
@@ -87,7 +88,21 @@ impl Node for RecorderNode {
     }
 
     fn step(&mut self, now_s: f64) -> Result<Duration> {
-        self.params.poll(now_s);
+        if let Some(cfg) = self.params.poll(now_s) {
+            // Topics turned off at run time (the configuration's check allows nothing else).
+            let keep: Vec<String> = cfg
+                .topics
+                .iter()
+                .filter_map(|t| parse_topic(t).ok().map(|(n, _)| n))
+                .collect();
+            let before = self.topics.len();
+            self.topics.retain(|(n, _)| keep.contains(n));
+            self.log.info(&format!(
+                "recording {} topics ({} turned off)",
+                self.topics.len(),
+                before - self.topics.len()
+            ));
+        }
         let t_ns = if self.sim_time {
             (now_s.max(0.0) * 1e9).round() as u64
         } else {
@@ -96,7 +111,7 @@ impl Node for RecorderNode {
                 .map_or(0, |d| d.as_nanos() as u64)
         };
         let w = self.writer.as_mut().context("recorder already finished")?;
-        for t in self.topics.iter_mut() {
+        for (_, t) in self.topics.iter_mut() {
             self.messages += t.drain(w, t_ns)?;
         }
         if now_s - self.last_report >= 10.0 {

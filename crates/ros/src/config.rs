@@ -36,6 +36,12 @@ pub trait NodeConfig: DeserializeOwned {
     fn settable_at_run_time(_name: &str) -> bool {
         false
     }
+
+    /// Whether the running node may go from `self` to `new` (checked after [`Self::check`]
+    /// for a set at run time; the error names the key and why).
+    fn check_change(&self, _new: &Self) -> Result<(), ParamError> {
+        Ok(())
+    }
 }
 
 /// `Ok` if `lo ≤ value ≤ hi`, else an error naming `key`.

@@ -308,6 +308,9 @@ impl<T: NodeConfig + Serialize + Clone> Params<T> {
             sources: BTreeMap::new(),
         };
         let config: T = load_config(&map).map_err(|e| e.to_string())?;
+        self.current
+            .check_change(&config)
+            .map_err(|e| e.to_string())?;
         let new = flatten(&config).map_err(|e| e.to_string())?;
         let changed = new
             .iter()

@@ -88,6 +88,33 @@ pub fn parse_topic(entry: &str) -> Result<(String, String), String> {
 }
 
 impl NodeConfig for RecorderConfig {
+    /// `topics`, to turn topics off while recording.
+    fn settable_at_run_time(name: &str) -> bool {
+        name == "topics"
+    }
+
+    /// Topics can only be turned off while recording: a new one needs a restart (its channel
+    /// would start mid-bag).
+    fn check_change(&self, new: &Self) -> Result<(), ParamError> {
+        let names = |c: &Self| -> Vec<String> {
+            c.topics
+                .iter()
+                .filter_map(|t| parse_topic(t).ok().map(|(n, _)| n))
+                .collect()
+        };
+        let old = names(self);
+        match names(new).into_iter().find(|n| !old.contains(n)) {
+            Some(n) => Err(ParamError::Invalid {
+                key: "topics".into(),
+                why: format!(
+                    "`{n}` was not recorded from the start: topics can only be turned off while \
+                     recording (a new topic needs a restart)"
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn check(&self) -> Result<(), ParamError> {
         if self.topics.is_empty() {
             return Err(ParamError::Invalid {
@@ -108,5 +135,39 @@ impl NodeConfig for RecorderConfig {
             19.0,
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use g1_ros::param_server::Params;
+    use g1_ros::{ParamMap, ParamValue};
+
+    #[test]
+    fn topics_can_be_turned_off_while_recording_and_no_more() {
+        let cfg = RecorderConfig {
+            output: "bag".into(),
+            topics: vec!["/joint_states".into(), "/imu".into(), "/g1d/state".into()],
+            compression_level: 3,
+        };
+        let p = Params::new("/g1_recorder", cfg, &ParamMap::default()).unwrap();
+        let set = |topics: &[&str]| {
+            let v = ParamValue::StringArray(topics.iter().map(|t| t.to_string()).collect());
+            p.try_set(&[("topics".to_string(), Some(v))])
+        };
+        let c = set(&["/joint_states", "/g1d/state"]).unwrap();
+        assert_eq!(c.config.topics, ["/joint_states", "/g1d/state"]);
+        let e = set(&["/joint_states", "/odom"]).unwrap_err();
+        assert!(e.contains("`/odom` was not recorded from the start"), "{e}");
+        let e = set(&[]).unwrap_err();
+        assert!(e.contains("at least one topic"), "{e}");
+        let e = p
+            .try_set(&[(
+                "compression_level".to_string(),
+                Some(ParamValue::Integer(5)),
+            )])
+            .unwrap_err();
+        assert!(e.contains("read-only at run time"), "{e}");
     }
 }
