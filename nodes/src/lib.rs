@@ -14,6 +14,7 @@
 //! | `g1_teleop` ([`teleop_node`]) | `joy` (`sensor_msgs/Joy`) or `/lowstate` (G1 remote) | `cmd_vel` |
 //! | `g1_teleop_key` ([`teleop_node`]) | keys on standard input | `cmd_vel` |
 //! | `g1_recorder` ([`recorder_node`]) | the `topics` it is given | a rosbag2 (MCAP) directory |
+//! | `g1_sim_adapter` ([`sim_adapter_node`]) | a simulator's `/engine/joint_states`, `imu`, `odom`; `/lowcmd` | `/lowstate`, `/sim/odom`, `/engine/joint_command` |
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
@@ -31,6 +32,7 @@ pub mod recorder_node;
 pub mod replay;
 pub mod run_bag;
 pub mod runtime;
+pub mod sim_adapter_node;
 pub mod sim_node;
 pub mod summary;
 pub mod teleop_node;
@@ -70,6 +72,7 @@ pub fn maker(exec: &str) -> anyhow::Result<MakeNode> {
         "g1_teleop" => |r| boxed(teleop_node::TeleopNode::new(r, "g1_teleop")),
         "g1_teleop_key" => |r| boxed(teleop_node::TeleopNode::new(r, "g1_teleop_key")),
         "g1_recorder" => |r| boxed(recorder_node::RecorderNode::new(r)),
+        "g1_sim_adapter" => |r| boxed(sim_adapter_node::SimAdapterNode::new(r)),
         other => anyhow::bail!(
             "unknown executable `{other}` (this package has: {})",
             EXECUTABLES.join(", ")
@@ -113,7 +116,7 @@ pub fn build_node_with(
 }
 
 /// The package's node executables.
-pub const EXECUTABLES: [&str; 9] = [
+pub const EXECUTABLES: [&str; 10] = [
     "g1_sim",
     "g1_bridge",
     "g1_estimator",
@@ -123,6 +126,7 @@ pub const EXECUTABLES: [&str; 9] = [
     "g1_teleop",
     "g1_teleop_key",
     "g1_recorder",
+    "g1_sim_adapter",
 ];
 
 /// `main` of a node executable, by name (see [`node_main_with`]).

@@ -9,8 +9,7 @@
 mod config;
 mod protocol;
 
-use config::parse_script;
-pub use config::SimNodeConfig;
+pub use config::{parse_script, SimNodeConfig};
 pub use protocol::{decimation_for, low_state_of, motor_command, scripted_remote};
 
 use std::sync::{Arc, Mutex, PoisonError};

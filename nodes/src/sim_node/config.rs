@@ -65,7 +65,7 @@ impl NodeConfig for SimNodeConfig {
     }
 }
 
-pub(super) fn parse_script(entries: &[String]) -> Result<Vec<(f64, u16)>, ParamError> {
+pub fn parse_script(entries: &[String]) -> Result<Vec<(f64, u16)>, ParamError> {
     entries
         .iter()
         .map(|e| {
