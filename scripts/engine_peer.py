@@ -151,7 +151,7 @@ class MujocoEngine:
 class BulletEngine:
     """Bullet (PyBullet) on the shipped URDF and meshes."""
 
-    def __init__(self, substeps):
+    def __init__(self, substeps, armature):
         import pybullet as p
         import tempfile
         self.p = p
@@ -169,12 +169,23 @@ class BulletEngine:
         plane = p.createCollisionShape(p.GEOM_PLANE)
         p.createMultiBody(0, plane)
         self.robot = p.loadURDF(urdf, [0, 0, 0.80], flags=p.URDF_USE_INERTIA_FROM_FILE)
+        # Links the URDF gives no inertial (sensor frames) would weigh Bullet's default 1 kg.
+        for i in range(p.getNumJoints(self.robot)):
+            if p.getDynamicsInfo(self.robot, i)[0] == 1.0 and p.getJointInfo(self.robot, i)[2] == p.JOINT_FIXED:
+                p.changeDynamics(self.robot, i, mass=0.001, localInertiaDiagonal=[1e-6] * 3)
         by_name = {p.getJointInfo(self.robot, i)[1].decode(): i for i in range(p.getNumJoints(self.robot))}
         self.idx = [by_name[n] for n in NAMES]
         # Torque control: switch off Bullet's default velocity motors.
         p.setJointMotorControlArray(self.robot, self.idx, p.VELOCITY_CONTROL, forces=[0.0] * len(self.idx))
         for i in range(-1, p.getNumJoints(self.robot)):
             p.changeDynamics(self.robot, i, lateralFriction=1.0, linearDamping=0, angularDamping=0)
+        if armature:
+            # Bullet has no rotor (armature) inertia: add each joint's, from the MJCF, to its
+            # child link's inertia (on all three axes — the modelling difference this makes).
+            arm = mjcf_armature()
+            for n, i in zip(NAMES, self.idx):
+                diag = p.getDynamicsInfo(self.robot, i)[2]
+                p.changeDynamics(self.robot, i, localInertiaDiagonal=[d + arm[n] for d in diag])
         self.home = ([0, 0, 0.80], [0, 0, 0, 1])
         self.tau = np.zeros(len(NAMES))
         self.prev_lin = np.zeros(3)
@@ -206,6 +217,14 @@ class BulletEngine:
         return q, dq, list(self.tau), quat, gyro, acc, np.array(pos), quat, lin, gyro
 
 
+def mjcf_armature():
+    """Joint name → rotor armature (kg·m²) of the shipped MJCF (read through MuJoCo)."""
+    import mujoco
+    m = mujoco.MjModel.from_xml_path(os.path.join(ROOT, "assets/g1/mjcf/g1_mjx.xml"))
+    return {n: float(m.dof_armature[m.jnt_dofadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n)]])
+            for n in NAMES}
+
+
 def stamp(t):
     ns = int(round(t * 1e9))
     return Time_(ns // 1000000000, ns % 1000000000)
@@ -220,9 +239,11 @@ def main():
     ap.add_argument("--ns", default="/engine")
     ap.add_argument("--gantry-s", type=float, default=5.0)
     ap.add_argument("--substeps", type=int, default=10)
+    ap.add_argument("--no-armature", action="store_true",
+                    help="pybullet: leave the rotors' inertia out")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
-    eng = MujocoEngine() if a.engine == "mujoco" else BulletEngine(a.substeps)
+    eng = MujocoEngine() if a.engine == "mujoco" else BulletEngine(a.substeps, not a.no_armature)
 
     dp = DomainParticipant(a.domain)
     rel = Qos(Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)),
@@ -240,6 +261,7 @@ def main():
     out = {"engine": a.engine, "fell": False, "fall_time_s": None, "steps": 0, "commands": 0,
            "missed_commands": 0, "min_pelvis_z": None}
     tau = np.zeros(len(NAMES))
+    silent = 0
     wall0 = time.time()
     while t < a.seconds and time.time() - wall0 < a.wall_limit:
         q, dq, eff, quat, gyro, acc, pos, root_q, lin, ang = eng.state()
@@ -258,6 +280,8 @@ def main():
         deadline = time.time() + 0.5
         while time.time() < deadline and not got:
             for c in r_cmd.take(N=20):
+                if not hasattr(c, "name"):
+                    continue  # the writer went away (an invalid sample)
                 if order is None:
                     order = [list(c.name).index(n) for n in NAMES]
                 tau = np.array([c.effort[i] for i in order]) if len(c.effort) else tau
@@ -270,6 +294,12 @@ def main():
                 time.sleep(0.0002)
         if not got:
             out["missed_commands"] += 1
+            silent += 1
+            if first_cmd_t is not None and silent >= 4:
+                out["stopped"] = "the chain stopped answering"
+                break
+        else:
+            silent = 0
         gantry = first_cmd_t is None or t - first_cmd_t < a.gantry_s
         eng.step(tau, gantry)
         out["steps"] += 1

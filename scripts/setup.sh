@@ -55,6 +55,12 @@ if [ ! -f .venv/.g1d-setup-zenoh-v1 ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check "eclipse-zenoh==1.10.2"
   touch .venv/.g1d-setup-zenoh-v1
 fi
+# A second physics engine for the simulator-adapter test (Bullet, ≈ 100 MB wheel).
+if [ ! -f .venv/.g1d-setup-engine-v1 ]; then
+  echo "[setup] installing pybullet==3.2.7 (second physics engine for tests)"
+  .venv/bin/pip install --quiet --disable-pip-version-check "pybullet==3.2.7"
+  touch .venv/.g1d-setup-engine-v1
+fi
 SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 mkdir -p .deps/lib
 # MuJoCo: the crate links against an unversioned libmujoco.so in an absolute directory.

@@ -174,8 +174,7 @@ impl SimAdapterNode {
         let m = &c.motor_cmd;
         for (j, row) in JOINTS.iter().enumerate() {
             let off = |a: f64, b: f64| (a - b).abs() > 0.01 * b.abs().max(1e-6);
-            if m[j].mode != 0 && (off(m[j].kp as f64, row.kp()) || off(m[j].kd as f64, row.kd()))
-            {
+            if m[j].mode != 0 && (off(m[j].kp as f64, row.kp()) || off(m[j].kd as f64, row.kd())) {
                 self.counters.gain_mismatches += 1;
                 break;
             }
