@@ -137,6 +137,8 @@ pub struct SimAdapterNode {
     first_cmd_s: Option<f64>,
     last_state_s: f64,
     tick: u32,
+    /// The state count of the next progress line.
+    next_report: u64,
     pub counters: AdapterCounters,
 }
 
@@ -165,6 +167,7 @@ impl SimAdapterNode {
             first_cmd_s: None,
             last_state_s: 0.0,
             tick: 0,
+            next_report: 5000,
             counters: AdapterCounters::default(),
             _ros: ros,
         })
@@ -281,7 +284,8 @@ impl Node for SimAdapterNode {
         if let Some(i) = imus.last() {
             self.imu = Some(i);
         }
-        if self.counters.states > 0 && self.counters.states % 5000 == 0 && !states.is_empty() {
+        if self.counters.states >= self.next_report {
+            self.next_report = self.counters.states + 5000;
             self.log.info(&format!(
                 "{} states, {} LowCmds, {} commands out",
                 self.counters.states, self.counters.lowcmds, self.counters.commands_out
