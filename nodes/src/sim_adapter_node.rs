@@ -28,7 +28,7 @@ use g1::{JOINTS, NUM_JOINTS};
 use g1_hg::check_low_cmd;
 use g1_msgs::nav_msgs::Odometry;
 use g1_msgs::sensor_msgs::{Imu, JointState};
-use g1_msgs::std_msgs::Header;
+use g1_msgs::std_msgs::{Float64, Header};
 use g1_msgs::unitree::{LowCmd, LowState};
 use g1_ros::dds::{take_all, Publisher, QosPreset, RosNode, Subscription};
 use g1_ros::{range_check, NodeConfig, ParamError};
@@ -49,6 +49,11 @@ pub struct SimAdapterConfig {
     pub remote_script: Vec<String>,
     /// `LowState.mode_machine` reported.
     pub mode_machine: i64,
+    /// `joint_state`: one `sensor_msgs/JointState` on `<ns>/joint_command` (Isaac Sim's
+    /// articulation controller); `per_joint`: one `std_msgs/Float64` per joint on
+    /// `<ns>/joint/<name>/cmd_force` (effort) or `cmd_pos` (position), the topics Gazebo's
+    /// ApplyJointForce / JointPositionController systems take through ros_gz_bridge.
+    pub command_topics: String,
 }
 
 impl Default for SimAdapterConfig {
@@ -58,6 +63,7 @@ impl Default for SimAdapterConfig {
             command: "effort".into(),
             remote_script: Vec::new(),
             mode_machine: 5,
+            command_topics: "joint_state".into(),
         }
     }
 }
@@ -70,6 +76,15 @@ impl NodeConfig for SimAdapterConfig {
                 why: format!("`{}`: expected effort or position", self.command),
             });
         }
+        if !matches!(self.command_topics.as_str(), "joint_state" | "per_joint") {
+            return Err(ParamError::Invalid {
+                key: "command_topics".into(),
+                why: format!(
+                    "`{}`: expected joint_state or per_joint",
+                    self.command_topics
+                ),
+            });
+        }
         if !self.engine_ns.starts_with('/') {
             return Err(ParamError::Invalid {
                 key: "engine_ns".into(),
@@ -79,6 +94,42 @@ impl NodeConfig for SimAdapterConfig {
         range_check("mode_machine", self.mode_machine as f64, 0.0, 255.0)?;
         parse_script(&self.remote_script).map(|_| ())
     }
+}
+
+/// The adapter's simulator-side interface for `cfg`: (topic, ROS type, `in` or `out`).
+pub fn interface(cfg: &SimAdapterConfig) -> Vec<(String, &'static str, &'static str)> {
+    let ns = cfg.engine_ns.trim_end_matches('/');
+    let mut v = vec![
+        (
+            format!("{ns}/joint_states"),
+            "sensor_msgs/msg/JointState",
+            "in",
+        ),
+        (format!("{ns}/imu"), "sensor_msgs/msg/Imu", "in"),
+        (format!("{ns}/odom"), "nav_msgs/msg/Odometry", "in"),
+        ("/clock".to_string(), "rosgraph_msgs/msg/Clock", "in"),
+    ];
+    if cfg.command_topics == "per_joint" {
+        let leaf = if cfg.command == "effort" {
+            "cmd_force"
+        } else {
+            "cmd_pos"
+        };
+        for r in JOINTS.iter() {
+            v.push((
+                format!("{ns}/joint/{}/{leaf}", r.model_name()),
+                "std_msgs/msg/Float64",
+                "out",
+            ));
+        }
+    } else {
+        v.push((
+            format!("{ns}/joint_command"),
+            "sensor_msgs/msg/JointState",
+            "out",
+        ));
+    }
+    v
 }
 
 /// What the adapter counted.
@@ -131,6 +182,8 @@ pub struct SimAdapterNode {
     lowstate_pub: Publisher<LowState>,
     odom_pub: Publisher<Odometry>,
     command_pub: Publisher<JointState>,
+    /// `per_joint` commands: one publisher per joint, SDK order.
+    joint_pubs: Vec<Publisher<Float64>>,
     imu: Option<Imu>,
     cmd: Option<LowCmd>,
     /// Simulator time of the first LowCmd (the remote script's origin).
@@ -148,7 +201,16 @@ impl SimAdapterNode {
         let params = g1_ros::param_server::ParamServer::new(&mut ros, cfg.clone())?;
         let ns = cfg.engine_ns.trim_end_matches('/').to_string();
         let script = parse_script(&cfg.remote_script)?;
+        let mut joint_pubs = Vec::new();
+        if cfg.command_topics == "per_joint" {
+            for (topic, _, dir) in interface(&cfg) {
+                if dir == "out" {
+                    joint_pubs.push(ros.publisher(&topic, QosPreset::Command)?);
+                }
+            }
+        }
         Ok(Self {
+            joint_pubs,
             params,
             name: ros.ctx.names.fqn(),
             log: ros.logger(),
@@ -181,6 +243,13 @@ impl SimAdapterNode {
                 self.counters.gain_mismatches += 1;
                 break;
             }
+        }
+        if !self.joint_pubs.is_empty() {
+            for (p, c) in self.joint_pubs.iter().zip(m.iter()) {
+                p.publish(Float64 { data: c.q as f64 }).ok();
+            }
+            self.counters.commands_out += 1;
+            return;
         }
         let js = JointState {
             header: Header::new(crate::stamp(self.last_state_s), ""),
@@ -234,6 +303,13 @@ impl SimAdapterNode {
                     .collect(),
                 None => vec![0.0; NUM_JOINTS],
             };
+            if !self.joint_pubs.is_empty() {
+                for (p, t) in self.joint_pubs.iter().zip(&effort) {
+                    p.publish(Float64 { data: *t }).ok();
+                }
+                self.counters.commands_out += 1;
+                return;
+            }
             let out = JointState {
                 header: js.header.clone(),
                 name: JOINTS.iter().map(|r| r.model_name()).collect(),

@@ -161,3 +161,57 @@ fn robot_launch_starts_the_chosen_controller() {
     assert_eq!(nodes.len(), 1);
     assert!(nodes[0].respawn);
 }
+
+/// The Isaac Sim and Gazebo setups name exactly the topics `g1_sim_adapter` offers with the
+/// parameters their launch files give it (types included).
+#[test]
+fn simulator_setups_name_the_adapters_topics() {
+    use g1_nodes::sim_adapter_node::{interface, SimAdapterConfig};
+    let share = g1_testkit::repo();
+    let adapter_interface = |launch: &str| {
+        let nodes = read_launch(&share.join("launch").join(launch), &share, &[]).unwrap();
+        let n = nodes.iter().find(|n| n.exec == "g1_sim_adapter").unwrap();
+        let ctx = g1_ros::NodeContext::from_args_env(&n.exec, &n.ros_args(), &|_| None).unwrap();
+        let cfg: SimAdapterConfig = ctx.config().unwrap();
+        let mut v: Vec<(String, String)> = interface(&cfg)
+            .into_iter()
+            .map(|(t, ty, _)| (t, ty.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let yaml = |f: &str, topic: &str, ty: &str| -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(share.join(f)).unwrap();
+        let entries: Vec<serde_yaml::Value> = serde_yaml::from_str(&text).unwrap();
+        let mut v: Vec<(String, String)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e[topic].as_str().unwrap().to_string(),
+                    e[ty].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let gz = adapter_interface("gazebo.launch.xml");
+    assert_eq!(gz.len(), 4 + 29, "{gz:?}");
+    assert_eq!(
+        yaml(
+            "config/gazebo/ros_gz_bridge.yaml",
+            "ros_topic_name",
+            "ros_type_name"
+        ),
+        gz
+    );
+    let isaac = adapter_interface("isaac_sim.launch.xml");
+    assert_eq!(isaac.len(), 5, "{isaac:?}");
+    assert_eq!(yaml("config/isaac_sim/topics.yaml", "topic", "type"), isaac);
+    // The engine peer's launch file: the joint_state command topic.
+    let engine = adapter_interface("engine.launch.xml");
+    assert!(engine.contains(&(
+        "/engine/joint_command".to_string(),
+        "sensor_msgs/msg/JointState".to_string()
+    )));
+}

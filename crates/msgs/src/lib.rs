@@ -34,6 +34,7 @@ pub fn for_each_type(mut f: impl FnMut(&'static str, String)) {
         std_msgs::Header,
         std_msgs::ColorRGBA,
         std_msgs::StringMsg,
+        std_msgs::Float64,
         geometry_msgs::Point,
         geometry_msgs::Vector3,
         geometry_msgs::Quaternion,

@@ -83,6 +83,14 @@ pub mod std_msgs {
         }
         definition = "string data\n";
     }
+    ros_message! {
+        /// `std_msgs/Float64` (a per-joint command of Gazebo's joint controllers).
+        #[derive(Default, Copy)]
+        pub struct Float64 = "std_msgs/msg/Float64" uses [] {
+            pub data: f64,
+        }
+        definition = "float64 data\n";
+    }
     impl Header {
         pub fn new(stamp: Time, frame_id: &str) -> Self {
             Self {

@@ -98,6 +98,7 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
             data: "active".into(),
         },
     );
+    push(&mut out, Float64 { data: -12.5 });
     push(&mut out, pose(0.0).position);
     push(&mut out, twist().linear);
     push(&mut out, pose(0.0).orientation);
