@@ -28,6 +28,7 @@ fn robot_executables_link_neither_mujoco_nor_libtorch() {
         ("g1_teleop_key", env!("CARGO_BIN_EXE_g1_teleop_key")),
         ("g1_recorder", env!("CARGO_BIN_EXE_g1_recorder")),
         ("g1_obstacles", env!("CARGO_BIN_EXE_g1_obstacles")),
+        ("g1_sim_adapter", env!("CARGO_BIN_EXE_g1_sim_adapter")),
     ] {
         let libs = needed(path);
         assert!(
