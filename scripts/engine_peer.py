@@ -151,7 +151,7 @@ class MujocoEngine:
 class BulletEngine:
     """Bullet (PyBullet) on the shipped URDF and meshes."""
 
-    def __init__(self, substeps, armature):
+    def __init__(self, substeps, armature, friction):
         import pybullet as p
         import tempfile
         self.p = p
@@ -178,7 +178,7 @@ class BulletEngine:
         # Torque control: switch off Bullet's default velocity motors.
         p.setJointMotorControlArray(self.robot, self.idx, p.VELOCITY_CONTROL, forces=[0.0] * len(self.idx))
         for i in range(-1, p.getNumJoints(self.robot)):
-            p.changeDynamics(self.robot, i, lateralFriction=1.0, linearDamping=0, angularDamping=0)
+            p.changeDynamics(self.robot, i, lateralFriction=friction, linearDamping=0, angularDamping=0)
         if armature:
             # Bullet has no rotor (armature) inertia: add each joint's, from the MJCF, to its
             # child link's inertia (on all three axes — the modelling difference this makes).
@@ -239,11 +239,12 @@ def main():
     ap.add_argument("--ns", default="/engine")
     ap.add_argument("--gantry-s", type=float, default=5.0)
     ap.add_argument("--substeps", type=int, default=10)
+    ap.add_argument("--friction", type=float, default=1.0, help="pybullet: lateral friction")
     ap.add_argument("--no-armature", action="store_true",
                     help="pybullet: leave the rotors' inertia out")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
-    eng = MujocoEngine() if a.engine == "mujoco" else BulletEngine(a.substeps, not a.no_armature)
+    eng = MujocoEngine() if a.engine == "mujoco" else BulletEngine(a.substeps, not a.no_armature, a.friction)
 
     dp = DomainParticipant(a.domain)
     rel = Qos(Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)),
@@ -306,6 +307,10 @@ def main():
         t = out["steps"] * DT
         z = float(pos[2])
         if not gantry:
+            since = t - (first_cmd_t + a.gantry_s)
+            # The pelvis height the G1 settles at on its own feet (engine contact geometry).
+            if out.get("pelvis_z_0_5s") is None and since >= 0.5:
+                out["pelvis_z_0_5s"] = round(z, 4)
             out["min_pelvis_z"] = z if out["min_pelvis_z"] is None else min(out["min_pelvis_z"], z)
             if z < 0.45 and not out["fell"]:
                 out["fell"] = True
