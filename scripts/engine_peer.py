@@ -186,9 +186,14 @@ class BulletEngine:
             for n, i in zip(NAMES, self.idx):
                 diag = p.getDynamicsInfo(self.robot, i)[2]
                 p.changeDynamics(self.robot, i, localInertiaDiagonal=[d + arm[n] for d in diag])
-        self.home = ([0, 0, 0.80], [0, 0, 0, 1])
+        # Bullet's base position is the pelvis' centre of mass (7.6 cm below the pelvis frame);
+        # the pelvis frame and the IMU site (the MJCF's imu_in_pelvis) are offsets from it.
+        self.com = np.array(p.getDynamicsInfo(self.robot, -1)[3])
+        self.imu_site = np.array([0.04525, 0.0, -0.08339])
+        self.home = ([0.0, 0.0, 0.79 + self.com[2]], [0, 0, 0, 1])
+        p.resetBasePositionAndOrientation(self.robot, *self.home)
         self.tau = np.zeros(len(NAMES))
-        self.prev_lin = np.zeros(3)
+        self.prev_site_vel = None
 
     def step(self, tau, gantry):
         p = self.p
@@ -205,16 +210,22 @@ class BulletEngine:
         js = p.getJointStates(self.robot, self.idx)
         q = [s[0] for s in js]
         dq = [s[1] for s in js]
-        pos, orn = p.getBasePositionAndOrientation(self.robot)
-        lin, ang = p.getBaseVelocity(self.robot)
+        com_pos, orn = p.getBasePositionAndOrientation(self.robot)
+        com_vel, ang = p.getBaseVelocity(self.robot)
         x, y, z, w = orn
         quat = np.array([w, x, y, z])
-        lin = np.array(lin)
-        acc_w = (lin - self.prev_lin) / DT + np.array([0, 0, 9.81])
-        self.prev_lin = lin
+        rot = np.array(p.getMatrixFromQuaternion(orn)).reshape(3, 3)
+        ang = np.array(ang)
+        # The pelvis frame and the IMU site, from the centre of mass.
+        pos = np.array(com_pos) - rot @ self.com
+        lin = np.array(com_vel) + np.cross(ang, rot @ (-self.com))
+        site_vel = np.array(com_vel) + np.cross(ang, rot @ (self.imu_site - self.com))
+        prev = site_vel if self.prev_site_vel is None else self.prev_site_vel
+        acc_w = (site_vel - prev) / DT + np.array([0, 0, 9.81])
+        self.prev_site_vel = site_vel
         gyro = quat_rotate_inv(quat, ang)
         acc = quat_rotate_inv(quat, acc_w)
-        return q, dq, list(self.tau), quat, gyro, acc, np.array(pos), quat, lin, gyro
+        return q, dq, list(self.tau), quat, gyro, acc, pos, quat, lin, gyro
 
 
 def mjcf_armature():
@@ -239,6 +250,9 @@ def main():
     ap.add_argument("--ns", default="/engine")
     ap.add_argument("--gantry-s", type=float, default=5.0)
     ap.add_argument("--substeps", type=int, default=10)
+    ap.add_argument("--max-speed", type=float, default=1.0,
+                    help="at most this many simulated seconds per wall second (0: no cap); the "
+                         "lockstep waits for the adapter, not for a planner on the sim clock")
     ap.add_argument("--friction", type=float, default=1.0, help="pybullet: lateral friction")
     ap.add_argument("--no-armature", action="store_true",
                     help="pybullet: leave the rotors' inertia out")
@@ -303,6 +317,10 @@ def main():
             silent = 0
         gantry = first_cmd_t is None or t - first_cmd_t < a.gantry_s
         eng.step(tau, gantry)
+        if a.max_speed > 0:
+            ahead = (t + DT) / a.max_speed - (time.time() - wall0)
+            if ahead > 0:
+                time.sleep(ahead)
         out["steps"] += 1
         t = out["steps"] * DT
         z = float(pos[2])
