@@ -12,7 +12,9 @@ and Gazebo's bridges offer (what `g1_sim_adapter` connects to), over Cyclone DDS
 
 and steps in lockstep: after each state it waits (up to 0.5 s of wall time) for the torques
 answering it (stamped with the state's time), applies them for one 2 ms step, and publishes
-the next state — so the simulation runs at the pace of the chain. The pelvis hangs from a
+the next state; at every 20 ms boundary it also waits (up to 1 s) for the controller's
+joint_targets answering the previous period (`--free-running`: not) — so the simulation runs at
+the pace of the chain, and never faster than real time (`--max-speed`). The pelvis hangs from a
 gantry (held in place, upright) until --gantry-s simulated seconds after the first command.
 
 Engines: `mujoco` (MuJoCo's own Python binding on the shipped MJCF) and `pybullet` (Bullet, on
@@ -38,7 +40,8 @@ from cyclonedds.topic import Topic
 from cyclonedds.util import duration
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dds_peer import Header_, JointState_, Point_, Pose_, Quaternion_, Time_, Twist_, Vector3_  # noqa: E402
+from dds_peer import (Header_, JointState_, JointTargets_, Point_, Pose_, Quaternion_, Time_,  # noqa: E402
+                      Twist_, Vector3_)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The G1's 29 joints in SDK order (the order of the suite's joint table).
@@ -106,20 +109,23 @@ class MujocoEngine:
     """MuJoCo's Python binding on the shipped MJCF (its position actuators off: torques are
     applied as joint forces)."""
 
-    def __init__(self):
+    def __init__(self, scene):
         import mujoco
         self.mj = mujoco
-        self.m = mujoco.MjModel.from_xml_path(os.path.join(ROOT, "assets/g1/mjcf/scene.xml"))
+        self.m = mujoco.MjModel.from_xml_path(os.path.join(ROOT, "assets/g1/mjcf", scene))
         self.m.opt.timestep = DT
         self.m.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_ACTUATION
         self.d = mujoco.MjData(self.m)
-        key = mujoco.mj_name2id(self.m, mujoco.mjtObj.mjOBJ_KEY, "stand")
-        mujoco.mj_resetDataKeyframe(self.m, self.d, key)
+        key = max(mujoco.mj_name2id(self.m, mujoco.mjtObj.mjOBJ_KEY, k) for k in ("stand", "home"))
+        if key >= 0:
+            mujoco.mj_resetDataKeyframe(self.m, self.d, key)
         self.qadr = [self.m.jnt_qposadr[mujoco.mj_name2id(self.m, mujoco.mjtObj.mjOBJ_JOINT, n)] for n in NAMES]
         self.dadr = [self.m.jnt_dofadr[mujoco.mj_name2id(self.m, mujoco.mjtObj.mjOBJ_JOINT, n)] for n in NAMES]
         self.site = mujoco.mj_name2id(self.m, mujoco.mjtObj.mjOBJ_SITE, "imu_in_pelvis")
-        self.gyro = self.m.sensor_adr[mujoco.mj_name2id(self.m, mujoco.mjtObj.mjOBJ_SENSOR, "imu-pelvis-angular-velocity")]
-        self.acc = self.m.sensor_adr[mujoco.mj_name2id(self.m, mujoco.mjtObj.mjOBJ_SENSOR, "imu-pelvis-linear-acceleration")]
+        sensor = lambda *names: self.m.sensor_adr[next(  # noqa: E731 (the two files name them apart)
+            i for i in (mujoco.mj_name2id(self.m, mujoco.mjtObj.mjOBJ_SENSOR, n) for n in names) if i >= 0)]
+        self.gyro = sensor("imu-pelvis-angular-velocity", "gyro_pelvis")
+        self.acc = sensor("imu-pelvis-linear-acceleration", "accelerometer_pelvis")
         self.home = self.d.qpos[:7].copy()
         self.tau = np.zeros(len(NAMES))
         mujoco.mj_forward(self.m, self.d)
@@ -254,11 +260,17 @@ def main():
                     help="at most this many simulated seconds per wall second (0: no cap); the "
                          "lockstep waits for the adapter, not for a planner on the sim clock")
     ap.add_argument("--friction", type=float, default=1.0, help="pybullet: lateral friction")
+    ap.add_argument("--mjcf", default="scene.xml",
+                    help="mujoco: the scene of assets/g1/mjcf (scene_mjx.xml is g1_sim's model)")
+    ap.add_argument("--free-running", action="store_true",
+                    help="do not wait, at every 20 ms boundary, for joint_targets stamped at or "
+                         "after the previous boundary (by default the controller is in the "
+                         "lockstep, as in g1_sim's)")
     ap.add_argument("--no-armature", action="store_true",
                     help="pybullet: leave the rotors' inertia out")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
-    eng = MujocoEngine() if a.engine == "mujoco" else BulletEngine(a.substeps, not a.no_armature, a.friction)
+    eng = MujocoEngine(a.mjcf) if a.engine == "mujoco" else BulletEngine(a.substeps, not a.no_armature, a.friction)
 
     dp = DomainParticipant(a.domain)
     rel = Qos(Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)),
@@ -270,6 +282,8 @@ def main():
     w_odom = DataWriter(dp, Topic(dp, f"{ns}/odom", Odometry_), qos=be)
     w_clock = DataWriter(dp, Topic(dp, "rt/clock", Clock_), qos=rel)
     r_cmd = DataReader(dp, Topic(dp, f"{ns}/joint_command", JointState_), qos=rel)
+    r_targets = None if a.free_running else DataReader(dp, Topic(dp, "rt/joint_targets", JointTargets_), qos=rel)
+    newest_target = None
     order = None
     t = 0.0
     first_cmd_t = None
@@ -290,6 +304,19 @@ def main():
                                    PoseWithCovariance_(Pose_(Point_(*map(float, pos)),
                                                              Quaternion_(float(root_q[1]), float(root_q[2]), float(root_q[3]), float(root_q[0]))), [0.0] * 36),
                                    TwistWithCovariance_(Twist_(Vector3_(*map(float, lin)), Vector3_(*map(float, ang))), [0.0] * 36)))
+        # At a 20 ms boundary, the controller's targets for the previous period first.
+        if r_targets is not None and out["steps"] % 10 == 0:
+            deadline = time.time() + 1.0
+            while time.time() < deadline:
+                for m in r_targets.take(N=50):
+                    if hasattr(m, "header"):
+                        ts = m.header.stamp.sec + m.header.stamp.nanosec * 1e-9
+                        newest_target = ts if newest_target is None else max(newest_target, ts)
+                if newest_target is None or newest_target >= t - 0.02 - 1e-6:
+                    break
+                time.sleep(0.0002)
+            else:
+                out["target_waits_timed_out"] = out.get("target_waits_timed_out", 0) + 1
         # Lockstep: the torques answering this state (or, after 0.5 s, the last ones).
         got = False
         deadline = time.time() + 0.5
