@@ -140,6 +140,10 @@ class MujocoEngine:
             self.d.qvel[:6] = 0
         self.mj.mj_step(self.m, self.d)
 
+    def push(self, dv):
+        self.d.qvel[0] += dv[0]
+        self.d.qvel[1] += dv[1]
+
     def state(self):
         q = [float(self.d.qpos[a]) for a in self.qadr]
         dq = [float(self.d.qvel[a]) for a in self.dadr]
@@ -211,6 +215,10 @@ class BulletEngine:
             p.setJointMotorControlArray(self.robot, self.idx, p.TORQUE_CONTROL, forces=list(tau))
             p.stepSimulation()
 
+    def push(self, dv):
+        lin, ang = self.p.getBaseVelocity(self.robot)
+        self.p.resetBaseVelocity(self.robot, [lin[0] + dv[0], lin[1] + dv[1], lin[2]], ang)
+
     def state(self):
         p = self.p
         js = p.getJointStates(self.robot, self.idx)
@@ -260,6 +268,11 @@ def main():
                     help="at most this many simulated seconds per wall second (0: no cap); the "
                          "lockstep waits for the adapter, not for a planner on the sim clock")
     ap.add_argument("--friction", type=float, default=1.0, help="pybullet: lateral friction")
+    ap.add_argument("--cmd-vel", default="",
+                    help="vx,vy,wz: publish it on /cmd_vel at 20 Hz from the release on (the "
+                         "operator's joystick); the summary gets the velocity error")
+    ap.add_argument("--push", default="",
+                    help="T:VX,VY: at T simulated seconds add this planar velocity to the pelvis")
     ap.add_argument("--mjcf", default="scene.xml",
                     help="mujoco: the scene of assets/g1/mjcf (scene_mjx.xml is g1_sim's model)")
     ap.add_argument("--free-running", action="store_true",
@@ -282,6 +295,13 @@ def main():
     w_odom = DataWriter(dp, Topic(dp, f"{ns}/odom", Odometry_), qos=be)
     w_clock = DataWriter(dp, Topic(dp, "rt/clock", Clock_), qos=rel)
     r_cmd = DataReader(dp, Topic(dp, f"{ns}/joint_command", JointState_), qos=rel)
+    cmd_vel = [float(x) for x in a.cmd_vel.split(",")] if a.cmd_vel else None
+    w_cmd_vel = DataWriter(dp, Topic(dp, "rt/cmd_vel", Twist_), qos=rel) if cmd_vel else None
+    push_t, push_v = None, None
+    if a.push:
+        pt, pv = a.push.split(":")
+        push_t, push_v = float(pt), [float(x) for x in pv.split(",")]
+    track = []  # (t, x, y) after the release, for the velocity error
     r_targets = None if a.free_running else DataReader(dp, Topic(dp, "rt/joint_targets", JointTargets_), qos=rel)
     newest_target = None
     order = None
@@ -343,6 +363,13 @@ def main():
         else:
             silent = 0
         gantry = first_cmd_t is None or t - first_cmd_t < a.gantry_s
+        if w_cmd_vel is not None and not gantry and out["steps"] % 25 == 0:
+            w_cmd_vel.write(Twist_(Vector3_(cmd_vel[0], cmd_vel[1], 0.0), Vector3_(0.0, 0.0, cmd_vel[2])))
+        if push_t is not None and abs(t - push_t) < DT / 2:
+            eng.push(push_v)
+            out["pushed_at_s"] = round(t, 3)
+        if not gantry and out["steps"] % 10 == 0:
+            track.append((t, float(pos[0]), float(pos[1])))
         eng.step(tau, gantry)
         if a.max_speed > 0:
             ahead = (t + DT) / a.max_speed - (time.time() - wall0)
@@ -365,6 +392,15 @@ def main():
     out.update({"time_s": round(t, 3), "final_xy": [float(pos[0]), float(pos[1])],
                 "final_yaw": math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)),
                 "wall_s": round(time.time() - wall0, 1), "gantry_released_s": None if first_cmd_t is None else round(first_cmd_t + a.gantry_s, 3)})
+    if cmd_vel is not None and track:
+        # Mean planar velocity from 2 s after the release to the end, against the command.
+        t0 = track[0][0] + 2.0
+        seg = [r for r in track if r[0] >= t0]
+        if len(seg) > 1:
+            dt = seg[-1][0] - seg[0][0]
+            v = ((seg[-1][1] - seg[0][1]) / dt, (seg[-1][2] - seg[0][2]) / dt)
+            out["mean_velocity"] = [round(v[0], 3), round(v[1], 3)]
+            out["velocity_error_mps"] = round(math.hypot(v[0] - cmd_vel[0], v[1] - cmd_vel[1]), 3)
     text = json.dumps(out)
     if a.out:
         open(a.out, "w").write(text)
