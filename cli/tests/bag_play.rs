@@ -4,7 +4,7 @@
 //! trajectory: the played-back estimate follows the recorded one, and playback keeps the
 //! recording's timing.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,19 +13,6 @@ use g1_msgs::g1d::BodyPosState;
 use g1_ros::dds::{take_all, QosPreset};
 
 mod common;
-
-fn up(launch: &str, args: &[&str], domain: u16, seconds: u32) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_g1d"))
-        .arg("up")
-        .arg(common::repo().join(launch))
-        .args(args)
-        .args(["--seconds", &seconds.to_string()])
-        .env("ROS_DOMAIN_ID", domain.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
 
 /// (stamp s, root x, root y) of every Body-Pos state, by stamp.
 fn track(states: &[BodyPosState]) -> Vec<(f64, f64, f64)> {
@@ -63,14 +50,14 @@ fn a_played_recording_drives_a_fresh_estimator_along_the_recorded_estimate() {
     let bag = dir.join("chain");
     // 1. Record the chain: the recorder first (so it hears the estimator from its start).
     let rec_domain = g1_testkit::test_domain(100 + std::process::id() % 20);
-    let recorder = up(
+    let recorder = common::up(
         "launch/record.launch.xml",
         &[&format!("bag:={}", bag.display())],
         rec_domain,
         12,
     );
     std::thread::sleep(Duration::from_secs(2));
-    let chain = up("launch/sim.launch.xml", &[], rec_domain, 9);
+    let chain = common::up("launch/sim.launch.xml", &[], rec_domain, 9);
     let out = chain.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -103,7 +90,7 @@ fn a_played_recording_drives_a_fresh_estimator_along_the_recorded_estimate() {
 
     // 2. A fresh estimator on a domain of its own, fed by `g1d bag play`.
     let play_domain = g1_testkit::test_domain(120 + std::process::id() % 20);
-    let estimator = up("launch/estimator.launch.xml", &[], play_domain, 40);
+    let estimator = common::up("launch/estimator.launch.xml", &[], play_domain, 40);
     let mut peer = common::peer(play_domain, "listener");
     let states = peer
         .subscription::<BodyPosState>("/g1d/state", QosPreset::Record)

@@ -4,7 +4,7 @@
 //! parameter services (`ros2 param`), the bridge's mode service and the planner's reset
 //! (`ros2 service call`), against the chains `g1d up` starts from the launch files.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use g1_msgs::diagnostic_msgs::DiagnosticArray;
@@ -12,19 +12,6 @@ use g1_msgs::geometry_msgs::Twist;
 use g1_ros::dds::{take_all, QosPreset};
 
 mod common;
-
-fn up(launch: &str, args: &[&str], domain: u16, seconds: u32) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_g1d"))
-        .arg("up")
-        .arg(common::repo().join(launch))
-        .args(args)
-        .args(["--seconds", &seconds.to_string()])
-        .env("ROS_DOMAIN_ID", domain.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
 
 /// Runs the peer; its one JSON line.
 fn ros2_peer(domain: u16, args: &[&str]) -> serde_json::Value {
@@ -51,7 +38,7 @@ fn finish(mut chain: Child) -> String {
 #[test]
 fn node_graph_rosout_parameters_and_the_bridge_mode_service() {
     let domain = g1_testkit::test_domain(60 + std::process::id() % 20);
-    let chain = up("launch/sim.launch.xml", &[], domain, 40);
+    let chain = common::up("launch/sim.launch.xml", &[], domain, 40);
     // Every node of the launch file, as `ros2 node list` finds them, and a /rosout line of
     // the bridge (its standby transition).
     let g = ros2_peer(
@@ -141,7 +128,7 @@ fn node_graph_rosout_parameters_and_the_bridge_mode_service() {
 #[test]
 fn planner_parameters_change_its_behaviour_and_reset_clears_it() {
     let domain = g1_testkit::test_domain(80 + std::process::id() % 20);
-    let chain = up(
+    let chain = common::up(
         "launch/sim_diffusion.launch.xml",
         &["lockstep:=true"],
         domain,

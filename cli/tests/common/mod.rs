@@ -76,3 +76,18 @@ pub fn wait_active(mode: &Subscription<StringMsg>, timeout: Duration, chain: &mu
     }
     panic!("the bridge never turned active\n{log}");
 }
+
+/// `g1d up <launch> <args> --seconds <seconds>` on `domain` (the repository's launch file;
+/// stdout dropped, stderr piped for the log).
+pub fn up(launch: &str, args: &[&str], domain: u16, seconds: u32) -> Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_g1d"))
+        .arg("up")
+        .arg(repo().join(launch))
+        .args(args)
+        .args(["--seconds", &seconds.to_string()])
+        .env("ROS_DOMAIN_ID", domain.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
