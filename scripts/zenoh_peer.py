@@ -3,8 +3,8 @@
 
   zenoh_peer.py --listen tcp/127.0.0.1:PORT --domain D --seconds S [--cmd-vel VX,VY,WZ]
 
-It subscribes the keys rmw_zenoh gives /joint_states (sensor_msgs/JointState) and /lowstate
-(unitree_hg/LowState) in domain D with any type hash, decodes the CDR payloads with its own
+It subscribes the keys rmw_zenoh gives /joint_states (sensor_msgs/JointState), /lowstate
+(unitree_hg/LowState) and /rosout (rcl_interfaces/Log) in domain D with any type hash, decodes the CDR payloads with its own
 type declarations (Cyclone DDS' Python IDL, from scripts/dds_peer.py) and checks each
 LowState's CRC; it reads the liveliness tokens (the ROS graph rmw_zenoh builds) and, once a
 subscription to /cmd_vel is among them, publishes geometry_msgs/Twist there at 20 Hz under the
@@ -20,7 +20,22 @@ import time
 import zenoh
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dds_peer import JointState_, LowState_, Twist_, Vector3_, low_state_crc  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from cyclonedds.idl import IdlStruct  # noqa: E402
+from cyclonedds.idl.types import uint8, uint32  # noqa: E402
+from dds_peer import JointState_, LowState_, Time_, Twist_, Vector3_, low_state_crc  # noqa: E402
+
+
+@dataclass
+class Log_(IdlStruct, typename="rcl_interfaces::msg::dds_::Log_"):
+    stamp: Time_
+    level: uint8
+    name: str
+    msg: str
+    file: str
+    function: str
+    line: uint32
 
 
 def main():
@@ -40,7 +55,7 @@ def main():
     d = a.domain
     out = {"joint_states": 0, "lowstate": 0, "lowstate_crc_ok": 0, "names": None,
            "keys": {}, "tokens": [], "cmd_vel_hash": None, "cmd_vel_published": 0,
-           "decode_errors": []}
+           "decode_errors": [], "rosout": []}
 
     def on_joints(sample):
         try:
@@ -61,7 +76,16 @@ def main():
         except Exception as e:  # noqa: BLE001
             out["decode_errors"].append(f"lowstate: {e}")
 
+    def on_rosout(sample):
+        try:
+            m = Log_.deserialize(bytes(sample.payload.to_bytes()))
+            if len(out["rosout"]) < 100:
+                out["rosout"].append({"name": m.name, "level": m.level, "msg": m.msg})
+        except Exception as e:  # noqa: BLE001
+            out["decode_errors"].append(f"rosout: {e}")
+
     subs = [
+        session.declare_subscriber(f"{d}/rosout/rcl_interfaces::msg::dds_::Log_/*", on_rosout),
         session.declare_subscriber(f"{d}/joint_states/sensor_msgs::msg::dds_::JointState_/*", on_joints),
         session.declare_subscriber(f"{d}/lowstate/unitree_hg::msg::dds_::LowState_/*", on_lowstate),
     ]

@@ -2,8 +2,8 @@
 //! Eclipse Zenoh's Python binding (scripts/zenoh_peer.py) runs the router the suite connects
 //! to, receives `/joint_states` and `/lowstate` under rmw_zenoh's key expressions and decodes
 //! them with its own type declarations, finds the nodes and the `/cmd_vel` subscription in the
-//! liveliness tokens, and publishes `cmd_vel` — which the expert then follows (it turns in
-//! place instead of walking ahead).
+//! liveliness tokens, reads `/rosout`, and publishes `cmd_vel` — which the expert then follows
+//! (it turns in place instead of walking ahead).
 
 use std::process::{Command, Stdio};
 
@@ -66,6 +66,16 @@ fn a_zenoh_peer_reads_the_suite_and_steers_it() {
         "{r}"
     );
     assert_eq!(r["names"][0], "left_hip_pitch_joint");
+    // /rosout: the bridge's transitions, as rcl_interfaces/Log.
+    assert!(
+        r["rosout"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["name"] == "g1_bridge" && l["msg"].as_str().unwrap().contains("→ standby")),
+        "{}",
+        r["rosout"]
+    );
     // Under rmw_zenoh's keys, with the hashes computed from the definitions.
     assert_eq!(
         r["keys"]["joint_states"],

@@ -56,6 +56,7 @@ pub fn for_each_type(mut f: impl FnMut(&'static str, String)) {
         visualization_msgs::MarkerArray,
         tf2_msgs::TFMessage,
         rosgraph_msgs::Clock,
+        rcl_interfaces::Log,
         diagnostic_msgs::KeyValue,
         diagnostic_msgs::DiagnosticStatus,
         diagnostic_msgs::DiagnosticArray,

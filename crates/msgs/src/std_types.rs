@@ -428,6 +428,27 @@ pub mod rosgraph_msgs {
     }
 }
 
+pub mod rcl_interfaces {
+    use super::builtin_interfaces::Time;
+    use super::*;
+    ros_message! {
+        /// A log line on `/rosout` (what the nodes send on Zenoh; on DDS ros2-client's own).
+        #[derive(Default)]
+        pub struct Log = "rcl_interfaces/msg/Log" uses [Time] {
+            pub stamp: Time,
+            pub level: u8,
+            pub name: String,
+            pub msg: String,
+            pub file: String,
+            pub function: String,
+            pub line: u32,
+        }
+        definition = "byte DEBUG=10\nbyte INFO=20\nbyte WARN=30\nbyte ERROR=40\nbyte FATAL=50\n\
+                      builtin_interfaces/Time stamp\nuint8 level\nstring name\nstring msg\n\
+                      string file\nstring function\nuint32 line\n";
+    }
+}
+
 /// `std_srvs/srv/Trigger`'s two halves.
 pub mod std_srvs {
     use serde::{Deserialize, Serialize};

@@ -289,6 +289,8 @@ enum NodeInner {
 /// A ROS 2 node on the wire, with its resolved names.
 pub struct RosNode {
     node: NodeInner,
+    /// `/rosout` on Zenoh (on DDS, ros2-client's rosout writer carries the log).
+    rosout_zenoh: Option<Arc<Publisher<g1_msgs::rcl_interfaces::Log>>>,
     dds: Dds,
     publish_failures: Arc<AtomicU64>,
     pub ctx: NodeContext,
@@ -313,12 +315,19 @@ impl RosNode {
             )?),
             Transport::Dds(c) => NodeInner::Dds(Box::new(Self::dds_node(c, &ctx)?)),
         };
-        Ok(Self {
+        let zenoh = !matches!(node, NodeInner::Dds(_));
+        let mut me = Self {
             node,
+            rosout_zenoh: None,
             dds: dds.clone(),
             publish_failures: Arc::new(AtomicU64::new(0)),
             ctx,
-        })
+        };
+        if zenoh && me.ctx.rosout_logs {
+            let p = me.publisher::<g1_msgs::rcl_interfaces::Log>("/rosout", QosPreset::Command)?;
+            me.rosout_zenoh = Some(Arc::new(p));
+        }
+        Ok(me)
     }
 
     fn dds_node(c: &Context, ctx: &NodeContext) -> Result<Node> {
@@ -360,7 +369,7 @@ impl RosNode {
             NodeInner::Dds(n) if self.ctx.rosout_logs => Some(n.logging_handle()),
             _ => None,
         };
-        crate::rosout::NodeLogger::new(&self.ctx, handle)
+        crate::rosout::NodeLogger::new(&self.ctx, handle, self.rosout_zenoh.clone())
     }
 
     /// When this node's participant is secured: the same node on an unsecured participant of

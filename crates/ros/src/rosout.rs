@@ -18,6 +18,8 @@ pub struct NodeLogger {
     level: LogLevel,
     stdout: bool,
     rosout: Option<Arc<NodeLoggingHandle>>,
+    /// `/rosout` on Zenoh.
+    zenoh: Option<Arc<crate::dds::Publisher<g1_msgs::rcl_interfaces::Log>>>,
 }
 
 impl std::fmt::Debug for NodeLogger {
@@ -48,7 +50,11 @@ fn ros_level(l: LogLevel) -> ros2_client::ros2::LogLevel {
 }
 
 impl NodeLogger {
-    pub(crate) fn new(ctx: &NodeContext, rosout: Option<NodeLoggingHandle>) -> Self {
+    pub(crate) fn new(
+        ctx: &NodeContext,
+        rosout: Option<NodeLoggingHandle>,
+        zenoh: Option<Arc<crate::dds::Publisher<g1_msgs::rcl_interfaces::Log>>>,
+    ) -> Self {
         let fqn = ctx.names.fqn();
         Self {
             logger_name: logger_name(&fqn),
@@ -56,17 +62,18 @@ impl NodeLogger {
             level: ctx.log_level,
             stdout: ctx.stdout_logs,
             rosout: rosout.map(Arc::new),
+            zenoh,
         }
     }
 
     /// A logger that writes to stderr only (before a node exists, and in tests).
     pub fn stderr_only(ctx: &NodeContext) -> Self {
-        Self::new(ctx, None)
+        Self::new(ctx, None, None)
     }
 
     /// Whether a line of `level` is written anywhere.
     pub fn enabled(&self, level: LogLevel) -> bool {
-        level >= self.level && (self.stdout || self.rosout.is_some())
+        level >= self.level && (self.stdout || self.rosout.is_some() || self.zenoh.is_some())
     }
 
     /// Writes `msg` at `level` (the caller's file and line go to `/rosout`).
@@ -85,8 +92,30 @@ impl NodeLogger {
             };
             eprintln!("[{}] {tag}{msg}", self.fqn);
         }
+        let at = std::panic::Location::caller();
+        if let Some(p) = &self.zenoh {
+            let ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            let level = match level {
+                LogLevel::Debug => 10,
+                LogLevel::Info => 20,
+                LogLevel::Warn => 30,
+                LogLevel::Error => 40,
+                LogLevel::Fatal => 50,
+            };
+            p.publish(g1_msgs::rcl_interfaces::Log {
+                stamp: g1_msgs::builtin_interfaces::Time::from_nanos(ns),
+                level,
+                name: self.logger_name.clone(),
+                msg: msg.to_string(),
+                file: at.file().to_string(),
+                function: String::new(),
+                line: at.line(),
+            })
+            .ok();
+        }
         if let Some(h) = &self.rosout {
-            let at = std::panic::Location::caller();
             h.rosout_raw(
                 ros2_client::builtin_interfaces::Time::now(),
                 ros_level(level),

@@ -14,7 +14,7 @@
 //! The session is rmw_zenoh's default: a peer that connects to the router at
 //! `tcp/localhost:7447`, listens on loopback, multicast scouting off; `ZENOH_SESSION_CONFIG_URI`
 //! (a JSON5 file) and `ZENOH_CONFIG_OVERRIDE` (`key=value;…`) change it, as with rmw_zenoh.
-//! What the DDS side has beyond publish/subscribe (services, `/rosout`, DDS Security,
+//! What the DDS side has beyond publish/subscribe and `/rosout` (services, DDS Security,
 //! transient-local history for late joiners) is not offered on Zenoh.
 
 use std::collections::VecDeque;

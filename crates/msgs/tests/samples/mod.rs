@@ -272,6 +272,18 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
     );
     push(
         &mut out,
+        g1_msgs::rcl_interfaces::Log {
+            stamp: Time { sec: 7, nanosec: 9 },
+            level: 30,
+            name: "g1_bridge".into(),
+            msg: "damping → standby".into(),
+            file: "nodes/src/bridge_node.rs".into(),
+            function: String::new(),
+            line: 176,
+        },
+    );
+    push(
+        &mut out,
         Clock {
             clock: Time {
                 sec: 42,
