@@ -93,6 +93,17 @@ class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
 
 
 @dataclass
+class Log_(IdlStruct, typename="rcl_interfaces::msg::dds_::Log_"):
+    stamp: Time_
+    level: uint8
+    name: str
+    msg: str
+    file: str
+    function: str
+    line: uint32
+
+
+@dataclass
 class Header_(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
     stamp: Time_ = field(default_factory=Time_)
     frame_id: str = ""

@@ -40,6 +40,9 @@ from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 from cyclonedds.util import duration
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dds_peer import Log_, Time_  # noqa: E402,F401
+
 
 # --- rmw_dds_common (Iron and later: a GID is 16 bytes) -----------------------------------------
 @dataclass
@@ -62,21 +65,7 @@ class ParticipantEntitiesInfo_(IdlStruct, typename="rmw_dds_common::msg::dds_::P
 
 
 # --- builtin_interfaces / rcl_interfaces ---------------------------------------------------------
-@dataclass
-class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
-    sec: int32
-    nanosec: uint32
-
-
-@dataclass
-class Log_(IdlStruct, typename="rcl_interfaces::msg::dds_::Log_"):
-    stamp: Time_
-    level: uint8
-    name: str
-    msg: str
-    file: str
-    function: str
-    line: uint32
+# builtin_interfaces/Time and rcl_interfaces/Log: scripts/dds_peer.py
 
 
 @dataclass

@@ -20,22 +20,7 @@ import time
 import zenoh
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dataclasses import dataclass  # noqa: E402
-
-from cyclonedds.idl import IdlStruct  # noqa: E402
-from cyclonedds.idl.types import uint8, uint32  # noqa: E402
-from dds_peer import JointState_, LowState_, Time_, Twist_, Vector3_, low_state_crc  # noqa: E402
-
-
-@dataclass
-class Log_(IdlStruct, typename="rcl_interfaces::msg::dds_::Log_"):
-    stamp: Time_
-    level: uint8
-    name: str
-    msg: str
-    file: str
-    function: str
-    line: uint32
+from dds_peer import JointState_, Log_, LowState_, Twist_, Vector3_, low_state_crc  # noqa: E402
 
 
 def main():

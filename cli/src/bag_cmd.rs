@@ -1,6 +1,6 @@
 //! `g1d bag info|repair|play`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -110,8 +110,8 @@ fn check_play_args(a: &PlayArgs) -> Result<()> {
 
 /// The bag's messages on `wanted` (all topics when empty), by recording time; the topics'
 /// names and types.
-fn load(path: &Path, wanted: &[String]) -> Result<(Vec<Recorded>, Vec<TopicName>)> {
-    let bag = g1_bag::Bag::open(path)?;
+fn load(bag: &g1_bag::Bag, wanted: &[String]) -> Result<(Vec<Recorded>, Vec<TopicName>)> {
+    let path = bag.path.as_path();
     let mut topics: Vec<TopicName> = Vec::new();
     let mut msgs = Vec::new();
     let report = bag
@@ -168,11 +168,8 @@ fn load(path: &Path, wanted: &[String]) -> Result<(Vec<Recorded>, Vec<TopicName>
 }
 
 /// Whether the bag's metadata says `topic` was offered transient-local (latched).
-fn latched(path: &Path, topic: &str) -> bool {
-    let Ok(bag) = g1_bag::Bag::open(path) else {
-        return false;
-    };
-    bag.metadata.is_some_and(|m| {
+fn latched(bag: &g1_bag::Bag, topic: &str) -> bool {
+    bag.metadata.as_ref().is_some_and(|m| {
         m.rosbag2_bagfile_information
             .topics_with_message_count
             .iter()
@@ -191,7 +188,11 @@ pub fn play(a: &PlayArgs) -> Result<()> {
     use g1_ros::raw::RawPublisher;
 
     check_play_args(a)?;
-    let (msgs, topics) = load(&a.bag, &a.topics)?;
+    let bag = g1_bag::Bag::open(&a.bag)?;
+    let (msgs, topics) = load(&bag, &a.topics)?;
+    let latched: Vec<bool> = topics.iter().map(|(t, _)| latched(&bag, t)).collect();
+    drop(bag); // the messages are copied out: the file's bytes go
+
     let ctx = g1_ros::NodeContext::from_args("rosbag2_player", &["--ros-args".to_string()])?;
     let security = g1_ros::SecurityEnv::from_vars(&|k| std::env::var(k).ok(), None, &mut |w| {
         eprintln!("warning: {w}")
@@ -200,7 +201,8 @@ pub fn play(a: &PlayArgs) -> Result<()> {
     let mut node = RosNode::new(&dds, ctx)?;
     let pubs = topics
         .iter()
-        .map(|(t, ty)| RawPublisher::new(&node, t, ty, 1000, latched(&a.bag, t)))
+        .zip(&latched)
+        .map(|((t, ty), l)| RawPublisher::new(&node, t, ty, 1000, *l))
         .collect::<Result<Vec<_>>>()?;
     let clock = match a.clock {
         Some(_) => Some(node.publisher::<Clock>("/clock", QosPreset::Command)?),

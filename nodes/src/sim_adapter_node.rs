@@ -35,7 +35,7 @@ use g1_ros::{range_check, NodeConfig, ParamError};
 use serde::{Deserialize, Serialize};
 
 use crate::runtime::Node;
-use crate::sim_node::{low_state_of, parse_script, scripted_remote};
+use crate::sim_node::{low_state_of, motor_command, parse_script, scripted_remote};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -145,15 +145,10 @@ pub struct AdapterCounters {
 }
 
 /// The motor drivers' torque for one joint (unpowered motors give none), within the effort
-/// limit.
+/// limit: the simulator's PD law ([`g1_sim::MotorCommand::torque`]).
 pub fn pd_torque(cmd: &LowCmd, j: usize, q: f64, dq: f64) -> f64 {
-    let m = &cmd.motor_cmd[j];
-    if m.mode == 0 {
-        return 0.0;
-    }
-    let tau = m.kp as f64 * (m.q as f64 - q) + m.kd as f64 * (m.dq as f64 - dq) + m.tau as f64;
-    let lim = JOINTS[j].effort_limit_nm();
-    tau.clamp(-lim, lim)
+    let c = motor_command(cmd);
+    c.torque(j, c.q[j], q, dq)
 }
 
 /// For each SDK joint, its index in the simulator's `names` (`None`: a joint is missing).
@@ -297,9 +292,9 @@ impl SimAdapterNode {
         self.lowstate_pub.publish(ls).ok();
         self.counters.states += 1;
         if self.cfg.command == "effort" {
-            let effort: Vec<f64> = match &self.cmd {
+            let effort: Vec<f64> = match self.cmd.as_ref().map(motor_command) {
                 Some(c) => (0..NUM_JOINTS)
-                    .map(|j| pd_torque(c, j, q[j], dq[j]))
+                    .map(|j| c.torque(j, c.q[j], q[j], dq[j]))
                     .collect(),
                 None => vec![0.0; NUM_JOINTS],
             };

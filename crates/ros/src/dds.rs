@@ -93,26 +93,43 @@ pub enum QosPreset {
 }
 
 impl QosPreset {
+    /// The history depth (keep last).
+    pub fn depth(self) -> usize {
+        match self {
+            Self::Sensor | Self::Latched => 1,
+            Self::Command => 10,
+            Self::Record => 500,
+        }
+    }
+
     pub fn profile(self) -> QosProfile {
         let base = QosProfile::publisher_default().durability(Durability::Volatile);
         match self {
             Self::Sensor => base
                 .reliability(Reliability::BestEffort)
-                .history(History::KeepLast { depth: 1 }),
+                .history(History::KeepLast {
+                    depth: self.depth(),
+                }),
             Self::Command => base
                 .reliability(Reliability::Reliable {
                     when_full: WhenFull::Wait(Duration::from_millis(10)),
                 })
-                .history(History::KeepLast { depth: 10 }),
+                .history(History::KeepLast {
+                    depth: self.depth(),
+                }),
             Self::Latched => base
                 .reliability(Reliability::Reliable {
                     when_full: WhenFull::Wait(Duration::from_millis(10)),
                 })
                 .durability(Durability::TransientLocal)
-                .history(History::KeepLast { depth: 1 }),
+                .history(History::KeepLast {
+                    depth: self.depth(),
+                }),
             Self::Record => base
                 .reliability(Reliability::BestEffort)
-                .history(History::KeepLast { depth: 500 }),
+                .history(History::KeepLast {
+                    depth: self.depth(),
+                }),
         }
     }
 }
@@ -428,12 +445,7 @@ impl RosNode {
         if let NodeInner::Zenoh(z) = &self.node {
             let full = self.ctx.names.resolve_topic(topic);
             let p = z
-                .publisher(
-                    &full,
-                    &crate::raw::dds_type_name(M::TYPE_NAME)?,
-                    &g1_msgs::type_hash::rihs01::<M>(),
-                    qos,
-                )
+                .publisher::<M>(&full, qos)
                 .with_context(|| format!("publisher {full}"))?;
             return Ok(Publisher {
                 inner: PubInner::Zenoh(p),
@@ -467,12 +479,7 @@ impl RosNode {
         if let NodeInner::Zenoh(z) = &self.node {
             let full = self.ctx.names.resolve_topic(topic);
             let s = z
-                .subscription(
-                    &full,
-                    &crate::raw::dds_type_name(M::TYPE_NAME)?,
-                    &g1_msgs::type_hash::rihs01::<M>(),
-                    qos,
-                )
+                .subscription::<M>(&full, qos)
                 .with_context(|| format!("subscription {full}"))?;
             return Ok(Subscription {
                 inner: SubInner::Zenoh(s),

@@ -444,58 +444,33 @@ impl<T: NodeConfig + Serialize + Clone> ParamServer<T> {
         }
         self.next_poll_s = now_s + 0.02;
         let mut out = None;
-        for r in self.list.take() {
-            match r {
-                Ok((id, q)) => {
-                    let result = self.params.list(&q.prefixes, q.depth);
-                    self.list
-                        .reply(&id, &ListParametersResponse { result })
-                        .ok();
-                }
-                Err(e) => self.unreadable(&e),
+        let params = &self.params;
+        let mut errors = self.list.serve(|q| ListParametersResponse {
+            result: params.list(&q.prefixes, q.depth),
+        });
+        errors.extend(self.get.serve(|q| {
+            GetParametersResponse {
+                values: q
+                    .names
+                    .iter()
+                    .map(|n| params.get(n).map_or_else(not_set, to_raw))
+                    .collect(),
             }
-        }
-        for r in self.get.take() {
-            match r {
-                Ok((id, q)) => {
-                    let values = q
-                        .names
-                        .iter()
-                        .map(|n| match self.params.get(n) {
-                            Some(v) => to_raw(v),
-                            None => to_raw(&ParamValue::Bool(false)).not_set(),
-                        })
-                        .collect();
-                    self.get.reply(&id, &GetParametersResponse { values }).ok();
-                }
-                Err(e) => self.unreadable(&e),
+        }));
+        errors.extend(self.types.serve(|q| {
+            GetParameterTypesResponse {
+                values: q
+                    .names
+                    .iter()
+                    .map(|n| params.get(n).map_or(ParameterType::NOT_SET, type_code))
+                    .collect(),
             }
-        }
-        for r in self.types.take() {
-            match r {
-                Ok((id, q)) => {
-                    let values = q
-                        .names
-                        .iter()
-                        .map(|n| self.params.get(n).map_or(ParameterType::NOT_SET, type_code))
-                        .collect();
-                    self.types
-                        .reply(&id, &GetParameterTypesResponse { values })
-                        .ok();
-                }
-                Err(e) => self.unreadable(&e),
-            }
-        }
-        for r in self.describe.take() {
-            match r {
-                Ok((id, q)) => {
-                    let values = q.names.iter().map(|n| self.params.describe(n)).collect();
-                    self.describe
-                        .reply(&id, &DescribeParametersResponse { values })
-                        .ok();
-                }
-                Err(e) => self.unreadable(&e),
-            }
+        }));
+        errors.extend(self.describe.serve(|q| DescribeParametersResponse {
+            values: q.names.iter().map(|n| params.describe(n)).collect(),
+        }));
+        for e in &errors {
+            self.unreadable(e);
         }
         for r in self.set.take() {
             match r {
@@ -573,16 +548,12 @@ impl<T: NodeConfig + Serialize + Clone> ParamServer<T> {
     }
 }
 
-trait NotSet {
-    fn not_set(self) -> Self;
-}
-
-impl NotSet for RawValue {
-    fn not_set(mut self) -> Self {
-        self.ptype = ParameterType::NOT_SET;
-        self.boolean_value = false;
-        self
-    }
+/// The value of a parameter that is not set.
+fn not_set() -> RawValue {
+    let mut r = to_raw(&ParamValue::Bool(false));
+    r.ptype = ParameterType::NOT_SET;
+    r.boolean_value = false;
+    r
 }
 
 #[cfg(test)]

@@ -300,6 +300,21 @@ impl<Req: DeserializeOwned, Resp: Serialize> Service<Req, Resp> {
         out
     }
 
+    /// Answers every waiting request with `answer` (a reply that cannot be written is
+    /// dropped); returns why the unreadable requests were not answered.
+    pub fn serve(&self, mut answer: impl FnMut(Req) -> Resp) -> Vec<anyhow::Error> {
+        let mut errors = Vec::new();
+        for r in self.take() {
+            match r {
+                Ok((id, q)) => {
+                    self.reply(&id, &answer(q)).ok();
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        errors
+    }
+
     /// Answers the request `id`.
     pub fn reply(&self, id: &RequestId, resp: &Resp) -> Result<()> {
         let Some((_, writer)) = &self.io else {

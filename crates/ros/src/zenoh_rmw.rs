@@ -27,7 +27,11 @@ use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
 use zenoh::Wait;
 
+use g1_msgs::type_hash::rihs01;
+use g1_msgs::Message;
+
 use crate::dds::QosPreset;
+use crate::raw::dds_type_name;
 
 /// The liveliness tokens' key prefix.
 pub const ADMIN_SPACE: &str = "@ros2_lv";
@@ -49,13 +53,12 @@ pub fn topic_key(domain: u16, topic: &str, dds_type: &str, hash: &str) -> String
 /// rmw_zenoh's QoS field of a liveliness key (reliability:durability:history,depth:deadline:
 /// lifespan:liveliness; defaults left empty).
 pub fn qos_field(q: QosPreset) -> String {
-    let (rel, dur, depth) = match q {
-        QosPreset::Sensor => ("2", "", 1),
-        QosPreset::Command => ("", "", 10),
-        QosPreset::Latched => ("", "1", 1),
-        QosPreset::Record => ("2", "", 500),
+    let (rel, dur) = match q {
+        QosPreset::Sensor | QosPreset::Record => ("2", ""),
+        QosPreset::Command => ("", ""),
+        QosPreset::Latched => ("", "1"),
     };
-    format!("{rel}:{dur}:,{depth}:,:,:,,")
+    format!("{rel}:{dur}:,{}:,:,:,,", q.depth())
 }
 
 /// The attachment rmw_zenoh sends with every message.
@@ -191,14 +194,10 @@ impl ZenohNode {
         )
     }
 
-    /// A publisher on the resolved `topic` of DDS type `dds_type` with REP-2016 `hash`.
-    pub fn publisher(
-        &self,
-        topic: &str,
-        dds_type: &str,
-        hash: &str,
-        qos: QosPreset,
-    ) -> Result<ZenohPublisher> {
+    /// A publisher of `M` on the resolved `topic` (its key and token carry `M`'s REP-2016
+    /// hash).
+    pub fn publisher<M: Message>(&self, topic: &str, qos: QosPreset) -> Result<ZenohPublisher> {
+        let (dds_type, hash) = (&dds_type_name(M::TYPE_NAME)?, &rihs01::<M>());
         let key = topic_key(self.ctx.domain, topic, dds_type, hash);
         let token_key = self.entity_key("MP", topic, dds_type, hash, qos);
         let gid: [u8; 16] = {
@@ -221,22 +220,16 @@ impl ZenohNode {
         })
     }
 
-    /// A subscription on the resolved `topic` (any type hash), keeping the newest `depth`
-    /// samples until taken.
-    pub fn subscription<M>(
+    /// A subscription to `M` on the resolved `topic` (any type hash), keeping the newest
+    /// samples (the preset's depth) until taken.
+    pub fn subscription<M: Message>(
         &self,
         topic: &str,
-        dds_type: &str,
-        hash: &str,
         qos: QosPreset,
     ) -> Result<ZenohSubscription<M>> {
+        let (dds_type, hash) = (&dds_type_name(M::TYPE_NAME)?, &rihs01::<M>());
         let key = topic_key(self.ctx.domain, topic, dds_type, "*");
-        let depth = match qos {
-            QosPreset::Sensor => 1,
-            QosPreset::Command => 10,
-            QosPreset::Latched => 1,
-            QosPreset::Record => 500,
-        };
+        let depth = qos.depth();
         let queue: Arc<Mutex<VecDeque<Vec<u8>>>> = Arc::new(Mutex::new(VecDeque::new()));
         let q = queue.clone();
         let subscriber = self

@@ -54,6 +54,17 @@ pub struct MotorCommand {
 }
 
 impl MotorCommand {
+    /// The motor driver's torque at joint `j` towards the position `q_target` (this command's
+    /// `q`, or that less an encoder offset) from `q`, `dq`: the PD law, clamped to the effort
+    /// limit.
+    pub fn torque(&self, j: usize, q_target: f64, q: f64, dq: f64) -> f64 {
+        let lim = JOINTS[j].effort_limit_nm();
+        (self.kp[j].max(0.0) * (q_target - q)
+            + self.kd[j].max(0.0) * (self.dq[j] - dq)
+            + self.tau[j])
+            .clamp(-lim, lim)
+    }
+
     /// Position targets with the joint table's default gains.
     pub fn position(q: [f64; NUM_JOINTS]) -> Self {
         Self {
@@ -563,14 +574,7 @@ impl Sim {
         let c = &self.command;
         // The motor's torque estimate for the current state: the PD law MuJoCo applies in the
         // next step (`actuator_force` in MjData lags one physics step behind q, dq).
-        let tau = std::array::from_fn(|i| {
-            let lim = JOINTS[i].effort_limit_nm();
-            let ctrl = c.q[i] - off[i];
-            (c.kp[i].max(0.0) * (ctrl - qpos[7 + i])
-                + c.kd[i].max(0.0) * (c.dq[i] - qvel[6 + i])
-                + c.tau[i])
-                .clamp(-lim, lim)
-        });
+        let tau = std::array::from_fn(|i| c.torque(i, c.q[i] - off[i], qpos[7 + i], qvel[6 + i]));
         Sensors {
             imu_quat_wxyz: [
                 s[self.sensor_quat],
