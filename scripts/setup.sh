@@ -21,8 +21,10 @@ fi
 if ! command -v colcon >/dev/null 2>&1 || ! command -v cmake >/dev/null 2>&1; then
   echo "[setup] installing colcon and cmake (Debian) for colcon build"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq colcon python3-colcon-ros \
-    python3-colcon-cmake cmake
+  # Only the colcon-build test needs them: without root or sudo, warn and go on.
+  { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq colcon python3-colcon-ros \
+      python3-colcon-cmake cmake; } \
+    || echo "[setup] warning: could not install colcon/cmake; cli/tests/colcon_install.rs will fail"
 fi
 
 if [ ! -x .venv/bin/python ]; then
