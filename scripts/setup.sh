@@ -27,6 +27,16 @@ if ! command -v colcon >/dev/null 2>&1 || ! command -v cmake >/dev/null 2>&1; th
     || echo "[setup] warning: could not install colcon/cmake; cli/tests/colcon_install.rs will fail"
 fi
 
+# The viewer's renderers (Mesa's software GL and Vulkan) and a virtual display for its window
+# test. Offscreen pictures need only the first; without root or sudo, warn and go on.
+if ! command -v xvfb-run >/dev/null 2>&1 || [ ! -f /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then
+  echo "[setup] installing Mesa (software GL/Vulkan) and Xvfb (Debian) for the 3-D viewer"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libegl-mesa0 libgl1-mesa-dri \
+      mesa-vulkan-drivers xvfb xauth; } \
+    || echo "[setup] warning: could not install Mesa/Xvfb; the viewer's tests will fail"
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   "$PY" -m venv .venv
@@ -62,6 +72,12 @@ if [ ! -f .venv/.g1d-setup-engine-v1 ]; then
   echo "[setup] installing pybullet==3.2.7 (second physics engine for tests)"
   .venv/bin/pip install --quiet --disable-pip-version-check "pybullet==3.2.7"
   touch .venv/.g1d-setup-engine-v1
+fi
+# An independent reader of the viewer's GIF clips.
+if [ ! -f .venv/.g1d-setup-pillow-v1 ]; then
+  echo "[setup] installing pillow==11.0.0 (GIF reader for tests)"
+  .venv/bin/pip install --quiet --disable-pip-version-check "pillow==11.0.0"
+  touch .venv/.g1d-setup-pillow-v1
 fi
 SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 mkdir -p .deps/lib

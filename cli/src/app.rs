@@ -5,7 +5,7 @@
 use crate::{
     bag_cmd, bench, bench_estimator, bench_model, collect_cmd, courses_cmd, dataset_cmd, demo_cmd,
     drive_cmd, eval_cmd, model_cmd, plans_cmd, replay_cmd, robustness_cmd, security_cmd, torch,
-    train_cmd, up_cmd,
+    train_cmd, up_cmd, view_cmd,
 };
 use g1_data::rollout;
 
@@ -51,6 +51,9 @@ enum Command {
     Drive(drive_cmd::DriveArgs),
     /// The main job: the diffusion controller walks the G1 to a waypoint around obstacles.
     Demo(demo_cmd::DemoArgs),
+    /// The 3-D viewer: a recording or the running node suite in a window, or offscreen
+    /// pictures and clips of a recording.
+    View(view_cmd::ViewArgs),
     /// Closed-loop evaluation on the paper's protocol (scenario file), with the expert baseline.
     Eval(eval_cmd::EvalArgs),
     /// Generated courses for `g1d eval`: obstacles, waypoints, joystick commands, from seeds.
@@ -257,6 +260,7 @@ pub fn main() -> ExitCode {
         Command::Train(a) => train_cmd::cmd_train(a),
         Command::Drive(a) => drive_cmd::cmd_drive(a),
         Command::Demo(a) => demo_cmd::cmd_demo(a),
+        Command::View(a) => view_cmd::cmd_view(a),
         Command::Eval(a) => eval_cmd::cmd_eval(a),
         Command::Export(a) => train_cmd::cmd_export(a),
         Command::Model(model_cmd::ModelCommand::Check(a)) => model_cmd::cmd_check(a),

@@ -9,6 +9,8 @@ use g1_eval::drive_report::{drive_picture, write_step_log, DriveSummary};
 use g1_nodes::run_bag::RunBag;
 use g1_sim::{PushConfig, Sim};
 
+// Command-line switches are bools by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(clap::Args)]
 pub struct DriveArgs {
     /// Model directory (manifest.json + denoiser.onnx).
@@ -72,10 +74,15 @@ pub struct DriveArgs {
     /// Top-view PNG of the run.
     #[arg(long)]
     pub png: Option<PathBuf>,
-    /// Record the run as a rosbag2 (MCAP): `/joint_states`, `/sim/odom` (ground truth) and
-    /// `/joint_targets` at 50 Hz. The directory must not exist.
+    /// Record the run as a rosbag2 (MCAP), as the node suite would have: `/joint_states`,
+    /// `/sim/odom` (ground truth) and `/joint_targets` at 50 Hz, the executed plans
+    /// (`/g1d/plan/markers`, `/g1d/plan/path`), obstacles, goal, route and the controller's
+    /// status on `/diagnostics` (what `g1d view --bag` draws). The directory must not exist.
     #[arg(long)]
     pub bag: Option<PathBuf>,
+    /// Watch the run in a 3-D window as it is computed (needs a display; see `g1d view`).
+    #[arg(long)]
+    pub view: bool,
     /// Per-step CSV of the run: time, root position and yaw, planar velocity in the heading
     /// frame, the model's surprise and the disturbance gate, pushes so far, mode, plan age.
     #[arg(long)]
@@ -128,6 +135,36 @@ fn settings(a: &DriveArgs) -> Result<(PlannerConfig, ControlConfig)> {
 }
 
 pub fn cmd_drive(a: DriveArgs) -> Result<()> {
+    if !a.view {
+        return run_drive(a, None);
+    }
+    // The window needs the main thread; the run goes to a worker and feeds the window's
+    // timeline with the messages it records.
+    let opts = crate::view_cmd::view_options(None)?;
+    let timeline = std::sync::Arc::new(std::sync::Mutex::new(g1_viewer::Timeline::new()));
+    let feed = timeline.clone();
+    let tap: g1_nodes::run_bag::Tap = Box::new(move |topic, ty, data, t| {
+        feed.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .ingest(topic, ty, data, t);
+    });
+    let worker = std::thread::spawn(move || run_drive(a, Some(tap)));
+    let shown = g1_viewer::render::run_window(
+        g1_viewer::Playback::Growing(timeline),
+        &opts,
+        "g1d drive",
+        None,
+    );
+    if shown.is_ok() && !worker.is_finished() {
+        eprintln!("g1d drive: window closed; the run goes on to its end");
+    }
+    let ran = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the run's thread panicked"))?;
+    shown.and(ran)
+}
+
+fn run_drive(a: DriveArgs, tap: Option<g1_nodes::run_bag::Tap>) -> Result<()> {
     if !(a.seconds > 0.0 && a.seconds <= 600.0) {
         bail!("--seconds {} must be in (0, 600]", a.seconds);
     }
@@ -163,44 +200,49 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
         .as_ref()
         .map(|p| std::fs::File::create(p).with_context(|| format!("--log {}", p.display())))
         .transpose()?;
-    let mut bag = match &a.bag {
-        Some(dir) => {
-            let run = [
-                ("task", serde_json::to_string(&task)?),
-                ("model", a.model.display().to_string()),
-                ("seed", a.seed.to_string()),
-            ]
-            .map(|(k, v)| (k.to_string(), v));
-            Some(RunBag::create(dir, run.into_iter().collect()).context("--bag")?)
-        }
-        None => None,
+    let mut bag = if a.bag.is_some() || tap.is_some() {
+        let run = [
+            ("task", serde_json::to_string(&task)?),
+            ("model", a.model.display().to_string()),
+            ("seed", a.seed.to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v));
+        Some(RunBag::create(a.bag.as_deref(), run.into_iter().collect(), tap).context("--bag")?)
+    } else {
+        None
     };
     let mut bag_err: Option<anyhow::Error> = None;
     let every = (a.progress_s / sim.control_dt_s()).round() as u64;
     let clock = std::time::Instant::now();
-    let out = g1_eval::drive(&mut sim, &mut ctl, &|_| task.clone(), steps, |k, sim, _| {
-        if let (Some(b), None) = (bag.as_mut(), &bag_err) {
-            bag_err = b.record(sim).err();
-        }
-        if every > 0 && (k + 1) % every == 0 {
-            let gt = sim.ground_truth();
-            let (x, y) = (gt.root.pos_w.x, gt.root.pos_w.y);
-            let to_goal = match &task {
-                Task::Waypoint { goal } => {
-                    format!(", {:.2} m to the goal", (goal[0] - x).hypot(goal[1] - y))
-                }
-                _ => String::new(),
-            };
-            eprintln!(
-                "  t {:5.1} s  at [{x:5.2}, {y:5.2}] m, pelvis {:.2} m high{to_goal}",
-                gt.time_s, gt.root.pos_w.z
-            );
-        }
-    })?;
+    let out = g1_eval::drive(
+        &mut sim,
+        &mut ctl,
+        &|_| task.clone(),
+        steps,
+        |k, sim, _, ctl| {
+            if let (Some(b), None) = (bag.as_mut(), &bag_err) {
+                bag_err = b.record(sim, ctl, &task).err();
+            }
+            if every > 0 && (k + 1) % every == 0 {
+                let gt = sim.ground_truth();
+                let (x, y) = (gt.root.pos_w.x, gt.root.pos_w.y);
+                let to_goal = match &task {
+                    Task::Waypoint { goal } => {
+                        format!(", {:.2} m to the goal", (goal[0] - x).hypot(goal[1] - y))
+                    }
+                    _ => String::new(),
+                };
+                eprintln!(
+                    "  t {:5.1} s  at [{x:5.2}, {y:5.2}] m, pelvis {:.2} m high{to_goal}",
+                    gt.time_s, gt.root.pos_w.z
+                );
+            }
+        },
+    )?;
     if let Some(e) = bag_err {
         return Err(e.context("recording the run"));
     }
-    let bag_dir = bag.map(|b| b.w.finish()).transpose()?;
+    let bag_dir = bag.map(|b| b.finish()).transpose()?.flatten();
     let summary = DriveSummary::new(
         &task,
         &out,

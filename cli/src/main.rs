@@ -22,6 +22,7 @@ mod robustness_cmd;
 mod security_cmd;
 mod train_cmd;
 mod up_cmd;
+mod view_cmd;
 
 mod app;
 #[path = "torch_exec.rs"]

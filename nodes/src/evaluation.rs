@@ -118,7 +118,7 @@ impl Runner {
                 let init = g1_eval::standing_start(sim);
                 sim.reset(&init, seed)?;
                 let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
-                g1_eval::drive(sim, &mut core.controller, &task, steps, |_, _, _| {})?
+                g1_eval::drive(sim, &mut core.controller, &task, steps, |_, _, _, _| {})?
             }
             Runner::Deployed { chain, sim } => {
                 let init = g1_eval::standing_start(sim);

@@ -153,7 +153,7 @@ pub fn drive(
     ctl: &mut Controller,
     task: &dyn Fn(u64) -> Task,
     steps: u64,
-    mut on_step: impl FnMut(u64, &Sim, &Command),
+    mut on_step: impl FnMut(u64, &Sim, &Command, &Controller),
 ) -> Result<DriveOutcome> {
     let dt = sim.control_dt_s();
     let world_shapes: Vec<Shape> = sim.config().obstacles.iter().map(to_shape).collect();
@@ -176,7 +176,7 @@ pub fn drive(
         });
         let plan = ctl.plan_next();
         sim.step_control();
-        on_step(k, sim, &cmd);
+        on_step(k, sim, &cmd, ctl);
         if account_step(&mut out, sim, k, ctl.last_step, plan, dt) {
             break;
         }

@@ -90,7 +90,7 @@ fn shipped_model_walks_round_a_post_to_a_waypoint() {
     let goal = [2.5, 0.0];
     let task = |_| Task::Waypoint { goal };
     let steps = (10.0 / sim.control_dt_s()).round() as u64;
-    let out = g1_eval::drive(&mut sim, &mut c, &task, steps, |_, _, _| {}).unwrap();
+    let out = g1_eval::drive(&mut sim, &mut c, &task, steps, |_, _, _, _| {}).unwrap();
     assert!(!out.fell, "fell at {:?} s", out.fall_time_s);
     assert_eq!(out.obstacle_contact_steps, 0, "touched the post");
     let e = (out.final_xy[0] - goal[0]).hypot(out.final_xy[1] - goal[1]);

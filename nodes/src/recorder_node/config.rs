@@ -28,7 +28,7 @@ impl Default for RecorderConfig {
 }
 
 /// The topics of the node suite and their types (what `topics` may name without a type).
-pub const DEFAULT_TOPICS: [(&str, &str); 13] = [
+pub const DEFAULT_TOPICS: [(&str, &str); 15] = [
     ("/joint_states", "sensor_msgs/msg/JointState"),
     ("/imu", "sensor_msgs/msg/Imu"),
     ("/odom", "nav_msgs/msg/Odometry"),
@@ -42,16 +42,18 @@ pub const DEFAULT_TOPICS: [(&str, &str); 13] = [
     ("/g1d/route", "nav_msgs/msg/Path"),
     ("/cmd_vel", "geometry_msgs/msg/Twist"),
     ("/goal_pose", "geometry_msgs/msg/PoseStamped"),
+    // The plans as drawn (what `g1d view` shows) and the nodes' status (1 Hz).
+    ("/g1d/plan/markers", "visualization_msgs/msg/MarkerArray"),
+    ("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
 ];
 
-/// Further topics a user may name (not recorded by default: 500 Hz protocol traffic, markers).
-const OTHER_TOPICS: [(&str, &str); 6] = [
+/// Further topics a user may name (not recorded by default: 500 Hz protocol traffic, the
+/// clock, the gamepad).
+const OTHER_TOPICS: [(&str, &str); 4] = [
     ("/lowstate", "unitree_hg/msg/LowState"),
     ("/lowcmd", "unitree_hg/msg/LowCmd"),
     ("/clock", "rosgraph_msgs/msg/Clock"),
-    ("/g1d/plan/markers", "visualization_msgs/msg/MarkerArray"),
     ("/joy", "sensor_msgs/msg/Joy"),
-    ("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
 ];
 
 /// `(topic, type)` of a `topics` entry.
