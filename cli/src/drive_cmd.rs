@@ -221,7 +221,7 @@ fn run_drive(a: DriveArgs, tap: Option<g1_nodes::run_bag::Tap>) -> Result<()> {
         steps,
         |k, sim, _, ctl| {
             if let (Some(b), None) = (bag.as_mut(), &bag_err) {
-                bag_err = b.record(sim, ctl, &task).err();
+                bag_err = b.record(sim, ctl, &task, None).err();
             }
             if every > 0 && (k + 1) % every == 0 {
                 let gt = sim.ground_truth();

@@ -73,6 +73,12 @@ pub struct EvalArgs {
     /// Output directory: a top-view PNG per scenario, table.md, report.json, runs.json.
     #[arg(long, default_value = "out/eval")]
     pub out: PathBuf,
+    /// 3-D clips (GIF, `clips/` in --out) of the diffusion controller's failed runs and its
+    /// first successful one per scenario: each such run is run again with the same seed,
+    /// recorded as the node suite would record it, checked to end as the scored run did, and
+    /// rendered offscreen (about half a minute per clip on two cores).
+    #[arg(long)]
+    pub render: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -194,6 +200,9 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         || bar.inc(1),
     )?;
     bar.finish_and_clear();
+    if a.render {
+        render_clips(&a.out, &scenarios, &setup, &all_runs)?;
+    }
     let reports: Vec<ScenarioReport> = reports.into_iter().map(|(_, r)| r).collect();
     if setup.latency == LatencyModel::WallClock {
         let source = format!(
@@ -223,6 +232,79 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         "\ntable.md, report.json (as --json), runs.json (every run: seed, fall time, end point) and\none top view per scenario: {}/",
         a.out.display()
     );
+    Ok(())
+}
+
+/// `--render`: per scenario, the diffusion controller's failed runs and its first successful
+/// one, run again recorded and rendered to `out/clips/<scenario>_seed<seed>_<outcome>.gif`.
+fn render_clips(
+    out: &std::path::Path,
+    scenarios: &[g1_eval::Scenario],
+    setup: &Setup,
+    all_runs: &[(usize, &str, Vec<RunResult>)],
+) -> Result<()> {
+    let dir = out.join("clips");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let opts = g1_viewer::ViewOptions {
+        width: 640,
+        height: 480,
+        ..crate::view_cmd::view_options(None)?
+    };
+    let mut chosen: Vec<(usize, &RunResult)> = vec![];
+    for (si, _, runs) in all_runs.iter().filter(|(_, k, _)| *k == "diffusion") {
+        chosen.extend(runs.iter().filter(|r| !r.success).map(|r| (*si, r)));
+        chosen.extend(runs.iter().find(|r| r.success).map(|r| (*si, r)));
+    }
+    chosen.sort_by_key(|(si, r)| (*si, r.seed));
+    let bar = crate::progress::progress_bar(chosen.len() as u64, "clips");
+    let mut renderer = g1_viewer::render::Offscreen::new(&opts)?;
+    let mut written = vec![];
+    for (si, scored) in chosen {
+        let s = &scenarios[si];
+        let timeline = std::sync::Arc::new(std::sync::Mutex::new(g1_viewer::Timeline::new()));
+        let feed = timeline.clone();
+        let tap: g1_nodes::run_bag::Tap = Box::new(move |topic, ty, data, t| {
+            feed.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .ingest(topic, ty, data, t);
+        });
+        let rec = g1_nodes::run_bag::RunBag::create(None, Default::default(), Some(tap))?;
+        let mut runner = Runner::new("diffusion", s, setup)?;
+        let again = runner.run_recorded(s, scored.seed, Some(rec))?;
+        let outcome = if scored.success {
+            "success"
+        } else if scored.fell {
+            "fell"
+        } else {
+            "failed"
+        };
+        if (again.success, again.fell, again.fall_time_s, again.contacts)
+            != (
+                scored.success,
+                scored.fell,
+                scored.fall_time_s,
+                scored.contacts,
+            )
+        {
+            eprintln!(
+                "warning: {} seed {}: the recorded re-run ended otherwise than the scored run (success {} / {}, fall {:?} / {:?}); its clip shows the re-run",
+                s.name, scored.seed, again.success, scored.success, again.fall_time_s, scored.fall_time_s
+            );
+        }
+        let tl = std::mem::take(
+            &mut *timeline
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let path = dir.join(format!("{}_seed{}_{outcome}.gif", s.name, scored.seed));
+        g1_viewer::render::render_video_on(&mut renderer, &tl, &path, 10, |_, _| {})?;
+        written.push(path);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    for p in &written {
+        println!("clip          {}", p.display());
+    }
     Ok(())
 }
 

@@ -37,14 +37,9 @@ fn python(script: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Counts of pixels near the viewer's obstacle, plan-body and background colours.
+/// Counts of pixels in the viewer's obstacle, plan-body and background colours.
 fn colour_counts(png: &Path) -> (u64, u64, u64, (u32, u32)) {
     let img = image::open(png).unwrap().to_rgb8();
-    let near = |p: &image::Rgb<u8>, c: [f32; 3], tol: f32| {
-        p.0.iter()
-            .zip(c)
-            .all(|(v, c)| (*v as f32 / 255.0 - c).abs() < tol)
-    };
     let (mut obstacle, mut plan, mut sky) = (0, 0, 0);
     for p in img.pixels() {
         let f = p.0.map(|v| v as f32 / 255.0);

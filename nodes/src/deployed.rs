@@ -209,6 +209,8 @@ pub struct DeployedChain {
     pub planner_stops_at_s: Option<f64>,
     /// End the episode at a fall (default); false runs on to `steps` (fault tests).
     pub stop_at_fall: bool,
+    /// Records every episode step as the node suite would have (`g1d eval --render`).
+    pub run_bag: Option<crate::run_bag::RunBag>,
 }
 
 #[derive(Default)]
@@ -276,6 +278,7 @@ impl DeployedChain {
             record: false,
             planner_stops_at_s: None,
             stop_at_fall: true,
+            run_bag: None,
         })
     }
 
@@ -352,7 +355,7 @@ impl DeployedChain {
                 // A control step. The previous episode step is over: score it.
                 if let Some(k) = episode_k {
                     let plan = last_plan.take();
-                    if account_step(
+                    let stop = account_step(
                         &mut out.drive,
                         sim,
                         k,
@@ -360,8 +363,12 @@ impl DeployedChain {
                         plan,
                         dt,
                     ) && self.stop_at_fall
-                        || k + 1 >= steps
-                    {
+                        || k + 1 >= steps;
+                    if let Some(rb) = self.run_bag.as_mut() {
+                        let task = &self.core.task;
+                        rb.record(sim, &self.core.controller, task, Some(mode_heard.name()))?;
+                    }
+                    if stop {
                         break;
                     }
                     episode_k = Some(k + 1);

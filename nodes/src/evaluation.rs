@@ -88,6 +88,17 @@ impl Runner {
 
     /// One run of `s` with `seed`, scored.
     pub fn run(&mut self, s: &Scenario, seed: u64) -> Result<RunResult> {
+        self.run_recorded(s, seed, None)
+    }
+
+    /// [`Self::run`], each control step recorded into `rec` as the node suite would have
+    /// recorded it (the diffusion controller's runs; the expert's are not recorded).
+    pub fn run_recorded(
+        &mut self,
+        s: &Scenario,
+        seed: u64,
+        mut rec: Option<crate::run_bag::RunBag>,
+    ) -> Result<RunResult> {
         let goal = match s.task {
             TaskKind::Waypoint | TaskKind::Obstacles => s
                 .goal
@@ -118,13 +129,26 @@ impl Runner {
                 let init = g1_eval::standing_start(sim);
                 sim.reset(&init, seed)?;
                 let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
-                g1_eval::drive(sim, &mut core.controller, &task, steps, |_, _, _, _| {})?
+                let mut failed = None;
+                let out =
+                    g1_eval::drive(sim, &mut core.controller, &task, steps, |k, sim, _, ctl| {
+                        if let (Some(rb), None) = (rec.as_mut(), &failed) {
+                            failed = rb.record(sim, ctl, &task(k), None).err();
+                        }
+                    })?;
+                if let Some(e) = failed {
+                    return Err(e.context("recording the run"));
+                }
+                out
             }
             Runner::Deployed { chain, sim } => {
                 let init = g1_eval::standing_start(sim);
                 sim.reset(&init, seed)?;
                 let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
-                let o = chain.run(sim, seed, &task, steps)?;
+                chain.run_bag = rec.take();
+                let o = chain.run(sim, seed, &task, steps);
+                chain.run_bag = None;
+                let o = o?;
                 estimate_error = Some(o.estimate_error);
                 o.drive
             }

@@ -142,9 +142,15 @@ impl RunBag {
         Ok(())
     }
 
-    /// The simulator's state after a control step, the controller that commanded it and the
-    /// task it pursued.
-    pub fn record(&mut self, sim: &Sim, ctl: &Controller, task: &Task) -> Result<()> {
+    /// The simulator's state after a control step, the controller that commanded it, the
+    /// task it pursued and, in the deployed chain, the bridge's mode.
+    pub fn record(
+        &mut self,
+        sim: &Sim,
+        ctl: &Controller,
+        task: &Task,
+        bridge_mode: Option<&str>,
+    ) -> Result<()> {
         let gt = sim.ground_truth();
         let t_ns = (gt.time_s * 1e9).round() as u64;
         let stamp = Time::from_secs_f64(gt.time_s);
@@ -212,7 +218,11 @@ impl RunBag {
                 ),
                 kv("obstacle_contact_steps", self.contact_steps.to_string()),
                 kv("touching", touching.to_string()),
-            ],
+                kv("fallen", gt.fallen().to_string()),
+            ]
+            .into_iter()
+            .chain(bridge_mode.map(|m| kv("bridge_mode", m.into())))
+            .collect(),
         };
         let diagnostics = DiagnosticArray {
             header,

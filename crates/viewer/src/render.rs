@@ -130,8 +130,14 @@ pub fn render_video(
     out: &Path,
     fps: u32,
     o: &ViewOptions,
-    mut progress: impl FnMut(usize, usize),
+    progress: impl FnMut(usize, usize),
 ) -> Result<usize> {
+    check_video(out, fps)?;
+    let mut r = Offscreen::new(o)?;
+    render_video_on(&mut r, tl, out, fps, progress)
+}
+
+fn check_video(out: &Path, fps: u32) -> Result<()> {
     match out.extension().and_then(|e| e.to_str()) {
         Some("gif") => {}
         other => bail!(
@@ -143,8 +149,20 @@ pub fn render_video(
     if fps == 0 || 100 % fps != 0 {
         bail!("--fps {fps}: a GIF's frame delays are centiseconds, so the rate must divide 100 (1, 2, 4, 5, 10, 20, 25, 50)");
     }
+    Ok(())
+}
+
+/// [`render_video`] on an existing renderer (one per process: kiss3d's GPU context does not
+/// survive a renderer being dropped and another made).
+pub fn render_video_on(
+    r: &mut Offscreen,
+    tl: &Timeline,
+    out: &Path,
+    fps: u32,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<usize> {
+    check_video(out, fps)?;
     let n = frame_count(tl.duration(), fps as f64);
-    let mut r = Offscreen::new(o)?;
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let mut enc = image::codecs::gif::GifEncoder::new_with_speed(std::io::BufWriter::new(file), 20);
     enc.set_repeat(image::codecs::gif::Repeat::Infinite)?;

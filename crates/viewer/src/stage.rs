@@ -260,10 +260,14 @@ impl Stage {
     /// The status lines at the top left (`extra` below them: playback state, key help).
     pub fn draw_status(&self, w: &mut Window, s: &Snapshot, extra: &[String]) {
         let st = &s.status;
+        let mode = match (&st.mode, &st.controller) {
+            (Some(m), _) => format!("mode {m}"),
+            (None, Some(c)) => format!("controller {c}"),
+            (None, None) => "mode -".into(),
+        };
         let mut lines = vec![format!(
-            "t {:6.2} s   mode {}   plan {}   gate {}",
+            "t {:6.2} s   {mode}   plan {}   gate {}",
             s.t,
-            st.mode.as_deref().unwrap_or("-"),
             st.plan_ms.map_or("-".into(), |v| format!("{v:.1} ms")),
             st.gate.map_or("-".into(), |v| format!("{v:.2}")),
         )];

@@ -26,7 +26,10 @@ pub struct PlanView {
 /// The chain's status at one moment, from `/diagnostics`, `/g1d/bridge/mode` and `/g1d/plan`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Status {
+    /// The bridge's mode (damping, standby, active, hold).
     pub mode: Option<String>,
+    /// The controller's own mode where recorded (`g1d drive`: plan, hold, damping).
+    pub controller: Option<String>,
     pub plan_ms: Option<f64>,
     pub gate: Option<f64>,
     /// Control steps touching an obstacle so far (as the simulator reported them).
@@ -97,9 +100,12 @@ pub struct Timeline {
     routes: Series<Vec<[f64; 2]>>,
     cmds: Series<[f64; 3]>,
     modes: Series<String>,
+    controller_modes: Series<String>,
     plan_ms: Series<f64>,
     gates: Series<f64>,
     contacts: Series<(u64, bool)>,
+    /// The simulator's own fall verdict, where a recording carries it (`/diagnostics`).
+    falls: Series<bool>,
     /// Messages on topics the viewer does not draw, or that it could not decode, per topic.
     pub skipped: BTreeMap<String, u64>,
     joint_index: BTreeMap<String, usize>,
@@ -124,14 +130,7 @@ pub const TOPICS: [(&str, &str); 12] = [
 
 impl Timeline {
     pub fn new() -> Self {
-        Self {
-            joint_index: g1::JOINTS
-                .iter()
-                .enumerate()
-                .map(|(j, r)| (r.model_name(), j))
-                .collect(),
-            ..Default::default()
-        }
+        Self::default()
     }
 
     /// The whole timeline from a bag (a rosbag2 directory or an `.mcap` file).
@@ -246,6 +245,13 @@ impl Timeline {
     }
 
     pub fn joint_state(&mut self, t: f64, m: &g1_msgs::sensor_msgs::JointState) {
+        if self.joint_index.is_empty() {
+            self.joint_index = g1::JOINTS
+                .iter()
+                .enumerate()
+                .map(|(j, r)| (r.model_name(), j))
+                .collect();
+        }
         self.mark(t);
         let mut q = self.joints.at(t).copied().unwrap_or([0.0; NUM_JOINTS]);
         for (name, p) in m.name.iter().zip(&m.position) {
@@ -345,6 +351,14 @@ impl Timeline {
                 self.contacts.push(t, (c, touching));
                 any = true;
             }
+            if let Some(f) = get("fallen").and_then(|v| v.parse::<bool>().ok()) {
+                self.falls.push(t, f);
+                any = true;
+            }
+            if let Some(mode) = get("mode") {
+                self.controller_modes.push(t, mode.to_string());
+                any = true;
+            }
             if let Some(mode) = get("bridge_mode") {
                 self.modes.push(t, mode.to_string());
                 any = true;
@@ -378,13 +392,22 @@ impl Timeline {
             .map(|(_, (p, _))| *p)
             .collect();
         path.push(*p);
-        let fell_at = self
-            .poses
-            .0
-            .iter()
-            .take(upto)
-            .find(|(_, (p, _))| p[2] < FALL_PELVIS_HEIGHT_M)
-            .map(|(s, _)| s - self.start());
+        // The simulator's verdict where recorded (pelvis or head too low), else the pelvis rule.
+        let fell_at = if self.falls.0.is_empty() {
+            self.poses
+                .0
+                .iter()
+                .take(upto)
+                .find(|(_, (p, _))| p[2] < FALL_PELVIS_HEIGHT_M)
+                .map(|(s, _)| s - self.start())
+        } else {
+            self.falls
+                .0
+                .iter()
+                .take_while(|(s, _)| *s <= ts)
+                .find(|(_, f)| *f)
+                .map(|(s, _)| s - self.start())
+        };
         let (contact_steps, touching) = self.contacts.at(ts).copied().unwrap_or((0, false));
         Some(Snapshot {
             t,
@@ -403,6 +426,7 @@ impl Timeline {
             cmd: self.cmds.at(ts).copied(),
             status: Status {
                 mode: self.modes.at(ts).cloned(),
+                controller: self.controller_modes.at(ts).cloned(),
                 plan_ms: self.plan_ms.at(ts).copied(),
                 gate: self.gates.at(ts).copied(),
                 contact_steps,
@@ -424,5 +448,98 @@ impl Timeline {
             was = *now;
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use g1_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
+    use g1_msgs::nav_msgs::{Odometry, Path};
+
+    fn odom(x: f64, z: f64) -> Odometry {
+        let mut o = Odometry::default();
+        o.pose.pose.position.x = x;
+        o.pose.pose.position.z = z;
+        o.pose.pose.orientation.w = 1.0;
+        o
+    }
+
+    fn joints() -> g1_msgs::sensor_msgs::JointState {
+        g1_msgs::sensor_msgs::JointState {
+            name: vec!["left_knee_joint".into(), "no_such_joint".into()],
+            position: vec![0.7, 9.0],
+            ..Default::default()
+        }
+    }
+
+    /// The ground truth wins over the estimate whichever comes first; the latest sample at or
+    /// before a moment is the one shown; unknown joints are ignored; times are from the start.
+    #[test]
+    fn samples_and_sources() {
+        let mut tl = Timeline::new();
+        assert!(tl.at(0.0).is_none());
+        tl.joint_state(100.0, &joints());
+        tl.odometry(100.0, "/odom", &odom(5.0, 0.8));
+        tl.odometry(100.0, "/sim/odom", &odom(1.0, 0.8));
+        tl.odometry(101.0, "/odom", &odom(6.0, 0.8));
+        tl.odometry(101.0, "/sim/odom", &odom(2.0, 0.8));
+        let s = tl.at(0.5).unwrap();
+        assert_eq!(s.root.pos_w.x, 1.0);
+        assert_eq!(tl.at(1.0).unwrap().root.pos_w.x, 2.0);
+        let knee = g1::JOINTS
+            .iter()
+            .position(|j| j.name == "left_knee")
+            .unwrap();
+        assert_eq!(s.q[knee], 0.7);
+        assert_eq!(tl.duration(), 1.0);
+        assert!(s.fell_at.is_none());
+        // Bytes that do not decode are counted, not fatal.
+        tl.ingest(
+            "/joint_states",
+            "sensor_msgs/msg/JointState",
+            &[1, 2, 3],
+            100.5,
+        );
+        assert_eq!(tl.skipped.get("/joint_states"), Some(&1));
+    }
+
+    /// Without a goal message the route's end is the goal; a recorded fall verdict is taken
+    /// over the pelvis rule.
+    #[test]
+    fn goal_from_route_and_recorded_falls() {
+        let mut tl = Timeline::new();
+        tl.joint_state(0.0, &joints());
+        tl.odometry(0.0, "/sim/odom", &odom(0.0, 0.78));
+        let mut route = Path::default();
+        for x in [0.5, 3.0] {
+            let mut p = g1_msgs::geometry_msgs::PoseStamped::default();
+            p.pose.position.x = x;
+            p.pose.position.y = 1.0;
+            route.poses.push(p);
+        }
+        tl.ingest(
+            "/g1d/route",
+            "nav_msgs/msg/Path",
+            &g1_msgs::to_cdr(&route),
+            0.1,
+        );
+        assert_eq!(tl.at(0.1).unwrap().goal, Some([3.0, 1.0]));
+        let diag = |fallen: bool| DiagnosticArray {
+            status: vec![DiagnosticStatus {
+                values: vec![KeyValue {
+                    key: "fallen".into(),
+                    value: fallen.to_string(),
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        tl.diagnostics(0.2, &diag(false));
+        // Pelvis still at 0.5 m, but the simulator says fallen (the head is down).
+        tl.odometry(0.3, "/sim/odom", &odom(0.1, 0.5));
+        tl.diagnostics(0.3, &diag(true));
+        assert!(tl.at(0.25).unwrap().fell_at.is_none());
+        assert_eq!(tl.at(0.3).unwrap().fell_at, Some(0.3));
     }
 }
