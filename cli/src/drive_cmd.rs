@@ -142,12 +142,7 @@ pub fn cmd_drive(a: DriveArgs) -> Result<()> {
     // timeline with the messages it records.
     let opts = crate::view_cmd::view_options(None)?;
     let timeline = std::sync::Arc::new(std::sync::Mutex::new(g1_viewer::Timeline::new()));
-    let feed = timeline.clone();
-    let tap: g1_nodes::run_bag::Tap = Box::new(move |topic, ty, data, t| {
-        feed.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .ingest(topic, ty, data, t);
-    });
+    let tap = crate::view_cmd::timeline_tap(timeline.clone());
     let worker = std::thread::spawn(move || run_drive(a, Some(tap)));
     let shown = g1_viewer::render::run_window(
         g1_viewer::Playback::Growing(timeline),

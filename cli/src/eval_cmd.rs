@@ -262,12 +262,7 @@ fn render_clips(
     for (si, scored) in chosen {
         let s = &scenarios[si];
         let timeline = std::sync::Arc::new(std::sync::Mutex::new(g1_viewer::Timeline::new()));
-        let feed = timeline.clone();
-        let tap: g1_nodes::run_bag::Tap = Box::new(move |topic, ty, data, t| {
-            feed.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .ingest(topic, ty, data, t);
-        });
+        let tap = crate::view_cmd::timeline_tap(timeline.clone());
         let rec = g1_nodes::run_bag::RunBag::create(None, Default::default(), Some(tap))?;
         let mut runner = Runner::new("diffusion", s, setup)?;
         let again = runner.run_recorded(s, scored.seed, Some(rec))?;

@@ -59,6 +59,16 @@ pub fn view_options(mjcf: Option<&Path>) -> Result<ViewOptions> {
     Ok(ViewOptions::new(mjcf))
 }
 
+/// A recording tap that feeds `timeline` (what a run being computed shows or is rendered from).
+pub fn timeline_tap(timeline: Arc<Mutex<Timeline>>) -> g1_nodes::run_bag::Tap {
+    Box::new(move |topic, ty, data, t| {
+        timeline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ingest(topic, ty, data, t);
+    })
+}
+
 pub fn cmd_view(a: ViewArgs) -> Result<()> {
     let mut opts = view_options(a.mjcf.as_deref())?;
     opts.width = a.width;
