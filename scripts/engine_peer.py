@@ -191,11 +191,22 @@ class BulletEngine:
             p.changeDynamics(self.robot, i, lateralFriction=friction, linearDamping=0, angularDamping=0)
         if armature:
             # Bullet has no rotor (armature) inertia: add each joint's, from the MJCF, to its
-            # child link's inertia (on all three axes — the modelling difference this makes).
+            # child link's inertia. `all-axes` adds it about all three principal axes (a link
+            # then resists turning about the other two as well, which a rotor does not); `axis`
+            # adds arm·(a·e_k)² to principal axis e_k, a the joint axis: exactly the rotor's
+            # inertia when the joint axis is a principal axis (the diagonal Bullet keeps).
             arm = mjcf_armature()
             for n, i in zip(NAMES, self.idx):
-                diag = p.getDynamicsInfo(self.robot, i)[2]
-                p.changeDynamics(self.robot, i, localInertiaDiagonal=[d + arm[n] for d in diag])
+                info = p.getDynamicsInfo(self.robot, i)
+                diag, orn = info[2], info[4]
+                if armature == "axis":
+                    axis = p.getJointInfo(self.robot, i)[13]
+                    rot = np.array(p.getMatrixFromQuaternion(orn)).reshape(3, 3)
+                    a_in = rot.T @ np.array(axis)
+                    add = [arm[n] * float(c) ** 2 for c in a_in]
+                else:
+                    add = [arm[n]] * 3
+                p.changeDynamics(self.robot, i, localInertiaDiagonal=[d + x for d, x in zip(diag, add)])
         # Bullet's base position is the pelvis' centre of mass (7.6 cm below the pelvis frame);
         # the pelvis frame and the IMU site (the MJCF's imu_in_pelvis) are offsets from it.
         self.com = np.array(p.getDynamicsInfo(self.robot, -1)[3])
@@ -281,9 +292,12 @@ def main():
                          "lockstep, as in g1_sim's)")
     ap.add_argument("--no-armature", action="store_true",
                     help="pybullet: leave the rotors' inertia out")
+    ap.add_argument("--armature", choices=["all-axes", "axis"], default="all-axes",
+                    help="pybullet: add each rotor's inertia about all three principal axes of "
+                         "its link (default) or about the joint axis only")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
-    eng = MujocoEngine(a.mjcf) if a.engine == "mujoco" else BulletEngine(a.substeps, not a.no_armature, a.friction)
+    eng = MujocoEngine(a.mjcf) if a.engine == "mujoco" else BulletEngine(a.substeps, None if a.no_armature else a.armature, a.friction)
 
     dp = DomainParticipant(a.domain)
     rel = Qos(Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)),
