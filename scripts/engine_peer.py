@@ -337,7 +337,8 @@ def main():
             w_odom.write(Odometry_(Header_(stamp(t), "odom"), "pelvis",
                                    PoseWithCovariance_(Pose_(Point_(*map(float, pos)),
                                                              Quaternion_(float(root_q[1]), float(root_q[2]), float(root_q[3]), float(root_q[0]))), [0.0] * 36),
-                                   TwistWithCovariance_(Twist_(Vector3_(*map(float, lin)), Vector3_(*map(float, ang))), [0.0] * 36)))
+                                   # REP-105: the twist in the child (pelvis) frame.
+                                   TwistWithCovariance_(Twist_(Vector3_(*map(float, quat_rotate_inv(root_q, lin))), Vector3_(*map(float, ang))), [0.0] * 36)))
         # At a 20 ms boundary, the controller's targets for the previous period first.
         if r_targets is not None and out["steps"] % 10 == 0:
             deadline = time.time() + 1.0
