@@ -355,8 +355,13 @@ impl Timeline {
                 self.falls.push(t, f);
                 any = true;
             }
+            // `mode`: the bridge's in its own status, the controller's in `g1d drive`'s.
             if let Some(mode) = get("mode") {
-                self.controller_modes.push(t, mode.to_string());
+                if s.name.starts_with("g1_bridge") {
+                    self.modes.push(t, mode.to_string());
+                } else {
+                    self.controller_modes.push(t, mode.to_string());
+                }
                 any = true;
             }
             if let Some(mode) = get("bridge_mode") {
