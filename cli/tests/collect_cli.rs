@@ -34,8 +34,10 @@ fn kill_9_during_collect_leaves_readable_bags_and_repair_fixes_them() {
         .unwrap();
     let bag = out.join("shard000of001_w00");
     let t0 = Instant::now();
-    // Wait for a few chunks (768 KiB uncompressed each) to reach the disk.
-    while mcap_size(&bag) < 600_000 {
+    // Wait for a few chunks (768 KiB uncompressed each, a few hundred KB compressed) to reach
+    // the disk: the damage below needs two complete ones (at 600 KB the kill could land with one
+    // complete chunk and the second half written, which repair rightly drops).
+    while mcap_size(&bag) < 1_500_000 {
         assert!(
             t0.elapsed() < Duration::from_secs(120),
             "collect wrote nothing"
@@ -135,6 +137,11 @@ fn kill_9_during_collect_leaves_readable_bags_and_repair_fixes_them() {
         // The second top-level chunk record (opcode 0x06): flip a bit in its middle.
         let (mut pos, mut seen) = (8usize, 0);
         loop {
+            assert!(
+                pos + 9 <= bytes.len(),
+                "fewer than two chunks in {}",
+                mcap.display()
+            );
             let len = u64::from_le_bytes(bytes[pos + 1..pos + 9].try_into().unwrap()) as usize;
             if bytes[pos] == 0x06 {
                 seen += 1;
