@@ -184,7 +184,7 @@ fn latched(bag: &g1_bag::Bag, topic: &str) -> bool {
 pub fn play(a: &PlayArgs) -> Result<()> {
     use g1_msgs::rosgraph_msgs::Clock;
     use g1_msgs::std_types::builtin_interfaces::Time;
-    use g1_ros::dds::{Dds, QosPreset, RosNode};
+    use g1_ros::dds::QosPreset;
     use g1_ros::raw::RawPublisher;
 
     check_play_args(a)?;
@@ -193,12 +193,7 @@ pub fn play(a: &PlayArgs) -> Result<()> {
     let latched: Vec<bool> = topics.iter().map(|(t, _)| latched(&bag, t)).collect();
     drop(bag); // the messages are copied out: the file's bytes go
 
-    let ctx = g1_ros::NodeContext::from_args("rosbag2_player", &["--ros-args".to_string()])?;
-    let security = g1_ros::SecurityEnv::from_vars(&|k| std::env::var(k).ok(), None, &mut |w| {
-        eprintln!("warning: {w}")
-    })?;
-    let dds = Dds::open(&ctx.dds, security.as_ref())?;
-    let mut node = RosNode::new(&dds, ctx)?;
+    let (_dds, mut node) = crate::ros_tool::node("rosbag2_player")?;
     let pubs = topics
         .iter()
         .zip(&latched)

@@ -258,14 +258,19 @@ fn render_clips(
     chosen.sort_by_key(|(si, r)| (*si, r.seed));
     let bar = crate::progress::progress_bar(chosen.len() as u64, "clips");
     let mut renderer = g1_viewer::render::Offscreen::new(&opts)?;
+    let mut runner: Option<(usize, Runner)> = None;
     let mut written = vec![];
     for (si, scored) in chosen {
         let s = &scenarios[si];
         let timeline = std::sync::Arc::new(std::sync::Mutex::new(g1_viewer::Timeline::new()));
         let tap = crate::view_cmd::timeline_tap(timeline.clone());
         let rec = g1_nodes::run_bag::RunBag::create(None, Default::default(), Some(tap))?;
-        let mut runner = Runner::new("diffusion", s, setup)?;
-        let again = runner.run_recorded(s, scored.seed, Some(rec))?;
+        // One runner per scenario (the model loads once), as the evaluation's workers do.
+        if runner.as_ref().is_none_or(|(i, _)| *i != si) {
+            runner = Some((si, Runner::new("diffusion", s, setup)?));
+        }
+        let (_, r) = runner.as_mut().context("the scenario's runner")?;
+        let again = r.run_recorded(s, scored.seed, Some(rec))?;
         let outcome = if scored.success {
             "success"
         } else if scored.fell {

@@ -19,6 +19,7 @@ mod plans_cmd;
 mod progress;
 mod replay_cmd;
 mod robustness_cmd;
+mod ros_tool;
 mod security_cmd;
 mod train_cmd;
 mod up_cmd;

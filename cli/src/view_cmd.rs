@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use g1_viewer::{Playback, Timeline, ViewOptions};
 
 #[derive(clap::Args)]
@@ -128,7 +128,7 @@ pub fn cmd_view(a: ViewArgs) -> Result<()> {
 mod live {
     use super::*;
     use g1_msgs::Message;
-    use g1_ros::dds::{take_all, Dds, QosPreset, RosNode, Subscription};
+    use g1_ros::dds::{take_all, QosPreset, RosNode, Subscription};
     use serde::de::DeserializeOwned;
 
     trait Feed: Send {
@@ -172,13 +172,7 @@ mod live {
             visualization_msgs,
         };
         use QosPreset::{Latched, Record};
-        let ctx = g1_ros::NodeContext::from_args("g1d_view", &["--ros-args".to_string()])?;
-        let security =
-            g1_ros::SecurityEnv::from_vars(&|k| std::env::var(k).ok(), None, &mut |w| {
-                eprintln!("warning: {w}")
-            })?;
-        let dds = Dds::open(&ctx.dds, security.as_ref()).context("joining the ROS 2 graph")?;
-        let mut ros = RosNode::new(&dds, ctx)?;
+        let (dds, mut ros) = crate::ros_tool::node("g1d_view")?;
         let mut feeds: Vec<Box<dyn Feed>> = vec![
             typed::<sensor_msgs::JointState>(&mut ros, "/joint_states", Record)?,
             typed::<nav_msgs::Odometry>(&mut ros, "/sim/odom", Record)?,

@@ -85,10 +85,7 @@ impl Offscreen {
             self.surface
                 .render_3d(&mut self.stage.scene, &mut self.camera),
         );
-        let img = self.surface.snap_image();
-        // kiss3d's image type is the same `image` crate's; rebuild it to keep the types ours.
-        let (w, h) = img.dimensions();
-        image::RgbImage::from_raw(w, h, img.into_raw()).unwrap_or_default()
+        self.surface.snap_image()
     }
 
     /// Where the camera puts a world point in the picture (pixels from the top left).
