@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::planner::{Plan, Planner};
 use crate::task::{
-    build_guidance, surprise_mps, CommandRamp, ControlConfig, DisturbanceGate, Router, Task,
+    build_guidance, surprise_mps, CommandRamp, ControlConfig, DisturbanceGate, RouteRamp, Router,
+    Task,
 };
 
 /// When a plan's targets reach the joints, counted from the state it was planned from.
@@ -222,10 +223,12 @@ pub struct Controller {
     stale_for: u64,
     /// The current control step (None before the first observation).
     k: Option<u64>,
-    /// What the next plan is built from: the ramped task, obstacles, measured velocity.
-    next: Option<(Task, Vec<Shape>, [f64; 2])>,
+    /// What the next plan is built from: the ramped task, obstacles, measured velocity, route
+    /// speed.
+    next: Option<(Task, Vec<Shape>, [f64; 2], f64)>,
     router: Router,
     ramp: CommandRamp,
+    route_ramp: RouteRamp,
     gate: DisturbanceGate,
     pub failed_plans: u64,
     /// Failed plans by [`crate::PlanError::kind`] since the last reset.
@@ -257,6 +260,7 @@ impl Controller {
             next: None,
             router: Router::default(),
             ramp: CommandRamp::default(),
+            route_ramp: RouteRamp::default(),
             gate: DisturbanceGate::default(),
             failed_plans: 0,
             failures: BTreeMap::new(),
@@ -281,6 +285,7 @@ impl Controller {
         self.next = None;
         self.router = Router::default();
         self.ramp = CommandRamp::default();
+        self.route_ramp = RouteRamp::default();
         self.gate = DisturbanceGate::default();
         self.failed_plans = 0;
         self.failures.clear();
@@ -341,6 +346,7 @@ impl Controller {
         let task = self
             .ramp
             .apply(o.task.clone(), measured, self.cfg.joystick_accel_mps2, dt);
+        let route_speed = self.route_ramp.apply(&task, measured, &self.cfg, dt);
         if let Some((p, f, _)) = self.pending.take_if(|(_, _, at)| *at <= k) {
             self.current = Some((p, f));
         }
@@ -375,7 +381,7 @@ impl Controller {
             Command::Targets { action, .. } => *action,
             Command::None => self.normalise(&o.q),
         };
-        self.next = Some((task, o.obstacles.to_vec(), measured));
+        self.next = Some((task, o.obstacles.to_vec(), measured, route_speed));
         self.last_step = Some(StepInfo {
             mode,
             plan_age: age,
@@ -394,7 +400,7 @@ impl Controller {
             return None;
         }
         let frame = self.states.back()?.1;
-        let (task, obstacles, measured) = self.next.take()?;
+        let (task, obstacles, measured, route_speed) = self.next.take()?;
         let dt = 1.0 / self.planner.manifest.control_hz;
         let hist_states: Vec<[f64; STATE_DIM]> = self
             .states
@@ -411,6 +417,7 @@ impl Controller {
             joystick_weight: self.cfg.joystick_weight * warm,
             waypoint_weight: self.cfg.waypoint_weight * warm,
             obstacle_weight: self.cfg.obstacle_weight * warm,
+            route_speed_mps: route_speed,
             ..self.cfg.clone()
         };
         // Building the costs (the route, when the goal or the obstacles change) is part of
@@ -422,7 +429,7 @@ impl Controller {
             &obstacles,
             &frame,
             &mut self.router,
-            (self.gate.anchor(&task, measured, &self.cfg), dt),
+            (measured, self.gate.value(), dt),
         );
         let guidance_s = t0.elapsed().as_secs_f64();
         let previous = self

@@ -85,6 +85,15 @@ pub struct ControlConfig {
     pub route_turn_gain: f64,
     /// The cap on that yaw rate (rad/s).
     pub route_max_yaw_rate: f64,
+    /// Waypoint task: the walking speed along the route rises by at most this much per second
+    /// (m/s²), from the measured planar speed when the task starts (a goal given, the bridge
+    /// turned active); 0 = the full route speed at once.
+    pub route_accel_mps2: f64,
+    /// Waypoint task: the disturbance gate also shapes the route's walking velocity — its goal
+    /// at each planned step starts from the measured velocity, moved toward the route velocity
+    /// as far as the gate is open, and approaches it at `joystick_approach_mps2` (as a joystick
+    /// command's does); false = the route velocity at every planned step.
+    pub route_gate: bool,
     /// Joystick commands change by at most this much per second (m/s², on the planar velocity
     /// vector; a new joystick task starts from the measured velocity); 0 = step changes.
     pub joystick_accel_mps2: f64,
@@ -153,6 +162,8 @@ impl Default for ControlConfig {
             route_slow_m: 1.0,
             route_turn_gain: 0.0,
             route_max_yaw_rate: 0.8,
+            route_accel_mps2: 0.0,
+            route_gate: false,
             joystick_accel_mps2: 1.0,
             yaw_rate_weight: 1.0,
             joystick_approach_mps2: 0.5,
@@ -178,6 +189,7 @@ impl ControlConfig {
             ("route_slow_m", self.route_slow_m),
             ("route_turn_gain", self.route_turn_gain),
             ("route_max_yaw_rate", self.route_max_yaw_rate),
+            ("route_accel_mps2", self.route_accel_mps2),
             ("joystick_accel_mps2", self.joystick_accel_mps2),
             ("yaw_rate_weight", self.yaw_rate_weight),
             ("joystick_approach_mps2", self.joystick_approach_mps2),
@@ -257,6 +269,32 @@ impl CommandRamp {
     }
 }
 
+/// The limit on the route's walking speed ([`ControlConfig::route_accel_mps2`]): it starts
+/// from the measured planar speed when a waypoint task starts and rises by at most
+/// accel · dt per control step up to `route_speed_mps`.
+#[derive(Debug, Default, Clone)]
+pub struct RouteRamp {
+    speed: Option<f64>,
+}
+
+impl RouteRamp {
+    /// The route speed for this control step (`cfg.route_speed_mps` when the ramp is off);
+    /// other tasks end the ramp.
+    pub fn apply(&mut self, task: &Task, measured: [f64; 2], cfg: &ControlConfig, dt: f64) -> f64 {
+        if !matches!(task, Task::Waypoint { .. }) {
+            self.speed = None;
+            return cfg.route_speed_mps;
+        }
+        if cfg.route_accel_mps2 <= 0.0 {
+            return cfg.route_speed_mps;
+        }
+        let from = self.speed.unwrap_or(measured[0].hypot(measured[1]));
+        let v = (from + cfg.route_accel_mps2 * dt).min(cfg.route_speed_mps);
+        self.speed = Some(v);
+        v
+    }
+}
+
 /// How far the robot's planar root velocity at control step `k` (`state`, self-framed in
 /// `frame`) is from what the model predicted for it when it made `plan` (expressed in
 /// `plan_frame`), in m/s; None when the plan does not predict step k.
@@ -312,11 +350,19 @@ impl DisturbanceGate {
     /// off: the measured velocity).
     pub fn anchor(&self, task: &Task, measured: [f64; 2], cfg: &ControlConfig) -> [f64; 2] {
         match task {
-            Task::Joystick { velocity, .. } if cfg.disturbance_gate_mps[1] > 0.0 => {
-                std::array::from_fn(|i| measured[i] + self.value * (velocity[i] - measured[i]))
-            }
+            Task::Joystick { velocity, .. } => gate_anchor(self.value, cfg, *velocity, measured),
             _ => measured,
         }
+    }
+}
+
+/// The measured planar velocity moved toward `velocity` as far as the gate (`gate`, 1 = open)
+/// is; the measured velocity when the gate is off.
+fn gate_anchor(gate: f64, cfg: &ControlConfig, velocity: [f64; 2], measured: [f64; 2]) -> [f64; 2] {
+    if cfg.disturbance_gate_mps[1] > 0.0 {
+        std::array::from_fn(|i| measured[i] + gate * (velocity[i] - measured[i]))
+    } else {
+        measured
     }
 }
 
@@ -366,15 +412,15 @@ impl Router {
 
 /// The task's costs in the character frame `frame` (the plan's frame). `router` supplies the
 /// waypoint cost's target (see [`ControlConfig::waypoint_lookahead_m`]); `measured` is the
-/// robot's planar velocity in that frame and `dt` the control period (s), for
-/// [`ControlConfig::joystick_approach_mps2`].
+/// robot's planar velocity in that frame, `gate` the disturbance gate's value (1 = open) and
+/// `dt` the control period (s), for [`ControlConfig::joystick_approach_mps2`].
 pub fn build_guidance(
     task: &Task,
     cfg: &ControlConfig,
     world_shapes: &[Shape],
     frame: &CharacterFrame,
     router: &mut Router,
-    (measured, dt): ([f64; 2], f64),
+    (measured, gate, dt): ([f64; 2], f64, f64),
 ) -> Guidance {
     let mut g = Guidance::default();
     let origin = [frame.origin_w.x, frame.origin_w.y];
@@ -385,8 +431,10 @@ pub fn build_guidance(
                 cfg.joystick_weight,
                 Joystick {
                     velocity: *velocity,
-                    approach: (cfg.joystick_approach_mps2 > 0.0)
-                        .then_some((measured, cfg.joystick_approach_mps2 * dt)),
+                    approach: (cfg.joystick_approach_mps2 > 0.0).then_some((
+                        gate_anchor(gate, cfg, *velocity, measured),
+                        cfg.joystick_approach_mps2 * dt,
+                    )),
                 },
             );
             if cfg.yaw_rate_weight > 0.0 {
@@ -424,10 +472,13 @@ pub fn build_guidance(
                     g.push(cfg.yaw_rate_weight * slow, YawRate { rate });
                 }
                 if n > 1e-9 {
-                    g.push(
-                        cfg.route_weight,
-                        Joystick::constant([speed * aim[0] / n, speed * aim[1] / n]),
-                    );
+                    let velocity = [speed * aim[0] / n, speed * aim[1] / n];
+                    let approach =
+                        (cfg.route_gate && cfg.joystick_approach_mps2 > 0.0).then_some((
+                            gate_anchor(gate, cfg, velocity, measured),
+                            cfg.joystick_approach_mps2 * dt,
+                        ));
+                    g.push(cfg.route_weight, Joystick { velocity, approach });
                 }
             }
         }
@@ -484,7 +535,7 @@ mod tests {
                 &[],
                 &frame,
                 &mut Router::default(),
-                ([0.0; 2], 0.02),
+                ([0.0; 2], 1.0, 0.02),
             )
         };
         let off = ControlConfig::default();
@@ -516,7 +567,7 @@ mod tests {
             &[],
             &frame,
             &mut Router::default(),
-            ([0.0; 2], 0.02),
+            ([0.0; 2], 1.0, 0.02),
         );
         let g = gradient(&g);
         for t in NOW + 1..STEPS {
@@ -532,5 +583,85 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("route_turn_gain"));
+    }
+
+    /// The route's walking speed starts from the measured speed and rises at
+    /// `route_accel_mps2`; off, the full speed at once; another task ends the ramp.
+    #[test]
+    fn the_route_speed_ramps_from_the_measured_speed() {
+        let wp = Task::Waypoint { goal: [3.0, 0.0] };
+        let off = ControlConfig::default();
+        let mut r = RouteRamp::default();
+        assert_eq!(r.apply(&wp, [0.0; 2], &off, 0.02), off.route_speed_mps);
+        let on = ControlConfig {
+            route_accel_mps2: 0.5,
+            ..ControlConfig::default()
+        };
+        on.check().unwrap();
+        let v: Vec<f64> = (0..100)
+            .map(|_| r.apply(&wp, [0.3, 0.4], &on, 0.02))
+            .collect();
+        // From |(0.3, 0.4)| = 0.5 m/s, 0.01 m/s per 20 ms step, capped at 0.6 m/s.
+        assert!((v[0] - 0.51).abs() < 1e-12, "{v:?}");
+        assert!((v[4] - 0.55).abs() < 1e-12, "{v:?}");
+        assert_eq!(v[99], 0.6);
+        assert!(v.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(r.apply(&Task::Free, [0.0; 2], &on, 0.02), 0.6);
+        assert!((r.apply(&wp, [0.0; 2], &on, 0.02) - 0.01).abs() < 1e-12);
+        let bad = ControlConfig {
+            route_accel_mps2: f64::NAN,
+            ..ControlConfig::default()
+        };
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("route_accel_mps2"));
+    }
+
+    /// With `route_gate` the route's joystick goal starts at the gate's anchor and approaches
+    /// the route velocity along the plan; without it, the route velocity at every step.
+    #[test]
+    fn the_gate_shapes_the_route_velocity_when_asked() {
+        let frame = CharacterFrame::from_root(
+            &g1::nalgebra::Vector3::zeros(),
+            &g1::nalgebra::UnitQuaternion::identity(),
+        );
+        let task = Task::Waypoint { goal: [5.0, 0.0] };
+        let goal_vx = |cfg: &ControlConfig, gate: f64| -> Vec<f64> {
+            let g = build_guidance(
+                &task,
+                cfg,
+                &[],
+                &frame,
+                &mut Router::default(),
+                ([0.1, 0.0], gate, 0.02),
+            );
+            // Gradient of ½(vx − goal)² at vx = 0 is −goal.
+            let grad = gradient(&Guidance {
+                terms: g.terms.into_iter().skip(1).collect(),
+            });
+            (NOW + 1..STEPS)
+                .map(|t| -grad[t * STATE_DIM + ROOT_LIN_VEL.start])
+                .collect()
+        };
+        let off = ControlConfig::default();
+        for gate in [0.0, 1.0] {
+            assert!(goal_vx(&off, gate).iter().all(|v| (v - 0.6).abs() < 1e-9));
+        }
+        let on = ControlConfig {
+            route_gate: true,
+            ..ControlConfig::default()
+        };
+        // Gate open: the route velocity throughout.
+        assert!(goal_vx(&on, 1.0).iter().all(|v| (v - 0.6).abs() < 1e-9));
+        // Gate closed: from the measured 0.1 m/s at 0.5 m/s² · 20 ms = 0.01 m/s per step.
+        let closed = goal_vx(&on, 0.0);
+        for (i, v) in closed.iter().enumerate() {
+            let want = (0.1 + 0.01 * (i + 1) as f64).min(0.6);
+            assert!((v - want).abs() < 1e-9, "step {i}: {v} vs {want}");
+        }
+        // Half open: from half way between.
+        assert!((goal_vx(&on, 0.5)[0] - (0.35 + 0.01)).abs() < 1e-9);
     }
 }

@@ -261,7 +261,7 @@ fn joystick_yaw_rate_is_guided_when_weighted() {
         &[],
         &frame,
         &mut Router::default(),
-        ([0.0; 2], 0.02),
+        ([0.0; 2], 1.0, 0.02),
     );
     assert_eq!(
         g.terms.len(),
@@ -278,7 +278,7 @@ fn joystick_yaw_rate_is_guided_when_weighted() {
         &[],
         &frame,
         &mut Router::default(),
-        ([0.0; 2], 0.02),
+        ([0.0; 2], 1.0, 0.02),
     );
     assert_eq!(g.terms.len(), 2);
     // At x = 0 (standing still, no turn) the weighted gradient on ω_z of every planned step is
