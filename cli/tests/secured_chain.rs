@@ -157,7 +157,7 @@ fn run_chain(
         .env("ROS_DOMAIN_ID", domain.to_string())
         .env("ROS_SECURITY_ENABLE", "true")
         .env("ROS_SECURITY_STRATEGY", "Enforce")
-        .env("ROS_SECURITY_KEYSTORE", &ks)
+        .env("ROS_SECURITY_KEYSTORE", ks)
         // DDS Security's handshake and key-exchange failures are logged only by RustDDS.
         .env("G1D_DDS_LOG", "warn")
         .stderr(Stdio::piped())
@@ -170,7 +170,7 @@ fn run_chain(
         std::io::Read::read_to_string(&mut chain_err, &mut log).ok();
         log
     });
-    let mut monitor = common::secured_peer(domain, "monitor", &ks, "/monitor");
+    let mut monitor = common::secured_peer(domain, "monitor", ks, "/monitor");
     let monitor_state = monitor
         .subscription::<LowState>("/lowstate", QosPreset::Sensor)
         .unwrap();
