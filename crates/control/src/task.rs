@@ -510,6 +510,14 @@ mod tests {
     use g1::STATE_DIM;
     use g1_guidance::{NOW, STEPS};
 
+    /// The character frame at the world origin, facing +x.
+    fn origin_frame() -> CharacterFrame {
+        CharacterFrame::from_root(
+            &g1::nalgebra::Vector3::zeros(),
+            &g1::nalgebra::UnitQuaternion::identity(),
+        )
+    }
+
     /// The weighted gradient of all the guidance's terms at the all-zero trajectory.
     fn gradient(g: &Guidance) -> Vec<f64> {
         let x = vec![0.0; STEPS * STATE_DIM];
@@ -526,10 +534,7 @@ mod tests {
     /// walk backwards at the route speed; with it, to stand and turn at the capped yaw rate.
     #[test]
     fn a_goal_behind_is_turned_to_not_walked_to_backwards() {
-        let frame = CharacterFrame::from_root(
-            &g1::nalgebra::Vector3::zeros(),
-            &g1::nalgebra::UnitQuaternion::identity(),
-        );
+        let frame = origin_frame();
         let task = Task::Waypoint { goal: [-3.0, 0.1] };
         let build = |cfg: &ControlConfig| {
             build_guidance(
@@ -632,10 +637,7 @@ mod tests {
     /// the route velocity along the plan; without it, the route velocity at every step.
     #[test]
     fn the_gate_shapes_the_route_velocity_when_asked() {
-        let frame = CharacterFrame::from_root(
-            &g1::nalgebra::Vector3::zeros(),
-            &g1::nalgebra::UnitQuaternion::identity(),
-        );
+        let frame = origin_frame();
         let task = Task::Waypoint { goal: [5.0, 0.0] };
         let goal_vx = |cfg: &ControlConfig, gate: f64| -> Vec<f64> {
             let g = build_guidance(
