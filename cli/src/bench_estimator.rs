@@ -107,6 +107,7 @@ pub fn evaluate(
             accel_b: std::array::from_fn(|i| s.accel_b[i] + bias[i] + n(0.2)),
             q: s.q.map(|v| v + n(0.002)),
             dq: s.dq.map(|v| v + n(0.1)),
+            tau: Some(s.tau),
         }
     };
     let gt0 = sim.ground_truth();

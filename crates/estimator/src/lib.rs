@@ -21,13 +21,15 @@
 //! 2.7 % and 0.036 m/s.
 //!
 //! A foot counts as in contact when it is within `contact_height_m` of the lower foot (in
-//! pelvis-relative world height) and moves slower than `contact_speed_mps` relative to it.
+//! pelvis-relative world height). Two such feet both stand when they move slower than
+//! `contact_speed_mps` relative to each other; else the lower one stands, or, with
+//! `contact_tiebreak: load`, the one whose leg carries the load.
 //! Scalar sequential updates; no matrix inversion.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 use g1::nalgebra::{SMatrix, SVector, UnitQuaternion, Vector3};
-use g1::{forward_kinematics, Body, RootState, NUM_JOINTS};
+use g1::{forward_kinematics, Body, Joint, RootState, NUM_JOINTS};
 use serde::{Deserialize, Serialize};
 
 const N: usize = 12;
@@ -60,6 +62,8 @@ pub struct KfConfig {
     pub sole_height_m: f64,
     pub contact_height_m: f64,
     pub contact_speed_mps: f64,
+    /// Of two feet at about the same height moving apart, which one stands.
+    pub contact_tiebreak: ContactTieBreak,
     pub gravity: f64,
 }
 
@@ -77,9 +81,25 @@ impl Default for KfConfig {
             sole_height_m: 0.003,
             contact_height_m: 0.02,
             contact_speed_mps: 0.3,
+            contact_tiebreak: ContactTieBreak::Lower,
             gravity: 9.81,
         }
     }
+}
+
+/// How the filter tells the stance foot from the swinging one when both are at about the same
+/// height and move apart (a side step: the swinging foot passes lower than the stance foot,
+/// which rolls onto its edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactTieBreak {
+    /// The lower foot stands (the default: the deployed evaluation's joystick square and
+    /// walk + perturb did best with it, docs/EXPERIMENTS.md, 2026-11-30).
+    Lower,
+    /// The foot whose leg carries the load: the larger knee plus ankle-pitch torque
+    /// ([`Sample::tau`]; without torques, the lower foot). It no longer swaps the feet at
+    /// side steps, yet the controller did worse with it.
+    Load,
 }
 
 /// One IMU + encoder sample.
@@ -91,6 +111,9 @@ pub struct Sample {
     pub accel_b: [f64; 3],
     pub q: [f64; NUM_JOINTS],
     pub dq: [f64; NUM_JOINTS],
+    /// The motors' torque estimates (N·m), when the robot reports them (`LowState`'s
+    /// `tau_est`; `JointState.effort`): the stance leg's knee and ankle carry the body.
+    pub tau: Option<[f64; NUM_JOINTS]>,
 }
 
 /// The filter's output.
@@ -111,6 +134,12 @@ pub struct ContactKf {
 }
 
 const FEET: [Body; 2] = [Body::LeftAnkleRoll, Body::RightAnkleRoll];
+
+/// The joints whose torques tell a loaded leg (left, right).
+const LEG_LOAD_JOINTS: [[Joint; 2]; 2] = [
+    [Joint::LeftKnee, Joint::LeftAnklePitch],
+    [Joint::RightKnee, Joint::RightAnklePitch],
+];
 
 /// The centre of the sole in the ankle-roll frame: the mean of the bottoms of the G1's four
 /// foot collision spheres (radius 5 mm at x = −0.05 and 0.12, y = ±0.025–0.03, z = −0.03: the
@@ -183,6 +212,34 @@ impl ContactKf {
         self.p = 0.5 * (self.p + self.p.transpose());
     }
 
+    /// Which feet stand: a foot well above the lower one swings; of two feet at about the
+    /// same height, both stand when they move together (double support), else one, chosen by
+    /// `contact_tiebreak`. (A swinging foot can pass lower than a stance foot that rolls onto
+    /// its edge, at side steps: taken for the stance foot, it swaps the pelvis velocity for
+    /// the swing's for a sample or two.)
+    fn classify_contacts(
+        &self,
+        feet: &[(Vector3<f64>, Vector3<f64>); 2],
+        tau: Option<&[f64; NUM_JOINTS]>,
+    ) -> [bool; 2] {
+        let c = &self.cfg;
+        let lower = feet[0].0.z.min(feet[1].0.z);
+        let near = feet.map(|(r, _)| r.z - lower < c.contact_height_m);
+        if !(near[0] && near[1]) {
+            return near;
+        }
+        if (feet[0].1 - feet[1].1).norm() < c.contact_speed_mps {
+            return [true, true];
+        }
+        let lower_stands = feet.map(|(r, _)| r.z <= lower);
+        let (ContactTieBreak::Load, Some(tau)) = (c.contact_tiebreak, tau) else {
+            return lower_stands;
+        };
+        let load = LEG_LOAD_JOINTS.map(|js| js.iter().map(|j| tau[j.index()].abs()).sum::<f64>());
+        let first = load[0] >= load[1];
+        [first, !first]
+    }
+
     /// One sample: predict with the IMU, correct with kinematics and contacts.
     pub fn step(&mut self, s: &Sample) -> Estimate {
         let quat = quat_of(s);
@@ -198,14 +255,7 @@ impl ContactKf {
         let dt = s.dt;
         let omega = quat * Vector3::from(s.gyro_b);
         let feet = feet_relative(&quat, &omega, &s.q, &s.dq);
-        // Contacts: near the lower foot's height and slow relative to it.
-        let lower = feet[0].0.z.min(feet[1].0.z);
-        for i in 0..2 {
-            let other = feet[1 - i].1;
-            let rel_speed = (feet[i].1 - other).norm();
-            self.contacts[i] = feet[i].0.z - lower < c.contact_height_m
-                && (rel_speed < c.contact_speed_mps || feet[i].0.z <= lower);
-        }
+        self.contacts = self.classify_contacts(&feet, s.tau.as_ref());
         // Predict.
         let a_w = quat * Vector3::from(s.accel_b) - Vector3::new(0.0, 0.0, c.gravity);
         let mut f = Mat12::identity();
@@ -283,4 +333,45 @@ impl ContactKf {
 
 fn quat_of(s: &Sample) -> UnitQuaternion<f64> {
     g1::quat_from_wxyz(s.quat_wxyz)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn foot(z: f64, vx: f64) -> (Vector3<f64>, Vector3<f64>) {
+        (Vector3::new(0.0, 0.1, z), Vector3::new(vx, 0.0, 0.0))
+    }
+
+    /// A side step: the swinging right foot passes 4 mm below the left one, which stands and
+    /// carries the body (its knee and ankle torques).
+    #[test]
+    fn contacts_by_height_speed_and_load() {
+        let mut tau = [0.0; NUM_JOINTS];
+        tau[Joint::LeftKnee.index()] = 40.0;
+        tau[Joint::LeftAnklePitch.index()] = -15.0;
+        tau[Joint::RightKnee.index()] = 6.0;
+        let side_step = [foot(-0.700, 0.0), foot(-0.704, 1.0)];
+        let lower = ContactKf::new(KfConfig::default());
+        let load = ContactKf::new(KfConfig {
+            contact_tiebreak: ContactTieBreak::Load,
+            ..KfConfig::default()
+        });
+        assert_eq!(
+            lower.classify_contacts(&side_step, Some(&tau)),
+            [false, true]
+        );
+        assert_eq!(
+            load.classify_contacts(&side_step, Some(&tau)),
+            [true, false]
+        );
+        // Without torques the load rule falls back on the lower foot.
+        assert_eq!(load.classify_contacts(&side_step, None), [false, true]);
+        // Moving together (double support): both; a foot 5 cm up swings, whatever its load.
+        let double = [foot(-0.700, 0.0), foot(-0.704, 0.1)];
+        assert_eq!(load.classify_contacts(&double, Some(&tau)), [true, true]);
+        let lifted = [foot(-0.650, 0.0), foot(-0.700, 1.0)];
+        assert_eq!(load.classify_contacts(&lifted, Some(&tau)), [false, true]);
+        assert_eq!(lower.classify_contacts(&lifted, Some(&tau)), [false, true]);
+    }
 }

@@ -32,6 +32,9 @@ pub struct EstimatorCore {
     dq_sum: [f64; NUM_JOINTS],
     gyro_sum: NV<f64>,
     samples: usize,
+    /// Sum and count of the filter's pelvis velocity estimates since the last publication.
+    v_sum: NV<f64>,
+    v_samples: usize,
     pub published: u64,
 }
 
@@ -56,6 +59,8 @@ impl EstimatorCore {
             dq_sum: [0.0; NUM_JOINTS],
             gyro_sum: NV::zeros(),
             samples: 0,
+            v_sum: NV::zeros(),
+            v_samples: 0,
             published: 0,
         }
     }
@@ -96,8 +101,12 @@ impl EstimatorCore {
                     accel_b: [a.x, a.y, a.z],
                     q: std::array::from_fn(|k| j.position[k]),
                     dq: std::array::from_fn(|k| j.velocity[k]),
+                    tau: (j.effort.len() == NUM_JOINTS)
+                        .then(|| std::array::from_fn(|k| j.effort[k])),
                 });
                 self.estimate = Some(est.root);
+                self.v_sum += est.root.lin_vel_w;
+                self.v_samples += 1;
             }
         }
         for (j, i) in joints.iter().zip(imus) {
@@ -150,7 +159,12 @@ impl EstimatorCore {
             if self.cfg.average_angular_velocity {
                 root.ang_vel_w = root.quat_w * (self.gyro_sum / n);
             }
+            if self.cfg.average_linear_velocity && self.v_samples > 0 {
+                root.lin_vel_w = self.v_sum / self.v_samples as f64;
+            }
         }
+        self.v_sum = NV::zeros();
+        self.v_samples = 0;
         self.dq_sum = [0.0; NUM_JOINTS];
         self.gyro_sum = NV::zeros();
         self.samples = 0;
@@ -307,6 +321,67 @@ mod tests {
                 "{w} {dq}: {yaw_rate}"
             );
             assert_eq!(dq0, if dq { 0.5 } else { 1.0 }, "{w} {dq}");
+        }
+    }
+
+    /// With `average_linear_velocity` the state's pelvis velocity is the mean of the filter's
+    /// estimates over the period (a filter run beside it on the same samples), without it the
+    /// newest; the accelerometer's forward reading alternates, so the two differ.
+    #[test]
+    fn the_state_averages_the_filters_velocity_over_the_period() {
+        let q = g1::default_pose();
+        let samples: Vec<(JointState, Imu)> = (0..10)
+            .map(|i| {
+                let t = Time::from_secs_f64(0.002 * i as f64);
+                let mut imu = Imu {
+                    header: Header::new(t, "pelvis"),
+                    ..Default::default()
+                };
+                imu.orientation.w = 1.0;
+                imu.linear_acceleration.x = if i % 2 == 1 { 3.0 } else { -1.0 };
+                imu.linear_acceleration.z = 9.81;
+                let joints = JointState {
+                    header: Header::new(t, "pelvis"),
+                    name: vec![],
+                    position: q.to_vec(),
+                    velocity: vec![0.0; NUM_JOINTS],
+                    effort: vec![],
+                };
+                (joints, imu)
+            })
+            .collect();
+        let cfg = EstimatorConfig::default();
+        let mut kf = ContactKf::new(cfg.kalman.clone());
+        let v: Vec<f64> = samples
+            .iter()
+            .map(|(_, i)| {
+                let a = &i.linear_acceleration;
+                kf.step(&g1_estimator::Sample {
+                    dt: 0.002,
+                    quat_wxyz: [1.0, 0.0, 0.0, 0.0],
+                    gyro_b: [0.0; 3],
+                    accel_b: [a.x, a.y, a.z],
+                    q,
+                    dq: [0.0; NUM_JOINTS],
+                    tau: None,
+                })
+                .root
+                .lin_vel_w
+                .x
+            })
+            .collect();
+        let (mean, newest) = (v.iter().sum::<f64>() / 10.0, v[9]);
+        assert!((mean - newest).abs() > 1e-4, "{mean} {newest}");
+        for average in [true, false] {
+            let mut core = EstimatorCore::new(EstimatorConfig {
+                average_linear_velocity: average,
+                ..cfg.clone()
+            });
+            let (joints, imus): (Vec<_>, Vec<_>) = samples.iter().cloned().unzip();
+            let out = core.process(0.02, &joints, &imus, &[]).unwrap();
+            let vx = out.odom.unwrap().twist.twist.linear.x;
+            let want = if average { mean } else { newest };
+            assert!((vx - want).abs() < 1e-12, "{average}: {vx} against {want}");
         }
     }
 }
