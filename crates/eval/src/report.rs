@@ -196,8 +196,13 @@ pub fn table(reports: &[ScenarioReport]) -> String {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     if n_scenarios > 1 {
-        let mut controllers: Vec<&str> = reports.iter().map(|r| r.controller.as_str()).collect();
-        controllers.dedup();
+        // Each controller once, in the order of first appearance (the reports alternate).
+        let mut controllers: Vec<&str> = vec![];
+        for r in reports {
+            if !controllers.contains(&r.controller.as_str()) {
+                controllers.push(&r.controller);
+            }
+        }
         for c in controllers {
             let rs: Vec<&ScenarioReport> = reports.iter().filter(|r| r.controller == c).collect();
             let runs: usize = rs.iter().map(|r| r.runs).sum();
@@ -223,4 +228,34 @@ pub fn table(reports: &[ScenarioReport]) -> String {
         }
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::ScenarioFile;
+
+    /// With the expert baseline beside it, each controller has one summary line over all
+    /// scenarios, whatever the order of the reports.
+    #[test]
+    fn one_summary_line_per_controller() -> anyhow::Result<()> {
+        let file: ScenarioFile = serde_yaml::from_str(
+            "scenarios:\n  - {name: a, task: waypoint, goal: [1, 0]}\n  - {name: b, task: waypoint, goal: [2, 0]}\n",
+        )?;
+        let mut reports = vec![];
+        for s in &file.scenarios {
+            for c in ["diffusion", "expert"] {
+                reports.push(summarise(s, c, Profile::Deployed, None, None, &[]));
+            }
+        }
+        let t = table(&reports);
+        for c in ["diffusion", "expert"] {
+            let lines = t
+                .lines()
+                .filter(|l| l.starts_with(&format!("| **all 2 scenarios** | {c} |")))
+                .count();
+            assert_eq!(lines, 1, "{c}:\n{t}");
+        }
+        Ok(())
+    }
 }
