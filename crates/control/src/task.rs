@@ -77,6 +77,10 @@ pub struct ControlConfig {
     pub route_slow_m: f64,
     /// The route keeps the root this far from obstacle surfaces (m).
     pub route_clearance_m: f64,
+    /// Narrow passages: the route may pass this close to obstacle surfaces (m), at a cost that
+    /// keeps it in the passage's middle, when going round costs more (`RouteParams::
+    /// min_clearance`); at or above `route_clearance_m`: never closer than that.
+    pub route_min_clearance_m: f64,
     /// Waypoint task: turn to face the route (1/s; 0 = off). The yaw-rate cost (weight
     /// `yaw_rate_weight`) asks for this gain times the bearing of the route point ahead, capped
     /// at `route_max_yaw_rate`, and the walking speed along the route is scaled by the
@@ -159,6 +163,7 @@ impl Default for ControlConfig {
             waypoint_lookahead_m: 5.0,
             obstacle_influence_m: 0.3,
             route_clearance_m: 0.4,
+            route_min_clearance_m: 0.4,
             route_speed_mps: 0.6,
             route_weight: 1.0,
             route_lookahead_m: 1.0,
@@ -185,6 +190,7 @@ impl ControlConfig {
             ("guidance_warmup_s", self.guidance_warmup_s),
             ("waypoint_lookahead_m", self.waypoint_lookahead_m),
             ("route_clearance_m", self.route_clearance_m),
+            ("route_min_clearance_m", self.route_min_clearance_m),
             ("obstacle_influence_m", self.obstacle_influence_m),
             ("route_speed_mps", self.route_speed_mps),
             ("route_weight", self.route_weight),
@@ -392,6 +398,7 @@ impl Router {
         }
         let params = RouteParams {
             clearance: cfg.route_clearance_m,
+            min_clearance: cfg.route_min_clearance_m,
             ..RouteParams::default()
         };
         let stale = match &self.route {

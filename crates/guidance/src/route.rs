@@ -27,6 +27,11 @@ pub struct RouteParams {
     /// Extra cost per metre at the clearance (the penalty's peak).
     pub soft_cost: f64,
     pub blocked_cost: f64,
+    /// Narrow passages: cells between this and `clearance` from the obstacles are not
+    /// blocked but continue the soft band's penalty, so that a passage narrower than twice
+    /// the clearance (yet wider than twice this) is walked, down its middle, when going round
+    /// it costs more. At or above `clearance`: off.
+    pub min_clearance: f64,
     /// Margin around the goal, the robot and the obstacles (m).
     pub margin: f64,
 }
@@ -39,6 +44,7 @@ impl Default for RouteParams {
             soft_band: 0.3,
             soft_cost: 2.0,
             blocked_cost: 100.0,
+            min_clearance: 0.4,
             margin: 2.0,
         }
     }
@@ -145,7 +151,7 @@ impl Route {
         let per_m: Vec<f64> = clear
             .iter()
             .map(|&c| {
-                if c < params.clearance {
+                if c < params.clearance.min(params.min_clearance) {
                     params.blocked_cost
                 } else if c < params.clearance + params.soft_band {
                     1.0 + params.soft_cost * (params.clearance + params.soft_band - c)
@@ -270,10 +276,16 @@ impl Route {
         out
     }
 
-    /// Whether the straight segment a → b keeps the clearance (or, starting inside it, never
-    /// gets closer to an obstacle than `a` is).
+    /// Whether the straight segment a → b keeps the clearance (or, with an end inside it —
+    /// a robot near an obstacle, a point in a narrow passage — never gets closer to an
+    /// obstacle than that end is).
     pub fn visible(&self, a: [f64; 2], b: [f64; 2]) -> bool {
-        let need = self.params.clearance.min(self.clear[self.cell_of(a)]) - 1e-9;
+        let need = self
+            .params
+            .clearance
+            .min(self.clear[self.cell_of(a)])
+            .min(self.clear[self.cell_of(b)])
+            - 1e-9;
         let len = (b[0] - a[0]).hypot(b[1] - a[1]);
         let n = (2.0 * len / self.res).ceil().max(1.0) as usize;
         (0..=n).all(|k| {
@@ -377,6 +389,54 @@ mod tests {
         let c = r.carrot([0.0, 0.0], 1.0);
         assert!((c[0].hypot(c[1]) - 1.0).abs() < 1e-6, "carrot {c:?}");
         assert!(c[1] < -0.3, "carrot {c:?} does not head round the wall");
+    }
+
+    /// A corridor 0.7 m wide and 1 m long, walls out from its mouth to ±3 m (as the generated
+    /// courses build one): with the clearance alone the route goes round; with a narrower
+    /// `min_clearance` it goes through, down the middle, and the carrot sees into it.
+    #[test]
+    fn a_narrow_passage_is_taken_down_its_middle_when_allowed() {
+        let wall = |c: [f64; 2], h: [f64; 2]| Shape::Box {
+            center: [c[0], c[1], 0.6],
+            half_extents: [h[0], h[1], 0.6],
+            yaw: 0.0,
+        };
+        let (w, t) = (0.7, 0.15);
+        let shapes = [
+            wall([2.5, w / 2.0 + t], [0.5, t]),
+            wall([2.5, -w / 2.0 - t], [0.5, t]),
+            wall([2.0 + t, 1.5 + w / 4.0 + t], [t, 1.5 - w / 4.0]),
+            wall([2.0 + t, -1.5 - w / 4.0 - t], [t, 1.5 - w / 4.0]),
+        ];
+        let (start, goal) = ([0.5, 0.0], [4.5, 0.0]);
+        let through = |p: &RouteParams| {
+            let r = Route::new(goal, &shapes, start, *p);
+            let path = r.path(start);
+            let ys: Vec<f64> = path
+                .iter()
+                .filter(|q| (2.2..2.8).contains(&q[0]))
+                .map(|q| q[1])
+                .collect();
+            (r, ys)
+        };
+        let p = RouteParams::default();
+        let (_, ys) = through(&p);
+        assert!(
+            !ys.is_empty() && ys.iter().all(|y| y.abs() > 1.0),
+            "without min_clearance the route should go round: {ys:?}"
+        );
+        let narrow = RouteParams {
+            min_clearance: 0.3,
+            ..p
+        };
+        let (r, ys) = through(&narrow);
+        assert!(!ys.is_empty(), "no path point in the corridor");
+        for y in &ys {
+            assert!(y.abs() <= narrow.resolution + 1e-9, "{y} off the middle");
+        }
+        // From the mouth, the carrot heads into the corridor, not back round it.
+        let c = r.carrot([1.6, 0.0], 1.0);
+        assert!(c[0] > 2.3 && c[1].abs() < 0.1, "carrot {c:?}");
     }
 
     #[test]
