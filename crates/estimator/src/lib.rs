@@ -93,8 +93,8 @@ impl Default for KfConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactTieBreak {
-    /// The lower foot stands (the default: the deployed evaluation's joystick square and
-    /// walk + perturb did best with it, docs/EXPERIMENTS.md, 2026-11-30).
+    /// The lower foot stands (the default: the deployed evaluation's joystick square did
+    /// better with it, 94 % against 84 %; docs/EXPERIMENTS.md, 2026-11-30).
     Lower,
     /// The foot whose leg carries the load: the larger knee plus ankle-pitch torque
     /// ([`Sample::tau`]; without torques, the lower foot). It no longer swaps the feet at
