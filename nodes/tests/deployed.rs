@@ -172,8 +172,10 @@ fn a_planner_killed_mid_walk_makes_the_bridge_hold_then_damp() {
     );
     let by_fall = t.iter().any(|l| l.contains("→ damping: fall"));
     if by_fall {
+        // A fall damps no later than the timer would have (at the same control step, the
+        // fall is the reason given).
         assert!(
-            damp > hold && damp < last + p.bridge.damping_after_s,
+            damp > hold && damp < last + p.bridge.damping_after_s + 0.03,
             "damping for a fall at {damp} s: {t:?}"
         );
     } else {
