@@ -32,9 +32,9 @@ pub struct EstimatorCore {
     dq_sum: [f64; NUM_JOINTS],
     gyro_sum: NV<f64>,
     samples: usize,
-    /// Sum and count of the filter's pelvis velocity estimates since the last publication.
+    /// Sum of the filter's pelvis velocity estimates since the last publication (one per
+    /// sample: `samples` of them).
     v_sum: NV<f64>,
-    v_samples: usize,
     pub published: u64,
 }
 
@@ -60,7 +60,6 @@ impl EstimatorCore {
             gyro_sum: NV::zeros(),
             samples: 0,
             v_sum: NV::zeros(),
-            v_samples: 0,
             published: 0,
         }
     }
@@ -106,7 +105,6 @@ impl EstimatorCore {
                 });
                 self.estimate = Some(est.root);
                 self.v_sum += est.root.lin_vel_w;
-                self.v_samples += 1;
             }
         }
         for (j, i) in joints.iter().zip(imus) {
@@ -159,12 +157,11 @@ impl EstimatorCore {
             if self.cfg.average_angular_velocity {
                 root.ang_vel_w = root.quat_w * (self.gyro_sum / n);
             }
-            if self.cfg.average_linear_velocity && self.v_samples > 0 {
-                root.lin_vel_w = self.v_sum / self.v_samples as f64;
+            if self.cfg.average_linear_velocity {
+                root.lin_vel_w = self.v_sum / n;
             }
         }
         self.v_sum = NV::zeros();
-        self.v_samples = 0;
         self.dq_sum = [0.0; NUM_JOINTS];
         self.gyro_sum = NV::zeros();
         self.samples = 0;
