@@ -79,6 +79,11 @@ pub struct EvalArgs {
     /// rendered offscreen (about half a minute per clip on two cores).
     #[arg(long)]
     pub render: bool,
+    /// Also write the per-step log of every diffusion run, as `g1d drive --log` writes it
+    /// (simulator ground truth, surprise, gate, mode, plan age), to
+    /// `DIR/<scenario>_seed<seed>.csv`.
+    #[arg(long, value_name = "DIR")]
+    pub steps: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -146,6 +151,9 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    if let Some(dir) = &a.steps {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let mut kinds = vec![];
     if !a.baseline_only {
         kinds.push("diffusion");
@@ -175,10 +183,16 @@ pub fn cmd_eval(a: EvalArgs) -> Result<()> {
         workers,
         |si, kind| Runner::new(kind, &scenarios[si], &setup),
         |r, si, i| {
-            r.run(
-                &scenarios[si],
-                a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
-            )
+            let s = &scenarios[si];
+            let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
+            let (result, log) = r.run_logged(s, seed, None)?;
+            if let (Some(dir), false) = (&a.steps, log.is_empty()) {
+                let path = dir.join(format!("{}_seed{seed}.csv", s.name));
+                let f = std::fs::File::create(&path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                g1_eval::drive_report::write_step_log(f, &log)?;
+            }
+            Ok(result)
         },
         |si, groups| {
             let s = &scenarios[si];

@@ -576,6 +576,7 @@ fn eval_reports_every_run_and_refuses_bad_scenarios() {
         })
         .collect();
     let out2 = dir.join("out_busy");
+    let steps = dir.join("steps");
     ok(&[
         "eval",
         "--scenarios",
@@ -584,6 +585,8 @@ fn eval_reports_every_run_and_refuses_bad_scenarios() {
         "2",
         "--seed",
         "5",
+        "--steps",
+        s(&steps),
         "--out",
         s(&out2),
     ]);
@@ -595,6 +598,30 @@ fn eval_reports_every_run_and_refuses_bad_scenarios() {
         v.as_array().unwrap()[0].clone()
     };
     assert_eq!(diffusion(&runs_idle), diffusion(&runs_busy));
+    // `--steps`: one CSV per diffusion run, a row per control step, ending where the run did.
+    for run in diffusion(&runs_busy)["runs"].as_array().unwrap() {
+        let seed = run["seed"].as_u64().unwrap();
+        let csv =
+            std::fs::read_to_string(steps.join(format!("short_post_seed{seed}.csv"))).unwrap();
+        let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+        assert!(
+            rows[0].starts_with(&["time_s", "x_m", "y_m"]),
+            "{:?}",
+            rows[0]
+        );
+        let last = rows.last().unwrap();
+        let end = run["end_xy"].as_array().unwrap();
+        if run["fell"] == false {
+            assert_eq!(rows.len(), 1 + 75, "1.5 s at 50 Hz");
+        }
+        for i in 0..2 {
+            let (csv_v, json_v) = (
+                last[1 + i].parse::<f64>().unwrap(),
+                end[i].as_f64().unwrap(),
+            );
+            assert!((csv_v - json_v).abs() < 1e-3, "{csv_v} {json_v}");
+        }
+    }
     let png = std::fs::read(out.join("short_post.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 

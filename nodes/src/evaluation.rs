@@ -8,7 +8,7 @@ use g1_control::{LatencyModel, Task};
 use g1_eval::expert::{load_expert, run_expert};
 use g1_eval::report::{Dynamics, Profile};
 use g1_eval::score::{score, Sample};
-use g1_eval::{RunResult, Scenario, TaskKind};
+use g1_eval::{RunResult, Scenario, StepLog, TaskKind};
 use g1_sim::{Randomization, Sim, SimConfig};
 
 use crate::deployed::{ChainParams, DeployedChain, SensorNoise};
@@ -97,8 +97,19 @@ impl Runner {
         &mut self,
         s: &Scenario,
         seed: u64,
-        mut rec: Option<crate::run_bag::RunBag>,
+        rec: Option<crate::run_bag::RunBag>,
     ) -> Result<RunResult> {
+        Ok(self.run_logged(s, seed, rec)?.0)
+    }
+
+    /// [`Self::run_recorded`], also returning the diffusion controller's per-step log (empty
+    /// for the expert baseline).
+    pub fn run_logged(
+        &mut self,
+        s: &Scenario,
+        seed: u64,
+        mut rec: Option<crate::run_bag::RunBag>,
+    ) -> Result<(RunResult, Vec<StepLog>)> {
         let goal = match s.task {
             TaskKind::Waypoint | TaskKind::Obstacles => s
                 .goal
@@ -123,7 +134,9 @@ impl Runner {
         };
         let mut estimate_error = None;
         let out = match self {
-            Runner::Expert { expert, sim } => return run_expert(s, expert, sim, seed),
+            Runner::Expert { expert, sim } => {
+                return Ok((run_expert(s, expert, sim, seed)?, vec![]));
+            }
             Runner::Ideal { core, sim } => {
                 core.reset(seed);
                 let init = g1_eval::standing_start(sim);
@@ -169,6 +182,6 @@ impl Runner {
         r.plan_latency_ms = out.plan_latency_ms;
         r.fresh_share = Some(out.fresh_plan_steps as f64 / out.steps.max(1) as f64);
         r.estimate_error = estimate_error;
-        Ok(r)
+        Ok((r, out.log))
     }
 }
