@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::planner::{Plan, Planner};
 use crate::task::{
     build_guidance, surprise_mps, CommandRamp, ControlConfig, DisturbanceGate, RouteRamp, Router,
-    Task,
+    Task, VelocityTrim,
 };
 
 /// When a plan's targets reach the joints, counted from the state it was planned from.
@@ -228,6 +228,7 @@ pub struct Controller {
     next: Option<(Task, Vec<Shape>, [f64; 2], f64)>,
     router: Router,
     ramp: CommandRamp,
+    trim: VelocityTrim,
     route_ramp: RouteRamp,
     gate: DisturbanceGate,
     pub failed_plans: u64,
@@ -260,6 +261,7 @@ impl Controller {
             next: None,
             router: Router::default(),
             ramp: CommandRamp::default(),
+            trim: VelocityTrim::default(),
             route_ramp: RouteRamp::default(),
             gate: DisturbanceGate::default(),
             failed_plans: 0,
@@ -285,6 +287,7 @@ impl Controller {
         self.next = None;
         self.router = Router::default();
         self.ramp = CommandRamp::default();
+        self.trim = VelocityTrim::default();
         self.route_ramp = RouteRamp::default();
         self.gate = DisturbanceGate::default();
         self.failed_plans = 0;
@@ -343,9 +346,8 @@ impl Controller {
         }
         let measured = [o.state[ROOT_LIN_VEL.start], o.state[ROOT_LIN_VEL.start + 1]];
         let dt = 1.0 / self.planner.manifest.control_hz;
-        let task = self
-            .ramp
-            .apply(o.task.clone(), measured, self.cfg.joystick_accel_mps2, dt);
+        let task = self.trim.trimmed(o.task.clone(), &self.cfg, dt);
+        let task = self.ramp.apply(task, measured, &self.cfg, dt);
         let route_speed = self.route_ramp.apply(&task, measured, &self.cfg, dt);
         if let Some((p, f, _)) = self.pending.take_if(|(_, _, at)| *at <= k) {
             self.current = Some((p, f));
@@ -355,6 +357,8 @@ impl Controller {
             .as_ref()
             .and_then(|(p, f)| surprise_mps(p, f, k, &o.state, &o.frame));
         self.gate.update(surprise, &self.cfg, dt);
+        self.trim
+            .integrate(&task, measured, self.gate.value(), &self.cfg, dt);
         let planned = self
             .current
             .as_ref()

@@ -201,10 +201,17 @@ fn joystick_commands_ramp_at_the_set_acceleration() {
         velocity: [0.3, 0.4],
         yaw_rate: 0.2,
     };
+    // The walking rate from standing too (the start's own rate is tested in g1-control).
+    let at = |a: f64| ControlConfig {
+        joystick_accel_mps2: a,
+        joystick_start_accel_mps2: 0.0,
+        ..ControlConfig::default()
+    };
+    let (one, off) = (at(1.0), at(0.0));
     // From standing, 1 m/s² reaches |v| = 0.5 after 25 steps, on the line to the target.
     let mut v = [0.0; 2];
     for k in 1..=30 {
-        v = vel(&r.apply(step.clone(), [0.0, 0.0], 1.0, dt));
+        v = vel(&r.apply(step.clone(), [0.0, 0.0], &one, dt));
         let want = (k as f64 * dt).min(0.5);
         assert!((v[0].hypot(v[1]) - want).abs() < 1e-12, "step {k}: {v:?}");
         assert!(
@@ -215,26 +222,29 @@ fn joystick_commands_ramp_at_the_set_acceleration() {
     assert_eq!(v, [0.3, 0.4]);
     // The yaw rate passes as commanded (the limit is on the planar velocity).
     assert!(matches!(
-        r.apply(step.clone(), [0.0, 0.0], 1.0, dt),
+        r.apply(step.clone(), [0.0, 0.0], &one, dt),
         Task::Joystick { yaw_rate, .. } if yaw_rate == 0.2
     ));
     // A waypoint task passes as it is and ends the ramp; the next joystick task starts from
     // the measured velocity, not from the old command.
     let wp = Task::Waypoint { goal: [1.0, 2.0] };
-    assert_eq!(r.apply(wp.clone(), [0.0, 0.0], 1.0, dt), wp);
+    assert_eq!(r.apply(wp.clone(), [0.0, 0.0], &one, dt), wp);
     let v = vel(&r.apply(
         Task::Joystick {
             velocity: [0.0, 0.0],
             yaw_rate: 0.0,
         },
         [0.6, 0.0],
-        1.0,
+        &one,
         dt,
     ));
     assert!((v[0] - 0.58).abs() < 1e-12 && v[1] == 0.0, "{v:?}");
     // 0 switches the limit off.
     let mut r = CommandRamp::default();
-    assert_eq!(vel(&r.apply(step.clone(), [0.0, 0.0], 0.0, dt)), [0.3, 0.4]);
+    assert_eq!(
+        vel(&r.apply(step.clone(), [0.0, 0.0], &off, dt)),
+        [0.3, 0.4]
+    );
 }
 
 /// A joystick task's yaw rate reaches the guidance only with `yaw_rate_weight` > 0, and then as
