@@ -397,14 +397,9 @@ impl VelocityTrim {
             return;
         }
         let k = cfg.joystick_trim_gain * gate.clamp(0.0, 1.0) * dt;
-        let mut t: [f64; 2] =
-            std::array::from_fn(|i| self.trim[i] + k * (command[i] - measured[i]));
-        let n = t[0].hypot(t[1]);
-        if n > cfg.joystick_trim_max_mps {
-            let s = cfg.joystick_trim_max_mps / n;
-            t = [t[0] * s, t[1] * s];
-        }
-        self.trim = t;
+        let t = std::array::from_fn(|i| self.trim[i] + k * (command[i] - measured[i]));
+        // Within the limit: the point at most that far from zero towards t.
+        self.trim = g1_guidance::toward([0.0; 2], t, cfg.joystick_trim_max_mps);
     }
 }
 
@@ -733,15 +728,16 @@ mod tests {
             .contains("route_turn_gain"));
     }
 
+    fn joystick(velocity: [f64; 2], yaw_rate: f64) -> Task {
+        Task::Joystick { velocity, yaw_rate }
+    }
+
     /// Starts from standing ramp at `joystick_start_accel_mps2` until the command is reached;
     /// changes between walking commands at `joystick_accel_mps2`; a stop and a new start at
     /// the start rate again.
     #[test]
     fn starts_from_standing_ramp_at_their_own_rate() {
-        let joy = |v: [f64; 2]| Task::Joystick {
-            velocity: v,
-            yaw_rate: 0.0,
-        };
+        let joy = |v| joystick(v, 0.0);
         let cfg = ControlConfig {
             joystick_accel_mps2: 1.0,
             joystick_start_accel_mps2: 0.5,
@@ -778,10 +774,7 @@ mod tests {
     /// velocity settles on the command.
     #[test]
     fn the_trim_removes_a_steady_velocity_error() {
-        let joy = |v: [f64; 2]| Task::Joystick {
-            velocity: v,
-            yaw_rate: 0.3,
-        };
+        let joy = |v| joystick(v, 0.3);
         let asked = |t: &Task| match t {
             Task::Joystick { velocity, yaw_rate } => {
                 assert_eq!(*yaw_rate, 0.3);
