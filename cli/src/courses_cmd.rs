@@ -11,7 +11,8 @@ use g1_eval::{to_shape, TaskKind};
 
 #[derive(Subcommand)]
 pub enum CoursesCommand {
-    /// Write N courses of one kind (obstacles, waypoint, joystick) drawn from seeds S, S+1, …
+    /// Write N courses of one kind (obstacles, waypoint, joystick, tour) drawn from seeds S,
+    /// S+1, …
     /// Seeds below 1000 are for tuning; report results on seeds from 1000 up.
     Generate {
         #[arg(long, value_enum)]
@@ -35,6 +36,9 @@ pub enum Kind {
     Obstacles,
     Waypoint,
     Joystick,
+    /// 12 waypoints in 60 s under punches (up to 600 N, 0.08 s, one per 5 s) and an arm
+    /// random walk.
+    Tour,
 }
 
 pub fn run(c: CoursesCommand) -> Result<()> {
@@ -49,6 +53,7 @@ pub fn run(c: CoursesCommand) -> Result<()> {
         Kind::Obstacles => CourseKind::Obstacles,
         Kind::Waypoint => CourseKind::Waypoint,
         Kind::Joystick => CourseKind::Joystick,
+        Kind::Tour => CourseKind::Tour,
     };
     if out.exists() && !force {
         bail!("{} exists (--force replaces it)", out.display());
@@ -101,16 +106,24 @@ pub fn run(c: CoursesCommand) -> Result<()> {
     Ok(())
 }
 
-/// Side of one course's tile (m): goals lie within 7 m of the start.
+/// Side of one course's tile (m): goals lie within 7 m of the start (tours may go further:
+/// their tiles grow to hold the farthest waypoint).
 const TILE_M: f64 = 14.0;
 
 /// All courses on one picture, ten to a row, each centred on its start (black): obstacles grey,
 /// the goal green with the feasible path found for it (obstacle courses) in purple, or the
-/// joystick commands as the path they would trace if followed exactly, in blue.
+/// joystick commands as the path they would trace if followed exactly, or a tour's waypoints
+/// (green) joined in order, in blue.
 fn contact_sheet(scenarios: &[g1_eval::Scenario]) -> Result<Canvas> {
+    let reach = scenarios
+        .iter()
+        .flat_map(|s| s.waypoints.iter())
+        .map(|w| w[0].abs().max(w[1].abs()))
+        .fold(0.0, f64::max);
+    let tile = TILE_M.max((2.0 * reach + 1.0).ceil());
     let cols = scenarios.len().min(10);
     let rows = scenarios.len().div_ceil(10);
-    let (w, h) = (cols as f64 * TILE_M, rows as f64 * TILE_M);
+    let (w, h) = (cols as f64 * tile, rows as f64 * tile);
     let px_per_m = 12.0;
     let mut c = Canvas::new(
         (w * px_per_m) as usize + 40,
@@ -122,11 +135,11 @@ fn contact_sheet(scenarios: &[g1_eval::Scenario]) -> Result<Canvas> {
     );
     for (i, s) in scenarios.iter().enumerate() {
         let o = [
-            (i % 10) as f64 * TILE_M + TILE_M / 2.0,
-            -((i / 10) as f64 * TILE_M + TILE_M / 2.0),
+            (i % 10) as f64 * tile + tile / 2.0,
+            -((i / 10) as f64 * tile + tile / 2.0),
         ];
-        let (x0, y0) = (o[0] - TILE_M / 2.0, o[1] - TILE_M / 2.0);
-        for (a, b) in [([x0, y0], [x0 + TILE_M, y0]), ([x0, y0], [x0, y0 + TILE_M])] {
+        let (x0, y0) = (o[0] - tile / 2.0, o[1] - tile / 2.0);
+        for (a, b) in [([x0, y0], [x0 + tile, y0]), ([x0, y0], [x0, y0 + tile])] {
             c.line(a[0], a[1], b[0], b[1], [120; 3]);
         }
         let shifted: Vec<g1_sim::Obstacle> = s.obstacles.iter().map(|ob| shift(ob, o)).collect();
@@ -140,6 +153,15 @@ fn contact_sheet(scenarios: &[g1_eval::Scenario]) -> Result<Canvas> {
                 }
             }
             c.disc(g[0] + o[0], g[1] + o[1], g1_eval::REACH_M, [60, 170, 60]);
+        }
+        if s.task == TaskKind::Tour {
+            let p: Vec<[f64; 2]> = std::iter::once(o)
+                .chain(s.waypoints.iter().map(|w| [w[0] + o[0], w[1] + o[1]]))
+                .collect();
+            c.path(&p, [40, 90, 200]);
+            for w in &s.waypoints {
+                c.disc(w[0] + o[0], w[1] + o[1], g1_eval::REACH_M, [60, 170, 60]);
+            }
         }
         if s.task == TaskKind::Joystick {
             let mut p = vec![o];

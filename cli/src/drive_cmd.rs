@@ -212,7 +212,7 @@ fn run_drive(a: DriveArgs, tap: Option<g1_nodes::run_bag::Tap>) -> Result<()> {
     let out = g1_eval::drive(
         &mut sim,
         &mut ctl,
-        &|_| task.clone(),
+        &|_, _| task.clone(),
         steps,
         |k, sim, _, ctl| {
             if let (Some(b), None) = (bag.as_mut(), &bag_err) {

@@ -485,6 +485,56 @@ fn demo_writes_its_bag_and_picture() {
     std::fs::remove_dir_all(&out).ok();
 }
 
+/// A tour through `g1d eval`: two waypoints straight ahead under gentle punches and a slow arm
+/// walk. Both controllers reach them in turn (the harness moves the target on), every punch is
+/// counted in the per-step log, and the tour table is printed with its errors.
+#[test]
+fn eval_runs_a_tour_waypoint_by_waypoint_under_punches() {
+    let dir = std::env::temp_dir().join(format!("g1d_tour_{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let scen = dir.join("t.yaml");
+    std::fs::write(
+        &scen,
+        "scenarios:\n  - name: short_tour\n    task: tour\n    seconds: 7\n    seed: 3\n    waypoints: [[0.6, 0.0], [1.2, 0.0]]\n    punches: {every_s: 2.0, max_force_n: 30, duration_s: 0.08}\n    arm_walk: {step_std_rad: 0.002, max_offset_rad: 0.1}\n",
+    )
+    .unwrap();
+    let (out, steps) = (dir.join("out"), dir.join("steps"));
+    let stdout = ok(&[
+        "eval",
+        "--scenarios",
+        s(&scen),
+        "--runs",
+        "1",
+        "--baseline",
+        "expert",
+        "--steps",
+        s(&steps),
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        stdout.contains("| tour | controller | runs | completed |"),
+        "{stdout}"
+    );
+    let groups: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("runs.json")).unwrap()).unwrap();
+    for g in groups.as_array().unwrap() {
+        let run = &g["runs"][0];
+        assert_eq!(run["success"], true, "{g}");
+        assert_eq!(run["waypoints_reached"], 2, "{g}");
+        assert!(run["path_error_m"].as_f64().unwrap() < 0.2, "{g}");
+        assert!(run["final_error_m"].as_f64().unwrap() < 0.35, "{g}");
+    }
+    // The diffusion run's log: one punch per 2 s window of the 7 s episode.
+    let csv = std::fs::read_to_string(steps.join("short_tour_seed0.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let col = rows[0].iter().position(|c| *c == "pushes").unwrap();
+    let pushes: usize = rows.last().unwrap()[col].parse().unwrap();
+    assert!((3..=4).contains(&pushes), "{pushes} punches in 7 s");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// `g1d eval` end to end on a short course: the shipped model and the expert baseline, two
 /// runs each; the printed table, `report.json`, `runs.json` and the picture agree with one
 /// another; bad scenario files and options are refused with the reason.

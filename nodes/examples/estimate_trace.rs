@@ -36,7 +36,7 @@ fn main() -> anyhow::Result<()> {
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg)?;
     let init = g1_eval::standing_start(&mut sim);
     sim.reset(&init, seed)?;
-    let task = |_| Task::Joystick {
+    let task = |_, _: &g1_sim::Sim| Task::Joystick {
         velocity: [0.5, 0.0],
         yaw_rate: 0.0,
     };

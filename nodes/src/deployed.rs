@@ -283,12 +283,13 @@ impl DeployedChain {
     }
 
     /// Runs one episode on `sim` (built with the params' physics step and reset with `seed`)
-    /// for `steps` control steps after start-up. `task(k)` is the task at episode step k.
+    /// for `steps` control steps after start-up. `task(k, sim)` is the task at episode step k
+    /// (it may depend on the simulator's state: a tour's next waypoint).
     pub fn run(
         &mut self,
         sim: &mut Sim,
         seed: u64,
-        task: &dyn Fn(u64) -> Task,
+        task: &dyn Fn(u64, &Sim) -> Task,
         steps: u64,
     ) -> Result<DeployedOutcome> {
         let p = &self.params;
@@ -387,7 +388,7 @@ impl DeployedChain {
                 }
                 // The task from the start, as the launch file's `goal` gives it; the core
                 // pursues it once it hears the bridge active (`PlannerCore::engaged`).
-                let task_k = task(episode_k.unwrap_or(0));
+                let task_k = task(episode_k.unwrap_or(0), sim);
                 self.core.bridge_mode(mode_heard.name());
                 let planner_dead = matches!(
                     (episode_k, self.planner_stops_at_s),

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use g1_control::{LatencyModel, Task};
 use g1_eval::expert::{load_expert, run_expert};
 use g1_eval::report::{Dynamics, Profile};
+use g1_eval::scenario::TourProgress;
 use g1_eval::score::{score, Sample};
 use g1_eval::{RunResult, Scenario, StepLog, TaskKind};
 use g1_sim::{Randomization, Sim, SimConfig};
@@ -39,6 +40,10 @@ pub fn sim_for(s: &Scenario, setup: &Setup) -> SimConfig {
     } else {
         cfg.pushes = s.pushes.clone();
     }
+    // A tour's disturbances: punches and the arm walk (its defaults unless the file says).
+    let tour = s.task == TaskKind::Tour;
+    cfg.punches = s.punches.clone().or_else(|| tour.then(Default::default));
+    cfg.arm_walk = s.arm_walk.clone().or_else(|| tour.then(Default::default));
     cfg
 }
 
@@ -116,7 +121,9 @@ impl Runner {
                 .context("a waypoint or obstacle scenario without a goal")?,
             _ => [0.0; 2],
         };
-        let task = |k: u64| -> Task {
+        // A tour's next waypoint, from where the simulator has the robot (as a referee would).
+        let tour = TourProgress::default();
+        let task = |k: u64, sim: &Sim| -> Task {
             match s.task {
                 TaskKind::WalkPerturb => Task::Joystick {
                     velocity: [s.speed.unwrap_or(0.5), 0.0],
@@ -130,23 +137,34 @@ impl Runner {
                     }
                 }
                 TaskKind::Waypoint | TaskKind::Obstacles => Task::Waypoint { goal },
+                TaskKind::Tour => {
+                    let p = sim.ground_truth().root.pos_w;
+                    match tour.target(&s.waypoints, [p.x, p.y]) {
+                        Some(goal) => Task::Waypoint { goal },
+                        None => Task::Free,
+                    }
+                }
             }
         };
         let mut estimate_error = None;
+        // The run's draws (dynamics, noise, disturbances): its seed and the scenario's own.
+        let seed_drawn = s.run_seed(seed);
         let out = match self {
             Runner::Expert { expert, sim } => {
-                return Ok((run_expert(s, expert, sim, seed)?, vec![]));
+                let mut r = run_expert(s, expert, sim, seed_drawn)?;
+                r.seed = seed;
+                return Ok((r, vec![]));
             }
             Runner::Ideal { core, sim } => {
-                core.reset(seed);
+                core.reset(seed_drawn);
                 let init = g1_eval::standing_start(sim);
-                sim.reset(&init, seed)?;
+                sim.reset(&init, seed_drawn)?;
                 let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
                 let mut failed = None;
                 let out =
                     g1_eval::drive(sim, &mut core.controller, &task, steps, |k, sim, _, ctl| {
                         if let (Some(rb), None) = (rec.as_mut(), &failed) {
-                            failed = rb.record(sim, ctl, &task(k), None).err();
+                            failed = rb.record(sim, ctl, &task(k, sim), None).err();
                         }
                     })?;
                 if let Some(e) = failed {
@@ -156,10 +174,10 @@ impl Runner {
             }
             Runner::Deployed { chain, sim } => {
                 let init = g1_eval::standing_start(sim);
-                sim.reset(&init, seed)?;
+                sim.reset(&init, seed_drawn)?;
                 let steps = (s.duration_s() / sim.control_dt_s()).round() as u64;
                 chain.run_bag = rec.take();
-                let o = chain.run(sim, seed, &task, steps);
+                let o = chain.run(sim, seed_drawn, &task, steps);
                 chain.run_bag = None;
                 let o = o?;
                 estimate_error = Some(o.estimate_error);

@@ -30,10 +30,11 @@ fn the_harness_and_the_node_compute_the_same_targets() {
     let init = g1_eval::standing_start(&mut sim);
     let seed = 4;
     sim.reset(&init, seed).unwrap();
-    let task = |_| Task::Joystick {
+    let joystick = Task::Joystick {
         velocity: [0.4, 0.0],
         yaw_rate: 0.0,
     };
+    let task = |_, _: &g1_sim::Sim| joystick.clone();
     let steps = 100;
     let out = chain.run(&mut sim, seed, &task, steps).unwrap();
     // The chain as the robot starts: standby on the gantry, then active.
@@ -98,7 +99,7 @@ fn the_harness_and_the_node_compute_the_same_targets() {
     assert!(standby > 50, "{standby} control steps before active");
     assert!(out.records[..standby]
         .iter()
-        .all(|r| r.task == task(0) && ["damping", "standby"].contains(&r.bridge_mode.as_str())));
+        .all(|r| r.task == joystick && ["damping", "standby"].contains(&r.bridge_mode.as_str())));
     let replay = |free_until_active: bool| {
         let mut c = PlannerCore::new(&p.planner, latency.clone()).unwrap();
         c.reset(seed);
@@ -149,7 +150,7 @@ fn a_planner_killed_mid_walk_makes_the_bridge_hold_then_damp() {
     let mut sim = Sim::new(&g1_sim::default_assets_dir(), cfg).unwrap();
     let init = g1_eval::standing_start(&mut sim);
     sim.reset(&init, 2).unwrap();
-    let task = |_| Task::Joystick {
+    let task = |_, _: &g1_sim::Sim| Task::Joystick {
         velocity: [0.4, 0.0],
         yaw_rate: 0.0,
     };

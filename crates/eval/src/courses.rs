@@ -43,6 +43,12 @@ pub const WZ_RANGE: [f64; 2] = [-0.8, 0.8];
 /// How long a joystick command is held (s).
 pub const HOLD_RANGE_S: [f64; 2] = [1.0, 4.0];
 
+/// Tours: waypoints, segment length (m), turn at each waypoint (rad, either way), duration (s).
+pub const TOUR_WAYPOINTS: usize = 12;
+pub const TOUR_SEGMENT_M: [f64; 2] = [1.0, 2.0];
+pub const TOUR_TURN_RAD: f64 = PI / 2.0;
+pub const TOUR_SECONDS: f64 = 60.0;
+
 /// Goal distances (m): waypoint courses, obstacle courses.
 pub const WAYPOINT_RANGE_M: [f64; 2] = [1.0, 7.0];
 pub const OBSTACLE_GOAL_RANGE_M: [f64; 2] = [3.0, 6.0];
@@ -56,6 +62,7 @@ pub enum CourseKind {
     Obstacles,
     Waypoint,
     Joystick,
+    Tour,
 }
 
 impl CourseKind {
@@ -64,6 +71,7 @@ impl CourseKind {
             Self::Obstacles => "obstacles",
             Self::Waypoint => "waypoint",
             Self::Joystick => "joystick",
+            Self::Tour => "tour",
         }
     }
 }
@@ -91,6 +99,7 @@ pub fn course(kind: CourseKind, seed: u64) -> Result<Scenario> {
         CourseKind::Waypoint => waypoint(&mut rng, name),
         CourseKind::Joystick => joystick(&mut rng, name),
         CourseKind::Obstacles => obstacles(&mut rng, name, seed)?,
+        CourseKind::Tour => tour(&mut rng, name, seed),
     };
     s.check()?;
     Ok(s)
@@ -119,6 +128,10 @@ fn waypoint(rng: &mut ChaCha8Rng, name: String) -> Scenario {
         commands: vec![],
         speed: None,
         pushes: None,
+        seed: None,
+        waypoints: vec![],
+        punches: None,
+        arm_walk: None,
     }
 }
 
@@ -173,6 +186,43 @@ fn joystick(rng: &mut ChaCha8Rng, name: String) -> Scenario {
         commands,
         speed: None,
         pushes: None,
+        seed: None,
+        waypoints: vec![],
+        punches: None,
+        arm_walk: None,
+    }
+}
+
+/// A tour: [`TOUR_WAYPOINTS`] waypoints, each [`TOUR_SEGMENT_M`] from the last, the way
+/// turning by up to ±[`TOUR_TURN_RAD`] at each (the first segment in any direction), in
+/// [`TOUR_SECONDS`], under the default punches (one per 5 s, up to 600 N for 0.08 s) and arm
+/// random walk, drawn from the course's seed with the run's.
+fn tour(rng: &mut ChaCha8Rng, name: String, seed: u64) -> Scenario {
+    let mut heading = rng.gen_range(-PI..PI);
+    let mut at = [0.0, 0.0];
+    let waypoints = (0..TOUR_WAYPOINTS)
+        .map(|i| {
+            if i > 0 {
+                heading += rng.gen_range(-TOUR_TURN_RAD..=TOUR_TURN_RAD);
+            }
+            let d = uniform(rng, TOUR_SEGMENT_M);
+            at = [cm(at[0] + d * heading.cos()), cm(at[1] + d * heading.sin())];
+            at
+        })
+        .collect();
+    Scenario {
+        name,
+        task: TaskKind::Tour,
+        seconds: Some(TOUR_SECONDS),
+        goal: None,
+        obstacles: vec![],
+        commands: vec![],
+        speed: None,
+        pushes: None,
+        seed: Some(seed),
+        waypoints,
+        punches: Some(g1_sim::PunchConfig::default()),
+        arm_walk: Some(g1_sim::ArmWalkConfig::default()),
     }
 }
 
@@ -234,6 +284,10 @@ fn obstacles(rng: &mut ChaCha8Rng, name: String, seed: u64) -> Result<Scenario> 
             commands: vec![],
             speed: None,
             pushes: None,
+            seed: None,
+            waypoints: vec![],
+            punches: None,
+            arm_walk: None,
         });
     }
     bail!("seed {seed}: no feasible obstacle course in 200 draws")

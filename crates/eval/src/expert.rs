@@ -1,5 +1,5 @@
 //! The expert baseline of `g1d eval --baseline expert`: the shipped velocity policy, given the
-//! scenario's command, or for a waypoint a heading controller's (turn toward the goal, walk
+//! scenario's command, or for a waypoint (and each of a tour's in turn) a heading controller's (turn toward the goal, walk
 //! when roughly facing it, slow down near it), on the simulator's ground truth.
 
 use std::path::Path;
@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use g1_expert::Expert;
 use g1_sim::{MotorCommand, Sim};
 
+use crate::scenario::TourProgress;
 use crate::score::{score, wrap_pi, Sample};
 use crate::{RunResult, Scenario, TaskKind};
 
@@ -29,17 +30,22 @@ pub fn run_expert(
     let dt = sim.control_dt_s();
     let steps = (s.duration_s() / dt).round() as u64;
     let (mut log, mut contacts, mut fall_time_s) = (vec![], 0u64, None);
+    let tour = TourProgress::default();
     for k in 0..steps {
         let gt = sim.ground_truth();
         let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
         let cmd = match s.task {
             TaskKind::WalkPerturb => [s.speed.unwrap_or(0.5), 0.0, 0.0],
             TaskKind::Joystick => s.command_at(k as f64 * dt),
-            TaskKind::Waypoint | TaskKind::Obstacles => {
+            TaskKind::Waypoint | TaskKind::Obstacles | TaskKind::Tour => {
                 // Heading controller: turn toward the goal, walk when roughly facing it, slow down near it.
-                let g = s
-                    .goal
-                    .context("a waypoint or obstacle scenario without a goal")?;
+                let g = if s.task == TaskKind::Tour {
+                    let xy = [gt.root.pos_w.x, gt.root.pos_w.y];
+                    tour.target(&s.waypoints, xy)
+                } else {
+                    s.goal
+                }
+                .context("a waypoint, obstacle or tour scenario without a goal")?;
                 let (dx, dy) = (g[0] - gt.root.pos_w.x, g[1] - gt.root.pos_w.y);
                 let dist = (dx * dx + dy * dy).sqrt();
                 let err = wrap_pi(dy.atan2(dx) - yaw);

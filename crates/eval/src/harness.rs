@@ -146,12 +146,13 @@ pub fn account_step(
 
 /// Drives `sim` (already reset) for `steps` control steps under `ctl` (reset by the caller),
 /// on the simulator's ground truth: each step observes the state, sends the controller's
-/// targets for the period (damping when it has none), then lets it plan. `on_step` sees every
-/// step's command.
+/// targets for the period (damping when it has none), then lets it plan. `task(k, sim)` is the
+/// task at step k (it may depend on where the robot is: a tour's next waypoint). `on_step` sees
+/// every step's command.
 pub fn drive(
     sim: &mut Sim,
     ctl: &mut Controller,
-    task: &dyn Fn(u64) -> Task,
+    task: &dyn Fn(u64, &Sim) -> Task,
     steps: u64,
     mut on_step: impl FnMut(u64, &Sim, &Command, &Controller),
 ) -> Result<DriveOutcome> {
@@ -160,7 +161,7 @@ pub fn drive(
     let mut out = DriveOutcome::default();
     for k in 0..steps {
         let (state, frame) = observe_ground_truth(sim);
-        let task_k = task(k);
+        let task_k = task(k, sim);
         let o = Observation {
             state,
             frame,

@@ -79,6 +79,13 @@ pub struct ScenarioReport {
     pub plan_latency_ms_p50: Option<f64>,
     pub plan_latency_ms_p99: Option<f64>,
     pub fresh_plan_share: Option<f64>,
+    /// Tours: mean waypoints reached, path error (m), heading error at the waypoints (rad).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waypoints_reached: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_error_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yaw_error_rad: Option<f64>,
 }
 
 /// The report of `rs`, the runs of scenario `s` under `controller` ("diffusion" or
@@ -126,6 +133,13 @@ pub fn summarise(
         plan_latency_ms_p50: g1_control::percentile(&lat, 0.5),
         plan_latency_ms_p99: g1_control::percentile(&lat, 0.99),
         fresh_plan_share: mean(rs.iter().filter_map(|r| r.fresh_share).collect()),
+        waypoints_reached: mean(
+            rs.iter()
+                .filter_map(|r| r.waypoints_reached.map(|n| n as f64))
+                .collect(),
+        ),
+        path_error_m: mean(rs.iter().filter_map(|r| r.path_error_m).collect()),
+        yaw_error_rad: mean(rs.iter().filter_map(|r| r.yaw_error_rad).collect()),
     }
 }
 
@@ -225,6 +239,62 @@ pub fn table(reports: &[ScenarioReport]) -> String {
                 f(weighted(&|r| r.yaw_rate_error_rps), 2),
                 f(weighted(&|r| r.final_error_m), 2),
             );
+        }
+    }
+    t.push_str(&tour_table(reports));
+    t
+}
+
+/// The tours' own columns (empty without tours): completion, waypoints reached, path and
+/// heading errors, per scenario and controller, and over all tours per controller.
+fn tour_table(reports: &[ScenarioReport]) -> String {
+    use std::fmt::Write as _;
+    let tours: Vec<&ScenarioReport> = reports
+        .iter()
+        .filter(|r| r.task == TaskKind::Tour)
+        .collect();
+    if tours.is_empty() {
+        return String::new();
+    }
+    let f = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |x| format!("{x:.d$}"));
+    let mut t = String::from("\n| tour | controller | runs | completed | falls | waypoints reached | path error (m) | heading error at waypoints (rad) | final error (m) |\n|---|---|---|---|---|---|---|---|---|\n");
+    let mut line = |name: &str, c: &str, rs: &[&ScenarioReport]| {
+        let runs: usize = rs.iter().map(|r| r.runs).sum();
+        let weighted = |g: &dyn Fn(&ScenarioReport) -> Option<f64>| {
+            let (sum, n) = rs.iter().fold((0.0, 0usize), |(s, n), r| match g(r) {
+                Some(v) => (s + v * r.runs as f64, n + r.runs),
+                None => (s, n),
+            });
+            (n > 0).then(|| sum / n as f64)
+        };
+        let _ = writeln!(
+            t,
+            "| {name} | {c} | {runs} | {:.0}% | {} | {} | {} | {} | {} |",
+            100.0 * rs.iter().map(|r| r.successes).sum::<usize>() as f64 / runs.max(1) as f64,
+            rs.iter().map(|r| r.falls).sum::<usize>(),
+            f(weighted(&|r| r.waypoints_reached), 1),
+            f(weighted(&|r| r.path_error_m), 2),
+            f(weighted(&|r| r.yaw_error_rad), 2),
+            f(weighted(&|r| r.final_error_m), 2),
+        );
+    };
+    for r in &tours {
+        line(&r.scenario, &r.controller, &[*r]);
+    }
+    let mut controllers: Vec<&str> = vec![];
+    for r in &tours {
+        if !controllers.contains(&r.controller.as_str()) {
+            controllers.push(&r.controller);
+        }
+    }
+    if tours.len() > controllers.len() {
+        for c in controllers {
+            let rs: Vec<&ScenarioReport> = tours
+                .iter()
+                .copied()
+                .filter(|r| r.controller == c)
+                .collect();
+            line(&format!("**all {} tours**", rs.len()), c, &rs);
         }
     }
     t

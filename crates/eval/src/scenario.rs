@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
-use g1_sim::{Obstacle, PushConfig};
+use g1_sim::{ArmWalkConfig, Obstacle, PunchConfig, PushConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +15,8 @@ pub enum TaskKind {
     Joystick,
     Waypoint,
     Obstacles,
+    /// Waypoints in turn under punches and an arm random walk (the harsh tour protocol).
+    Tour,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +40,20 @@ pub struct Scenario {
     /// Pushes (walk_perturb default: U(0, 0.5) m/s every 1 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushes: Option<PushConfig>,
+    /// The scenario's own seed, added to every run's seed for what the run draws (dynamics,
+    /// sensor noise, pushes, punches, the arm walk): generated tours carry their course seed,
+    /// so one run each of 50 tours meets 50 different disturbances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Tour: the waypoints (m), reached in turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waypoints: Vec<[f64; 2]>,
+    /// Punches on random bodies (tour default: [`PunchConfig::default`]; none elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub punches: Option<PunchConfig>,
+    /// The arm joints random-walk (tour default: [`ArmWalkConfig::default`]; off elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm_walk: Option<ArmWalkConfig>,
 }
 
 /// A scenario file: `scenarios: [...]`.
@@ -75,6 +91,26 @@ impl Scenario {
                 self.name
             );
         }
+        if self.task == TaskKind::Tour && self.waypoints.is_empty() {
+            bail!("scenario {}: a tour needs waypoints [[x, y], …]", self.name);
+        }
+        if self.waypoints.iter().flatten().any(|v| !v.is_finite()) {
+            bail!("scenario {}: every waypoint needs finite values", self.name);
+        }
+        for (key, r) in [
+            (
+                "punches",
+                self.punches.as_ref().map(|p| p.validate()).transpose(),
+            ),
+            (
+                "arm_walk",
+                self.arm_walk.as_ref().map(|a| a.validate()).transpose(),
+            ),
+        ] {
+            if let Err(e) = r {
+                bail!("scenario {}: {key}: {e}", self.name);
+            }
+        }
         if let Some(s) = self.seconds {
             if !(s > 0.0 && s <= 300.0) {
                 bail!("scenario {}: seconds {s} must be in (0, 300]", self.name);
@@ -88,8 +124,13 @@ impl Scenario {
             TaskKind::Joystick => self.commands.iter().map(|c| c[3]).sum(),
             // docs/METHOD.md: 15 s of walking under pushes.
             TaskKind::WalkPerturb => self.seconds.unwrap_or(15.0),
+            TaskKind::Tour => self.seconds.unwrap_or(60.0),
             _ => self.seconds.unwrap_or(20.0),
         }
+    }
+    /// What run `seed` of this scenario draws from: `seed` plus the scenario's own.
+    pub fn run_seed(&self, seed: u64) -> u64 {
+        seed.wrapping_add(self.seed.unwrap_or(0))
     }
     /// Joystick segment active at time `t`.
     pub fn command_at(&self, t: f64) -> [f64; 3] {
@@ -103,6 +144,39 @@ impl Scenario {
         self.commands
             .last()
             .map_or([0.0; 3], |c| [c[0], c[1], c[2]])
+    }
+}
+
+/// Waypoints of a tour reached so far, after the robot has been at `xy` with `reached` of
+/// them behind it: the next one counts as reached within [`REACH_M`] of it.
+pub fn tour_advance(waypoints: &[[f64; 2]], reached: usize, xy: [f64; 2]) -> usize {
+    match waypoints.get(reached) {
+        Some(w) if (w[0] - xy[0]).hypot(w[1] - xy[1]) <= REACH_M => reached + 1,
+        _ => reached,
+    }
+}
+
+/// The waypoint a tour is walking to with `reached` behind it (the last once all are).
+pub fn tour_target(waypoints: &[[f64; 2]], reached: usize) -> Option<[f64; 2]> {
+    waypoints.get(reached).or(waypoints.last()).copied()
+}
+
+/// The tour's waypoint as the robot moves: what the harness gives the controller (and the
+/// expert baseline) as its goal, from the simulator's ground truth, as a referee would.
+#[derive(Debug, Default)]
+pub struct TourProgress {
+    reached: std::cell::Cell<usize>,
+}
+
+impl TourProgress {
+    /// The target with the robot at `xy` (advancing past a waypoint it has reached).
+    pub fn target(&self, waypoints: &[[f64; 2]], xy: [f64; 2]) -> Option<[f64; 2]> {
+        let r = tour_advance(waypoints, self.reached.get(), xy);
+        self.reached.set(r);
+        tour_target(waypoints, r)
+    }
+    pub fn reached(&self) -> usize {
+        self.reached.get()
     }
 }
 

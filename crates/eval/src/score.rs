@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::scenario::{Scenario, TaskKind, JOYSTICK_OK_MPS, REACH_M, STOP_MPS};
+use crate::scenario::{tour_advance, Scenario, TaskKind, JOYSTICK_OK_MPS, REACH_M, STOP_MPS};
 
 /// One run's outcome. `runs.json` in the output directory keeps these (without the path and
 /// the latency samples), so a failed run can be found again by its seed.
@@ -31,6 +31,15 @@ pub struct RunResult {
     /// Deployed profile: the estimator's state against the simulator's truth.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimate_error: Option<EstimateError>,
+    /// Tour: waypoints reached, in turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waypoints_reached: Option<usize>,
+    /// Tour: mean distance of the root from the tour's path (the legs walked and being walked, m).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_error_m: Option<f64>,
+    /// Tour: mean |heading − the segment's direction| as each waypoint is reached (rad).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yaw_error_rad: Option<f64>,
 }
 
 /// How far the estimator's state was from the simulator's truth over an episode's control
@@ -101,6 +110,9 @@ pub fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample]) -> RunResu
         plan_latency_ms: vec![],
         fresh_share: None,
         estimate_error: None,
+        waypoints_reached: None,
+        path_error_m: None,
+        yaw_error_rad: None,
     };
     match s.task {
         TaskKind::WalkPerturb => {
@@ -157,8 +169,61 @@ pub fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample]) -> RunResu
                 }
             }
         }
+        TaskKind::Tour => score_tour(s, fell, log, &mut r),
     }
     r
+}
+
+/// Distance (m) from `p` to the segment `a`–`b`.
+fn segment_distance(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let l2 = dx * dx + dy * dy;
+    let t = if l2 > 0.0 {
+        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (p[0] - a[0] - t * dx).hypot(p[1] - a[1] - t * dy)
+}
+
+/// A tour is completed when every waypoint has been reached in turn without a fall. Its
+/// errors: the root's mean distance from the tour's path (the legs from the start through the
+/// waypoints, up to the one being walked to), the heading against that segment's direction as each
+/// waypoint is reached, and the distance from the waypoint being walked to at the end (the last
+/// one once completed).
+fn score_tour(s: &Scenario, fell: bool, log: &[Sample], r: &mut RunResult) {
+    let w = &s.waypoints;
+    if w.is_empty() {
+        return;
+    }
+    let Some(end) = log.last().map(|l| l.xy) else {
+        return;
+    };
+    let from = |i: usize| if i == 0 { [0.0, 0.0] } else { w[i - 1] };
+    let (mut reached, mut path_sum, mut yaw_errors) = (0usize, 0.0, vec![]);
+    for l in log {
+        // Off the tour's path: the nearest of the legs walked so far and the one being walked.
+        path_sum += (0..=reached.min(w.len() - 1))
+            .map(|i| segment_distance(l.xy, from(i), w[i]))
+            .fold(f64::INFINITY, f64::min);
+        let next = tour_advance(w, reached, l.xy);
+        if next > reached {
+            let (a, b) = (from(reached), w[reached]);
+            let dir = (b[1] - a[1]).atan2(b[0] - a[0]);
+            yaw_errors.push(wrap_pi(l.yaw - dir).abs());
+            reached = next;
+            if reached == w.len() {
+                r.time_s = Some(l.t);
+            }
+        }
+    }
+    let target = w.get(reached).or(w.last()).copied().unwrap_or([0.0, 0.0]);
+    r.final_error_m = Some((end[0] - target[0]).hypot(end[1] - target[1]));
+    r.waypoints_reached = Some(reached);
+    r.path_error_m = Some(path_sum / log.len() as f64);
+    r.yaw_error_rad =
+        (!yaw_errors.is_empty()).then(|| yaw_errors.iter().sum::<f64>() / yaw_errors.len() as f64);
+    r.success = !fell && reached == w.len();
 }
 
 #[cfg(test)]
@@ -297,6 +362,84 @@ mod tests {
         assert!((e - 0.15).abs() < 1e-9, "{e}");
     }
 
+    /// A straight-line walk through `points` at 0.5 m/s, heading `yaw(segment)`, then 1 s still.
+    fn walk_through(points: &[[f64; 2]], yaw: &dyn Fn(usize) -> f64) -> Vec<Sample> {
+        let dt = 0.02;
+        let (mut log, mut t, mut at) = (vec![], 0.0, [0.0, 0.0]);
+        for (i, p) in points.iter().enumerate() {
+            let (dx, dy) = (p[0] - at[0], p[1] - at[1]);
+            let n = ((dx.hypot(dy) / 0.5) / dt).round() as usize;
+            for k in 1..=n {
+                t += dt;
+                let f = k as f64 / n as f64;
+                log.push(Sample {
+                    t,
+                    xy: [at[0] + f * dx, at[1] + f * dy],
+                    vel: [0.5, 0.0],
+                    yaw: yaw(i),
+                });
+            }
+            at = *p;
+        }
+        for _ in 0..50 {
+            t += dt;
+            let yaw = log.last().map_or(0.0, |l| l.yaw);
+            log.push(Sample {
+                t,
+                xy: at,
+                vel: [0.0, 0.0],
+                yaw,
+            });
+        }
+        log
+    }
+
+    #[test]
+    fn a_tour_is_its_waypoints_in_turn() {
+        let tour = scenario("{name: t, task: tour, waypoints: [[1, 0], [1, 1], [0, 1]]}");
+        let along = |i: usize| [0.0, std::f64::consts::FRAC_PI_2, std::f64::consts::PI][i];
+        // Along the segments, facing each: completed, on the path, headings right.
+        let log = walk_through(&[[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], &along);
+        let r = score(&tour, false, 0, &log);
+        assert!(r.success, "{r:?}");
+        assert_eq!(r.waypoints_reached, Some(3));
+        assert!(r.path_error_m.unwrap() < 1e-9 && r.yaw_error_rad.unwrap() < 1e-9);
+        assert!(r.final_error_m.unwrap() < 1e-9);
+        // Reached as the root comes within 0.3 m of the last: 0.7 m into the third metre.
+        assert!((r.time_s.unwrap() - 5.4).abs() < 0.03, "{:?}", r.time_s);
+        // The same walk facing +x throughout: the heading errors at the waypoints are
+        // 0, π/2 and π (mean π/2); a fall fails the tour.
+        let r = score(
+            &tour,
+            false,
+            0,
+            &walk_through(&[[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], &|_| 0.0),
+        );
+        assert!((r.yaw_error_rad.unwrap() - std::f64::consts::FRAC_PI_2).abs() < 1e-9);
+        assert!(!score(&tour, true, 0, &log).success);
+        // Cutting the corner to the second waypoint skips the first: nothing counts after it.
+        let r = score(
+            &tour,
+            false,
+            0,
+            &walk_through(&[[1.0, 1.0], [0.0, 1.0]], &|_| 0.0),
+        );
+        assert!(!r.success);
+        assert_eq!(r.waypoints_reached, Some(0));
+        // The end is 1.41 m from the first waypoint, still the target.
+        assert!((r.final_error_m.unwrap() - 2f64.sqrt()).abs() < 1e-9);
+        // Stepping 0.5 m aside (1 s, 0.25 m off on average), then walking and standing 0.5 m
+        // beside the first segment (3 s): (0.25 + 3 × 0.5) / 4 m off the path on average.
+        let r = score(
+            &tour,
+            false,
+            0,
+            &walk_through(&[[0.0, 0.5], [1.0, 0.5]], &|_| 0.0),
+        );
+        assert!((r.path_error_m.unwrap() - 0.4375).abs() < 0.01, "{r:?}");
+        assert_eq!(r.waypoints_reached, Some(0));
+    }
+
     #[test]
     fn bad_scenarios_are_named() {
         let bad = [
@@ -309,6 +452,15 @@ mod tests {
             (
                 "{name: d, task: waypoint, goal: [1, 0], seconds: -1}",
                 "(0, 300]",
+            ),
+            ("{name: e, task: tour}", "needs waypoints"),
+            (
+                "{name: f, task: tour, waypoints: [[1, 0]], punches: {max_force_n: -5}}",
+                "max_force_n",
+            ),
+            (
+                "{name: g, task: tour, waypoints: [[1, 0]], arm_walk: {step_std_rad: 1}}",
+                "step_std_rad",
             ),
         ];
         for (yaml, says) in bad {

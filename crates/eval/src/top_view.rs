@@ -62,7 +62,8 @@ pub fn route(
     c.path(&path, [150, 90, 200]);
 }
 
-/// The top view of scenario `s`: its obstacles, goal and route, and the path of every run of
+/// The top view of scenario `s`: its obstacles, goal and route (a tour's waypoints joined in
+/// order), and the path of every run of
 /// each controller in `runs` (failed runs red, falls marked with a dark red dot).
 pub fn scenario_picture(
     path: &Path,
@@ -81,7 +82,7 @@ pub fn scenario_picture(
             }
         }
     }
-    if let Some(g) = s.goal {
+    for g in s.goal.iter().chain(&s.waypoints) {
         xs.push(g[0]);
         ys.push(g[1]);
     }
@@ -100,6 +101,16 @@ pub fn scenario_picture(
         c.disc(g[0], g[1], REACH_M, [190, 230, 190]);
         if kinds_have_diffusion {
             route(&mut c, g, &s.obstacles, [0.0, 0.0], cc);
+        }
+    }
+    // A tour: its waypoints joined in order from the start.
+    if !s.waypoints.is_empty() {
+        let legs: Vec<[f64; 2]> = std::iter::once([0.0, 0.0])
+            .chain(s.waypoints.iter().copied())
+            .collect();
+        c.path(&legs, [150, 90, 200]);
+        for w in &s.waypoints {
+            c.disc(w[0], w[1], REACH_M, [190, 230, 190]);
         }
     }
     for (i, (_, rs)) in runs.iter().enumerate() {

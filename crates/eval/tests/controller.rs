@@ -191,7 +191,7 @@ fn nan_plans_fall_back_to_hold_then_damping() {
         ..Default::default()
     };
     let mut c = ctl(planner, cfg, 5.0);
-    let out = drive(&mut sim, &mut c, &|_| Task::Free, 30, |_, _, _, _| {}).unwrap();
+    let out = drive(&mut sim, &mut c, &|_, _| Task::Free, 30, |_, _, _, _| {}).unwrap();
     assert_eq!(out.failed_plans, 30);
     assert!(
         out.first_failure.as_deref().unwrap().contains("NaN"),
@@ -222,7 +222,7 @@ fn a_plan_that_runs_out_is_held_then_damped() {
         ..Default::default()
     };
     let mut c = ctl(planner, cfg, 5.0);
-    let out = drive(&mut sim, &mut c, &|_| Task::Free, 40, |_, _, _, _| {}).unwrap();
+    let out = drive(&mut sim, &mut c, &|_, _| Task::Free, 40, |_, _, _, _| {}).unwrap();
     let modes: Vec<&str> = out.log.iter().map(|l| l.mode.name()).collect();
     // Step 0 has no plan yet (it lands at step ≥ 1); the plan from step 0 covers steps ≤ 16.
     assert_eq!(modes[0], "hold");
@@ -326,7 +326,7 @@ fn a_minimum_plan_delay_holds_plans_back() {
             ..Default::default()
         };
         let mut c = ctl(planner, cfg, 0.0);
-        let out = drive(&mut sim, &mut c, &|_| Task::Free, 12, |_, _, _, _| {}).unwrap();
+        let out = drive(&mut sim, &mut c, &|_, _| Task::Free, 12, |_, _, _, _| {}).unwrap();
         let first = out
             .log
             .iter()
@@ -352,7 +352,7 @@ fn plans_land_when_the_latency_model_says() {
     for (ms, steps) in [(1.0, 1u64), (20.0, 1), (20.5, 2), (50.0, 3)] {
         let (mut sim, planner) = setup(usize::MAX);
         let mut c = ctl(planner, ControlConfig::default(), ms);
-        let out = drive(&mut sim, &mut c, &|_| Task::Free, 13, |_, _, _, _| {}).unwrap();
+        let out = drive(&mut sim, &mut c, &|_, _| Task::Free, 13, |_, _, _, _| {}).unwrap();
         let ages: Vec<Option<u64>> = out.log.iter().map(|l| l.plan_age_steps).collect();
         let first = ages.iter().position(|a| a.is_some()).unwrap() as u64;
         assert_eq!(first, steps, "{ms} ms: {ages:?}");

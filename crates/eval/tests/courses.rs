@@ -4,7 +4,7 @@
 
 use g1_eval::courses::{
     course, feasible_path, generate, path_length, segment_clearance, CourseKind, ROBOT_CLEARANCE_M,
-    VX_RANGE, VY_RANGE, WZ_RANGE,
+    TOUR_SEGMENT_M, TOUR_TURN_RAD, TOUR_WAYPOINTS, VX_RANGE, VY_RANGE, WZ_RANGE,
 };
 use g1_eval::{to_shape, TaskKind};
 use g1_guidance::{planar_clearance, Route, RouteParams, Shape};
@@ -100,6 +100,7 @@ fn each_course_comes_from_its_own_seed_and_survives_the_file() {
         CourseKind::Obstacles,
         CourseKind::Waypoint,
         CourseKind::Joystick,
+        CourseKind::Tour,
     ] {
         let all = generate(kind, 5, 1000).unwrap();
         let one = course(kind, 1003).unwrap();
@@ -154,6 +155,48 @@ fn joystick_courses_span_the_velocity_experts_commands() {
     for s in &courses {
         assert!(s.commands.iter().any(|c| c[3] >= 2.0), "{}", s.name);
     }
+}
+
+/// Tours: 12 waypoints 1–2 m apart, turning by at most 90° at each, 60 s, the default
+/// punches and arm walk, and each its own seed for the runs' draws.
+#[test]
+fn tours_are_twelve_legs_of_bounded_length_and_turn() {
+    let tours = generate(CourseKind::Tour, 30, 1000).unwrap();
+    let mut turns = vec![];
+    for (i, s) in tours.iter().enumerate() {
+        assert_eq!(s.task, TaskKind::Tour);
+        assert_eq!(s.waypoints.len(), TOUR_WAYPOINTS);
+        assert_eq!(s.duration_s(), 60.0);
+        assert_eq!(s.seed, Some(1000 + i as u64));
+        assert_eq!(s.punches, Some(g1_sim::PunchConfig::default()));
+        assert_eq!(s.arm_walk, Some(g1_sim::ArmWalkConfig::default()));
+        let pts: Vec<[f64; 2]> = std::iter::once([0.0, 0.0])
+            .chain(s.waypoints.iter().copied())
+            .collect();
+        let dirs: Vec<f64> = pts
+            .windows(2)
+            .map(|w| {
+                let (dx, dy) = (w[1][0] - w[0][0], w[1][1] - w[0][1]);
+                // Centimetre rounding moves a leg's length by at most 1.5 cm.
+                let l = dx.hypot(dy);
+                assert!(
+                    (TOUR_SEGMENT_M[0] - 0.015..=TOUR_SEGMENT_M[1] + 0.015).contains(&l),
+                    "{}: {l}",
+                    s.name
+                );
+                dy.atan2(dx)
+            })
+            .collect();
+        for w in dirs.windows(2) {
+            let d = (w[1] - w[0] + std::f64::consts::PI).rem_euclid(2.0 * std::f64::consts::PI)
+                - std::f64::consts::PI;
+            assert!(d.abs() <= TOUR_TURN_RAD + 0.03, "{}: turn {d}", s.name);
+            turns.push(d);
+        }
+    }
+    // Both ways, sharp and gentle.
+    assert!(turns.iter().any(|d| *d > 1.2) && turns.iter().any(|d| *d < -1.2));
+    assert!(turns.iter().filter(|d| d.abs() < 0.3).count() > 10);
 }
 
 #[test]

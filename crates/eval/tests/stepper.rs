@@ -88,7 +88,7 @@ fn shipped_model_walks_round_a_post_to_a_waypoint() {
     )
     .unwrap();
     let goal = [2.5, 0.0];
-    let task = |_| Task::Waypoint { goal };
+    let task = |_, _: &g1_sim::Sim| Task::Waypoint { goal };
     let steps = (10.0 / sim.control_dt_s()).round() as u64;
     let out = g1_eval::drive(&mut sim, &mut c, &task, steps, |_, _, _, _| {}).unwrap();
     assert!(!out.fell, "fell at {:?} s", out.fall_time_s);

@@ -24,6 +24,10 @@ pub struct SimConfig {
     pub randomization: Randomization,
     /// Root velocity kicks; `None` disables them.
     pub pushes: Option<PushConfig>,
+    /// Forces on a random body for a short time (the tour protocol's punches); `None`: none.
+    pub punches: Option<PunchConfig>,
+    /// The arm joints' targets random-walk, overriding the commanded ones; `None`: off.
+    pub arm_walk: Option<ArmWalkConfig>,
     pub obstacles: Vec<Obstacle>,
 }
 
@@ -38,6 +42,8 @@ impl Default for SimConfig {
             foot_contact: FootContact::CapsulesAndSole,
             randomization: Randomization::default(),
             pushes: None,
+            punches: None,
+            arm_walk: None,
             obstacles: Vec::new(),
         }
     }
@@ -80,6 +86,12 @@ impl SimConfig {
         self.randomization.validate()?;
         if let Some(p) = &self.pushes {
             p.validate()?;
+        }
+        if let Some(p) = &self.punches {
+            p.validate()?;
+        }
+        if let Some(a) = &self.arm_walk {
+            a.validate()?;
         }
         for (i, o) in self.obstacles.iter().enumerate() {
             o.validate().map_err(|why| SimError::Config {
@@ -220,6 +232,98 @@ impl PushConfig {
             return Err(SimError::Config {
                 key: "pushes.max_speed_mps".into(),
                 why: format!("{} is outside [0, 3] m/s", self.max_speed_mps),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Punches: one in every window of `every_s` seconds (at a uniform time within it), a
+/// horizontal force of uniform magnitude in [0, `max_force_n`] and uniform direction on a
+/// uniformly drawn robot body (at its centre of mass), held for `duration_s`. Seeded by the
+/// episode's seed; the windows start at the episode's start ([`crate::Sim::restart_pushes`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PunchConfig {
+    pub every_s: f64,
+    pub max_force_n: f64,
+    pub duration_s: f64,
+}
+
+impl Default for PunchConfig {
+    /// The tour protocol's: one punch per 5 s segment, up to 600 N for 0.08 s.
+    fn default() -> Self {
+        Self {
+            every_s: 5.0,
+            max_force_n: 600.0,
+            duration_s: 0.08,
+        }
+    }
+}
+
+impl PunchConfig {
+    pub fn validate(&self) -> Result<(), SimError> {
+        let bad = |key: &str, why: String| {
+            Err(SimError::Config {
+                key: format!("punches.{key}"),
+                why,
+            })
+        };
+        if !(self.duration_s > 0.0 && self.duration_s <= 1.0) {
+            return bad(
+                "duration_s",
+                format!("{} is outside (0, 1] s", self.duration_s),
+            );
+        }
+        if !(self.every_s.is_finite() && self.every_s > self.duration_s) {
+            return bad(
+                "every_s",
+                format!(
+                    "{} must be longer than a punch ({} s)",
+                    self.every_s, self.duration_s
+                ),
+            );
+        }
+        if !(0.0..=2000.0).contains(&self.max_force_n) {
+            return bad(
+                "max_force_n",
+                format!("{} is outside [0, 2000] N", self.max_force_n),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The arm joints (shoulders, elbows, wrists) follow a random walk instead of their commanded
+/// targets: each control period every arm joint's offset from its default position moves by a
+/// Gaussian step of `step_std_rad`, clamped to ±`max_offset_rad` and the joint's limits. The
+/// command's gains are kept. Seeded by the episode's seed; starts with the episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArmWalkConfig {
+    pub step_std_rad: f64,
+    pub max_offset_rad: f64,
+}
+
+impl Default for ArmWalkConfig {
+    fn default() -> Self {
+        Self {
+            step_std_rad: 0.01,
+            max_offset_rad: 0.5,
+        }
+    }
+}
+
+impl ArmWalkConfig {
+    pub fn validate(&self) -> Result<(), SimError> {
+        let ok = |v: f64, hi: f64| v.is_finite() && (0.0..=hi).contains(&v);
+        if !ok(self.step_std_rad, 0.2) || !ok(self.max_offset_rad, 2.0) {
+            return Err(SimError::Config {
+                key: "arm_walk".into(),
+                why: format!(
+                    "step_std_rad {} must be in [0, 0.2] and max_offset_rad {} in [0, 2]",
+                    self.step_std_rad, self.max_offset_rad
+                ),
             });
         }
         Ok(())

@@ -25,7 +25,9 @@ use mujoco_rs::wrappers::mj_model::MjtObjBase as MjtObj;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-pub use config::{FootContact, Obstacle, PushConfig, Randomization, SimConfig};
+pub use config::{
+    ArmWalkConfig, FootContact, Obstacle, PunchConfig, PushConfig, Randomization, SimConfig,
+};
 
 /// Errors of the simulator crate.
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +206,32 @@ pub struct Sim {
     pushes: usize,
     episode: EpisodeRandomization,
     command: MotorCommand,
+    /// Punches and the arm walk draw from their own stream, so that enabling them leaves the
+    /// randomisation and kicks of a seed as they were.
+    disturb_rng: ChaCha8Rng,
+    punch_window_s: f64,
+    next_punch: Option<Punch>,
+    active_punch: Option<Punch>,
+    arm_offset: [f64; NUM_JOINTS],
+    arm_walk_on: bool,
+}
+
+/// One punch: a horizontal force (N, world frame) on MuJoCo body `body` from `start_s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Punch {
+    pub start_s: f64,
+    pub body: usize,
+    pub force_n: [f64; 2],
+}
+
+/// Whether joint `i` (SDK order) is an arm joint (shoulder, elbow, wrist): those the arm walk
+/// moves.
+pub fn is_arm_joint(i: usize) -> bool {
+    JOINTS.get(i).is_some_and(|j| {
+        ["shoulder", "elbow", "wrist"]
+            .iter()
+            .any(|n| j.name.contains(n))
+    })
 }
 
 fn id(model: &MjModel, kind: MjtObj, name: &str) -> Result<usize, SimError> {
@@ -315,6 +343,12 @@ impl Sim {
                 encoder_offset_rad: [0.0; NUM_JOINTS],
             },
             command: MotorCommand::position(g1::default_pose()),
+            disturb_rng: ChaCha8Rng::seed_from_u64(0),
+            punch_window_s: 0.0,
+            next_punch: None,
+            active_punch: None,
+            arm_offset: [0.0; NUM_JOINTS],
+            arm_walk_on: false,
         };
         let mut init = InitialState::standing(0.8);
         sim.place_on_ground(&mut init);
@@ -373,6 +407,43 @@ impl Sim {
             .pushes
             .as_ref()
             .map(|p| now + draw(&mut self.rng, p.interval_s));
+        self.restart_disturbances(now);
+    }
+
+    /// Punch windows from `t0`, no punch acting, the arms back on their commands.
+    fn restart_disturbances(&mut self, t0: f64) {
+        if let Some(p) = self.active_punch.take() {
+            self.data.xfrc_applied_mut()[p.body] = [0.0; 6];
+        }
+        self.punch_window_s = t0;
+        self.next_punch = self.draw_punch(t0);
+        self.arm_offset = [0.0; NUM_JOINTS];
+        self.arm_walk_on = false;
+    }
+
+    /// The punch of the window starting at `t0`.
+    fn draw_punch(&mut self, t0: f64) -> Option<Punch> {
+        let p = self.cfg.punches.clone()?;
+        let r = &mut self.disturb_rng;
+        let start_s = t0 + r.gen_range(0.0..(p.every_s - p.duration_s));
+        // MuJoCo bodies 1..=30 are the robot's (0 is the world).
+        let body = r.gen_range(1..=NUM_BODIES);
+        let magnitude = if p.max_force_n > 0.0 {
+            r.gen_range(0.0..p.max_force_n)
+        } else {
+            0.0
+        };
+        let dir = r.gen_range(-std::f64::consts::PI..std::f64::consts::PI);
+        Some(Punch {
+            start_s,
+            body,
+            force_n: [magnitude * dir.cos(), magnitude * dir.sin()],
+        })
+    }
+
+    /// The punch acting now, if any.
+    pub fn active_punch(&self) -> Option<Punch> {
+        self.active_punch
     }
 
     pub fn pushes_applied(&self) -> usize {
@@ -468,6 +539,8 @@ impl Sim {
             .pushes
             .as_ref()
             .map(|p| draw(&mut self.rng, p.interval_s));
+        self.disturb_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0070_756e_6368_6573);
+        self.restart_disturbances(0.0);
         let hold =
             MotorCommand::position(std::array::from_fn(|i| init.q[i] + encoder_offset_rad[i]));
         self.set_command(&hold);
@@ -497,9 +570,13 @@ impl Sim {
             b[1] = -kp;
             b[2] = -kd;
         }
+        let walk = self.arm_walk_on.then_some(self.arm_offset);
         let ctrl = self.data.ctrl_mut();
         for i in 0..NUM_JOINTS {
             ctrl[i] = cmd.q[i] - off[i];
+            if let Some(a) = walk.filter(|_| is_arm_joint(i)) {
+                ctrl[i] = JOINTS[i].default_pos_rad + a[i] - off[i];
+            }
         }
     }
 
@@ -538,11 +615,67 @@ impl Sim {
                 self.next_push_s = Some(t + dt);
             }
         }
+        self.apply_punches();
+        self.step_arm_walk();
+    }
+
+    /// Ends a punch that has lasted its time and starts the one that is due.
+    fn apply_punches(&mut self) {
+        let Some(cfg) = self.cfg.punches.clone() else {
+            return;
+        };
+        let now = self.data.time();
+        if let Some(p) = self.active_punch {
+            if now + 1e-9 >= p.start_s + cfg.duration_s {
+                self.data.xfrc_applied_mut()[p.body] = [0.0; 6];
+                self.active_punch = None;
+            }
+        }
+        if let (None, Some(p)) = (self.active_punch, self.next_punch) {
+            if now + 1e-9 >= p.start_s {
+                let f = p.force_n;
+                self.data.xfrc_applied_mut()[p.body] = [f[0], f[1], 0.0, 0.0, 0.0, 0.0];
+                // It lasts `duration_s` from when it landed (a control period's granularity).
+                self.active_punch = Some(Punch { start_s: now, ..p });
+                self.pushes += 1;
+                self.punch_window_s += cfg.every_s;
+                self.next_punch = self.draw_punch(self.punch_window_s);
+            }
+        }
+    }
+
+    /// One control period of the arm walk; the current command is applied again with it.
+    fn step_arm_walk(&mut self) {
+        let Some(cfg) = self.cfg.arm_walk.clone() else {
+            return;
+        };
+        for (i, j) in JOINTS.iter().enumerate() {
+            if !is_arm_joint(i) {
+                continue;
+            }
+            let step: f64 = self.disturb_rng.sample(rand_distr::StandardNormal);
+            let [lo, hi] = j.pos_limits_rad;
+            let d = j.default_pos_rad;
+            self.arm_offset[i] = (self.arm_offset[i] + cfg.step_std_rad * step)
+                .clamp(-cfg.max_offset_rad, cfg.max_offset_rad)
+                .clamp(lo - d, hi - d);
+        }
+        self.arm_walk_on = true;
+        let c = self.command;
+        self.set_command(&c);
     }
 
     /// Recomputes all derived quantities (kinematics, forces, sensors) without advancing time.
     pub fn forward(&mut self) {
         self.data.forward();
+    }
+
+    /// The whole robot's centre-of-mass velocity (m/s, world frame: MuJoCo's `subtree_linvel`
+    /// of the pelvis) in the current state; its total momentum over its mass.
+    pub fn com_velocity(&mut self) -> [f64; 3] {
+        self.data.forward();
+        self.data.subtree_vel();
+        self.data.subtree_linvel()[1]
     }
 
     /// One physics step.
