@@ -132,6 +132,10 @@ pub struct ControlConfig {
     pub joystick_trim_settle_s: f64,
     /// The trim's magnitude limit (m/s).
     pub joystick_trim_max_mps: f64,
+    /// The command space the trim keeps a command in, [vx min, vx max, |vy| max] (m/s): the
+    /// trim does not take a command past these (nor one already past them further out).
+    /// [0, 0, 0] = no bound.
+    pub joystick_trim_within_mps: [f64; 3],
 }
 
 impl Default for ControlConfig {
@@ -202,6 +206,7 @@ impl Default for ControlConfig {
             joystick_trim_gain: 2.0,
             joystick_trim_settle_s: 1.0,
             joystick_trim_max_mps: 0.25,
+            joystick_trim_within_mps: [-0.5, 0.8, 0.4],
         }
     }
 }
@@ -235,6 +240,13 @@ impl ControlConfig {
             if !(v >= 0.0 && v.is_finite()) {
                 bail!("control.{k} = {v} must be finite and ≥ 0");
             }
+        }
+        let [lo, hi, vy] = self.joystick_trim_within_mps;
+        let off = [lo, hi, vy] == [0.0; 3];
+        if !(off || (lo.is_finite() && hi.is_finite() && vy.is_finite() && lo < hi && vy > 0.0)) {
+            bail!(
+                "control.joystick_trim_within_mps = [{lo}, {hi}, {vy}] must be [0, 0, 0] (no bound) or [vx min < vx max, |vy| max > 0]"
+            );
         }
         if self.min_plan_delay_steps == 0 {
             bail!("control.min_plan_delay_steps = 0: a plan lands at least one control period after its state (≥ 1)");
@@ -368,8 +380,15 @@ impl VelocityTrim {
                 Some((velocity, 0.0))
             }
         };
+        let mut v = [velocity[0] + self.trim[0], velocity[1] + self.trim[1]];
+        let [lo, hi, vy] = cfg.joystick_trim_within_mps;
+        if [lo, hi, vy] != [0.0; 3] {
+            v[0] = v[0].clamp(lo.min(velocity[0]), hi.max(velocity[0]));
+            let vy = vy.max(velocity[1].abs());
+            v[1] = v[1].clamp(-vy, vy);
+        }
         Task::Joystick {
-            velocity: [velocity[0] + self.trim[0], velocity[1] + self.trim[1]],
+            velocity: v,
             yaw_rate,
         }
     }
@@ -887,6 +906,68 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("joystick_trim_gain"));
+    }
+
+    /// The trim's command space: a robot that walks slower than asked sideways and backwards
+    /// is asked for at most the bound, never past it (and not further past a command beyond
+    /// it); the trim stops integrating there; [0, 0, 0] leaves it unbounded; a bad bound is
+    /// refused.
+    #[test]
+    fn the_trim_keeps_commands_in_its_command_space() {
+        let dt = 0.02;
+        let bounded = ControlConfig {
+            joystick_trim_gain: 2.0,
+            joystick_trim_settle_s: 0.0,
+            joystick_accel_mps2: 0.0,
+            joystick_trim_within_mps: [-0.5, 0.8, 0.4],
+            ..ControlConfig::default()
+        };
+        bounded.check().unwrap();
+        // (asked, walked): sideways 0.3 walked at 0.1; backwards −0.4 walked at −0.2; a
+        // command beyond the bound (0.45 sideways) is left as it is, not trimmed further.
+        for (cmd, walked, want) in [
+            ([0.0, 0.3], [0.0, 0.1], [0.0, 0.4]),
+            ([0.0, -0.3], [0.0, -0.1], [0.0, -0.4]),
+            ([-0.4, 0.0], [-0.2, 0.0], [-0.5, 0.0]),
+            ([0.0, 0.45], [0.0, 0.2], [0.0, 0.45]),
+        ] {
+            let (mut trim, mut ramp) = (VelocityTrim::default(), CommandRamp::default());
+            let mut asked = [0.0; 2];
+            for _ in 0..200 {
+                let t = trim.trimmed(joystick(cmd, 0.0), &bounded, dt);
+                let r = ramp.apply(t, walked, &bounded, dt);
+                trim.integrate(&r, walked, 1.0, &bounded, dt);
+                if let Task::Joystick { velocity, .. } = r {
+                    asked = velocity;
+                }
+            }
+            for i in 0..2 {
+                assert!((asked[i] - want[i]).abs() < 1e-9, "{cmd:?}: {asked:?}");
+            }
+            // Frozen at the bound, not wound up to the trim's own limit.
+            let v = trim.value();
+            assert!(v[0].hypot(v[1]) < bounded.joystick_trim_max_mps, "{v:?}");
+        }
+        // Unbounded: the trim's own limit, 0.25 m/s past the command.
+        let free = ControlConfig {
+            joystick_trim_within_mps: [0.0; 3],
+            ..bounded.clone()
+        };
+        let (mut trim, mut ramp) = (VelocityTrim::default(), CommandRamp::default());
+        for _ in 0..200 {
+            let t = trim.trimmed(joystick([0.0, 0.3], 0.0), &free, dt);
+            let r = ramp.apply(t, [0.0, 0.1], &free, dt);
+            trim.integrate(&r, [0.0, 0.1], 1.0, &free, dt);
+        }
+        assert!((trim.value()[1] - 0.25).abs() < 1e-9, "{:?}", trim.value());
+        for bad in [[0.5, -0.5, 0.4], [-0.5, 0.8, 0.0], [-0.5, f64::NAN, 0.4]] {
+            let c = ControlConfig {
+                joystick_trim_within_mps: bad,
+                ..ControlConfig::default()
+            };
+            let e = c.check().unwrap_err().to_string();
+            assert!(e.contains("joystick_trim_within_mps"), "{bad:?}: {e}");
+        }
     }
 
     /// The route's walking speed starts from the measured speed and rises at
