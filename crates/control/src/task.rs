@@ -132,6 +132,9 @@ pub struct ControlConfig {
     pub joystick_trim_settle_s: f64,
     /// The trim's magnitude limit (m/s).
     pub joystick_trim_max_mps: f64,
+    /// The settling time counts from when the measured velocity first came within this of
+    /// the command (m/s); 0 = from the command's start.
+    pub joystick_trim_band_mps: f64,
     /// The command space the trim keeps a command in, [vx min, vx max, |vy| max] (m/s): the
     /// trim does not take a command past these (nor one already past them further out).
     /// [0, 0, 0] = no bound.
@@ -207,6 +210,7 @@ impl Default for ControlConfig {
             joystick_trim_settle_s: 1.0,
             joystick_trim_max_mps: 0.25,
             joystick_trim_within_mps: [-0.5, 0.8, 0.4],
+            joystick_trim_band_mps: 0.0,
         }
     }
 }
@@ -236,6 +240,7 @@ impl ControlConfig {
             ("joystick_trim_gain", self.joystick_trim_gain),
             ("joystick_trim_settle_s", self.joystick_trim_settle_s),
             ("joystick_trim_max_mps", self.joystick_trim_max_mps),
+            ("joystick_trim_band_mps", self.joystick_trim_band_mps),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 bail!("control.{k} = {v} must be finite and ≥ 0");
@@ -347,6 +352,9 @@ pub struct VelocityTrim {
     trim: [f64; 2],
     /// The command being held and for how long (s).
     held: Option<([f64; 2], f64)>,
+    /// How long the command had been held when the measured velocity first came within
+    /// `joystick_trim_band_mps` of it (s).
+    reached_s: Option<f64>,
 }
 
 /// A command that moves more than this (m/s) from the held one is a new command: the hold
@@ -377,6 +385,7 @@ impl VelocityTrim {
             }
             _ => {
                 self.trim = [0.0; 2];
+                self.reached_s = None;
                 Some((velocity, 0.0))
             }
         };
@@ -408,9 +417,23 @@ impl VelocityTrim {
         let (Task::Joystick { velocity, .. }, Some((command, held_s))) = (ramped, self.held) else {
             return;
         };
+        // With a band, the settling time counts from when the robot first came near the
+        // command: a robot still getting going (a slow start sideways) is not trimmed.
+        let near = (command[0] - measured[0]).hypot(command[1] - measured[1])
+            <= cfg.joystick_trim_band_mps;
+        if self.reached_s.is_none() && (cfg.joystick_trim_band_mps <= 0.0 || near) {
+            self.reached_s = Some(if cfg.joystick_trim_band_mps <= 0.0 {
+                0.0
+            } else {
+                held_s
+            });
+        }
+        let Some(reached_s) = self.reached_s else {
+            return;
+        };
         let target = [command[0] + self.trim[0], command[1] + self.trim[1]];
         if cfg.joystick_trim_gain <= 0.0
-            || held_s < cfg.joystick_trim_settle_s
+            || held_s - reached_s < cfg.joystick_trim_settle_s
             || (velocity[0] - target[0]).hypot(velocity[1] - target[1]) > 1e-9
         {
             return;
@@ -968,6 +991,46 @@ mod tests {
             let e = c.check().unwrap_err().to_string();
             assert!(e.contains("joystick_trim_within_mps"), "{bad:?}: {e}");
         }
+    }
+
+    /// The trim's band: the settling time counts from when the robot first came within the
+    /// band of the command. A robot still getting going sideways (0.2 m/s short for 3 s) is not
+    /// trimmed; once within the band, it is, a settling time later. Without a band the clock
+    /// runs from the command's start.
+    #[test]
+    fn the_trim_waits_for_the_robot_to_come_near_the_command() {
+        let dt = 0.02;
+        let banded = ControlConfig {
+            joystick_trim_gain: 2.0,
+            joystick_trim_settle_s: 0.99,
+            joystick_accel_mps2: 0.0,
+            joystick_trim_band_mps: 0.15,
+            ..ControlConfig::default()
+        };
+        banded.check().unwrap();
+        let cmd = [0.0, -0.3];
+        let run = |cfg: &ControlConfig, measured: &dyn Fn(usize) -> [f64; 2], steps: usize| {
+            let (mut trim, mut ramp) = (VelocityTrim::default(), CommandRamp::default());
+            for k in 0..steps {
+                let t = trim.trimmed(joystick(cmd, 0.0), cfg, dt);
+                let r = ramp.apply(t, measured(k), cfg, dt);
+                trim.integrate(&r, measured(k), 1.0, cfg, dt);
+            }
+            trim.value()
+        };
+        // 3 s at −0.1 m/s: never within 0.15 of −0.3, no trim; without the band, trimmed.
+        assert_eq!(run(&banded, &|_| [0.0, -0.1], 150), [0.0; 2]);
+        let unbanded = ControlConfig {
+            joystick_trim_band_mps: 0.0,
+            ..banded.clone()
+        };
+        assert!(run(&unbanded, &|_| [0.0, -0.1], 150)[1] < -0.1);
+        // −0.1 for 2 s, then −0.2 (within the band): nothing until 1 s after that.
+        let late = |k: usize| if k < 100 { [0.0, -0.1] } else { [0.0, -0.2] };
+        assert_eq!(run(&banded, &late, 149), [0.0; 2]);
+        // Then ten steps of 0.1 m/s error at 2 /s: −0.04 m/s.
+        let v = run(&banded, &late, 160);
+        assert!((v[1] + 0.04).abs() < 1e-9, "{v:?}");
     }
 
     /// The route's walking speed starts from the measured speed and rises at
