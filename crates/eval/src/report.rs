@@ -170,10 +170,36 @@ pub fn write_latency_file<'a>(
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
+/// `v` with `d` decimals, or a dash.
+fn fmt_opt(v: Option<f64>, d: usize) -> String {
+    v.map_or("—".to_string(), |x| format!("{x:.d$}"))
+}
+
+/// Each controller of `reports` once, in the order of first appearance (the reports
+/// alternate).
+fn controllers_in_order<'a>(reports: impl IntoIterator<Item = &'a ScenarioReport>) -> Vec<&'a str> {
+    let mut controllers: Vec<&str> = vec![];
+    for r in reports {
+        if !controllers.contains(&r.controller.as_str()) {
+            controllers.push(&r.controller);
+        }
+    }
+    controllers
+}
+
+/// The mean of `f` over the reports `rs` that have it, weighted by their runs.
+fn weighted(rs: &[&ScenarioReport], f: &dyn Fn(&ScenarioReport) -> Option<f64>) -> Option<f64> {
+    let (sum, n) = rs.iter().fold((0.0, 0usize), |(s, n), r| match f(r) {
+        Some(v) => (s + v * r.runs as f64, n + r.runs),
+        None => (s, n),
+    });
+    (n > 0).then(|| sum / n as f64)
+}
+
 /// The readable table (Markdown).
 pub fn table(reports: &[ScenarioReport]) -> String {
     use std::fmt::Write as _;
-    let f = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |x| format!("{x:.d$}"));
+    let f = fmt_opt;
     let mut t = String::new();
     t.push_str("| scenario | controller | profile | runs | success | falls | contacts | mean time (s) | vel. error (m/s) | yaw-rate error (rad/s) | final error (m) | plan p50/p99 (ms) | fresh plans |\n");
     t.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -210,23 +236,10 @@ pub fn table(reports: &[ScenarioReport]) -> String {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     if n_scenarios > 1 {
-        // Each controller once, in the order of first appearance (the reports alternate).
-        let mut controllers: Vec<&str> = vec![];
-        for r in reports {
-            if !controllers.contains(&r.controller.as_str()) {
-                controllers.push(&r.controller);
-            }
-        }
-        for c in controllers {
+        for c in controllers_in_order(reports) {
             let rs: Vec<&ScenarioReport> = reports.iter().filter(|r| r.controller == c).collect();
             let runs: usize = rs.iter().map(|r| r.runs).sum();
-            let weighted = |f: &dyn Fn(&ScenarioReport) -> Option<f64>| {
-                let (sum, n) = rs.iter().fold((0.0, 0usize), |(s, n), r| match f(r) {
-                    Some(v) => (s + v * r.runs as f64, n + r.runs),
-                    None => (s, n),
-                });
-                (n > 0).then(|| sum / n as f64)
-            };
+            let weighted = |g: &dyn Fn(&ScenarioReport) -> Option<f64>| weighted(&rs, g);
             let _ = writeln!(
                 t,
                 "| **all {} scenarios** | {c} | | {runs} | {:.0}% | {} | {} | {} | {} | {} | {} | | |",
@@ -256,17 +269,11 @@ fn tour_table(reports: &[ScenarioReport]) -> String {
     if tours.is_empty() {
         return String::new();
     }
-    let f = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |x| format!("{x:.d$}"));
+    let f = fmt_opt;
     let mut t = String::from("\n| tour | controller | runs | completed | falls | waypoints reached | path error (m) | heading error at waypoints (rad) | final error (m) |\n|---|---|---|---|---|---|---|---|---|\n");
     let mut line = |name: &str, c: &str, rs: &[&ScenarioReport]| {
         let runs: usize = rs.iter().map(|r| r.runs).sum();
-        let weighted = |g: &dyn Fn(&ScenarioReport) -> Option<f64>| {
-            let (sum, n) = rs.iter().fold((0.0, 0usize), |(s, n), r| match g(r) {
-                Some(v) => (s + v * r.runs as f64, n + r.runs),
-                None => (s, n),
-            });
-            (n > 0).then(|| sum / n as f64)
-        };
+        let weighted = |g: &dyn Fn(&ScenarioReport) -> Option<f64>| weighted(rs, g);
         let _ = writeln!(
             t,
             "| {name} | {c} | {runs} | {:.0}% | {} | {} | {} | {} | {} |",
@@ -281,12 +288,7 @@ fn tour_table(reports: &[ScenarioReport]) -> String {
     for r in &tours {
         line(&r.scenario, &r.controller, &[*r]);
     }
-    let mut controllers: Vec<&str> = vec![];
-    for r in &tours {
-        if !controllers.contains(&r.controller.as_str()) {
-            controllers.push(&r.controller);
-        }
-    }
+    let controllers = controllers_in_order(tours.iter().copied());
     if tours.len() > controllers.len() {
         for c in controllers {
             let rs: Vec<&ScenarioReport> = tours
@@ -326,6 +328,56 @@ mod tests {
                 .count();
             assert_eq!(lines, 1, "{c}:\n{t}");
         }
+        Ok(())
+    }
+
+    /// Tours get their own table: a line per tour and controller, and over several tours one
+    /// line per controller, with the runs' waypoints reached averaged; other tasks get none.
+    #[test]
+    fn tours_have_their_own_table() -> anyhow::Result<()> {
+        let file: ScenarioFile = serde_yaml::from_str(
+            "scenarios:\n  - {name: a, task: tour, waypoints: [[1, 0], [2, 0]]}\n  - {name: b, task: tour, waypoints: [[0, 1]]}\n",
+        )?;
+        let run = |reached: usize, success: bool| RunResult {
+            success,
+            waypoints_reached: Some(reached),
+            ..RunResult::default()
+        };
+        let mut reports = vec![];
+        for (s, reached) in file.scenarios.iter().zip([[2, 1], [0, 1]]) {
+            for c in ["diffusion", "expert"] {
+                let rs = [
+                    run(reached[0], reached[0] == s.waypoints.len()),
+                    run(reached[1], false),
+                ];
+                reports.push(summarise(s, c, Profile::Deployed, None, None, &rs));
+            }
+        }
+        let t = table(&reports);
+        assert!(
+            t.contains("| tour | controller | runs | completed |"),
+            "{t}"
+        );
+        // Tour a, diffusion: one of two completed, 1.5 waypoints on average.
+        assert!(t.contains("| a | diffusion | 2 | 50% | 0 | 1.5 |"), "{t}");
+        // Over both tours: 4 runs, 1 completed, (2 + 1 + 0 + 1) / 4 waypoints.
+        assert!(
+            t.contains("| **all 2 tours** | expert | 4 | 25% | 0 | 1.0 |"),
+            "{t}"
+        );
+        let not_tours = table(&reports[..0]);
+        assert!(!not_tours.contains("| tour |"));
+        let wp: ScenarioFile =
+            serde_yaml::from_str("scenarios:\n  - {name: w, task: waypoint, goal: [1, 0]}\n")?;
+        let w = summarise(
+            &wp.scenarios[0],
+            "diffusion",
+            Profile::Deployed,
+            None,
+            None,
+            &[],
+        );
+        assert!(!table(&[w]).contains("| tour |"));
         Ok(())
     }
 }
