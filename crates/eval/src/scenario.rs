@@ -175,9 +175,6 @@ impl TourProgress {
         self.reached.set(r);
         tour_target(waypoints, r)
     }
-    pub fn reached(&self) -> usize {
-        self.reached.get()
-    }
 }
 
 /// The scenarios of the file at `path`, each checked; an empty list is an error.

@@ -214,6 +214,8 @@ pub struct Sim {
     active_punch: Option<Punch>,
     arm_offset: [f64; NUM_JOINTS],
     arm_walk_on: bool,
+    /// [`is_arm_joint`] of every joint, looked up once.
+    arm_joints: [bool; NUM_JOINTS],
 }
 
 /// One punch: a horizontal force (N, world frame) on MuJoCo body `body` from `start_s`.
@@ -349,6 +351,7 @@ impl Sim {
             active_punch: None,
             arm_offset: [0.0; NUM_JOINTS],
             arm_walk_on: false,
+            arm_joints: std::array::from_fn(is_arm_joint),
         };
         let mut init = InitialState::standing(0.8);
         sim.place_on_ground(&mut init);
@@ -574,7 +577,7 @@ impl Sim {
         let ctrl = self.data.ctrl_mut();
         for i in 0..NUM_JOINTS {
             ctrl[i] = cmd.q[i] - off[i];
-            if let Some(a) = walk.filter(|_| is_arm_joint(i)) {
+            if let Some(a) = walk.filter(|_| self.arm_joints[i]) {
                 ctrl[i] = JOINTS[i].default_pos_rad + a[i] - off[i];
             }
         }
@@ -650,7 +653,7 @@ impl Sim {
             return;
         };
         for (i, j) in JOINTS.iter().enumerate() {
-            if !is_arm_joint(i) {
+            if !self.arm_joints[i] {
                 continue;
             }
             let step: f64 = self.disturb_rng.sample(rand_distr::StandardNormal);
