@@ -171,6 +171,7 @@ fn prepare(name: &str, dir: &Path) -> Result<()> {
             val_windows: 0,
             val_episode_ids: vec![],
             hours: 0.0,
+            state_layout: g1::StateLayout::BodyPos,
             state_layout_version: g1::LAYOUT_VERSION,
             action_offset: vec![],
             action_scale: vec![],

@@ -31,6 +31,10 @@ pub struct DatasetBuildArgs {
     /// Add the left/right mirror image of every episode.
     #[arg(long)]
     pub mirror: bool,
+    /// State representation: `body-pos` (the method's, the default) or `joint-space` (the root,
+    /// then joint positions and velocities: the baseline of the state-representation table).
+    #[arg(long, default_value = "body-pos")]
+    pub state: g1::StateLayout,
     #[arg(long)]
     pub json: bool,
 }
@@ -49,6 +53,7 @@ pub fn cmd_dataset(c: DatasetCommand) -> Result<()> {
         &BuildOptions {
             mirror: a.mirror,
             skip_bad: a.skip_bad,
+            layout: a.state,
         },
         &|i, n| {
             pb.set_length(n as u64);
@@ -124,15 +129,29 @@ pub fn cmd_dataset(c: DatasetCommand) -> Result<()> {
         println!("  SKIPPED {s}");
     }
     use g1::bodypos::layout;
-    println!("  per-dimension statistics (windows as the model sees them):");
+    println!(
+        "  per-dimension statistics ({} states, windows as the model sees them):",
+        summary.layout
+    );
+    let local = match summary.layout {
+        g1::StateLayout::BodyPos => [
+            ("body positions", layout::BODY_POS),
+            ("body velocities", layout::BODY_VEL),
+        ],
+        g1::StateLayout::JointSpace => [
+            ("joint positions", g1::state::JOINT_POS),
+            ("joint velocities", g1::state::JOINT_VEL),
+        ],
+    };
     for (name, r) in [
         ("root position", layout::ROOT_POS),
         ("root rotation vector", layout::ROOT_ROTVEC),
         ("root linear velocity", layout::ROOT_LIN_VEL),
         ("root angular velocity", layout::ROOT_ANG_VEL),
-        ("body positions", layout::BODY_POS),
-        ("body velocities", layout::BODY_VEL),
-    ] {
+    ]
+    .into_iter()
+    .chain(local)
+    {
         let m = &summary.state_mean[r.clone()];
         let s = &summary.state_std[r];
         println!(

@@ -53,7 +53,14 @@ pub(crate) fn real_sequence(
     ws: &[usize],
     stats: &g1_diffusion::Stats,
 ) -> Result<Sequence> {
-    let (sd, ad) = (g1::STATE_DIM, g1::NUM_JOINTS);
+    let (sd, ad) = (ds.layout.dim(), g1::NUM_JOINTS);
+    if stats.state_mean.len() != sd {
+        bail!(
+            "the dataset's states are {} ({sd} numbers); the model's have {}",
+            ds.layout,
+            stats.state_mean.len()
+        );
+    }
     let mut seq = Sequence::zeros(ws.len(), sd, ad);
     for (b, &w) in ws.iter().enumerate() {
         let (s, a) = ds.window(w)?;

@@ -94,9 +94,15 @@ pub fn train(a: TrainArgs) -> Result<()> {
         );
     }
     let device = g1_diffusion_tch::device(a.device)?;
+    // The state width follows the dataset's layout (training checks the file in full).
+    let layout = g1_data::dataset::Dataset::open(&a.data)?.layout;
+    let config = ModelConfig {
+        state_dim: layout.dim(),
+        ..config
+    };
     if !a.json {
         eprintln!(
-            "training {} ({} parameters) on {} for {} steps, batch {}, {} threads → {}",
+            "training {} ({} parameters, {layout} states) on {} for {} steps, batch {}, {} threads → {}",
             config.name,
             config.num_params(),
             a.data.display(),

@@ -705,3 +705,144 @@ fn eval_reports_every_run_and_refuses_bad_scenarios() {
     assert!(err.contains("pid"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The joint-space state (the baseline of the state-representation table): bags built with
+/// `--state joint-space`, a model trained, exported (ONNX Runtime and libtorch agree on its
+/// 70-number states) and driven by `g1d eval`; a course with obstacles is refused, since the
+/// obstacle costs need body positions.
+#[test]
+fn joint_space_models_train_export_and_drive_but_refuse_obstacles() {
+    let tmp = std::env::temp_dir().join(format!("g1d_joint_cli_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let policy = repo().join("assets/policies/velocity_mjlab");
+    let (bags, ds) = (tmp.join("bags"), tmp.join("ds.safetensors"));
+    ok(&[
+        "collect",
+        "--policy",
+        s(&policy),
+        "--sim-hours",
+        "0.02",
+        "--episode-seconds",
+        "6",
+        "--seed",
+        "3",
+        "--out",
+        s(&bags),
+    ]);
+    let built: serde_json::Value = serde_json::from_str(&ok(&[
+        "dataset",
+        "build",
+        s(&bags),
+        "--out",
+        s(&ds),
+        "--state",
+        "joint-space",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(built["layout"], "joint_space", "{built}");
+    assert_eq!(built["state_mean"].as_array().unwrap().len(), 70);
+    let e = fails(&[
+        "dataset",
+        "build",
+        s(&bags),
+        "--out",
+        s(&ds),
+        "--force",
+        "--state",
+        "joints",
+    ]);
+    assert!(e.contains("joint-space"), "{e}");
+
+    let opts = tmp.join("opts.yaml");
+    std::fs::write(&opts, "val_every: 15\nlog_every: 5\nval_fraction: 0.2\n").unwrap();
+    let run = tmp.join("run");
+    let summary: serde_json::Value = serde_json::from_str(&ok(&[
+        "train",
+        "--data",
+        s(&ds),
+        "--config",
+        "tiny",
+        "--steps",
+        "30",
+        "--threads",
+        "1",
+        "--options",
+        s(&opts),
+        "--out",
+        s(&run),
+        "--json",
+    ]))
+    .unwrap();
+    assert!(
+        summary["final_val_loss"].as_f64().unwrap() < summary["initial_val_loss"].as_f64().unwrap(),
+        "{summary}"
+    );
+    let model = tmp.join("model");
+    ok(&["export", s(&run), "--out", s(&model)]);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["state_layout"], "joint_space");
+    assert_eq!(m["state_dim"], 70);
+    assert_eq!(m["state_names"][12], "joint_pos.left_hip_pitch");
+    let report: serde_json::Value = serde_json::from_str(&ok(&[
+        "model",
+        "check",
+        s(&model),
+        "--checkpoint",
+        s(&run),
+        "--data",
+        s(&ds),
+        "--json",
+    ]))
+    .unwrap();
+    assert!(
+        report["max_abs_diff_real"].as_f64().unwrap() < 1e-4,
+        "{report}"
+    );
+
+    // Driven through the deployed chain on a joystick command: it plans (whatever a 30-step
+    // model does with the robot).
+    let scen = tmp.join("s.yaml");
+    std::fs::write(
+        &scen,
+        "scenarios:\n  - name: walk\n    task: joystick\n    commands: [[0.3, 0, 0, 2]]\n",
+    )
+    .unwrap();
+    let out = tmp.join("out");
+    ok(&[
+        "eval",
+        "--scenarios",
+        s(&scen),
+        "--runs",
+        "1",
+        "--model",
+        s(&model),
+        "--out",
+        s(&out),
+    ]);
+    let groups: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("runs.json")).unwrap()).unwrap();
+    let fresh = groups[0]["runs"][0]["fresh_share"].as_f64();
+    assert!(fresh.is_some_and(|f| f > 0.5), "{groups}");
+    std::fs::write(
+        &scen,
+        "scenarios:\n  - name: course\n    task: obstacles\n    seconds: 5\n    goal: [2.0, 0.0]\n    obstacles:\n      - {shape: cylinder, center: [1.0, 0.0], radius: 0.2, height: 1.0}\n",
+    )
+    .unwrap();
+    let e = fails(&[
+        "eval",
+        "--scenarios",
+        s(&scen),
+        "--runs",
+        "1",
+        "--model",
+        s(&model),
+        "--out",
+        s(&out),
+    ]);
+    assert!(e.contains("Body-Pos") && e.contains("joint_space"), "{e}");
+    std::fs::remove_dir_all(&tmp).ok();
+}

@@ -3,7 +3,7 @@
 //! node's controller on the simulator's ground truth ([`g1_eval::drive`]); the expert baseline
 //! ([`g1_eval::expert`]).
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use g1_control::{LatencyModel, Task};
 use g1_eval::expert::{load_expert, run_expert};
 use g1_eval::report::{Dynamics, Profile};
@@ -68,7 +68,7 @@ impl Runner {
     /// The runner of `controller` ("diffusion" or "expert") for scenario `s`.
     pub fn new(controller: &str, s: &Scenario, setup: &Setup) -> Result<Self> {
         let assets = g1_sim::default_assets_dir();
-        Ok(match (controller, setup.profile) {
+        let runner = match (controller, setup.profile) {
             ("diffusion", Profile::Ideal) => Runner::Ideal {
                 core: Box::new(PlannerCore::new(
                     &setup.params.planner,
@@ -88,7 +88,23 @@ impl Runner {
                 expert: Box::new(load_expert(&assets)?),
                 sim: Sim::new(&assets, sim_for(s, setup))?,
             },
-        })
+        };
+        let layout = match &runner {
+            Runner::Ideal { core, .. } => Some(core.controller.planner.manifest.state_layout),
+            Runner::Deployed { chain, .. } => {
+                Some(chain.core.controller.planner.manifest.state_layout)
+            }
+            Runner::Expert { .. } => None,
+        };
+        if let Some(l) = layout.filter(|l| *l != g1::StateLayout::BodyPos) {
+            if !s.obstacles.is_empty() {
+                bail!(
+                    "scenario {}: obstacle avoidance needs a Body-Pos model (body positions to keep clear); this model's states are {l}",
+                    s.name
+                );
+            }
+        }
+        Ok(runner)
     }
 
     /// One run of `s` with `seed`, scored.

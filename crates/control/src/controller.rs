@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use anyhow::{bail, Context as _, Result};
 use g1::bodypos::layout::ROOT_LIN_VEL;
-use g1::bodypos::rebase_state;
-use g1::{BodyPosState, CharacterFrame, JOINTS, NUM_JOINTS, STATE_DIM};
+use g1::state::rebase_global;
+use g1::{BodyPosState, CharacterFrame, StateLayout, JOINTS, NUM_JOINTS};
 use g1_diffusion::HISTORY;
 use g1_guidance::Shape;
 use rand::{Rng as _, SeedableRng as _};
@@ -145,8 +145,10 @@ pub struct Observation<'a> {
     /// Self-framed Body-Pos state and its character frame.
     pub state: BodyPosState,
     pub frame: CharacterFrame,
-    /// Measured joint positions (start the action history).
+    /// Measured joint positions (start the action history) and velocities (rad, rad/s; a
+    /// joint-space model's state carries both).
     pub q: [f64; NUM_JOINTS],
+    pub dq: [f64; NUM_JOINTS],
     /// The joint targets the robot actually executed over the last period, when known (from
     /// `/lowcmd`): they replace the commanded action in the history, so that the model
     /// conditions on what happened (a bridge in standby executes its own ramp).
@@ -211,7 +213,8 @@ pub struct Controller {
     pub cfg: ControlConfig,
     pub latency: LatencyModel,
     rng: ChaCha8Rng,
-    states: VecDeque<(BodyPosState, CharacterFrame)>,
+    /// Past states in the model's layout, each self-framed, with its frame.
+    states: VecDeque<(Vec<f64>, CharacterFrame)>,
     actions: VecDeque<[f64; NUM_JOINTS]>,
     /// The action commanded for the current period (joins the history at the next step unless
     /// the executed one is known).
@@ -332,9 +335,11 @@ impl Controller {
     pub fn observe(&mut self, o: &Observation) -> Command {
         let k = self.k.map_or(0, |k| k + 1);
         self.k = Some(k);
+        let layout = self.planner.manifest.state_layout;
+        let s = layout.from_body_pos(&o.state, &o.q, &o.dq);
         if self.states.is_empty() {
             let a0 = self.normalise(&o.q);
-            self.states = std::iter::repeat_n((o.state, o.frame), HISTORY + 1).collect();
+            self.states = std::iter::repeat_n((s, o.frame), HISTORY + 1).collect();
             self.actions = std::iter::repeat_n(a0, HISTORY).collect();
             self.last = Some(a0);
         } else {
@@ -342,7 +347,7 @@ impl Controller {
             self.actions.pop_front();
             self.actions.push_back(done);
             self.states.pop_front();
-            self.states.push_back((o.state, o.frame));
+            self.states.push_back((s, o.frame));
         }
         let measured = [o.state[ROOT_LIN_VEL.start], o.state[ROOT_LIN_VEL.start + 1]];
         let dt = 1.0 / self.planner.manifest.control_hz;
@@ -406,10 +411,25 @@ impl Controller {
         let frame = self.states.back()?.1;
         let (task, obstacles, measured, route_speed) = self.next.take()?;
         let dt = 1.0 / self.planner.manifest.control_hz;
-        let hist_states: Vec<[f64; STATE_DIM]> = self
+        let layout = self.planner.manifest.state_layout;
+        if layout != StateLayout::BodyPos && !obstacles.is_empty() {
+            let e = crate::PlanError::Layout(format!(
+                "obstacle avoidance needs body positions: a Body-Pos model, not {layout}"
+            ));
+            self.failed_plans += 1;
+            *self.failures.entry(e.kind()).or_insert(0) += 1;
+            self.last_failure = Some(e.kind());
+            self.last_error = Some(format!("step {k}: {e}"));
+            return None;
+        }
+        let hist_states: Vec<Vec<f64>> = self
             .states
             .iter()
-            .map(|(s, f)| rebase_state(s, f, &frame))
+            .map(|(s, f)| {
+                let mut s = s.clone();
+                rebase_global(&mut s, f, &frame);
+                s
+            })
             .collect();
         let hist_actions: Vec<[f64; NUM_JOINTS]> = self.actions.iter().copied().collect();
         let warm = if self.cfg.guidance_warmup_s > 0.0 {

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use g1::{NUM_JOINTS, STATE_DIM};
+use g1::NUM_JOINTS;
 use g1_diffusion::sampler::{denoise_strided, Denoiser, Prediction, Sequence};
 use g1_diffusion::tokens::{action_is_history, state_is_history};
 use g1_diffusion::{Manifest, Schedule, HISTORY, STEPS};
@@ -105,17 +105,18 @@ impl PlannerConfig {
     }
 }
 
-/// A plan in physical units, in the character frame of its step t.
+/// A plan in physical units, in the character frame of its step t. Its states are in the
+/// model's layout (`Manifest::state_layout`: Body-Pos, or joint space).
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Control step of the state the plan starts from (step t).
     pub step: u64,
-    pub states: Vec<[f32; STATE_DIM]>,
+    pub states: Vec<Vec<f32>>,
     pub actions: Vec<[f32; NUM_JOINTS]>,
     /// The states the model itself predicted at its last call, before that call's guidance
     /// step (what the executed actions are expected to lead to; `states` carries the final
     /// guidance step on top).
-    pub model_states: Vec<[f32; STATE_DIM]>,
+    pub model_states: Vec<Vec<f32>>,
     pub denoiser_calls: usize,
     pub compute_s: f64,
     pub cost: f64,
@@ -153,15 +154,18 @@ pub enum PlanError {
     Denoiser(anyhow::Error),
     #[error("the plan contains NaN or Inf (step {step})")]
     NonFinite { step: usize },
+    #[error("{0}")]
+    Layout(String),
 }
 
 impl PlanError {
-    /// `history`, `denoiser` or `non_finite`.
+    /// `history`, `denoiser`, `non_finite` or `layout`.
     pub fn kind(&self) -> &'static str {
         match self {
             PlanError::History { .. } => "history",
             PlanError::Denoiser(_) => "denoiser",
             PlanError::NonFinite { .. } => "non_finite",
+            PlanError::Layout(_) => "layout",
         }
     }
 }
@@ -201,11 +205,19 @@ impl Planner {
     pub fn plan(
         &mut self,
         step: u64,
-        hist_states: &[[f64; STATE_DIM]],
+        hist_states: &[Vec<f64>],
         hist_actions: &[[f64; NUM_JOINTS]],
         guidance: &Guidance,
         previous: Option<&Plan>,
     ) -> Result<Plan, PlanError> {
+        let sd = self.manifest.state_dim;
+        if let Some(s) = hist_states.iter().find(|s| s.len() != sd) {
+            return Err(PlanError::Layout(format!(
+                "a history state has {} numbers; the model's {} states have {sd}",
+                s.len(),
+                self.manifest.state_layout
+            )));
+        }
         if hist_states.len() != HISTORY + 1 || hist_actions.len() != HISTORY {
             return Err(PlanError::History {
                 states: hist_states.len(),
@@ -214,7 +226,7 @@ impl Planner {
         }
         let clock = Instant::now();
         let m = &self.manifest;
-        let (sd, ad) = (STATE_DIM, NUM_JOINTS);
+        let ad = NUM_JOINTS;
         let mut seq = Sequence::zeros(1, sd, ad);
         let kmax = self.schedule.k_steps;
         // Start levels per token, and initial values.
@@ -339,11 +351,11 @@ impl Planner {
         let mut actions = Vec::with_capacity(STEPS);
         let mut model_states = Vec::with_capacity(STEPS);
         for i in 0..STEPS {
-            let mut u = [0.0f32; STATE_DIM];
+            let mut u = vec![0.0f32; sd];
             m.stats
                 .denorm_state(&unguided[i * sd..(i + 1) * sd], &mut u);
             model_states.push(u);
-            let mut s = [0.0f32; STATE_DIM];
+            let mut s = vec![0.0f32; sd];
             m.stats.denorm_state(seq.state(0, i), &mut s);
             let mut a = [0.0f32; NUM_JOINTS];
             m.stats.denorm_action(seq.action(0, i), &mut a);
@@ -376,15 +388,13 @@ impl Plan {
         stats: &g1_diffusion::Stats,
     ) -> Plan {
         let mut p = self.clone();
+        let sd = stats.state_mean.len();
         for i in 0..STEPS {
-            let d: [f64; STATE_DIM] = std::array::from_fn(|k| self.states[i][k] as f64);
-            let r = g1::bodypos::rebase_state(&d, from, to);
-            let rf: [f32; STATE_DIM] = std::array::from_fn(|k| r[k] as f32);
+            let mut d: Vec<f64> = self.states[i].iter().map(|v| *v as f64).collect();
+            g1::state::rebase_global(&mut d, from, to);
+            let rf: Vec<f32> = d.iter().map(|v| *v as f32).collect();
+            stats.norm_state(&rf, &mut p.normalised.states[i * sd..(i + 1) * sd]);
             p.states[i] = rf;
-            stats.norm_state(
-                &rf,
-                &mut p.normalised.states[i * STATE_DIM..(i + 1) * STATE_DIM],
-            );
         }
         p
     }

@@ -6,6 +6,10 @@
 //! (history N = 4, horizon H = 16: steps t−4..t+16 of one episode) and normalisation
 //! statistics of the windows as the model sees them (global parts re-expressed in the frame of
 //! step t). [`Dataset::window`] materialises one window.
+//!
+//! The states are in one [`StateLayout`] (`--state`): Body-Pos (the default, the method's) or
+//! joint space (the global part, then the joint positions and velocities from `/joint_states`);
+//! the file's metadata names it, and training and models carry it on.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -13,9 +17,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use g1::bodypos::{self, CharacterFrame, LAYOUT_VERSION, STATE_DIM};
 use g1::nalgebra::{UnitQuaternion, Vector3};
+use g1::state::{rebase_global, StateLayout};
 use g1::{mirror, JOINTS, NUM_JOINTS};
 use g1_bag::Bag;
 use g1_msgs::g1d::{BodyPosState, EpisodeEvent, JointTargets};
+use g1_msgs::sensor_msgs::JointState;
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::collect::topics;
@@ -46,6 +52,8 @@ pub struct Episode {
     /// Character frame per step: x, y, yaw.
     pub frames: Vec<[f64; 3]>,
     pub actions: Vec<[f32; ACTION_DIM]>,
+    /// Measured joint positions then velocities per step (`/joint_states`), when recorded.
+    pub joints: Vec<[f32; 2 * NUM_JOINTS]>,
 }
 
 fn frame_of(f: &[f64; 3]) -> CharacterFrame {
@@ -79,6 +87,7 @@ pub fn read_bag_episodes(path: &Path) -> Result<(Vec<Episode>, usize)> {
                         states: Vec::new(),
                         frames: Vec::new(),
                         actions: Vec::new(),
+                        joints: Vec::new(),
                     });
                 } else if let Some(e) = cur.take() {
                     if e.states.len() != e.actions.len() {
@@ -119,6 +128,25 @@ pub fn read_bag_episodes(path: &Path) -> Result<(Vec<Episode>, usize)> {
                     e.states.push(state);
                 }
             }
+            topics::JOINT_STATES => {
+                let j: JointState = m.decode()?;
+                if j.position.len() != NUM_JOINTS || j.velocity.len() != NUM_JOINTS {
+                    bail!(
+                        "/joint_states has {} positions and {} velocities, the G1 has {NUM_JOINTS} joints",
+                        j.position.len(),
+                        j.velocity.len()
+                    );
+                }
+                if let Some(e) = cur.as_mut() {
+                    e.joints.push(std::array::from_fn(|k| {
+                        if k < NUM_JOINTS {
+                            j.position[k] as f32
+                        } else {
+                            j.velocity[k - NUM_JOINTS] as f32
+                        }
+                    }));
+                }
+            }
             topics::ACTION => {
                 let a: JointTargets = m.decode()?;
                 if a.q_target.len() != NUM_JOINTS {
@@ -153,6 +181,7 @@ pub fn read_bag_episodes(path: &Path) -> Result<(Vec<Episode>, usize)> {
 /// The left/right mirror image of an episode.
 pub fn mirror_episode(e: &Episode) -> Episode {
     let jm = mirror::JointMirror::new();
+    let half = |v: &[f32]| -> [f64; NUM_JOINTS] { std::array::from_fn(|k| v[k] as f64) };
     Episode {
         id: e.id,
         policy: e.policy.clone(),
@@ -176,21 +205,61 @@ pub fn mirror_episode(e: &Episode) -> Episode {
                 std::array::from_fn(|i| m[i] as f32)
             })
             .collect(),
+        joints: e
+            .joints
+            .iter()
+            .map(|j| {
+                let (q, dq) = (
+                    jm.apply(&half(&j[..NUM_JOINTS])),
+                    jm.apply(&half(&j[NUM_JOINTS..])),
+                );
+                std::array::from_fn(|k| {
+                    if k < NUM_JOINTS {
+                        q[k] as f32
+                    } else {
+                        dq[k - NUM_JOINTS] as f32
+                    }
+                })
+            })
+            .collect(),
     }
 }
 
-/// The states of the window whose current step is `t` (global parts in step t's frame).
-pub fn window_states(
-    states: &[[f32; STATE_DIM]],
-    frames: &[[f64; 3]],
-    t: usize,
-) -> Vec<[f32; STATE_DIM]> {
+/// An episode's states in `layout`, flattened (`layout.dim()` numbers per step).
+pub fn episode_states(e: &Episode, layout: StateLayout) -> Result<Vec<f32>> {
+    match layout {
+        StateLayout::BodyPos => Ok(e.states.iter().flatten().copied().collect()),
+        StateLayout::JointSpace => {
+            if e.joints.len() != e.states.len() {
+                bail!(
+                    "episode {}: {} states but {} /joint_states messages (a joint-space dataset needs one per step)",
+                    e.id,
+                    e.states.len(),
+                    e.joints.len()
+                );
+            }
+            let mut out = Vec::with_capacity(e.states.len() * layout.dim());
+            for (s, j) in e.states.iter().zip(&e.joints) {
+                out.extend_from_slice(&s[g1::state::GLOBAL]);
+                out.extend_from_slice(j);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The states of the window whose current step is `t` (global parts in step t's frame), from
+/// per-step states `states` (`sd` numbers each, any layout).
+pub fn window_states(states: &[f32], sd: usize, frames: &[[f64; 3]], t: usize) -> Vec<Vec<f32>> {
     let ft = frame_of(&frames[t]);
     (t - HISTORY..=t + HORIZON)
         .map(|k| {
-            let d: [f64; STATE_DIM] = std::array::from_fn(|i| states[k][i] as f64);
-            let r = bodypos::rebase_state(&d, &frame_of(&frames[k]), &ft);
-            std::array::from_fn(|i| r[i] as f32)
+            let mut d: Vec<f64> = states[k * sd..(k + 1) * sd]
+                .iter()
+                .map(|v| *v as f64)
+                .collect();
+            rebase_global(&mut d, &frame_of(&frames[k]), &ft);
+            d.iter().map(|v| *v as f32).collect()
         })
         .collect()
 }
@@ -200,6 +269,8 @@ pub fn window_states(
 pub struct BuildOptions {
     pub mirror: bool,
     pub skip_bad: bool,
+    /// The state representation written (Body-Pos by default).
+    pub layout: StateLayout,
 }
 
 /// What a build did.
@@ -214,6 +285,7 @@ pub struct BuildSummary {
     pub hours: f64,
     pub windows: usize,
     pub mirrored: bool,
+    pub layout: StateLayout,
     pub episodes_per_policy: BTreeMap<String, usize>,
     pub state_mean: Vec<f64>,
     pub state_std: Vec<f64>,
@@ -306,28 +378,30 @@ pub fn build(
         };
         bail!("no episode of at least {WINDOW} steps in the input bags{why}");
     }
+    let layout = opts.layout;
+    let sd = layout.dim();
     let mut offsets = vec![0i64];
     let mut windows = Vec::new();
-    let (mut states, mut frames, mut actions) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut flat_s, mut frames, mut actions) = (Vec::new(), Vec::new(), Vec::new());
     let mut per_policy = BTreeMap::new();
     for e in &episodes {
-        let base = states.len();
+        let base = frames.len();
         for t in HISTORY..e.states.len() - HORIZON {
             windows.push((base + t) as i64);
         }
-        states.extend_from_slice(&e.states);
+        flat_s.extend(episode_states(e, layout)?);
         frames.extend_from_slice(&e.frames);
         actions.extend_from_slice(&e.actions);
-        offsets.push(states.len() as i64);
+        offsets.push(frames.len() as i64);
         *per_policy.entry(e.policy.clone()).or_insert(0) += 1;
     }
     // Statistics over windows as the model sees them.
-    let mut s_sum = vec![0.0f64; STATE_DIM];
-    let mut s_sq = vec![0.0f64; STATE_DIM];
+    let mut s_sum = vec![0.0f64; sd];
+    let mut s_sq = vec![0.0f64; sd];
     let mut n_s = 0usize;
     for &t in &windows {
-        for s in window_states(&states, &frames, t as usize) {
-            for i in 0..STATE_DIM {
+        for s in window_states(&flat_s, sd, &frames, t as usize) {
+            for i in 0..sd {
                 let x = s[i] as f64;
                 s_sum[i] += x;
                 s_sq[i] += x * x;
@@ -362,8 +436,9 @@ pub fn build(
     let meta = serde_json::json!({
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "state_layout_version": LAYOUT_VERSION,
-        "state_dim": STATE_DIM,
+        "state_layout": layout.name(),
+        "state_layout_version": layout.version(),
+        "state_dim": sd,
         "action_dim": ACTION_DIM,
         "history": HISTORY,
         "horizon": HORIZON,
@@ -375,14 +450,13 @@ pub fn build(
         "sources": sources,
         "episodes_per_policy": per_policy,
     });
-    let flat_s: Vec<f32> = states.iter().flatten().copied().collect();
     let flat_f: Vec<f64> = frames.iter().flatten().copied().collect();
     let flat_a: Vec<f32> = actions.iter().flatten().copied().collect();
-    let n = states.len();
+    let n = frames.len();
     let views: Vec<(&str, TensorView)> = vec![
         (
             "states",
-            TensorView::new(Dtype::F32, vec![n, STATE_DIM], bytes_of(&flat_s))?,
+            TensorView::new(Dtype::F32, vec![n, sd], bytes_of(&flat_s))?,
         ),
         (
             "frames",
@@ -410,11 +484,11 @@ pub fn build(
         ),
         (
             "state_mean",
-            TensorView::new(Dtype::F64, vec![STATE_DIM], bytes_of(&state_mean))?,
+            TensorView::new(Dtype::F64, vec![sd], bytes_of(&state_mean))?,
         ),
         (
             "state_std",
-            TensorView::new(Dtype::F64, vec![STATE_DIM], bytes_of(&state_std))?,
+            TensorView::new(Dtype::F64, vec![sd], bytes_of(&state_std))?,
         ),
         (
             "action_mean",
@@ -441,6 +515,7 @@ pub fn build(
         hours: n as f64 * 0.02 / 3600.0,
         windows: windows.len(),
         mirrored: opts.mirror,
+        layout,
         episodes_per_policy: per_policy,
         state_mean,
         state_std,
@@ -449,14 +524,16 @@ pub fn build(
     })
 }
 
-/// One training window: states s_{t−4..t+16} and actions a_{t−4..t+16}.
-pub type Window = (Vec<[f32; STATE_DIM]>, Vec<[f32; ACTION_DIM]>);
+/// One training window: states s_{t−4..t+16} (the dataset's layout) and actions a_{t−4..t+16}.
+pub type Window = (Vec<Vec<f32>>, Vec<[f32; ACTION_DIM]>);
 
 /// A dataset file, memory-mapped.
 pub struct Dataset {
     map: memmap2::Mmap,
     tensors: HashMap<String, (Dtype, Vec<usize>, usize, usize)>,
     pub meta: serde_json::Value,
+    /// The state representation (metadata `state_layout`; files without it are Body-Pos).
+    pub layout: StateLayout,
 }
 
 impl Dataset {
@@ -479,11 +556,20 @@ impl Dataset {
         if meta["format"] != FORMAT {
             bail!("{}: not a g1d dataset", path.display());
         }
-        if meta["state_layout_version"] != LAYOUT_VERSION {
+        let layout: StateLayout = match meta["state_layout"].as_str() {
+            None => StateLayout::BodyPos,
+            Some(name) => name
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("{}: {e}", path.display()))?,
+        };
+        if meta["state_layout_version"] != layout.version() || meta["state_dim"] != layout.dim() {
             bail!(
-                "{}: state layout version {} (this build uses {LAYOUT_VERSION})",
+                "{}: {layout} state layout version {} with {} numbers (this build uses version {} with {})",
                 path.display(),
-                meta["state_layout_version"]
+                meta["state_layout_version"],
+                meta["state_dim"],
+                layout.version(),
+                layout.dim()
             );
         }
         let base = 8 + header;
@@ -502,7 +588,24 @@ impl Dataset {
                 )
             })
             .collect();
-        Ok(Self { map, tensors, meta })
+        let ds = Self {
+            map,
+            tensors,
+            meta,
+            layout,
+        };
+        let rows = ds.tensors.get("states").map(|t| t.1.clone());
+        if rows
+            .as_ref()
+            .is_none_or(|r| r.len() != 2 || r[1] != layout.dim())
+        {
+            bail!(
+                "{}: states tensor of shape {rows:?} (the {layout} layout has {} numbers per step)",
+                path.display(),
+                layout.dim()
+            );
+        }
+        Ok(ds)
     }
 
     fn raw(&self, name: &str, dtype: Dtype) -> Result<&[u8]> {
@@ -542,10 +645,11 @@ impl Dataset {
         self.tensors.get("windows").map_or(0, |t| t.1[0])
     }
 
-    fn state_at(&self, k: usize) -> [f32; STATE_DIM] {
+    fn state_at(&self, k: usize, out: &mut Vec<f32>) {
         let (_, _, a, _) = self.tensors["states"];
-        let off = a + k * STATE_DIM * 4;
-        std::array::from_fn(|i| f32::from_le_bytes(le4(&self.map[off + 4 * i..])))
+        let sd = self.layout.dim();
+        let off = a + k * sd * 4;
+        out.extend((0..sd).map(|i| f32::from_le_bytes(le4(&self.map[off + 4 * i..]))));
     }
     fn frame_at(&self, k: usize) -> [f64; 3] {
         let (_, _, a, _) = self.tensors["frames"];
@@ -567,9 +671,12 @@ impl Dataset {
         }
         let t = i64::from_le_bytes(le8(&self.map[a + 8 * i..])) as usize;
         let ks: Vec<usize> = (t - HISTORY..=t + HORIZON).collect();
-        let states: Vec<[f32; STATE_DIM]> = ks.iter().map(|&k| self.state_at(k)).collect();
+        let mut states = Vec::with_capacity(ks.len() * self.layout.dim());
+        for &k in &ks {
+            self.state_at(k, &mut states);
+        }
         let frames: Vec<[f64; 3]> = ks.iter().map(|&k| self.frame_at(k)).collect();
-        let ws = window_states(&states, &frames, HISTORY);
+        let ws = window_states(&states, self.layout.dim(), &frames, HISTORY);
         Ok((ws, ks.iter().map(|&k| self.action_at(k)).collect()))
     }
 

@@ -186,6 +186,46 @@ fn windows_match_states_recomputed_from_raw_bag_data() {
         }
     }
     assert!(checked > 10);
+
+    // The joint-space layout of the same bags: the Body-Pos global part, then the recorded
+    // joint positions and velocities; refused where the Body-Pos width is expected.
+    let fj = out.join("ds_joint.safetensors");
+    let sj = build(
+        std::slice::from_ref(&out),
+        &fj,
+        &BuildOptions {
+            layout: g1::StateLayout::JointSpace,
+            ..BuildOptions::default()
+        },
+        &|_, _| {},
+    )
+    .unwrap();
+    assert_eq!(sj.windows, summary.windows);
+    let dj = Dataset::open(&fj).unwrap();
+    assert_eq!(dj.layout, g1::StateLayout::JointSpace);
+    assert_eq!(dj.meta["state_dim"], 70);
+    let mut w = 0;
+    let mut checked = 0;
+    for (_, steps) in &eps {
+        for t in HISTORY..steps.len().saturating_sub(16) {
+            if w % 53 == 0 {
+                let (bp, _) = ds.window(w).unwrap();
+                let (js, _) = dj.window(w).unwrap();
+                for (k, st) in js.iter().enumerate() {
+                    assert_eq!(st.len(), 70);
+                    assert_eq!(st[..12], bp[k][..12], "window {w} step {k}: global part");
+                    let raw = &steps[t - HISTORY + k];
+                    for j in 0..NUM_JOINTS {
+                        assert!((st[12 + j] as f64 - raw.q[j]).abs() < 1e-5);
+                        assert!((st[41 + j] as f64 - raw.dq[j]).abs() < 1e-4);
+                    }
+                }
+                checked += 1;
+            }
+            w += 1;
+        }
+    }
+    assert!(checked > 5);
     std::fs::remove_dir_all(&out).ok();
 }
 
@@ -224,7 +264,7 @@ fn content_does_not_depend_on_workers_and_bad_bags_are_named() {
         &fm,
         &BuildOptions {
             mirror: true,
-            skip_bad: false,
+            ..BuildOptions::default()
         },
         &|_, _| {},
     )
@@ -269,8 +309,8 @@ fn content_does_not_depend_on_workers_and_bad_bags_are_named() {
         std::slice::from_ref(&b),
         &out,
         &BuildOptions {
-            mirror: false,
             skip_bad: true,
+            ..BuildOptions::default()
         },
         &|_, _| {},
     )

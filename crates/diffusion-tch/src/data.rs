@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use g1::mirror::{mirror_state, JointMirror};
-use g1::{NUM_JOINTS, STATE_DIM};
+use g1::mirror::JointMirror;
+use g1::{StateLayout, NUM_JOINTS};
 use g1_data::dataset::Dataset;
 use g1_diffusion::tokens::{action_is_history, state_is_history};
 use g1_diffusion::{Schedule, Stats, ACTION_LOSS_STEPS, HISTORY, HORIZON, STEPS};
@@ -24,6 +24,8 @@ pub struct TrainData {
     pub action_offset: Vec<f64>,
     pub action_scale: Vec<f64>,
     pub dataset_mirrored: bool,
+    /// The dataset's state representation (its width is `layout.dim()`).
+    pub layout: StateLayout,
 }
 
 /// SplitMix64: a fixed, seedable hash for the episode split.
@@ -43,8 +45,10 @@ impl TrainData {
         }
         let ds = Dataset::open(path)?;
         let m = &ds.meta;
+        let layout = ds.layout;
+        let sd = layout.dim();
         for (key, want) in [
-            ("state_dim", STATE_DIM),
+            ("state_dim", sd),
             ("action_dim", NUM_JOINTS),
             ("history", HISTORY),
             ("horizon", HORIZON),
@@ -68,12 +72,12 @@ impl TrainData {
             action_std,
         };
         stats
-            .check(STATE_DIM, NUM_JOINTS)
+            .check(sd, NUM_JOINTS)
             .with_context(|| format!("{}: bad normalisation statistics", path.display()))?;
         let (n_state_values, bad) = ds.scan_f32("states")?;
-        if n_state_values % STATE_DIM != 0 {
+        if n_state_values % sd != 0 {
             bail!(
-                "{}: states tensor is not a multiple of {STATE_DIM} wide",
+                "{}: states tensor is not a multiple of {sd} wide",
                 path.display()
             );
         }
@@ -81,8 +85,8 @@ impl TrainData {
             bail!(
                 "{}: NaN or Inf in states (step {}, index {})",
                 path.display(),
-                i / STATE_DIM,
-                i % STATE_DIM
+                i / sd,
+                i % sd
             );
         }
         let (n_action_values, bad) = ds.scan_f32("actions")?;
@@ -94,7 +98,7 @@ impl TrainData {
                 i % NUM_JOINTS
             );
         }
-        let rows = n_state_values / STATE_DIM;
+        let rows = n_state_values / sd;
         if n_action_values / NUM_JOINTS != rows {
             bail!(
                 "{}: {} action rows for {} state rows",
@@ -158,6 +162,7 @@ impl TrainData {
             action_offset: f64s("action_offset"),
             action_scale: f64s("action_scale"),
             dataset_mirrored: m["mirror"].as_bool().unwrap_or(false),
+            layout,
             ds,
         })
     }
@@ -170,15 +175,15 @@ impl TrainData {
         jm: &JointMirror,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
         let (states, actions) = self.ds.window(w)?;
-        let mut s = vec![0.0f32; STEPS * STATE_DIM];
+        let sd = self.layout.dim();
+        let mut s = vec![0.0f32; STEPS * sd];
         let mut a = vec![0.0f32; STEPS * NUM_JOINTS];
         for i in 0..STEPS {
-            let st: [f32; STATE_DIM] = if mirror {
-                let d: [f64; STATE_DIM] = std::array::from_fn(|k| states[i][k] as f64);
-                let m = mirror_state(&d);
-                std::array::from_fn(|k| m[k] as f32)
+            let st: Vec<f32> = if mirror {
+                let d: Vec<f64> = states[i].iter().map(|v| *v as f64).collect();
+                self.layout.mirror(&d).iter().map(|v| *v as f32).collect()
             } else {
-                states[i]
+                states[i].clone()
             };
             let ac: [f32; NUM_JOINTS] = if mirror {
                 let d: [f64; NUM_JOINTS] = std::array::from_fn(|k| actions[i][k] as f64);
@@ -187,8 +192,7 @@ impl TrainData {
             } else {
                 actions[i]
             };
-            self.stats
-                .norm_state(&st, &mut s[i * STATE_DIM..(i + 1) * STATE_DIM]);
+            self.stats.norm_state(&st, &mut s[i * sd..(i + 1) * sd]);
             self.stats
                 .norm_action(&ac, &mut a[i * NUM_JOINTS..(i + 1) * NUM_JOINTS]);
         }
@@ -226,7 +230,7 @@ pub fn make_batch<R: Rng>(
     rng: &mut R,
 ) -> Result<Batch> {
     let jm = JointMirror::new();
-    let (sd, ad) = (STATE_DIM, NUM_JOINTS);
+    let (sd, ad) = (data.layout.dim(), NUM_JOINTS);
     let n = ws.len();
     let mut b = Batch {
         size: n,

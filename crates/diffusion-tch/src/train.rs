@@ -277,6 +277,11 @@ pub fn train(
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let ck_path = out.join(CHECKPOINT_FILE);
     let mut data = TrainData::open(data_path, opts.val_fraction, opts.seed)?;
+    // The state width is the dataset's layout's (Body-Pos or joint space).
+    let config = &ModelConfig {
+        state_dim: data.layout.dim(),
+        ..config.clone()
+    };
     if data.val.is_empty() {
         bail!(
             "{}: no validation windows (too few episodes for val_fraction {})",
@@ -513,7 +518,8 @@ pub fn train(
                 val_windows: data.val.len(),
                 val_episode_ids: data.val_episode_ids.clone(),
                 hours: data.hours,
-                state_layout_version: g1::LAYOUT_VERSION,
+                state_layout: data.layout,
+                state_layout_version: data.layout.version(),
                 action_offset: data.action_offset.clone(),
                 action_scale: data.action_scale.clone(),
             },

@@ -47,6 +47,10 @@ pub struct DataInfo {
     pub val_episode_ids: Vec<i64>,
     pub hours: f64,
     pub state_layout_version: u32,
+    /// The state representation (absent in checkpoints written before it was recorded:
+    /// Body-Pos).
+    #[serde(default)]
+    pub state_layout: g1::StateLayout,
     /// Action convention: q_target = offset + scale · action (SDK joint order).
     pub action_offset: Vec<f64>,
     pub action_scale: Vec<f64>,

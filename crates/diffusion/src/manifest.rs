@@ -37,6 +37,9 @@ pub struct Manifest {
     pub history: usize,
     pub horizon: usize,
     pub control_hz: f64,
+    /// The state representation (absent in manifests written before it was recorded: Body-Pos).
+    #[serde(default)]
+    pub state_layout: g1::StateLayout,
     pub state_layout_version: u32,
     pub state_names: Vec<String>,
     /// SDK/MJCF joint order.
@@ -177,8 +180,21 @@ impl Manifest {
         Ok((m, onnx))
     }
 
-    /// Fails, naming the disagreement, unless the manifest matches the G1 joint table, the
-    /// Body-Pos layout and the noise schedule of this build.
+    /// Fails unless the model's states are in `layout` (what a caller that reads body
+    /// positions, or a comparison between models, needs).
+    pub fn expect_layout(&self, layout: g1::StateLayout) -> Result<()> {
+        if self.state_layout != layout {
+            bail!(
+                "the model's states are in the {} layout; {} is expected here",
+                self.state_layout,
+                layout
+            );
+        }
+        Ok(())
+    }
+
+    /// Fails, naming the disagreement, unless the manifest matches the G1 joint table, its
+    /// state layout (Body-Pos or joint space) and the noise schedule of this build.
     pub fn check(&self) -> Result<()> {
         if self.format != MODEL_FORMAT || self.version != MODEL_VERSION {
             bail!(
@@ -187,22 +203,23 @@ impl Manifest {
                 self.version
             );
         }
-        if self.state_layout_version != g1::LAYOUT_VERSION {
+        let layout = self.state_layout;
+        if self.state_layout_version != layout.version() {
             bail!(
-                "state layout version {} (this build uses Body-Pos layout {})",
+                "{layout} state layout version {} (this build uses version {})",
                 self.state_layout_version,
-                g1::LAYOUT_VERSION
+                layout.version()
             );
         }
-        if self.state_dim != g1::STATE_DIM || self.config.state_dim != g1::STATE_DIM {
+        if self.state_dim != layout.dim() || self.config.state_dim != layout.dim() {
             bail!(
-                "state dimension {} (the Body-Pos state has {})",
+                "state dimension {} (the {layout} state has {})",
                 self.state_dim,
-                g1::STATE_DIM
+                layout.dim()
             );
         }
-        if self.state_names != g1::bodypos::layout::names() {
-            bail!("state index names differ from this build's Body-Pos layout");
+        if self.state_names != layout.names() {
+            bail!("state index names differ from this build's {layout} layout");
         }
         if self.action_dim != g1::NUM_JOINTS || self.config.action_dim != g1::NUM_JOINTS {
             bail!(

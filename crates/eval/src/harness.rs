@@ -166,6 +166,7 @@ pub fn drive(
             state,
             frame,
             q: sim.ground_truth().q,
+            dq: sim.ground_truth().dq,
             executed: None,
             task: &task_k,
             obstacles: &world_shapes,

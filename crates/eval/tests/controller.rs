@@ -156,9 +156,9 @@ fn default_manifest() -> Manifest {
 }
 
 /// A standing history (5 states, 4 actions) at the origin.
-fn zero_history() -> (Vec<[f64; g1::STATE_DIM]>, Vec<[f64; g1::NUM_JOINTS]>) {
+fn zero_history() -> (Vec<Vec<f64>>, Vec<[f64; g1::NUM_JOINTS]>) {
     (
-        vec![[0.0; g1::STATE_DIM]; 5],
+        vec![vec![0.0; g1::STATE_DIM]; 5],
         vec![[0.0; g1::NUM_JOINTS]; 4],
     )
 }
@@ -387,6 +387,7 @@ fn measured_latency_is_drawn_per_seed() {
                 state: s,
                 frame: f,
                 q: sim.ground_truth().q,
+                dq: sim.ground_truth().dq,
                 executed: None,
                 task: &Task::Free,
                 obstacles: &[],

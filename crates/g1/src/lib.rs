@@ -10,6 +10,7 @@ pub mod bodypos;
 pub mod joints;
 pub mod kinematics;
 pub mod mirror;
+pub mod state;
 
 pub use bodies::{Body, BodyInfo, BODIES, NUM_BODIES};
 pub use bodypos::{
@@ -19,3 +20,4 @@ pub use bodypos::{
 pub use joints::{default_pose, Joint, JointInfo, MotorClass, JOINTS, NUM_JOINTS};
 pub use kinematics::{forward_kinematics, quat_from_wxyz, quat_to_wxyz, BodyKinematics, RootState};
 pub use nalgebra;
+pub use state::StateLayout;

@@ -25,14 +25,21 @@ pub use sdf::Shape;
 pub const STEPS: usize = g1_diffusion::STEPS;
 pub const NOW: usize = g1_diffusion::HISTORY;
 
-/// A cost on the physical states `x` ([STEPS × STATE_DIM], frame of step t). `eval` returns the
-/// cost and adds its gradient to `grad`.
+/// A cost on the physical states `x` ([STEPS × state width], frame of step t). `eval` returns
+/// the cost and adds its gradient to `grad`. The root costs read only the global part that every
+/// state layout shares (`g1::state`), so they work with Body-Pos and joint-space models alike;
+/// [`Obstacles`] reads body positions and needs Body-Pos states.
 pub trait Cost {
     fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64;
 }
 
 fn planned() -> std::ops::Range<usize> {
     NOW + 1..STEPS
+}
+
+/// Numbers per state of a trajectory `x` of STEPS states.
+fn width(x: &[f64]) -> usize {
+    x.len() / STEPS
 }
 
 /// Joystick: G = ½ Σ_t' ‖v_xy,t' − g_v,t'‖² over the planned steps. With `approach` off the goal
@@ -83,9 +90,10 @@ pub fn toward(from: [f64; 2], to: [f64; 2], max: f64) -> [f64; 2] {
 impl Cost for Joystick {
     fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64 {
         let mut g = 0.0;
+        let sd = width(x);
         for t in planned() {
             let goal = self.goal(t - NOW);
-            let o = t * STATE_DIM + layout::ROOT_LIN_VEL.start;
+            let o = t * sd + layout::ROOT_LIN_VEL.start;
             for k in 0..2 {
                 let e = x[o + k] - goal[k];
                 g += 0.5 * e * e;
@@ -109,8 +117,9 @@ pub struct YawRate {
 impl Cost for YawRate {
     fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64 {
         let mut g = 0.0;
+        let sd = width(x);
         for t in planned() {
-            let o = t * STATE_DIM + layout::ROOT_ANG_VEL.start + 2;
+            let o = t * sd + layout::ROOT_ANG_VEL.start + 2;
             let e = x[o] - self.rate;
             g += 0.5 * e * e;
             grad[o] += e;
@@ -129,7 +138,7 @@ pub struct Waypoint {
 
 impl Waypoint {
     fn weights(&self, x: &[f64], t: usize) -> f64 {
-        let o = t * STATE_DIM;
+        let o = t * width(x);
         let d = ((x[o] - self.position[0]).powi(2) + (x[o + 1] - self.position[1]).powi(2)).sqrt();
         (-2.0 * d).exp()
     }
@@ -140,7 +149,7 @@ impl Cost for Waypoint {
         let mut g = 0.0;
         for t in planned() {
             let w = self.weights(x, t);
-            let o = t * STATE_DIM;
+            let o = t * width(x);
             let v = o + layout::ROOT_LIN_VEL.start;
             for k in 0..2 {
                 let e = x[o + k] - self.position[k];
@@ -272,6 +281,9 @@ impl Cost for Obstacles {
         if self.shapes.is_empty() {
             return 0.0;
         }
+        // Body positions exist only in Body-Pos states (the controller refuses obstacles for
+        // other layouts before building this cost).
+        assert_eq!(width(x), STATE_DIM, "obstacle costs need Body-Pos states");
         let mut g = 0.0;
         for t in planned() {
             let o = t * STATE_DIM;
@@ -339,8 +351,9 @@ impl Guidance {
         grad_n: &mut [f64],
     ) -> f64 {
         let mut x = vec![0.0f64; xn.len()];
+        let sd = stats.state_std.len();
         for (i, v) in xn.iter().enumerate() {
-            let d = i % STATE_DIM;
+            let d = i % sd;
             x[i] = v * stats.state_std[d] + stats.state_mean[d];
         }
         let mut total = 0.0;
@@ -354,7 +367,7 @@ impl Guidance {
             }
         }
         for (i, g) in grad.iter().enumerate() {
-            grad_n[i] = g * stats.state_std[i % STATE_DIM];
+            grad_n[i] = g * stats.state_std[i % sd];
         }
         total
     }

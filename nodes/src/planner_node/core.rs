@@ -21,6 +21,8 @@ pub struct PlannerCore {
     pub task: Task,
     obstacles: Vec<g1_guidance::Shape>,
     q: Option<[f64; NUM_JOINTS]>,
+    /// Joint velocities of the newest `/joint_states` (zeros when it carried none).
+    dq: [f64; NUM_JOINTS],
     executed: Option<[f64; NUM_JOINTS]>,
     policy_id: String,
     pub(super) limits: InputLimits,
@@ -54,6 +56,7 @@ impl PlannerCore {
             task: Task::Free,
             obstacles: Vec::new(),
             q: None,
+            dq: [0.0; NUM_JOINTS],
             executed: None,
             policy_id,
             limits: cfg.limits.clone(),
@@ -114,6 +117,12 @@ impl PlannerCore {
     pub fn joints(&mut self, j: &JointState) {
         if j.position.len() == NUM_JOINTS && j.position.iter().all(|v| v.is_finite()) {
             self.q = Some(std::array::from_fn(|k| j.position[k]));
+            self.dq = if j.velocity.len() == NUM_JOINTS && j.velocity.iter().all(|v| v.is_finite())
+            {
+                std::array::from_fn(|k| j.velocity[k])
+            } else {
+                [0.0; NUM_JOINTS]
+            };
         } else {
             self.reject(format!(
                 "/joint_states: {} positions, finite: {}",
@@ -144,6 +153,12 @@ impl PlannerCore {
     }
 
     pub fn obstacles(&mut self, a: &g1_msgs::g1d::ObstacleArray) -> Result<()> {
+        let layout = self.controller.planner.manifest.state_layout;
+        if layout != g1::StateLayout::BodyPos && !a.obstacles.is_empty() {
+            bail!(
+                "obstacles need a Body-Pos model (body positions to keep clear); this model's states are {layout}"
+            );
+        }
         for (i, m) in a.obstacles.iter().enumerate() {
             let (p, q, d) = (&m.pose.position, &m.pose.orientation, &m.dimensions);
             let finite = [p.x, p.y, p.z, q.x, q.y, q.z, q.w, d.x, d.y, d.z]
@@ -205,6 +220,7 @@ impl PlannerCore {
             state,
             frame,
             q,
+            dq: self.dq,
             executed: self.executed.take(),
             task: if self.engaged() {
                 &self.task

@@ -105,7 +105,7 @@ pub fn planned_trajectory(plan: &Plan, stamp: Time, frame_id: &str, dt: f64) -> 
     PlannedTrajectory {
         header: Header::new(stamp, frame_id),
         layout_version: g1::LAYOUT_VERSION,
-        state_dim: STATE_DIM as u32,
+        state_dim: plan.states.first().map_or(STATE_DIM, Vec::len) as u32,
         action_dim: g1::NUM_JOINTS as u32,
         state_times: (1..=future).map(|i| i as f64 * dt).collect(),
         states: plan.states[now + 1..].iter().flatten().copied().collect(),
@@ -118,7 +118,11 @@ pub fn planned_trajectory(plan: &Plan, stamp: Time, frame_id: &str, dt: f64) -> 
 /// World positions of a planned state's 30 bodies. The bodies are stored in the state's own
 /// character frame (origin under its root, rotated by its heading); its root position and
 /// orientation are relative to the plan's frame `frame`.
-pub fn plan_bodies_world(state: &[f32; STATE_DIM], frame: &CharacterFrame) -> Vec<NV<f64>> {
+/// Empty for a state without body positions (a joint-space model's).
+pub fn plan_bodies_world(state: &[f32], frame: &CharacterFrame) -> Vec<NV<f64>> {
+    if state.len() != STATE_DIM {
+        return Vec::new();
+    }
     let g = |k: usize| state[k] as f64;
     let rot = g1::nalgebra::UnitQuaternion::from_scaled_axis(NV::new(g(3), g(4), g(5)));
     let yaw = g1::bodypos::heading_yaw(&rot);
