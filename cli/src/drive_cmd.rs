@@ -177,6 +177,12 @@ fn run_drive(a: DriveArgs, tap: Option<g1_nodes::run_bag::Tap>) -> Result<()> {
         cfg.pushes = Some(PushConfig::default());
     }
     let (manifest, net) = crate::torch::open_backend(&a.model, a.backend, a.threads)?;
+    if !cfg.obstacles.is_empty() && manifest.state_layout != g1::StateLayout::BodyPos {
+        bail!(
+            "the scene has obstacles, whose avoidance needs a Body-Pos model (body positions to keep clear); this model's states are {}",
+            manifest.state_layout
+        );
+    }
     let (pc, cc) = settings(&a)?;
     let latency_file = crate::eval_cmd::default_latency_file();
     let latency = g1_control::LatencyModel::parse(a.latency.as_deref().unwrap_or(&latency_file))?;
