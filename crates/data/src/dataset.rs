@@ -129,15 +129,14 @@ pub fn read_bag_episodes(path: &Path) -> Result<(Vec<Episode>, usize)> {
                 }
             }
             topics::JOINT_STATES => {
+                // Only a joint-space build needs them: one that is not a full, finite G1
+                // joint state is left out here, and such a build then names the episode
+                // whose count falls short.
                 let j: JointState = m.decode()?;
-                if j.position.len() != NUM_JOINTS || j.velocity.len() != NUM_JOINTS {
-                    bail!(
-                        "/joint_states has {} positions and {} velocities, the G1 has {NUM_JOINTS} joints",
-                        j.position.len(),
-                        j.velocity.len()
-                    );
-                }
-                if let Some(e) = cur.as_mut() {
+                let full = j.position.len() == NUM_JOINTS
+                    && j.velocity.len() == NUM_JOINTS
+                    && j.position.iter().chain(&j.velocity).all(|v| v.is_finite());
+                if let (Some(e), true) = (cur.as_mut(), full) {
                     e.joints.push(std::array::from_fn(|k| {
                         if k < NUM_JOINTS {
                             j.position[k] as f32
