@@ -413,13 +413,12 @@ impl Controller {
         let dt = 1.0 / self.planner.manifest.control_hz;
         let layout = self.planner.manifest.state_layout;
         if layout != StateLayout::BodyPos && !obstacles.is_empty() {
-            let e = crate::PlanError::Layout(format!(
-                "obstacle avoidance needs body positions: a Body-Pos model, not {layout}"
-            ));
-            self.failed_plans += 1;
-            *self.failures.entry(e.kind()).or_insert(0) += 1;
-            self.last_failure = Some(e.kind());
-            self.last_error = Some(format!("step {k}: {e}"));
+            self.plan_failed(
+                k,
+                &crate::PlanError::Layout(format!(
+                    "obstacle avoidance needs body positions: a Body-Pos model, not {layout}"
+                )),
+            );
             return None;
         }
         let hist_states: Vec<Vec<f64>> = self
@@ -480,13 +479,18 @@ impl Controller {
                 Some(info)
             }
             Err(e) => {
-                self.failed_plans += 1;
-                *self.failures.entry(e.kind()).or_insert(0) += 1;
-                self.last_failure = Some(e.kind());
-                self.last_error = Some(format!("step {k}: {e}"));
+                self.plan_failed(k, &e);
                 None
             }
         }
+    }
+
+    /// Counts a failed plan of step `k` by its kind and keeps its message.
+    fn plan_failed(&mut self, k: u64, e: &crate::PlanError) {
+        self.failed_plans += 1;
+        *self.failures.entry(e.kind()).or_insert(0) += 1;
+        self.last_failure = Some(e.kind());
+        self.last_error = Some(format!("step {k}: {e}"));
     }
 
     /// The current control step (None before the first observation).
