@@ -7,10 +7,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use g1_diffusion::checkpoint::{CheckpointMeta, DataInfo, CHECKPOINT_FORMAT, CHECKPOINT_VERSION};
-use g1_diffusion::{
-    params, Checkpoint, Denoiser, ModelConfig, OrtDenoiser, OrtDevice, Schedule, Sequence, Stats,
-};
+use g1_diffusion::{Checkpoint, Denoiser, ModelConfig, OrtDenoiser, OrtDevice, Schedule, Sequence};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -144,47 +141,17 @@ fn worker(spec: &str, a: &BenchModelArgs) -> Result<Row> {
 /// Writes random-weight models of `name` for both backends into `dir`.
 fn prepare(name: &str, dir: &Path) -> Result<()> {
     let c = ModelConfig::named(name)?;
-    let w = params::random(&c, 11);
+    let ck = Checkpoint::random(
+        &c,
+        11,
+        g1::StateLayout::BodyPos,
+        "random weights (benchmark)",
+    );
     std::fs::write(
         dir.join(format!("{name}.onnx")),
-        g1_diffusion::onnx::export(&c, &w, &[])?,
+        g1_diffusion::onnx::export(&c, &ck.weights("model"), &[])?,
     )?;
-    let stats = Stats {
-        state_mean: vec![0.0; c.state_dim],
-        state_std: vec![1.0; c.state_dim],
-        action_mean: vec![0.0; c.action_dim],
-        action_std: vec![1.0; c.action_dim],
-    };
-    let meta = CheckpointMeta {
-        format: CHECKPOINT_FORMAT.into(),
-        version: CHECKPOINT_VERSION,
-        config: c.clone(),
-        step: 0,
-        total_steps: 0,
-        seed: 11,
-        stats,
-        data: DataInfo {
-            path: "random weights (benchmark)".into(),
-            sha256: String::new(),
-            windows: 0,
-            train_windows: 0,
-            val_windows: 0,
-            val_episode_ids: vec![],
-            hours: 0.0,
-            state_layout: g1::StateLayout::BodyPos,
-            state_layout_version: g1::LAYOUT_VERSION,
-            action_offset: vec![],
-            action_scale: vec![],
-        },
-        train: serde_json::Value::Null,
-        code_revision: String::new(),
-        best_val_loss: None,
-    };
-    let tensors = w
-        .into_iter()
-        .map(|(k, v)| (format!("model.{k}"), v))
-        .collect();
-    Checkpoint { meta, tensors }.save(&dir.join(format!("{name}.safetensors")))
+    ck.save(&dir.join(format!("{name}.safetensors")))
 }
 
 pub fn bench_model(a: BenchModelArgs) -> Result<()> {

@@ -3,8 +3,7 @@
 //! and velocities, it plans, and obstacle arrays are refused (their costs need body positions).
 
 use g1_control::LatencyModel;
-use g1_diffusion::checkpoint::{CheckpointMeta, DataInfo, CHECKPOINT_FORMAT, CHECKPOINT_VERSION};
-use g1_diffusion::{Checkpoint, ModelConfig, Stats};
+use g1_diffusion::{Checkpoint, ModelConfig};
 use g1_msgs::g1d::{BodyPosState, Obstacle, ObstacleArray};
 use g1_nodes::planner_node::{PlannerCore, PlannerNodeConfig};
 
@@ -15,43 +14,8 @@ fn joint_space_model(dir: &std::path::Path) {
         state_dim: layout.dim(),
         ..ModelConfig::named("tiny").unwrap()
     };
-    let w = g1_diffusion::params::random(&c, 5);
-    let meta = CheckpointMeta {
-        format: CHECKPOINT_FORMAT.into(),
-        version: CHECKPOINT_VERSION,
-        config: c.clone(),
-        step: 0,
-        total_steps: 0,
-        seed: 5,
-        stats: Stats {
-            state_mean: vec![0.0; c.state_dim],
-            state_std: vec![1.0; c.state_dim],
-            action_mean: vec![0.0; c.action_dim],
-            action_std: vec![1.0; c.action_dim],
-        },
-        data: DataInfo {
-            path: "random weights (test)".into(),
-            sha256: String::new(),
-            windows: 0,
-            train_windows: 0,
-            val_windows: 0,
-            val_episode_ids: vec![],
-            hours: 0.0,
-            state_layout: layout,
-            state_layout_version: layout.version(),
-            action_offset: g1::JOINTS.iter().map(|j| j.default_pos_rad).collect(),
-            action_scale: g1::JOINTS.iter().map(|j| j.action_scale()).collect(),
-        },
-        train: serde_json::Value::Null,
-        code_revision: String::new(),
-        best_val_loss: None,
-    };
-    let tensors = w
-        .into_iter()
-        .map(|(k, v)| (format!("model.{k}"), v))
-        .collect();
-    let m =
-        g1_diffusion::export::export_checkpoint(&Checkpoint { meta, tensors }, dir, false).unwrap();
+    let ck = Checkpoint::random(&c, 5, layout, "random weights (test)");
+    let m = g1_diffusion::export::export_checkpoint(&ck, dir, false).unwrap();
     assert_eq!(m.state_layout, layout);
     assert_eq!(m.state_names.len(), 70);
 }

@@ -145,6 +145,48 @@ impl Checkpoint {
     }
 
     /// The weights under `prefix.` (e.g. "ema", "model"), with the prefix removed.
+    /// A checkpoint of random weights (`model.*`) for `config`, states in `layout`, identity
+    /// normalisation and the joint table's action convention: for benchmarks and tests that
+    /// need a model without training one. `source` is recorded as its data path.
+    pub fn random(config: &ModelConfig, seed: u64, layout: g1::StateLayout, source: &str) -> Self {
+        let c = config;
+        let meta = CheckpointMeta {
+            format: CHECKPOINT_FORMAT.into(),
+            version: CHECKPOINT_VERSION,
+            config: c.clone(),
+            step: 0,
+            total_steps: 0,
+            seed,
+            stats: Stats {
+                state_mean: vec![0.0; c.state_dim],
+                state_std: vec![1.0; c.state_dim],
+                action_mean: vec![0.0; c.action_dim],
+                action_std: vec![1.0; c.action_dim],
+            },
+            data: DataInfo {
+                path: source.into(),
+                sha256: String::new(),
+                windows: 0,
+                train_windows: 0,
+                val_windows: 0,
+                val_episode_ids: vec![],
+                hours: 0.0,
+                state_layout: layout,
+                state_layout_version: layout.version(),
+                action_offset: g1::JOINTS.iter().map(|j| j.default_pos_rad).collect(),
+                action_scale: g1::JOINTS.iter().map(|j| j.action_scale()).collect(),
+            },
+            train: serde_json::Value::Null,
+            code_revision: String::new(),
+            best_val_loss: None,
+        };
+        let tensors = crate::params::random(c, seed)
+            .into_iter()
+            .map(|(k, v)| (format!("model.{k}"), v))
+            .collect();
+        Self { meta, tensors }
+    }
+
     pub fn weights(&self, prefix: &str) -> BTreeMap<String, TensorF32> {
         let p = format!("{prefix}.");
         self.tensors
