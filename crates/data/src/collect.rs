@@ -92,6 +92,8 @@ pub struct CollectConfig {
     pub randomization: Randomization,
     /// Velocity commands are held for a duration drawn from this range (s).
     pub command_hold_s: [f64; 2],
+    /// Which velocity commands are drawn ([`CommandSpace`]).
+    pub command_space: CommandSpace,
     /// zstd level of the bags.
     pub compression_level: u32,
     /// Tracking (mimic) policies are more fragile than the velocity policy: their action and
@@ -119,6 +121,7 @@ impl Default for CollectConfig {
             }),
             randomization: Randomization::training(),
             command_hold_s: [1.0, 4.0],
+            command_space: CommandSpace::Classes,
             compression_level: 3,
             tracking_noise_factor: 0.3,
             tracking_max_delay_steps: 0,
@@ -216,6 +219,57 @@ fn episode_seed(seed: u64, e: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The velocity commands a collection draws for velocity policies.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandSpace {
+    /// [`random_command`]: stops, forward walking with a little turning, backward, sideways
+    /// steps with a little forward speed, and forward turns — one motion at a time (what the
+    /// shipped model's data hold).
+    #[default]
+    Classes,
+    /// [`full_command`]: the whole command box a joystick user reaches (vx −0.5…0.8,
+    /// vy −0.4…0.4 m/s, wz −0.8…0.8 rad/s): stops, pure forward/backward, pure sideways,
+    /// turning on the spot, and in half the draws any combination of the three.
+    Full,
+}
+
+impl CommandSpace {
+    pub fn draw(self, rng: &mut ChaCha8Rng) -> [f64; 3] {
+        match self {
+            Self::Classes => random_command(rng),
+            Self::Full => full_command(rng),
+        }
+    }
+}
+
+/// The box [`CommandSpace::Full`] draws from: vx, vy (m/s), wz (rad/s).
+pub const FULL_COMMAND_BOX: [[f64; 2]; 3] = [[-0.5, 0.8], [-0.4, 0.4], [-0.8, 0.8]];
+
+/// A command from the whole joystick box ([`FULL_COMMAND_BOX`]): 10 % stops, 10 % pure
+/// forward or backward, 15 % pure sideways, 15 % turning on the spot, 50 % uniform over the box
+/// (combined commands: backward and sideways, sideways while turning, …).
+pub fn full_command(rng: &mut ChaCha8Rng) -> [f64; 3] {
+    let [bx, by, bz] = FULL_COMMAND_BOX;
+    let sign = |rng: &mut ChaCha8Rng| if rng.gen_bool(0.5) { 1.0 } else { -1.0 };
+    let u: f64 = rng.gen();
+    if u < 0.10 {
+        [0.0, 0.0, 0.0]
+    } else if u < 0.20 {
+        [rng.gen_range(bx[0]..bx[1]), 0.0, 0.0]
+    } else if u < 0.35 {
+        [0.0, sign(rng) * rng.gen_range(0.15..by[1]), 0.0]
+    } else if u < 0.50 {
+        [0.0, 0.0, sign(rng) * rng.gen_range(0.2..bz[1])]
+    } else {
+        [
+            rng.gen_range(bx[0]..bx[1]),
+            rng.gen_range(by[0]..by[1]),
+            rng.gen_range(bz[0]..bz[1]),
+        ]
+    }
+}
+
 /// A randomised velocity command: stops, walking forward/backward, sideways steps and turns,
 /// within the velocity policy's trained ranges.
 pub fn random_command(rng: &mut ChaCha8Rng) -> [f64; 3] {
@@ -286,7 +340,7 @@ fn plan_episode(cfg: &CollectConfig, policies: &[PolicyInfo], e: u64) -> Episode
         PolicyKind::Velocity => {
             let mut t = 0.0;
             while t < seconds {
-                commands.push((t, random_command(&mut rng)));
+                commands.push((t, cfg.command_space.draw(&mut rng)));
                 let h = cfg.command_hold_s;
                 t += if h[1] > h[0] {
                     rng.gen_range(h[0]..h[1])
@@ -989,4 +1043,61 @@ fn load_policies(cfg: &CollectConfig) -> Result<Vec<PolicyInfo>> {
         });
     }
     Ok(policies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_command_space_covers_the_box_and_its_combinations() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let n = 20_000;
+        let draws: Vec<[f64; 3]> = (0..n).map(|_| full_command(&mut rng)).collect();
+        for c in &draws {
+            for (v, r) in c.iter().zip(FULL_COMMAND_BOX) {
+                assert!(
+                    (r[0]..=r[1]).contains(v),
+                    "{c:?} outside {FULL_COMMAND_BOX:?}"
+                );
+            }
+        }
+        let share =
+            |f: &dyn Fn(&[f64; 3]) -> bool| draws.iter().filter(|c| f(c)).count() as f64 / n as f64;
+        // Stops, and combinations the classes never draw: backward while stepping sideways,
+        // sideways while turning.
+        let stops = share(&|c| c.iter().all(|v| *v == 0.0));
+        assert!((0.08..0.12).contains(&stops), "stops {stops}");
+        let back_side = share(&|c| c[0] < -0.2 && c[1].abs() > 0.2);
+        assert!(back_side > 0.03, "backward + sideways {back_side}");
+        let side_turn = share(&|c| c[1].abs() > 0.2 && c[2].abs() > 0.4);
+        assert!(side_turn > 0.05, "sideways + turning {side_turn}");
+        let spot_turn = share(&|c| c[0] == 0.0 && c[1] == 0.0 && c[2] != 0.0);
+        assert!(
+            (0.13..0.17).contains(&spot_turn),
+            "turning on the spot {spot_turn}"
+        );
+        // The classes draw none of these combinations.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        assert!((0..n).all(|_| {
+            let c = random_command(&mut rng);
+            let back_side = c[0] < -0.2 && c[1].abs() > 0.2;
+            let side_turn = c[1].abs() > 0.2 && c[2].abs() > 0.4;
+            !back_side && !side_turn
+        }));
+    }
+
+    #[test]
+    fn command_space_is_read_from_the_collection_yaml() {
+        let c: CollectConfig = serde_yaml::from_str("command_space: full\n").unwrap();
+        assert_eq!(c.command_space, CommandSpace::Full);
+        assert_eq!(
+            CollectConfig::default().command_space,
+            CommandSpace::Classes
+        );
+        let e = serde_yaml::from_str::<CollectConfig>("command_space: everything\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("classes") && e.contains("full"), "{e}");
+    }
 }
