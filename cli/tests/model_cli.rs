@@ -162,6 +162,19 @@ fn train_resume_export_check_and_rejections() {
     let e = fails(&["export", s(&one), "--out", s(&model)]);
     assert!(e.contains("--force"), "{e}");
     ok(&["export", s(&one), "--out", s(&model), "--force"]);
+    // A fine-tune may start from an exported model directory: its first validation loss is
+    // the exported model's (the EMA weights the run ended with), not a fresh network's.
+    let ft: serde_json::Value = serde_json::from_str(&ok(&[
+        &base[..],
+        &["--out", s(&tmp.join("ft")), "--init-from", s(&model)],
+    ]
+    .concat()))
+    .unwrap();
+    let ft0 = ft["initial_val_loss"].as_f64().unwrap();
+    assert!(
+        ft0 < 0.9 * v0,
+        "fine-tune from the exported model starts at {ft0}, a fresh run at {v0}"
+    );
     let e = fails(&["dataset", "build", s(&bags), "--out", s(&ds)]);
     assert!(e.contains("--force"), "{e}");
     let e = fails(&[

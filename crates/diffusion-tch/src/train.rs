@@ -325,7 +325,14 @@ pub fn train(
     };
 
     if let (Some(p), false) = (&opts.init_from, resume) {
-        let ck = Checkpoint::load(p).with_context(|| format!("init_from {}", p.display()))?;
+        // A training run's checkpoint, or an exported model directory (its weights file holds
+        // the EMA weights under `model.` with the same metadata).
+        let file = if p.is_dir() {
+            p.join(g1_diffusion::manifest::WEIGHTS_FILE)
+        } else {
+            p.clone()
+        };
+        let ck = Checkpoint::load(&file).with_context(|| format!("init_from {}", p.display()))?;
         if ck.meta.config != *config {
             bail!(
                 "init_from {}: trained with configuration {}, not {}",
@@ -346,8 +353,21 @@ pub fn train(
                 data_path.display()
             );
         }
-        import_vars(&mut vs, &ck.weights("ema"), config)?;
-        import_vars(&mut ema_vs, &ck.weights("ema"), config)?;
+        if ck.meta.data.state_layout != data.layout {
+            bail!(
+                "init_from {}: trained on the {} state, {} holds the {} state",
+                p.display(),
+                ck.meta.data.state_layout.name(),
+                data_path.display(),
+                data.layout.name()
+            );
+        }
+        let mut w = ck.weights("ema");
+        if w.is_empty() {
+            w = ck.weights("model");
+        }
+        import_vars(&mut vs, &w, config)?;
+        import_vars(&mut ema_vs, &w, config)?;
         data.stats = ck.meta.stats.clone();
     }
 
