@@ -216,6 +216,11 @@ impl Runner {
         r.plan_latency_ms = out.plan_latency_ms;
         r.fresh_share = Some(out.fresh_plan_steps as f64 / out.steps.max(1) as f64);
         r.estimate_error = estimate_error;
+        r.contact_bodies = out
+            .contact_bodies
+            .iter()
+            .map(|(&b, &n)| (g1::BODIES[b].name.to_string(), n))
+            .collect();
         Ok((r, out.log))
     }
 }

@@ -37,6 +37,8 @@ pub struct DriveOutcome {
     pub fall_time_s: Option<f64>,
     pub final_xy: [f64; 2],
     pub obstacle_contact_steps: u64,
+    /// Control steps each robot body (g1 body index) touched an obstacle in.
+    pub contact_bodies: std::collections::BTreeMap<usize, u64>,
     pub plans: usize,
     pub plan_latency_ms: Vec<f64>,
     pub denoiser_calls: Vec<usize>,
@@ -119,8 +121,12 @@ pub fn account_step(
     }
     out.steps = k + 1;
     let gt = sim.ground_truth();
-    if sim.obstacle_contacts() > 0 {
+    let touching = sim.obstacle_contact_bodies();
+    if !touching.is_empty() {
         out.obstacle_contact_steps += 1;
+        for b in touching {
+            *out.contact_bodies.entry(b).or_default() += 1;
+        }
     }
     let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
     let (sy, cy) = yaw.sin_cos();

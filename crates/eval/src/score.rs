@@ -15,6 +15,9 @@ pub struct RunResult {
     /// Simulated time of the fall.
     pub fall_time_s: Option<f64>,
     pub contacts: u64,
+    /// Control steps each robot body (by name) touched an obstacle in (diffusion runs).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub contact_bodies: std::collections::BTreeMap<String, u64>,
     /// First time within reach of the goal.
     pub time_s: Option<f64>,
     pub final_error_m: Option<f64>,
@@ -101,6 +104,7 @@ pub fn score(s: &Scenario, fell: bool, contacts: u64, log: &[Sample]) -> RunResu
         fell,
         fall_time_s: None,
         contacts,
+        contact_bodies: Default::default(),
         time_s: None,
         final_error_m: None,
         velocity_error_mps: None,

@@ -758,6 +758,33 @@ impl Sim {
             .count()
     }
 
+    /// The robot bodies (g1 body indices, sorted, each once) in active contact with an
+    /// obstacle now.
+    pub fn obstacle_contact_bodies(&self) -> Vec<usize> {
+        let body = self.data.model().geom_bodyid();
+        let mut out: Vec<usize> = self
+            .data
+            .contact()
+            .iter()
+            .filter(|c| c.dist <= 0.0)
+            .filter_map(|c| {
+                let (g1, g2) = (c.geom1 as usize, c.geom2 as usize);
+                let robot = if self.obstacle_geoms.contains(&g1) {
+                    g2
+                } else if self.obstacle_geoms.contains(&g2) {
+                    g1
+                } else {
+                    return None;
+                };
+                // MuJoCo body 0 is the world; g1 body b is MuJoCo body b + 1.
+                (body[robot] as usize).checked_sub(1)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Whether each foot (left, right) touches the floor now: any active contact between the
     /// floor and a collision geom of that foot's ankle-roll link.
     pub fn foot_contacts(&self) -> [bool; 2] {
