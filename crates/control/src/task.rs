@@ -81,6 +81,11 @@ pub struct ControlConfig {
     /// keeps it in the passage's middle, when going round costs more (`RouteParams::
     /// min_clearance`); at or above `route_clearance_m`: never closer than that.
     pub route_min_clearance_m: f64,
+    /// A robot inside the route's clearance aims only along lines whose clearance rises at
+    /// least this fast with distance (m per m) until it reaches `route_clearance_m`, so that
+    /// its targets lead back out (`RouteParams::exit_gain`); 0 = lines that come no closer
+    /// than the robot already is.
+    pub route_exit_gain: f64,
     /// Waypoint task: turn to face the route (1/s; 0 = off). The yaw-rate cost (weight
     /// `yaw_rate_weight`) asks for this gain times the bearing of the route point ahead, capped
     /// at `route_max_yaw_rate`, and the walking speed along the route is scaled by the
@@ -192,6 +197,7 @@ impl Default for ControlConfig {
             obstacle_influence_m: 0.3,
             route_clearance_m: 0.4,
             route_min_clearance_m: 0.4,
+            route_exit_gain: 0.0,
             route_speed_mps: 0.6,
             route_weight: 1.0,
             route_lookahead_m: 1.0,
@@ -225,6 +231,7 @@ impl ControlConfig {
             ("waypoint_lookahead_m", self.waypoint_lookahead_m),
             ("route_clearance_m", self.route_clearance_m),
             ("route_min_clearance_m", self.route_min_clearance_m),
+            ("route_exit_gain", self.route_exit_gain),
             ("obstacle_influence_m", self.obstacle_influence_m),
             ("route_speed_mps", self.route_speed_mps),
             ("route_weight", self.route_weight),
@@ -566,6 +573,7 @@ impl Router {
         let params = RouteParams {
             clearance: cfg.route_clearance_m,
             min_clearance: cfg.route_min_clearance_m,
+            exit_gain: cfg.route_exit_gain,
             ..RouteParams::default()
         };
         let stale = match &self.route {

@@ -34,6 +34,11 @@ pub struct RouteParams {
     pub min_clearance: f64,
     /// Margin around the goal, the robot and the obstacles (m).
     pub margin: f64,
+    /// A robot already inside the clearance sees along a line only if the line's clearance
+    /// rises at least this fast with distance from the robot (m per m) until it reaches the
+    /// clearance: its carrot leads out of the band. 0: a line that never comes closer than the
+    /// robot already is, so a robot that drifted in keeps the smaller distance.
+    pub exit_gain: f64,
 }
 
 impl Default for RouteParams {
@@ -46,6 +51,7 @@ impl Default for RouteParams {
             blocked_cost: 100.0,
             min_clearance: 0.4,
             margin: 2.0,
+            exit_gain: 0.0,
         }
     }
 }
@@ -278,19 +284,19 @@ impl Route {
 
     /// Whether the straight segment a → b keeps the clearance (or, with an end inside it —
     /// a robot near an obstacle, a point in a narrow passage — never gets closer to an
-    /// obstacle than that end is).
+    /// obstacle than that end is; with [`RouteParams::exit_gain`] > 0, from inside, gains
+    /// clearance at that rate along the way until it has it).
     pub fn visible(&self, a: [f64; 2], b: [f64; 2]) -> bool {
-        let need = self
-            .params
-            .clearance
-            .min(self.clear[self.cell_of(a)])
-            .min(self.clear[self.cell_of(b)])
-            - 1e-9;
+        let base = self.params.clearance.min(self.clear[self.cell_of(b)]);
+        let from_a = self.clear[self.cell_of(a)];
         let len = (b[0] - a[0]).hypot(b[1] - a[1]);
         let n = (2.0 * len / self.res).ceil().max(1.0) as usize;
         (0..=n).all(|k| {
             let f = k as f64 / n as f64;
             let q = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
+            // Within one cell of a, the grid cannot resolve a rise: a's own clearance.
+            let rise = self.params.exit_gain * (f * len - self.res).max(0.0);
+            let need = base.min(from_a + rise) - 1e-9;
             self.clear[self.cell_of(q)] >= need
         })
     }
@@ -451,6 +457,41 @@ mod tests {
         let path = r.path(p);
         assert_eq!(*path.last().expect("path"), [3.0, 0.0]);
         assert!(r.cost_to_go(p).is_finite());
+    }
+
+    /// A robot that has drifted inside the clearance of a post on its way round it: without
+    /// the exit gain its carrot runs on round the post at the robot's smaller distance (the
+    /// chord stays as far out as the robot is); with it, the carrot leads back out.
+    #[test]
+    fn the_exit_gain_leads_a_robot_out_of_the_clearance() {
+        let post = Shape::Cylinder {
+            center: [1.0, 0.0],
+            radius: 0.3,
+            height: 1.5,
+        };
+        // 0.25 m from the surface (inside the 0.4 m clearance), beside the post.
+        let p = [1.0, 0.55];
+        let dist = |q: [f64; 2]| planar_clearance(&[post], q[0], q[1]);
+        let end = |gain: f64| {
+            let params = RouteParams {
+                exit_gain: gain,
+                ..RouteParams::default()
+            };
+            let r = Route::new([3.0, 0.0], &[post], [0.0, 0.0], params);
+            // The clearance 0.3 m from the robot towards its carrot.
+            let c = r.carrot(p, 1.0);
+            let n = (c[0] - p[0]).hypot(c[1] - p[1]);
+            dist([
+                p[0] + 0.3 * (c[0] - p[0]) / n,
+                p[1] + 0.3 * (c[1] - p[1]) / n,
+            ])
+        };
+        let (off, on) = (end(0.0), end(0.5));
+        assert!(off < 0.3, "without the gain the way stays close: {off}");
+        assert!(
+            on > 0.35,
+            "with it the way leads out: {on} (without: {off})"
+        );
     }
 
     /// A goal 2 km away: a coarser grid within the cell budget, not a 13 GB allocation, and
