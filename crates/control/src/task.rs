@@ -86,6 +86,10 @@ pub struct ControlConfig {
     /// its targets lead back out (`RouteParams::exit_gain`); 0 = lines that come no closer
     /// than the robot already is.
     pub route_exit_gain: f64,
+    /// The obstacle cost also keeps each hand away: a point this fraction of the
+    /// elbow-to-wrist vector beyond the wrist (`g1_guidance::Obstacles::hand_extension`;
+    /// 0 = the bodies' origins alone).
+    pub obstacle_hand_extension: f64,
     /// Waypoint task: turn to face the route (1/s; 0 = off). The yaw-rate cost (weight
     /// `yaw_rate_weight`) asks for this gain times the bearing of the route point ahead, capped
     /// at `route_max_yaw_rate`, and the walking speed along the route is scaled by the
@@ -198,6 +202,7 @@ impl Default for ControlConfig {
             route_clearance_m: 0.4,
             route_min_clearance_m: 0.4,
             route_exit_gain: 0.0,
+            obstacle_hand_extension: 0.0,
             route_speed_mps: 0.6,
             route_weight: 1.0,
             route_lookahead_m: 1.0,
@@ -232,6 +237,7 @@ impl ControlConfig {
             ("route_clearance_m", self.route_clearance_m),
             ("route_min_clearance_m", self.route_min_clearance_m),
             ("route_exit_gain", self.route_exit_gain),
+            ("obstacle_hand_extension", self.obstacle_hand_extension),
             ("obstacle_influence_m", self.obstacle_influence_m),
             ("route_speed_mps", self.route_speed_mps),
             ("route_weight", self.route_weight),
@@ -679,6 +685,7 @@ pub fn build_guidance(
                 body_radii: default_body_radii(),
                 delta: cfg.obstacle_delta,
                 influence: cfg.obstacle_influence_m,
+                hand_extension: cfg.obstacle_hand_extension,
             },
         );
     }

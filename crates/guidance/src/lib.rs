@@ -264,7 +264,19 @@ pub struct Obstacles {
     /// falls off only as 1/x: summed over 30 bodies it outweighs a goal metres away).
     #[serde(default)]
     pub influence: f64,
+    /// The hands: the state holds the wrist-yaw links' origins, but each hand's collision
+    /// shape reaches about 0.1 m beyond along the forearm. With k > 0 each wrist also
+    /// contributes a point k · (wrist − elbow) beyond the wrist (0.38 ≈ the hand's centre),
+    /// with the wrist's radius; 0 = the bodies' origins alone.
+    #[serde(default)]
+    pub hand_extension: f64,
 }
+
+/// (wrist, elbow) body pairs whose extension [`Obstacles::hand_extension`] adds.
+const HANDS: [(g1::Body, g1::Body); 2] = [
+    (g1::Body::LeftWristYaw, g1::Body::LeftElbow),
+    (g1::Body::RightWristYaw, g1::Body::RightElbow),
+];
 
 impl Obstacles {
     fn barrier(&self, x: f64) -> (f64, f64) {
@@ -306,6 +318,35 @@ impl Cost for Obstacles {
                 grad[q + 1] += -s * gp[0] + c * gp[1];
                 grad[q + 2] += gp[2];
                 g_yaw += gp[0] * (-s * qx - c * qy) + gp[1] * (c * qx - s * qy);
+            }
+            if self.hand_extension > 0.0 {
+                let k = self.hand_extension;
+                for (wrist, elbow) in HANDS {
+                    let (qw, qe) = (
+                        o + layout::body_pos(wrist as usize).start,
+                        o + layout::body_pos(elbow as usize).start,
+                    );
+                    // The hand point in the root-relative frame: w + k (w − e).
+                    let h: [f64; 3] =
+                        std::array::from_fn(|i| (1.0 + k) * x[qw + i] - k * x[qe + i]);
+                    let p = [
+                        x[o] + c * h[0] - s * h[1],
+                        x[o + 1] + s * h[0] + c * h[1],
+                        h[2],
+                    ];
+                    let (d, n) = sdf::union(&self.shapes, p);
+                    let (bv, db) = self.barrier(d - self.body_radii[wrist as usize]);
+                    g += bv;
+                    let gp = [db * n[0], db * n[1], db * n[2]];
+                    grad[o] += gp[0];
+                    grad[o + 1] += gp[1];
+                    let gh = [c * gp[0] + s * gp[1], -s * gp[0] + c * gp[1], gp[2]];
+                    for i in 0..3 {
+                        grad[qw + i] += (1.0 + k) * gh[i];
+                        grad[qe + i] -= k * gh[i];
+                    }
+                    g_yaw += gp[0] * (-s * h[0] - c * h[1]) + gp[1] * (c * h[0] - s * h[1]);
+                }
             }
             for i in 0..3 {
                 grad[o + rv + i] += g_yaw * dyaw[i];

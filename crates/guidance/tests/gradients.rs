@@ -241,6 +241,7 @@ fn obstacle_gradient_matches_finite_differences_through_layout_and_yaw() {
             body_radii: default_body_radii(),
             delta: 0.05,
             influence: 0.0,
+            hand_extension: 0.0,
         },
     );
     let xn = normalise(&x, &s);
@@ -268,6 +269,7 @@ fn cut_off_obstacle_gradient_matches_finite_differences() {
         body_radii: default_body_radii(),
         delta: 0.05,
         influence: 0.3,
+        hand_extension: 0.0,
     };
     // Some bodies lie inside the influence distance (the cut barrier is positive there), so the
     // check below exercises it and not only the zero beyond.
@@ -315,6 +317,7 @@ fn weighted_sum_gradient_matches_finite_differences() {
             body_radii: default_body_radii(),
             delta: 0.1,
             influence: 0.0,
+            hand_extension: 0.0,
         },
     );
     let xn = normalise(&x, &s);
@@ -443,4 +446,40 @@ fn relaxed_barrier_is_c1_at_delta() {
         relaxed_log_barrier(-0.1, d).1 < 0.0,
         "pushes out of collision"
     );
+}
+
+#[test]
+fn hand_points_gradient_matches_finite_differences() {
+    let mut r = rng(8);
+    let (x, s) = (trajectory(&mut r), stats(&mut r));
+    let shapes = vec![
+        Shape::Cylinder {
+            center: [0.45, 0.3],
+            radius: 0.2,
+            height: 1.5,
+        },
+        Shape::Sphere {
+            center: [0.3, -0.45, 0.8],
+            radius: 0.2,
+        },
+    ];
+    let with = |k: f64| Obstacles {
+        shapes: shapes.clone(),
+        body_radii: default_body_radii(),
+        delta: 0.05,
+        influence: 0.3,
+        hand_extension: k,
+    };
+    // The hand points add cost where the hands approach (not only the bodies' origins).
+    let mut grad = vec![0.0; x.len()];
+    let (off, on) = (
+        with(0.0).eval(&x, &mut grad),
+        with(0.38).eval(&x, &mut grad),
+    );
+    assert!(on > off, "hand points add nothing: {on} vs {off}");
+    let mut g = Guidance::default();
+    g.push(1.0, with(0.38));
+    let xn = normalise(&x, &s);
+    let worst = check(&g, &xn, &s, |y| value(&g, y, &s));
+    assert!(worst < 1e-5, "hand points: worst relative error {worst}");
 }
