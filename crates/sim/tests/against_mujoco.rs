@@ -187,6 +187,11 @@ fn obstacles_are_in_the_scene_and_report_contacts() {
     // The robot stands inside the cylinder at the origin: contacts must be reported.
     sim.step_control();
     assert!(sim.obstacle_contacts() > 0);
+    // Which bodies touch: the pelvis stands on the cylinder's axis; each body is named once.
+    let bodies = sim.obstacle_contact_bodies();
+    assert!(bodies.contains(&(g1::Body::Pelvis as usize)), "{bodies:?}");
+    assert!(bodies.windows(2).all(|w| w[0] < w[1]), "{bodies:?}");
+    assert!(bodies.iter().all(|&b| b < g1::NUM_BODIES), "{bodies:?}");
     let bad: Result<SimConfig, _> =
         serde_yaml::from_str("obstacles:\n  - {shape: cone, center: [0, 0], radius: 1}\n");
     assert!(bad.is_err());
