@@ -325,12 +325,17 @@ pub fn train(
     };
 
     if let (Some(p), false) = (&opts.init_from, resume) {
-        // A training run's checkpoint, or an exported model directory (its weights file holds
-        // the EMA weights under `model.` with the same metadata).
-        let file = if p.is_dir() {
-            p.join(g1_diffusion::manifest::WEIGHTS_FILE)
+        // A training run's checkpoint (its EMA weights), or an exported model directory (the
+        // weights file its manifest names and checks, holding the EMA weights under `model.`
+        // with the checkpoint's metadata).
+        let (file, prefix) = if p.is_dir() {
+            let (m, _) = g1_diffusion::Manifest::load(p)
+                .with_context(|| format!("init_from {}", p.display()))?;
+            let w = m.weights_path(p);
+            g1_diffusion::manifest::verify_sha256(&w, &m.weights_sha256, p)?;
+            (w, "model")
         } else {
-            p.clone()
+            (p.clone(), "ema")
         };
         let ck = Checkpoint::load(&file).with_context(|| format!("init_from {}", p.display()))?;
         if ck.meta.config != *config {
@@ -362,10 +367,7 @@ pub fn train(
                 data.layout.name()
             );
         }
-        let mut w = ck.weights("ema");
-        if w.is_empty() {
-            w = ck.weights("model");
-        }
+        let w = ck.weights(prefix);
         import_vars(&mut vs, &w, config)?;
         import_vars(&mut ema_vs, &w, config)?;
         data.stats = ck.meta.stats.clone();

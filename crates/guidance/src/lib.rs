@@ -303,21 +303,31 @@ impl Cost for Obstacles {
             let (yaw, dyaw) = rotvec_yaw([x[o + rv], x[o + rv + 1], x[o + rv + 2]]);
             let (s, c) = yaw.sin_cos();
             let mut g_yaw = 0.0;
-            for b in 0..NUM_BODIES {
-                let q = o + layout::body_pos(b).start;
-                let (qx, qy, qz) = (x[q], x[q + 1], x[q + 2]);
-                let p = [x[o] + c * qx - s * qy, x[o + 1] + s * qx + c * qy, qz];
+            // One point q (root-relative, heading-aligned axes) of radius r against the
+            // shapes: its barrier, the gradient on the root position and yaw accumulated here,
+            // and the gradient with respect to q returned.
+            let mut touch = |q: [f64; 3], r: f64, grad: &mut [f64]| -> [f64; 3] {
+                let p = [
+                    x[o] + c * q[0] - s * q[1],
+                    x[o + 1] + s * q[0] + c * q[1],
+                    q[2],
+                ];
                 let (d, n) = sdf::union(&self.shapes, p);
-                let (bv, db) = self.barrier(d - self.body_radii[b]);
+                let (bv, db) = self.barrier(d - r);
                 g += bv;
                 let gp = [db * n[0], db * n[1], db * n[2]];
                 grad[o] += gp[0];
                 grad[o + 1] += gp[1];
                 // p = origin + Rz(yaw)·q: ∂/∂q = Rz(yaw)ᵀ·gp, ∂/∂yaw = gp · Rz'(yaw)·q.
-                grad[q] += c * gp[0] + s * gp[1];
-                grad[q + 1] += -s * gp[0] + c * gp[1];
-                grad[q + 2] += gp[2];
-                g_yaw += gp[0] * (-s * qx - c * qy) + gp[1] * (c * qx - s * qy);
+                g_yaw += gp[0] * (-s * q[0] - c * q[1]) + gp[1] * (c * q[0] - s * q[1]);
+                [c * gp[0] + s * gp[1], -s * gp[0] + c * gp[1], gp[2]]
+            };
+            for b in 0..NUM_BODIES {
+                let q = o + layout::body_pos(b).start;
+                let gq = touch([x[q], x[q + 1], x[q + 2]], self.body_radii[b], grad);
+                for i in 0..3 {
+                    grad[q + i] += gq[i];
+                }
             }
             if self.hand_extension > 0.0 {
                 let k = self.hand_extension;
@@ -326,26 +336,13 @@ impl Cost for Obstacles {
                         o + layout::body_pos(wrist as usize).start,
                         o + layout::body_pos(elbow as usize).start,
                     );
-                    // The hand point in the root-relative frame: w + k (w − e).
-                    let h: [f64; 3] =
-                        std::array::from_fn(|i| (1.0 + k) * x[qw + i] - k * x[qe + i]);
-                    let p = [
-                        x[o] + c * h[0] - s * h[1],
-                        x[o + 1] + s * h[0] + c * h[1],
-                        h[2],
-                    ];
-                    let (d, n) = sdf::union(&self.shapes, p);
-                    let (bv, db) = self.barrier(d - self.body_radii[wrist as usize]);
-                    g += bv;
-                    let gp = [db * n[0], db * n[1], db * n[2]];
-                    grad[o] += gp[0];
-                    grad[o + 1] += gp[1];
-                    let gh = [c * gp[0] + s * gp[1], -s * gp[0] + c * gp[1], gp[2]];
+                    // The hand point: w + k (w − e).
+                    let h = std::array::from_fn(|i| (1.0 + k) * x[qw + i] - k * x[qe + i]);
+                    let gh = touch(h, self.body_radii[wrist as usize], grad);
                     for i in 0..3 {
                         grad[qw + i] += (1.0 + k) * gh[i];
                         grad[qe + i] -= k * gh[i];
                     }
-                    g_yaw += gp[0] * (-s * h[0] - c * h[1]) + gp[1] * (c * h[0] - s * h[1]);
                 }
             }
             for i in 0..3 {
