@@ -29,9 +29,13 @@ pub struct BenchModelArgs {
     /// Backends: ort (ONNX Runtime CPU), torch (libtorch CPU), torch-cuda.
     #[arg(long, value_delimiter = ',', default_value = "ort,torch")]
     pub backends: Vec<String>,
+    /// Also measure each (size, backend) symmetrised (`planner.symmetric`: every call a batch
+    /// of two, the sequence and its mirror image), beside the plain network.
+    #[arg(long)]
+    pub symmetric: bool,
     #[arg(long)]
     pub json: bool,
-    /// Internal: run one measurement (`config:backend:dir`) and print it as JSON.
+    /// Internal: run one measurement (`config:backend:dir[:sym]`) and print it as JSON.
     #[arg(long, hide = true)]
     pub worker: Option<String>,
 }
@@ -74,6 +78,10 @@ fn random_history(c: &ModelConfig, rng: &mut ChaCha8Rng) -> Sequence {
 }
 
 fn worker(spec: &str, a: &BenchModelArgs) -> Result<Row> {
+    let (spec, symmetric) = match spec.strip_suffix(":sym") {
+        Some(s) => (s, true),
+        None => (spec, false),
+    };
     let mut it = spec.splitn(3, ':');
     let (name, backend, dir) = (
         it.next().unwrap_or(""),
@@ -101,6 +109,21 @@ fn worker(spec: &str, a: &BenchModelArgs) -> Result<Row> {
         }
         o => bail!("unknown backend `{o}` (ort, torch, torch-cuda)"),
     };
+    if symmetric {
+        // Unit statistics: the mirror's cost does not depend on their values.
+        let unit = |n: usize, v: f64| vec![v; n];
+        let stats = g1_diffusion::Stats {
+            state_mean: unit(c.state_dim, 0.0),
+            state_std: unit(c.state_dim, 1.0),
+            action_mean: unit(c.action_dim, 0.0),
+            action_std: unit(c.action_dim, 1.0),
+        };
+        net = Box::new(g1_control::Symmetrised::new(
+            net,
+            g1::StateLayout::BodyPos,
+            &stats,
+        )?);
+    }
     let load_s = t0.elapsed().as_secs_f64();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let sched = Schedule::cosine(c.k_steps);
@@ -169,10 +192,15 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
     let mut rows = vec![];
     for name in a.configs.iter().map(|c| c.name()) {
         prepare(name, &dir)?;
-        for backend in &a.backends {
+        let variants: &[&str] = if a.symmetric { &["", ":sym"] } else { &[""] };
+        for (backend, variant) in a
+            .backends
+            .iter()
+            .flat_map(|b| variants.iter().map(move |v| (b, *v)))
+        {
             if !a.json {
                 eprintln!(
-                    "measuring {name} on {backend} ({} calls, {} plans, {} threads)…",
+                    "measuring {name} on {backend}{variant} ({} calls, {} plans, {} threads)…",
                     a.calls, a.plans, a.threads
                 );
             }
@@ -186,7 +214,7 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
                     &a.plans.to_string(),
                 ])
                 .args(["--threads", &a.threads.to_string(), "--worker"])
-                .arg(format!("{name}:{backend}:{}", dir.display()))
+                .arg(format!("{name}:{backend}:{}{variant}", dir.display()))
                 .output()
                 .context("running the benchmark worker")?;
             if !out.status.success() {
@@ -200,7 +228,7 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
     }
     std::fs::remove_dir_all(&dir).ok();
     let command = format!(
-        "g1d bench model --configs {} --backends {} --threads {} --calls {} --plans {}",
+        "g1d bench model --configs {} --backends {} --threads {} --calls {} --plans {}{}",
         a.configs
             .iter()
             .map(|c| c.name())
@@ -209,7 +237,8 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
         a.backends.join(","),
         a.threads,
         a.calls,
-        a.plans
+        a.plans,
+        if a.symmetric { " --symmetric" } else { "" }
     );
     if a.json {
         println!(
@@ -224,7 +253,7 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
     for r in &rows {
         let base = rows
             .iter()
-            .find(|o| o.config == r.config && o.backend.starts_with("onnxruntime"));
+            .find(|o| o.config == r.config && o.backend == "onnxruntime-cpu");
         let ratio = base.map_or("—".to_string(), |b| {
             format!("{:.2}×", r.plan_ms_p50 / b.plan_ms_p50)
         });

@@ -7,12 +7,14 @@
 
 pub mod controller;
 pub mod planner;
+pub mod symmetric;
 pub mod task;
 
 pub use controller::{
     Command, Controller, LatencyModel, Observation, PlanInfo, StepInfo, StepMode,
 };
 pub use planner::{Plan, PlanError, Planner, PlannerConfig};
+pub use symmetric::Symmetrised;
 pub use task::{build_guidance, ControlConfig, Router, Task};
 
 /// The nearest-rank percentile (`p` in [0, 1]) of `v` — plan latencies p50/p99 in the eval,

@@ -40,6 +40,10 @@ pub struct PlannerConfig {
     /// (root positions over a window: 3–6 cm) proportionally less. 0 = off: the plain step in
     /// normalised units, where a dimension moves by λσ_d²∂G/∂x.
     pub precondition_floor: f64,
+    /// Average every denoiser prediction with the mirror image of its prediction for the
+    /// mirrored sequence ([`crate::Symmetrised`]: exactly left/right equivariant; one
+    /// batch-of-two call per denoising step). false = the network as it is.
+    pub symmetric: bool,
     pub seed: u64,
 }
 
@@ -71,6 +75,7 @@ impl Default for PlannerConfig {
             guidance_ramp: false,
             max_calls: 6,
             precondition_floor: 0.2,
+            symmetric: false,
             seed: 0,
         }
     }
@@ -177,6 +182,15 @@ impl Planner {
         config: PlannerConfig,
     ) -> Result<Self> {
         config.check(manifest.config.k_steps)?;
+        let net: Box<dyn Denoiser + Send> = if config.symmetric {
+            Box::new(crate::Symmetrised::<dyn Denoiser + Send>::new(
+                net,
+                manifest.state_layout,
+                &manifest.stats,
+            )?)
+        } else {
+            net
+        };
         let schedule = Schedule::cosine(manifest.config.k_steps);
         let rng = rand::SeedableRng::seed_from_u64(config.seed);
         Ok(Self {

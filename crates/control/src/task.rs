@@ -86,6 +86,10 @@ pub struct ControlConfig {
     /// its targets lead back out (`RouteParams::exit_gain`); 0 = lines that come no closer
     /// than the robot already is.
     pub route_exit_gain: f64,
+    /// The waypoint cost's line of sight along the route keeps this much more than
+    /// `route_clearance_m` where it can (`RouteParams::sight_margin`): corners are cut that
+    /// much further from the obstacles; 0 = at the clearance.
+    pub route_sight_margin_m: f64,
     /// The obstacle cost also keeps each hand away: a point this fraction of the
     /// elbow-to-wrist vector beyond the wrist (`g1_guidance::Obstacles::hand_extension`;
     /// 0 = the bodies' origins alone).
@@ -202,6 +206,7 @@ impl Default for ControlConfig {
             route_clearance_m: 0.4,
             route_min_clearance_m: 0.4,
             route_exit_gain: 0.0,
+            route_sight_margin_m: 0.0,
             obstacle_hand_extension: 0.0,
             route_speed_mps: 0.6,
             route_weight: 1.0,
@@ -237,6 +242,7 @@ impl ControlConfig {
             ("route_clearance_m", self.route_clearance_m),
             ("route_min_clearance_m", self.route_min_clearance_m),
             ("route_exit_gain", self.route_exit_gain),
+            ("route_sight_margin_m", self.route_sight_margin_m),
             ("obstacle_hand_extension", self.obstacle_hand_extension),
             ("obstacle_influence_m", self.obstacle_influence_m),
             ("route_speed_mps", self.route_speed_mps),
@@ -580,6 +586,7 @@ impl Router {
             clearance: cfg.route_clearance_m,
             min_clearance: cfg.route_min_clearance_m,
             exit_gain: cfg.route_exit_gain,
+            sight_margin: cfg.route_sight_margin_m,
             ..RouteParams::default()
         };
         let stale = match &self.route {

@@ -39,6 +39,11 @@ pub struct RouteParams {
     /// clearance: its carrot leads out of the band. 0: a line that never comes closer than the
     /// robot already is, so a robot that drifted in keeps the smaller distance.
     pub exit_gain: f64,
+    /// The carrot's line of sight keeps this much more than the clearance (m) wherever its
+    /// ends allow: cutting the route's corners stays that much further from the obstacles,
+    /// while a passage narrower than that is still seen into from its own points. 0: lines
+    /// keep the clearance alone.
+    pub sight_margin: f64,
 }
 
 impl Default for RouteParams {
@@ -52,6 +57,7 @@ impl Default for RouteParams {
             min_clearance: 0.4,
             margin: 2.0,
             exit_gain: 0.0,
+            sight_margin: 0.0,
         }
     }
 }
@@ -287,7 +293,8 @@ impl Route {
     /// obstacle than that end is; with [`RouteParams::exit_gain`] > 0, from inside, gains
     /// clearance at that rate along the way until it has it).
     pub fn visible(&self, a: [f64; 2], b: [f64; 2]) -> bool {
-        let base = self.params.clearance.min(self.clear[self.cell_of(b)]);
+        let want = self.params.clearance + self.params.sight_margin;
+        let base = want.min(self.clear[self.cell_of(b)]);
         let from_a = self.clear[self.cell_of(a)];
         let len = (b[0] - a[0]).hypot(b[1] - a[1]);
         let n = (2.0 * len / self.res).ceil().max(1.0) as usize;
@@ -492,6 +499,66 @@ mod tests {
             on > 0.35,
             "with it the way leads out: {on} (without: {off})"
         );
+    }
+
+    /// A post just off the straight line: the carrot's line of sight cuts the route's corner
+    /// at the clearance; with a sight margin it keeps that much more (where the ends allow),
+    /// and a passage narrower than clearance + margin is still seen into.
+    #[test]
+    fn the_sight_margin_cuts_corners_further_out() {
+        let post = Shape::Cylinder {
+            center: [1.5, 0.3],
+            radius: 0.3,
+            height: 1.5,
+        };
+        let dist = |q: [f64; 2]| planar_clearance(&[post], q[0], q[1]);
+        let closest = |margin: f64| {
+            let params = RouteParams {
+                sight_margin: margin,
+                ..RouteParams::default()
+            };
+            let r = Route::new([4.0, 0.0], &[post], [0.0, 0.0], params);
+            let p = [0.0, 0.0];
+            let c = r.carrot(p, 5.0);
+            // The least clearance along the line from the robot to its carrot.
+            (0..=100)
+                .map(|k| {
+                    let f = k as f64 / 100.0;
+                    dist([p[0] + f * (c[0] - p[0]), p[1] + f * (c[1] - p[1])])
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let p = RouteParams::default();
+        let (off, on) = (closest(0.0), closest(0.2));
+        assert!(
+            off >= p.clearance - p.resolution && off < p.clearance + 0.1,
+            "without the margin the line grazes the clearance: {off}"
+        );
+        assert!(
+            on >= p.clearance + 0.2 - p.resolution,
+            "with it the line keeps the margin too: {on} (without: {off})"
+        );
+        // Two posts 0.9 m apart (0.45 m either side of the middle, less than clearance +
+        // margin): a robot at the gap's mouth still aims into it.
+        let posts = [
+            Shape::Cylinder {
+                center: [2.0, 0.75],
+                radius: 0.3,
+                height: 1.5,
+            },
+            Shape::Cylinder {
+                center: [2.0, -0.75],
+                radius: 0.3,
+                height: 1.5,
+            },
+        ];
+        let params = RouteParams {
+            sight_margin: 0.2,
+            ..RouteParams::default()
+        };
+        let r = Route::new([4.0, 0.0], &posts, [0.0, 0.0], params);
+        let c = r.carrot([1.0, 0.0], 1.0);
+        assert!(c[0] > 1.9 && c[1].abs() < 0.1, "carrot {c:?}");
     }
 
     /// A goal 2 km away: a coarser grid within the cell budget, not a 13 GB allocation, and
