@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 /// Planner settings (the `planner` section of the controller's parameters).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+// Independent switches of a parameter file's `planner` section, not a state machine.
+#[allow(clippy::struct_excessive_bools)]
 pub struct PlannerConfig {
     /// Step size λ of −λ∇G applied to the x0 prediction at every denoising step.
     pub guidance_scale: f64,
@@ -44,6 +46,18 @@ pub struct PlannerConfig {
     /// mirrored sequence ([`crate::Symmetrised`]: exactly left/right equivariant; one
     /// batch-of-two call per denoising step). false = the network as it is.
     pub symmetric: bool,
+    /// One denoiser call per rolling plan: the planned tokens are kept partly noised, at
+    /// levels rising along the horizon (a staircase from ⌈K/H⌉ at the first planned step to K
+    /// at the last), and each plan shifts them by the steps elapsed and takes every token one
+    /// stair down, so a token is denoised over all the plans it lives through and is clean
+    /// when it is executed. A fresh plan (none to roll from) is made as without it, in
+    /// `max_calls` calls. false = every rolling plan re-noises the previous clean plan to
+    /// `roll_*_level` and denoises it in up to `max_calls` calls.
+    pub staircase: bool,
+    /// The staircase's lowest level: its levels rise from this (plus one stair) at the first
+    /// planned step to K at the last, so that even the next steps' tokens keep this much
+    /// noise and the plan can still change them; 0 = the first planned step clean.
+    pub staircase_floor: usize,
     pub seed: u64,
 }
 
@@ -76,6 +90,8 @@ impl Default for PlannerConfig {
             max_calls: 6,
             precondition_floor: 0.2,
             symmetric: false,
+            staircase: false,
+            staircase_floor: 0,
             seed: 0,
         }
     }
@@ -85,6 +101,12 @@ impl PlannerConfig {
     pub fn check(&self, k_steps: usize) -> Result<()> {
         if !(self.guidance_scale >= 0.0 && self.guidance_scale.is_finite()) {
             bail!("planner.guidance_scale must be ≥ 0");
+        }
+        if self.staircase_floor >= k_steps {
+            bail!(
+                "planner.staircase_floor = {} must be below the model's {k_steps} levels",
+                self.staircase_floor
+            );
         }
         if !(self.precondition_floor >= 0.0 && self.precondition_floor.is_finite()) {
             bail!("planner.precondition_floor must be ≥ 0 (0 = off)");
@@ -127,6 +149,10 @@ pub struct Plan {
     pub cost: f64,
     /// The normalised clean sequence (re-noised by the next rolling plan).
     normalised: Sequence,
+    /// With [`PlannerConfig::staircase`]: the noise of each planned token (normalised units)
+    /// and the level it was left at; the token is √ᾱ·x0 + √(1 − ᾱ)·noise of its clean value
+    /// in `normalised`, so it survives re-expression in a later frame.
+    carry: Option<Sequence>,
 }
 
 impl Plan {
@@ -248,6 +274,9 @@ impl Planner {
             let s = step.checked_sub(p.step)? as usize;
             (1..STEPS - HISTORY).contains(&s).then_some((p, s))
         });
+        let stair = shift
+            .filter(|_| self.config.staircase)
+            .and_then(|(p, s)| Some((p, s, p.carry.as_ref()?)));
         for i in 0..STEPS {
             let srow = &mut seq.states[i * sd..(i + 1) * sd];
             if state_is_history(i, HISTORY) {
@@ -272,7 +301,32 @@ impl Planner {
                 }
             }
         }
-        let calls_target = if let Some((p, s)) = shift {
+        let calls_target = if let Some((p, s, carry)) = stair {
+            // The previous plan's tokens at the levels they were left at, shifted by s steps.
+            for i in 0..STEPS {
+                let j = i + s;
+                if j >= STEPS {
+                    break;
+                }
+                if !state_is_history(i, HISTORY) && carry.k_states[j] > 0 {
+                    let (c0, cn) = self.schedule.forward_coefs(carry.k_states[j] as usize);
+                    for d in 0..sd {
+                        let (x0, e) = (p.normalised.states[j * sd + d], carry.states[j * sd + d]);
+                        seq.states[i * sd + d] = (c0 * x0 as f64 + cn * e as f64) as f32;
+                    }
+                    seq.k_states[i] = carry.k_states[j];
+                }
+                if !action_is_history(i, HISTORY) && carry.k_actions[j] > 0 {
+                    let (c0, cn) = self.schedule.forward_coefs(carry.k_actions[j] as usize);
+                    for d in 0..ad {
+                        let (x0, e) = (p.normalised.actions[j * ad + d], carry.actions[j * ad + d]);
+                        seq.actions[i * ad + d] = (c0 * x0 as f64 + cn * e as f64) as f32;
+                    }
+                    seq.k_actions[i] = carry.k_actions[j];
+                }
+            }
+            1
+        } else if let Some((p, s)) = shift {
             // Shift the previous clean plan by s steps and re-noise it. Its states were
             // expressed in its own step's frame: re-express them in this frame first — the
             // caller passes `previous` already rebased (see `Plan::rebased`).
@@ -350,16 +404,66 @@ impl Planner {
             }
             Ok(())
         };
-        let calls = denoise_strided(
-            self.net.as_mut(),
-            &self.schedule,
-            &mut seq,
-            calls_target,
-            self.config.temperature,
-            &mut self.rng,
-            &mut guide,
-        )
-        .map_err(PlanError::Denoiser)?;
+        let mut carry = None;
+        let calls = if stair.is_some() {
+            // One call; every planned token goes one stair down, and the plan is its x0.
+            let mut pred = self.net.denoise(&seq).map_err(PlanError::Denoiser)?;
+            if pred.states.len() != seq.states.len() || pred.actions.len() != seq.actions.len() {
+                return Err(PlanError::Denoiser(anyhow::anyhow!(
+                    "the denoiser returned {}+{} values for {}+{}",
+                    pred.states.len(),
+                    pred.actions.len(),
+                    seq.states.len(),
+                    seq.actions.len()
+                )));
+            }
+            guide(0, &seq, &mut pred).map_err(PlanError::Denoiser)?;
+            let mut next = seq.clone();
+            staircase_step(
+                &self.schedule,
+                &mut next,
+                &pred,
+                (self.config.temperature, self.config.staircase_floor),
+                &mut self.rng,
+            );
+            carry = Some(next);
+            for i in 0..STEPS {
+                if !state_is_history(i, HISTORY) {
+                    seq.states[i * sd..(i + 1) * sd]
+                        .copy_from_slice(&pred.states[i * sd..(i + 1) * sd]);
+                    seq.k_states[i] = 0;
+                }
+                if !action_is_history(i, HISTORY) {
+                    seq.actions[i * ad..(i + 1) * ad]
+                        .copy_from_slice(&pred.actions[i * ad..(i + 1) * ad]);
+                    seq.k_actions[i] = 0;
+                }
+            }
+            1
+        } else {
+            denoise_strided(
+                self.net.as_mut(),
+                &self.schedule,
+                &mut seq,
+                calls_target,
+                self.config.temperature,
+                &mut self.rng,
+                &mut guide,
+            )
+            .map_err(PlanError::Denoiser)?
+        };
+        if self.config.staircase && carry.is_none() {
+            // A fresh plan: its clean tokens enter the staircase with fresh noise.
+            let mut next = seq.clone();
+            for v in next.states.iter_mut().chain(next.actions.iter_mut()) {
+                *v = self.rng.sample(StandardNormal);
+            }
+            for i in 0..STEPS {
+                next.k_states[i] = stair_after(i, true, kmax, self.config.staircase_floor);
+                next.k_actions[i] = stair_after(i, false, kmax, self.config.staircase_floor);
+            }
+            carry = Some(next);
+        }
         // Physical plan; the history tokens are the given history exactly.
         let mut states = Vec::with_capacity(STEPS);
         let mut actions = Vec::with_capacity(STEPS);
@@ -388,7 +492,90 @@ impl Planner {
             compute_s: clock.elapsed().as_secs_f64(),
             cost,
             normalised: seq,
+            carry,
         })
+    }
+}
+
+/// The staircase level of planned token `i` (a state token when `state`) before a plan's
+/// call: floor + ⌈(f + 1)·(K − floor)/H⌉ for the f-th of the H planned tokens of its kind;
+/// 0 for the history.
+fn stair_before(i: usize, state: bool, k: usize, floor: usize) -> i64 {
+    let (first, h) = if state {
+        (HISTORY + 1, STEPS - HISTORY - 1)
+    } else {
+        (HISTORY, STEPS - HISTORY)
+    };
+    if i < first {
+        return 0;
+    }
+    (floor + ((i - first + 1) * (k - floor)).div_ceil(h)) as i64
+}
+
+/// The level a planned token is left at by a plan's call: the level of the position it moves
+/// to at the next step (0 for the first planned step).
+fn stair_after(i: usize, state: bool, k: usize, floor: usize) -> i64 {
+    if i == 0 {
+        return 0;
+    }
+    let first = if state { HISTORY + 1 } else { HISTORY };
+    if i <= first {
+        0
+    } else {
+        stair_before(i - 1, state, k, floor)
+    }
+}
+
+/// Takes every planned token of `seq` from its level to [`stair_after`] by the DDPM posterior
+/// given the prediction `pred`, and replaces each token by the noise that, with its x0, makes
+/// the result (√ᾱ·x0 + √(1 − ᾱ)·noise): what [`Plan`] carries to the next plan.
+fn staircase_step<R: Rng>(
+    schedule: &Schedule,
+    seq: &mut Sequence,
+    pred: &Prediction,
+    (temperature, floor): (f64, usize),
+    rng: &mut R,
+) {
+    let k = schedule.k_steps;
+    for (x, levels, x0, dim, state) in [
+        (
+            &mut seq.states,
+            &mut seq.k_states,
+            &pred.states,
+            seq.state_dim,
+            true,
+        ),
+        (
+            &mut seq.actions,
+            &mut seq.k_actions,
+            &pred.actions,
+            seq.action_dim,
+            false,
+        ),
+    ] {
+        for r in 0..levels.len() {
+            let (from, to) = (levels[r], stair_after(r, state, k, floor).min(levels[r]));
+            if from <= 0 || to == 0 {
+                levels[r] = 0;
+                continue;
+            }
+            let (c0, ck, sd) = if to < from {
+                schedule.posterior(from as usize, to as usize)
+            } else {
+                (0.0, 1.0, 0.0)
+            };
+            let (a, b) = schedule.forward_coefs(to as usize);
+            for d in r * dim..(r + 1) * dim {
+                let z: f64 = if sd * temperature > 0.0 {
+                    rng.sample(StandardNormal)
+                } else {
+                    0.0
+                };
+                let xt = c0 * x0[d] as f64 + ck * x[d] as f64 + sd * temperature * z;
+                x[d] = ((xt - a * x0[d] as f64) / b) as f32;
+            }
+            levels[r] = to;
+        }
     }
 }
 

@@ -275,6 +275,119 @@ fn max_calls_caps_the_network_calls_of_fresh_and_rolling_plans() {
     }
 }
 
+/// Records the noise levels of every call it serves and predicts the data mean.
+/// The state and action noise levels of each call.
+type SeenLevels = std::sync::Arc<std::sync::Mutex<Vec<(Vec<i64>, Vec<i64>)>>>;
+struct Levels(SeenLevels);
+impl Denoiser for Levels {
+    fn backend(&self) -> String {
+        "levels".into()
+    }
+    fn denoise(&mut self, s: &Sequence) -> Result<Prediction> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((s.k_states.clone(), s.k_actions.clone()));
+        Ok(Prediction {
+            states: vec![0.0; s.states.len()],
+            actions: vec![0.0; s.actions.len()],
+        })
+    }
+}
+
+/// The one-call staircase: a fresh plan takes `max_calls` calls; every rolling plan after it
+/// one, with the planned tokens at levels rising along the horizon (⌈(f + 1)·K/H⌉, written
+/// out here from the definition), shifted by the steps elapsed, the new ones at K.
+#[test]
+fn the_staircase_rolls_in_one_call_per_plan() {
+    use g1_diffusion::{HISTORY, STEPS};
+    let m = default_manifest();
+    let k = m.config.k_steps;
+    let (hist_s, hist_a) = zero_history();
+    let guidance = g1_guidance::Guidance::default();
+    for floor in [0, 10] {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let config = PlannerConfig {
+            staircase: true,
+            staircase_floor: floor,
+            ..Default::default()
+        };
+        let mut p = Planner::new(Box::new(Levels(seen.clone())), m.clone(), config).unwrap();
+        let first = p.plan(0, &hist_s, &hist_a, &guidance, None).unwrap();
+        assert_eq!(first.denoiser_calls, 6);
+        let second = p
+            .plan(1, &hist_s, &hist_a, &guidance, Some(&first))
+            .unwrap();
+        assert_eq!(second.denoiser_calls, 1);
+        // Two steps later: the tokens moved two positions, the last two are new.
+        let third = p
+            .plan(3, &hist_s, &hist_a, &guidance, Some(&second))
+            .unwrap();
+        assert_eq!(third.denoiser_calls, 1);
+        let calls = seen.lock().unwrap().clone();
+        assert_eq!(calls.len(), 8);
+        let stair = |f: usize, h: usize| (floor + ((f + 1) * (k - floor)).div_ceil(h)) as i64;
+        let (hs, ha) = (STEPS - HISTORY - 1, STEPS - HISTORY);
+        let (ks, ka) = &calls[6];
+        for i in 0..STEPS {
+            let want_s = if i <= HISTORY {
+                0
+            } else {
+                stair(i - HISTORY - 1, hs)
+            };
+            let want_a = if i < HISTORY {
+                0
+            } else {
+                stair(i - HISTORY, ha)
+            };
+            assert_eq!(
+                ks[i], want_s,
+                "floor {floor}: state {i} of the first rolling plan"
+            );
+            assert_eq!(
+                ka[i], want_a,
+                "floor {floor}: action {i} of the first rolling plan"
+            );
+        }
+        let (ks, ka) = &calls[7];
+        for i in 0..STEPS {
+            let shifted = |h: usize, first: usize| {
+                if i < first {
+                    0
+                } else if i + 2 >= STEPS {
+                    k as i64
+                } else {
+                    // Left at the level of the position before it, then moved two on.
+                    stair(i + 2 - first - 1, h)
+                }
+            };
+            assert_eq!(ks[i], shifted(hs, HISTORY + 1), "floor {floor}: state {i}");
+            assert_eq!(ka[i], shifted(ha, HISTORY), "floor {floor}: action {i}");
+        }
+    }
+    // Without the staircase, rolling plans take max_calls calls; a floor at K is refused.
+    let n = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let mut q = Planner::new(
+        Box::new(Levels(n.clone())),
+        m.clone(),
+        PlannerConfig::default(),
+    )
+    .unwrap();
+    let a = q.plan(0, &hist_s, &hist_a, &guidance, None).unwrap();
+    let b = q.plan(1, &hist_s, &hist_a, &guidance, Some(&a)).unwrap();
+    assert_eq!(b.denoiser_calls, 6);
+    let bad = PlannerConfig {
+        staircase: true,
+        staircase_floor: k,
+        ..Default::default()
+    };
+    let err = Planner::new(Box::new(Levels(n)), m, bad)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("staircase_floor"), "{err}");
+}
+
 /// With a network that predicts the data mean and one call, the plan is the mean moved by one
 /// guidance step, which has a closed form for the joystick cost: in normalised units the
 /// forward velocity moves by λσ²(v − mean), in physical units (precondition floor ≤ σ) by
