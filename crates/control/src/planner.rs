@@ -49,8 +49,8 @@ pub struct PlannerConfig {
     /// One denoiser call per rolling plan: the planned tokens are kept partly noised, at
     /// levels rising along the horizon (a staircase from ⌈K/H⌉ at the first planned step to K
     /// at the last), and each plan shifts them by the steps elapsed and takes every token one
-    /// stair down, so a token is denoised over all the plans it lives through and is clean
-    /// when it is executed. A fresh plan (none to roll from) is made as without it, in
+    /// stair down, so a token is denoised over all the plans it lives through (and, with
+    /// `staircase_floor` 0, is clean when it is executed). A fresh plan (none to roll from) is made as without it, in
     /// `max_calls` calls. false = every rolling plan re-noises the previous clean plan to
     /// `roll_*_level` and denoises it in up to `max_calls` calls.
     pub staircase: bool,
@@ -408,22 +408,15 @@ impl Planner {
         let calls = if stair.is_some() {
             // One call; every planned token goes one stair down, and the plan is its x0.
             let mut pred = self.net.denoise(&seq).map_err(PlanError::Denoiser)?;
-            if pred.states.len() != seq.states.len() || pred.actions.len() != seq.actions.len() {
-                return Err(PlanError::Denoiser(anyhow::anyhow!(
-                    "the denoiser returned {}+{} values for {}+{}",
-                    pred.states.len(),
-                    pred.actions.len(),
-                    seq.states.len(),
-                    seq.actions.len()
-                )));
-            }
+            pred.check_against(&seq).map_err(PlanError::Denoiser)?;
             guide(0, &seq, &mut pred).map_err(PlanError::Denoiser)?;
             let mut next = seq.clone();
             staircase_step(
                 &self.schedule,
                 &mut next,
                 &pred,
-                (self.config.temperature, self.config.staircase_floor),
+                self.config.temperature,
+                self.config.staircase_floor,
                 &mut self.rng,
             );
             carry = Some(next);
@@ -515,9 +508,6 @@ fn stair_before(i: usize, state: bool, k: usize, floor: usize) -> i64 {
 /// The level a planned token is left at by a plan's call: the level of the position it moves
 /// to at the next step (0 for the first planned step).
 fn stair_after(i: usize, state: bool, k: usize, floor: usize) -> i64 {
-    if i == 0 {
-        return 0;
-    }
     let first = if state { HISTORY + 1 } else { HISTORY };
     if i <= first {
         0
@@ -533,7 +523,8 @@ fn staircase_step<R: Rng>(
     schedule: &Schedule,
     seq: &mut Sequence,
     pred: &Prediction,
-    (temperature, floor): (f64, usize),
+    temperature: f64,
+    floor: usize,
     rng: &mut R,
 ) {
     let k = schedule.k_steps;

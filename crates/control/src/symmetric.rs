@@ -81,9 +81,10 @@ impl<N: Denoiser + ?Sized> Symmetrised<N> {
             "the statistics do not match a {layout} model"
         );
         let jm = JointMirror::new();
-        let actions = SignedPermutation::of(NUM_JOINTS, |v| {
-            jm.apply(&std::array::from_fn(|k| v[k])).to_vec()
-        })?;
+        let actions = SignedPermutation {
+            index: jm.index.to_vec(),
+            sign: jm.sign.to_vec(),
+        };
         Ok(Self {
             net,
             states: NormalisedMirror {

@@ -94,6 +94,20 @@ pub struct Prediction {
 }
 
 impl Prediction {
+    /// Refuses a prediction whose shape differs from the sequence it was made for.
+    pub fn check_against(&self, seq: &Sequence) -> Result<()> {
+        if self.states.len() != seq.states.len() || self.actions.len() != seq.actions.len() {
+            bail!(
+                "denoiser returned {}+{} values for {}+{}",
+                self.states.len(),
+                self.actions.len(),
+                seq.states.len(),
+                seq.actions.len()
+            );
+        }
+        Ok(())
+    }
+
     /// Largest absolute difference over all states and actions of two predictions.
     pub fn max_abs_diff(&self, other: &Prediction) -> f32 {
         self.states
@@ -199,15 +213,7 @@ pub fn denoise_strided<R: Rng>(
     let calls = calls.max(1);
     for j in 0..calls {
         let mut pred = net.denoise(seq)?;
-        if pred.states.len() != seq.states.len() || pred.actions.len() != seq.actions.len() {
-            bail!(
-                "denoiser returned {}+{} values for {}+{}",
-                pred.states.len(),
-                pred.actions.len(),
-                seq.states.len(),
-                seq.actions.len()
-            );
-        }
+        pred.check_against(seq)?;
         guide(j, seq, &mut pred)?;
         let target = |l: i64| (l as usize * (calls - j - 1) / calls) as i64;
         for (x, levels, start, x0, dim) in [
