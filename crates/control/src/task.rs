@@ -90,6 +90,13 @@ pub struct ControlConfig {
     /// `route_clearance_m` where it can (`RouteParams::sight_margin`): corners are cut that
     /// much further from the obstacles; 0 = at the clearance.
     pub route_sight_margin_m: f64,
+    /// Waypoint task: walking along the route also steps sideways towards the middle between
+    /// the obstacles beside the robot, at this gain (1/s) times `g1_guidance::Route::centring`
+    /// (minus the offset from a passage's middle; away from a single obstacle within the
+    /// route's soft band), at most `route_centre_max_mps`, fading out (with the square of the
+    /// distance) within `route_slow_m` of the goal, where the robot is to stand still; 0 = off.
+    pub route_centre_gain: f64,
+    pub route_centre_max_mps: f64,
     /// The obstacle cost also keeps each hand away: a point this fraction of the
     /// elbow-to-wrist vector beyond the wrist (`g1_guidance::Obstacles::hand_extension`;
     /// 0 = the bodies' origins alone).
@@ -207,6 +214,8 @@ impl Default for ControlConfig {
             route_min_clearance_m: 0.4,
             route_exit_gain: 0.0,
             route_sight_margin_m: 0.0,
+            route_centre_gain: 0.0,
+            route_centre_max_mps: 0.15,
             obstacle_hand_extension: 0.0,
             route_speed_mps: 0.6,
             route_weight: 1.0,
@@ -243,6 +252,8 @@ impl ControlConfig {
             ("route_min_clearance_m", self.route_min_clearance_m),
             ("route_exit_gain", self.route_exit_gain),
             ("route_sight_margin_m", self.route_sight_margin_m),
+            ("route_centre_gain", self.route_centre_gain),
+            ("route_centre_max_mps", self.route_centre_max_mps),
             ("obstacle_hand_extension", self.obstacle_hand_extension),
             ("obstacle_influence_m", self.obstacle_influence_m),
             ("route_speed_mps", self.route_speed_mps),
@@ -608,6 +619,11 @@ impl Router {
     }
 }
 
+/// How far to each side [`ControlConfig::route_centre_gain`] compares the clearance (m): the
+/// offset from a passage's middle it corrects in proportion, and its push beside a single
+/// obstacle.
+pub const ROUTE_CENTRE_PROBE_M: f64 = 0.15;
+
 /// The task's costs in the character frame `frame` (the plan's frame). `router` supplies the
 /// waypoint cost's target (see [`ControlConfig::waypoint_lookahead_m`]); `measured` is the
 /// robot's planar velocity in that frame, `gate` the disturbance gate's value (1 = open) and
@@ -670,7 +686,22 @@ pub fn build_guidance(
                     g.push(cfg.yaw_rate_weight * slow, YawRate { rate });
                 }
                 if n > 1e-9 {
-                    let velocity = [speed * aim[0] / n, speed * aim[1] / n];
+                    let dir = [aim[0] / n, aim[1] / n];
+                    let mut velocity = [speed * dir[0], speed * dir[1]];
+                    if cfg.route_centre_gain > 0.0 {
+                        if let Some(route) = router.route() {
+                            // The direction of travel in the world frame; the centring
+                            // sideways to it, back in the plan's frame (left of `dir`).
+                            let w = [c * dir[0] - s * dir[1], s * dir[0] + c * dir[1]];
+                            let side = (cfg.route_centre_gain
+                                * route.centring(origin, w, ROUTE_CENTRE_PROBE_M))
+                            .clamp(-cfg.route_centre_max_mps, cfg.route_centre_max_mps)
+                                * slow
+                                * slow;
+                            velocity[0] -= side * dir[1];
+                            velocity[1] += side * dir[0];
+                        }
+                    }
                     let approach =
                         (cfg.route_gate && cfg.joystick_approach_mps2 > 0.0).then_some((
                             gate_anchor(gate, cfg, velocity, measured),
@@ -1133,5 +1164,55 @@ mod tests {
         }
         // Half open: from half way between.
         assert!((goal_vx(&on, 0.5)[0] - (0.35 + 0.01)).abs() < 1e-9);
+    }
+
+    /// With `route_centre_gain`, walking down a corridor 0.9 m wide 0.1 m off its middle, the
+    /// route's joystick goal steps back towards the middle at the gain times the offset; off,
+    /// it does not.
+    #[test]
+    fn the_route_centring_steps_back_to_the_middle() {
+        let wall = |y: f64| Shape::Box {
+            center: [3.0, y, 0.6],
+            half_extents: [3.0, 0.15, 0.6],
+            yaw: 0.0,
+        };
+        let walls = [wall(0.6), wall(-0.6)];
+        let task = Task::Waypoint { goal: [5.5, 0.0] };
+        let goal_v = |cfg: &ControlConfig, y: f64| -> [f64; 2] {
+            let frame = CharacterFrame::from_root(
+                &g1::nalgebra::Vector3::new(1.5, y, 0.0),
+                &g1::nalgebra::UnitQuaternion::identity(),
+            );
+            let g = build_guidance(
+                &task,
+                cfg,
+                &walls,
+                &frame,
+                &mut Router::default(),
+                ([0.0; 2], 1.0, 0.02),
+            );
+            let grad = gradient(&Guidance {
+                terms: g.terms.into_iter().skip(1).collect(),
+            });
+            let t = (NOW + 1) * STATE_DIM + ROOT_LIN_VEL.start;
+            [-grad[t], -grad[t + 1]]
+        };
+        let off = ControlConfig {
+            route_accel_mps2: 0.0,
+            ..ControlConfig::default()
+        };
+        let on = ControlConfig {
+            route_centre_gain: 1.0,
+            ..off.clone()
+        };
+        for y in [0.1, -0.1] {
+            let (a, b) = (goal_v(&off, y), goal_v(&on, y));
+            // Off the middle by 0.1 m, 0.35 m from the near wall: full weight, 1/s × 0.1 m.
+            assert!((b[1] - a[1] + y).abs() < 0.01, "y {y}: {a:?} → {b:?}");
+            assert!((b[0] - a[0]).abs() < 0.01, "y {y}: {a:?} → {b:?}");
+        }
+        // In the middle: no change.
+        let (a, b) = (goal_v(&off, 0.0), goal_v(&on, 0.0));
+        assert!((a[0] - b[0]).abs() < 1e-9 && (a[1] - b[1]).abs() < 1e-9);
     }
 }

@@ -114,13 +114,14 @@ pub fn write_step_log(w: impl std::io::Write, log: &[StepLog]) -> Result<()> {
     let mut w = std::io::BufWriter::new(w);
     writeln!(
         w,
-        "time_s,x_m,y_m,yaw_rad,vx_mps,vy_mps,surprise_mps,gate,pushes,mode,plan_age_steps"
+        "time_s,x_m,y_m,yaw_rad,vx_mps,vy_mps,surprise_mps,gate,pushes,mode,plan_age_steps,\
+         left_hand_y_m,right_hand_y_m"
     )?;
     let opt = |v: Option<String>| v.unwrap_or_default();
     for l in log {
         writeln!(
             w,
-            "{:.3},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.3},{},{},{}",
+            "{:.3},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.3},{},{},{},{:.4},{:.4}",
             l.time_s,
             l.root_xy[0],
             l.root_xy[1],
@@ -132,6 +133,8 @@ pub fn write_step_log(w: impl std::io::Write, log: &[StepLog]) -> Result<()> {
             l.pushes,
             l.mode,
             opt(l.plan_age_steps.map(|v| v.to_string())),
+            l.hands_lateral_m[0],
+            l.hands_lateral_m[1],
         )?;
     }
     w.flush()?;
@@ -196,6 +199,7 @@ mod tests {
             surprise_mps: surprise,
             gate: 1.0,
             pushes: 0,
+            hands_lateral_m: [0.21, -0.2],
         };
         let mut buf = vec![];
         write_step_log(&mut buf, &[step(0.02, None), step(0.04, Some(0.05))]).unwrap();
@@ -203,10 +207,11 @@ mod tests {
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(rows.len(), 3);
         assert!(rows[0].starts_with("time_s,x_m,y_m"));
-        assert_eq!(rows[1].split(',').count(), 11);
+        assert_eq!(rows[1].split(',').count(), 13);
         assert_eq!(rows[1].split(',').nth(6), Some(""));
         assert_eq!(rows[2].split(',').nth(6), Some("0.0500"));
         assert_eq!(rows[2].split(',').nth(10), Some("2"));
+        assert_eq!(rows[2].split(',').nth(12), Some("-0.2000"));
     }
 
     /// The summary's goal error is the end point's distance from the waypoint.

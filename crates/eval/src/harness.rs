@@ -28,6 +28,9 @@ pub struct StepLog {
     pub gate: f64,
     /// Pushes the simulator has applied so far (this step's included).
     pub pushes: usize,
+    /// Lateral offset of the left and right wrist-yaw bodies (the hands) from the pelvis in
+    /// the heading frame (m, left positive): how far each hand swings out.
+    pub hands_lateral_m: [f64; 2],
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -131,6 +134,11 @@ pub fn account_step(
     let yaw = g1::bodypos::heading_yaw(&gt.root.quat_w);
     let (sy, cy) = yaw.sin_cos();
     let v = gt.root.lin_vel_w;
+    let kin = forward_kinematics(&gt.root, &gt.q, &gt.dq);
+    let lateral = |b: g1::Body| {
+        let d = kin.pos_w[b as usize] - gt.root.pos_w;
+        -sy * d.x + cy * d.y
+    };
     out.log.push(StepLog {
         time_s: gt.time_s,
         root_xy: [gt.root.pos_w.x, gt.root.pos_w.y],
@@ -141,6 +149,10 @@ pub fn account_step(
         surprise_mps: info.surprise_mps,
         gate: info.gate,
         pushes: sim.pushes_applied(),
+        hands_lateral_m: [
+            lateral(g1::Body::LeftWristYaw),
+            lateral(g1::Body::RightWristYaw),
+        ],
     });
     out.final_xy = [gt.root.pos_w.x, gt.root.pos_w.y];
     if gt.fallen() && !out.fell {

@@ -308,6 +308,24 @@ impl Route {
         })
     }
 
+    /// Centring between the obstacles beside `p`: half the difference of the planar clearance
+    /// `probe` metres to the left and to the right of `p` across the unit direction of travel
+    /// `dir` (positive: more room to the left), weighted from 0 at `clearance + soft_band` to 1
+    /// at `clearance` and nearer. In a passage it is minus the offset from the middle (while
+    /// that is under `probe`); beside a single obstacle it leads away from it, by at most
+    /// `probe`; in the open it is 0.
+    pub fn centring(&self, p: [f64; 2], dir: [f64; 2], probe: f64) -> f64 {
+        let here = planar_clearance(&self.shapes, p[0], p[1]);
+        let reach = self.params.clearance + self.params.soft_band;
+        let w = ((reach - here) / self.params.soft_band.max(1e-9)).clamp(0.0, 1.0);
+        if w == 0.0 {
+            return 0.0;
+        }
+        let n = [-dir[1], dir[0]];
+        let side = |k: f64| planar_clearance(&self.shapes, p[0] + k * n[0], p[1] + k * n[1]);
+        w * 0.5 * (side(probe) - side(-probe))
+    }
+
     /// The waypoint cost's target from `p`: the goal when it is within `lookahead` and in
     /// sight; otherwise the point `lookahead` metres from `p` towards the farthest point of the
     /// route still in sight (any-angle, so free space gives the straight line to the goal).
@@ -450,6 +468,42 @@ mod tests {
         // From the mouth, the carrot heads into the corridor, not back round it.
         let c = r.carrot([1.6, 0.0], 1.0);
         assert!(c[0] > 2.3 && c[1].abs() < 0.1, "carrot {c:?}");
+    }
+
+    /// The centring: in a 0.9 m corridor, minus the offset from its middle (0 there); beside a
+    /// single wall, away from it by the probe at most; nothing out in the open.
+    #[test]
+    fn the_centring_leads_to_the_middle_of_a_passage() {
+        let wall = |y: f64| Shape::Box {
+            center: [2.0, y, 0.6],
+            half_extents: [2.0, 0.15, 0.6],
+            yaw: 0.0,
+        };
+        let (half, t) = (0.45, 0.15);
+        let corridor = Route::new(
+            [6.0, 0.0],
+            &[wall(half + t), wall(-half - t)],
+            [0.0, 0.0],
+            RouteParams::default(),
+        );
+        let east = [1.0, 0.0];
+        assert!(corridor.centring([2.0, 0.0], east, 0.15).abs() < 1e-9);
+        for off in [-0.12, -0.05, 0.03, 0.1] {
+            let c = corridor.centring([2.0, off], east, 0.15);
+            // Clearance 0.45 − |off| in 0.4 + 0.3: weight (0.7 − 0.45 + |off|) / 0.3.
+            let w = ((0.25 + f64::abs(off)) / 0.3).min(1.0);
+            assert!((c + w * off).abs() < 1e-9, "offset {off}: {c}");
+        }
+        // Travelling west, left is −y: the sign follows the direction of travel.
+        let c = corridor.centring([2.0, 0.1], [-1.0, 0.0], 0.15);
+        assert!(c > 0.0, "{c}");
+        // One wall to the right (y < 0), 0.5 m away: a push to the left of one probe,
+        // weighted (0.7 − 0.5) / 0.3.
+        let one = Route::new([6.0, 0.0], &[wall(-0.5 - t)], [0.0, 0.0], RouteParams::default());
+        let c = one.centring([2.0, 0.0], east, 0.15);
+        assert!((c - 0.15 * 0.2 / 0.3).abs() < 1e-9, "{c}");
+        // Beyond the soft band: nothing.
+        assert_eq!(one.centring([2.0, 0.3], east, 0.15), 0.0);
     }
 
     #[test]
