@@ -499,7 +499,12 @@ mod tests {
         assert!(c > 0.0, "{c}");
         // One wall to the right (y < 0), 0.5 m away: a push to the left of one probe,
         // weighted (0.7 − 0.5) / 0.3.
-        let one = Route::new([6.0, 0.0], &[wall(-0.5 - t)], [0.0, 0.0], RouteParams::default());
+        let one = Route::new(
+            [6.0, 0.0],
+            &[wall(-0.5 - t)],
+            [0.0, 0.0],
+            RouteParams::default(),
+        );
         let c = one.centring([2.0, 0.0], east, 0.15);
         assert!((c - 0.15 * 0.2 / 0.3).abs() < 1e-9, "{c}");
         // Beyond the soft band: nothing.
