@@ -459,6 +459,8 @@ impl Controller {
             .current
             .as_ref()
             .map(|(p, f)| p.rebased(f, &frame, &self.planner.manifest.stats));
+        self.planner
+            .set_joystick(matches!(task, Task::Joystick { .. }));
         match self
             .planner
             .plan(k, &hist_states, &hist_actions, &guidance, previous.as_ref())

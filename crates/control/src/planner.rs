@@ -58,6 +58,13 @@ pub struct PlannerConfig {
     /// planned step to K at the last, so that even the next steps' tokens keep this much
     /// noise and the plan can still change them; 0 = the first planned step clean.
     pub staircase_floor: usize,
+    /// Plans for a joystick task (`Planner::set_joystick`) differ: symmetrised (as
+    /// `symmetric`), in at most `joystick_max_calls` calls (0 = `max_calls`) with guidance
+    /// step `joystick_guidance_scale` (0 = `guidance_scale`). The symmetrised call costs about
+    /// two plain ones, so half the calls keep a plan's cost.
+    pub joystick_symmetric: bool,
+    pub joystick_max_calls: usize,
+    pub joystick_guidance_scale: f64,
     pub seed: u64,
 }
 
@@ -92,6 +99,9 @@ impl Default for PlannerConfig {
             symmetric: false,
             staircase: false,
             staircase_floor: 0,
+            joystick_symmetric: false,
+            joystick_max_calls: 0,
+            joystick_guidance_scale: 0.0,
             seed: 0,
         }
     }
@@ -99,8 +109,13 @@ impl Default for PlannerConfig {
 
 impl PlannerConfig {
     pub fn check(&self, k_steps: usize) -> Result<()> {
-        if !(self.guidance_scale >= 0.0 && self.guidance_scale.is_finite()) {
-            bail!("planner.guidance_scale must be ≥ 0");
+        for (k, v) in [
+            ("guidance_scale", self.guidance_scale),
+            ("joystick_guidance_scale", self.joystick_guidance_scale),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                bail!("planner.{k} = {v} must be finite and ≥ 0");
+            }
         }
         if self.staircase_floor >= k_steps {
             bail!(
@@ -168,11 +183,27 @@ impl Plan {
 }
 
 pub struct Planner {
-    net: Box<dyn Denoiser + Send>,
+    net: Net,
     pub manifest: Manifest,
     schedule: Schedule,
     pub config: PlannerConfig,
     rng: ChaCha8Rng,
+    /// The next plans are for a joystick task (`PlannerConfig::joystick_*`).
+    joystick: bool,
+}
+
+/// The network, wrapped for symmetrised calls when any plan may need them.
+enum Net {
+    Plain(Box<dyn Denoiser + Send>),
+    Symmetric(crate::Symmetrised<dyn Denoiser + Send>),
+}
+
+/// What a plan is made with: symmetrised calls, at most this many, this guidance step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanProfile {
+    pub symmetric: bool,
+    pub max_calls: usize,
+    pub guidance_scale: f64,
 }
 
 /// Why a plan failed; the planner node counts failures by [`PlanError::kind`] in
@@ -208,14 +239,16 @@ impl Planner {
         config: PlannerConfig,
     ) -> Result<Self> {
         config.check(manifest.config.k_steps)?;
-        let net: Box<dyn Denoiser + Send> = if config.symmetric {
-            Box::new(crate::Symmetrised::<dyn Denoiser + Send>::new(
+        let net = if config.symmetric || config.joystick_symmetric {
+            let mut s = crate::Symmetrised::<dyn Denoiser + Send>::new(
                 net,
                 manifest.state_layout,
                 &manifest.stats,
-            )?)
+            )?;
+            s.set_enabled(config.symmetric);
+            Net::Symmetric(s)
         } else {
-            net
+            Net::Plain(net)
         };
         let schedule = Schedule::cosine(manifest.config.k_steps);
         let rng = rand::SeedableRng::seed_from_u64(config.seed);
@@ -225,7 +258,39 @@ impl Planner {
             schedule,
             config,
             rng,
+            joystick: false,
         })
+    }
+
+    /// Whether the next plans are for a joystick task (their profile, [`Self::profile`]).
+    pub fn set_joystick(&mut self, on: bool) {
+        self.joystick = on;
+    }
+
+    /// The settings the next plan is made with.
+    pub fn profile(&self) -> PlanProfile {
+        let c = &self.config;
+        if self.joystick {
+            PlanProfile {
+                symmetric: c.joystick_symmetric,
+                max_calls: if c.joystick_max_calls > 0 {
+                    c.joystick_max_calls
+                } else {
+                    c.max_calls
+                },
+                guidance_scale: if c.joystick_guidance_scale > 0.0 {
+                    c.joystick_guidance_scale
+                } else {
+                    c.guidance_scale
+                },
+            }
+        } else {
+            PlanProfile {
+                symmetric: c.symmetric,
+                max_calls: c.max_calls,
+                guidance_scale: c.guidance_scale,
+            }
+        }
     }
 
     /// Restarts the planner's random stream (a new episode with this seed).
@@ -235,7 +300,13 @@ impl Planner {
     }
 
     pub fn backend(&self) -> String {
-        self.net.backend()
+        match &self.net {
+            Net::Plain(n) => n.backend(),
+            Net::Symmetric(s) if self.config.symmetric => {
+                format!("{} (symmetrised)", s.inner_backend())
+            }
+            Net::Symmetric(s) => format!("{} (symmetrised for joystick tasks)", s.inner_backend()),
+        }
     }
 
     /// Plans from the history (states s_{t−4..t} and actions a_{t−4..t−1}, physical, in the
@@ -265,6 +336,14 @@ impl Planner {
             });
         }
         let clock = Instant::now();
+        let profile = self.profile();
+        let net: &mut (dyn Denoiser + Send) = match &mut self.net {
+            Net::Plain(n) => n.as_mut(),
+            Net::Symmetric(s) => {
+                s.set_enabled(profile.symmetric);
+                s
+            }
+        };
         let m = &self.manifest;
         let ad = NUM_JOINTS;
         let mut seq = Sequence::zeros(1, sd, ad);
@@ -359,12 +438,12 @@ impl Planner {
         } else {
             kmax
         };
-        let calls_target = match self.config.max_calls {
+        let calls_target = match profile.max_calls {
             0 => calls_target,
             n => calls_target.min(n),
         };
         let stats = &m.stats;
-        let scale = self.config.guidance_scale as f32;
+        let scale = profile.guidance_scale as f32;
         let max_step = self.config.max_guidance_step as f32;
         let mut cost = 0.0;
         let use_guidance = !guidance.terms.is_empty() && scale > 0.0;
@@ -407,7 +486,7 @@ impl Planner {
         let mut carry = None;
         let calls = if stair.is_some() {
             // One call; every planned token goes one stair down, and the plan is its x0.
-            let mut pred = self.net.denoise(&seq).map_err(PlanError::Denoiser)?;
+            let mut pred = net.denoise(&seq).map_err(PlanError::Denoiser)?;
             pred.check_against(&seq).map_err(PlanError::Denoiser)?;
             guide(0, &seq, &mut pred).map_err(PlanError::Denoiser)?;
             let mut next = seq.clone();
@@ -435,7 +514,7 @@ impl Planner {
             1
         } else {
             denoise_strided(
-                self.net.as_mut(),
+                net,
                 &self.schedule,
                 &mut seq,
                 calls_target,

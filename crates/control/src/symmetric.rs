@@ -70,6 +70,8 @@ pub struct Symmetrised<N: Denoiser + ?Sized = dyn Denoiser + Send> {
     net: Box<N>,
     states: NormalisedMirror,
     actions: NormalisedMirror,
+    /// false: every call goes to the network alone, as if unwrapped ([`Self::set_enabled`]).
+    enabled: bool,
 }
 
 impl<N: Denoiser + ?Sized> Symmetrised<N> {
@@ -87,6 +89,7 @@ impl<N: Denoiser + ?Sized> Symmetrised<N> {
         };
         Ok(Self {
             net,
+            enabled: true,
             states: NormalisedMirror {
                 map: SignedPermutation::of(sd, |v| layout.mirror(v))?,
                 mean: stats.state_mean.clone(),
@@ -101,12 +104,32 @@ impl<N: Denoiser + ?Sized> Symmetrised<N> {
     }
 }
 
+impl<N: Denoiser + ?Sized> Symmetrised<N> {
+    /// Symmetrise the calls that follow (true, the default) or pass them to the network
+    /// unchanged (false), e.g. per task.
+    pub fn set_enabled(&mut self, on: bool) {
+        self.enabled = on;
+    }
+
+    /// The wrapped network's backend.
+    pub fn inner_backend(&self) -> String {
+        self.net.backend()
+    }
+}
+
 impl<N: Denoiser + ?Sized> Denoiser for Symmetrised<N> {
     fn backend(&self) -> String {
-        format!("{} (symmetrised)", self.net.backend())
+        if self.enabled {
+            format!("{} (symmetrised)", self.net.backend())
+        } else {
+            self.net.backend()
+        }
     }
 
     fn denoise(&mut self, seq: &Sequence) -> Result<Prediction> {
+        if !self.enabled {
+            return self.net.denoise(seq);
+        }
         seq.check()?;
         let (sd, ad, b) = (seq.state_dim, seq.action_dim, seq.batch);
         let (ns, na) = (b * STEPS * sd, b * STEPS * ad);

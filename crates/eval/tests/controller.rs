@@ -430,6 +430,111 @@ fn guidance_step_in_normalised_and_physical_units() {
     }
 }
 
+/// Records the batch size of every call and predicts the data mean.
+struct Batches(std::sync::Arc<std::sync::Mutex<Vec<usize>>>);
+impl Denoiser for Batches {
+    fn backend(&self) -> String {
+        "batches".into()
+    }
+    fn denoise(&mut self, s: &Sequence) -> Result<Prediction> {
+        self.0.lock().unwrap().push(s.batch);
+        Ok(Prediction {
+            states: vec![0.0; s.states.len()],
+            actions: vec![0.0; s.actions.len()],
+        })
+    }
+}
+
+/// Plans for a joystick task use the joystick profile — symmetrised calls (batches of two), at
+/// most `joystick_max_calls` of them, the joystick guidance step — and every other plan the
+/// base settings, switching back and forth with the task.
+#[test]
+fn joystick_tasks_plan_with_their_own_profile() {
+    use g1::bodypos::layout::ROOT_LIN_VEL;
+    let m = default_manifest();
+    let d = ROOT_LIN_VEL.start;
+    let mean = m.stats.state_mean[d];
+    let (hist_s, hist_a) = zero_history();
+    let mut guidance = g1_guidance::Guidance::default();
+    let v = mean + 0.05;
+    guidance.push(1.0, g1_guidance::Joystick::constant([v, 0.0]));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let config = PlannerConfig {
+        max_calls: 4,
+        guidance_scale: 0.5,
+        max_guidance_step: 1e6,
+        joystick_symmetric: true,
+        joystick_max_calls: 2,
+        joystick_guidance_scale: 1.5,
+        ..Default::default()
+    };
+    let mut p = Planner::new(Box::new(Batches(seen.clone())), m, config).unwrap();
+    assert_eq!(p.backend(), "batches (symmetrised for joystick tasks)");
+    for (joystick, batch, calls, lambda) in
+        [(false, 1, 4, 0.5), (true, 2, 2, 1.5), (false, 1, 4, 0.5)]
+    {
+        p.set_joystick(joystick);
+        seen.lock().unwrap().clear();
+        let plan = p.plan(0, &hist_s, &hist_a, &guidance, None).unwrap();
+        assert_eq!(plan.denoiser_calls, calls, "joystick {joystick}");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![batch; calls],
+            "joystick {joystick}"
+        );
+        // The forward velocity mirrors onto itself, so the mean prediction stays the mean and
+        // the last guidance step (physical units, σ above the floor) moves it by λ (v − mean).
+        let expect = mean + lambda * (v - mean);
+        for t in 5..plan.states.len() {
+            let got = plan.states[t][d] as f64;
+            assert!(
+                (got - expect).abs() < 1e-5,
+                "joystick {joystick}, step {t}: {got} vs {expect}"
+            );
+        }
+    }
+}
+
+/// The controller plans a joystick task with the joystick profile and a waypoint task with
+/// the base settings.
+#[test]
+fn the_controller_picks_the_profile_by_task() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for (task, calls, batch) in [
+        (
+            Task::Joystick {
+                velocity: [0.3, 0.0],
+                yaw_rate: 0.0,
+            },
+            2,
+            2,
+        ),
+        (Task::Waypoint { goal: [2.0, 0.0] }, 4, 1),
+    ] {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let config = PlannerConfig {
+            max_calls: 4,
+            joystick_symmetric: true,
+            joystick_max_calls: 2,
+            ..Default::default()
+        };
+        let planner =
+            Planner::new(Box::new(Batches(seen.clone())), default_manifest(), config).unwrap();
+        let mut sim = g1_sim::Sim::new(&repo.join("assets"), g1_sim::SimConfig::default()).unwrap();
+        let init = g1_eval::standing_start(&mut sim);
+        sim.reset(&init, 0).unwrap();
+        let mut c = ctl(planner, ControlConfig::default(), 5.0);
+        let out = drive(&mut sim, &mut c, &|_, _| task.clone(), 3, |_, _, _, _| {}).unwrap();
+        assert!(!out.denoiser_calls.is_empty(), "{task:?}: no plan");
+        assert!(
+            out.denoiser_calls.iter().all(|&n| n == calls),
+            "{task:?}: {:?}",
+            out.denoiser_calls
+        );
+        assert!(seen.lock().unwrap().iter().all(|&b| b == batch), "{task:?}");
+    }
+}
+
 #[test]
 fn a_minimum_plan_delay_holds_plans_back() {
     for min_delay in [1u64, 3] {
@@ -557,6 +662,13 @@ fn bad_planner_settings_name_the_key() {
                 ..Default::default()
             },
             "roll_action_level",
+        ),
+        (
+            PlannerConfig {
+                joystick_guidance_scale: -1.0,
+                ..Default::default()
+            },
+            "joystick_guidance_scale",
         ),
     ] {
         let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
