@@ -49,9 +49,11 @@ fn the_harness_and_the_node_compute_the_same_targets() {
     assert!(!d.fell, "fell at {:?}", d.fall_time_s);
     assert_eq!(d.steps, steps);
     assert_eq!(d.failed_plans, 0);
-    // Steered by the estimated state, it walks forward under the joystick.
+    // Steered by the estimated state, it walks forward under the joystick (from standing the
+    // command ramps at 0.5 m/s²; 2 s after release the G1 had walked 0.36–0.70 m in 6 seeded
+    // deployed runs of this command, 0.43–0.73 m before joystick plans were symmetrised).
     assert!(
-        d.final_xy[0] > 0.4,
+        d.final_xy[0] > 0.3,
         "walked to {:?} in {} s",
         d.final_xy,
         steps as f64 * 0.02
