@@ -50,9 +50,9 @@ pub struct PlannerConfig {
     /// levels rising along the horizon (a staircase from ⌈K/H⌉ at the first planned step to K
     /// at the last), and each plan shifts them by the steps elapsed and takes every token one
     /// stair down, so a token is denoised over all the plans it lives through (and, with
-    /// `staircase_floor` 0, is clean when it is executed). A fresh plan (none to roll from) is made as without it, in
-    /// `max_calls` calls. false = every rolling plan re-noises the previous clean plan to
-    /// `roll_*_level` and denoises it in up to `max_calls` calls.
+    /// `staircase_floor` 0, is clean when it is executed). A fresh plan (none to roll from) is
+    /// made as without it, in `max_calls` calls. false = every rolling plan re-noises the
+    /// previous clean plan to `roll_*_level` and denoises it in up to `max_calls` calls.
     pub staircase: bool,
     /// The staircase's lowest level: its levels rise from this (plus one stair) at the first
     /// planned step to K at the last, so that even the next steps' tokens keep this much
@@ -60,8 +60,8 @@ pub struct PlannerConfig {
     pub staircase_floor: usize,
     /// Plans for a joystick task (`Planner::set_joystick`) differ: symmetrised (as
     /// `symmetric`; false = plain calls), in at most `joystick_max_calls` calls (0 =
-    /// `max_calls`) with guidance step `joystick_guidance_scale` (0 = `guidance_scale`). The symmetrised call costs about
-    /// two plain ones, so half the calls keep a plan's cost.
+    /// `max_calls`) with guidance step `joystick_guidance_scale` (0 = `guidance_scale`). The
+    /// symmetrised call costs about two plain ones, so half the calls keep a plan's cost.
     pub joystick_symmetric: bool,
     pub joystick_max_calls: usize,
     pub joystick_guidance_scale: f64,
