@@ -208,6 +208,10 @@ pub struct PlanInfo {
     pub lands_at: u64,
 }
 
+/// A yaw-rate command at least this large (rad/s) with a planar speed under
+/// `PlannerConfig::joystick_min_speed_mps` is a turn on the spot.
+pub const SPOT_TURN_RPS: f64 = 0.1;
+
 pub struct Controller {
     pub planner: Planner,
     pub cfg: ControlConfig,
@@ -459,8 +463,13 @@ impl Controller {
             .current
             .as_ref()
             .map(|(p, f)| p.rebased(f, &frame, &self.planner.manifest.stats));
-        self.planner
-            .set_joystick(matches!(task, Task::Joystick { .. }));
+        let min_speed = self.planner.config.joystick_min_speed_mps;
+        self.planner.set_joystick(match &task {
+            Task::Joystick { velocity, yaw_rate } => {
+                velocity[0].hypot(velocity[1]) >= min_speed || yaw_rate.abs() < SPOT_TURN_RPS
+            }
+            _ => false,
+        });
         match self
             .planner
             .plan(k, &hist_states, &hist_actions, &guidance, previous.as_ref())

@@ -65,6 +65,11 @@ pub struct PlannerConfig {
     pub joystick_symmetric: bool,
     pub joystick_max_calls: usize,
     pub joystick_guidance_scale: f64,
+    /// Turning on the spot: a joystick task whose planar velocity (as the command ramp has
+    /// it) is under this (m/s) while it asks for a yaw rate (≥ `SPOT_TURN_RPS`) is planned
+    /// with the base settings — the joystick plans barely turn on the spot; 0 = every
+    /// joystick task gets the joystick plans.
+    pub joystick_min_speed_mps: f64,
     pub seed: u64,
 }
 
@@ -105,6 +110,10 @@ impl Default for PlannerConfig {
             joystick_symmetric: true,
             joystick_max_calls: 3,
             joystick_guidance_scale: 10.0,
+            // Turns on the spot with the base settings (joystick_turns' turn on the spot
+            // 0.08 → 0.41 rad/s for 0.6; generated tuning sequences: falls 1 → 0, yaw-rate
+            // error 0.134/0.138 → 0.121 rad/s; docs/EXPERIMENTS.md).
+            joystick_min_speed_mps: 0.15,
             seed: 0,
         }
     }
@@ -115,6 +124,7 @@ impl PlannerConfig {
         for (k, v) in [
             ("guidance_scale", self.guidance_scale),
             ("joystick_guidance_scale", self.joystick_guidance_scale),
+            ("joystick_min_speed_mps", self.joystick_min_speed_mps),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 bail!("planner.{k} = {v} must be finite and ≥ 0");

@@ -496,26 +496,28 @@ fn joystick_tasks_plan_with_their_own_profile() {
 }
 
 /// The controller plans a joystick task with the joystick profile and a waypoint task with
-/// the base settings.
+/// the base settings; with `joystick_min_speed_mps`, a turn on the spot (a yaw rate, no
+/// planar speed) with the base settings too, while standing still keeps the joystick plans.
 #[test]
 fn the_controller_picks_the_profile_by_task() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for (task, calls, batch) in [
-        (
-            Task::Joystick {
-                velocity: [0.3, 0.0],
-                yaw_rate: 0.0,
-            },
-            2,
-            2,
-        ),
-        (Task::Waypoint { goal: [2.0, 0.0] }, 4, 1),
+    let joystick = |vx: f64, wz: f64| Task::Joystick {
+        velocity: [vx, 0.0],
+        yaw_rate: wz,
+    };
+    for (task, min_speed, calls, batch) in [
+        (joystick(0.3, 0.0), 0.0, 2, 2),
+        (Task::Waypoint { goal: [2.0, 0.0] }, 0.0, 4, 1),
+        (joystick(0.0, 0.6), 0.0, 2, 2),
+        (joystick(0.0, 0.6), 0.15, 4, 1),
+        (joystick(0.0, 0.0), 0.15, 2, 2),
     ] {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
         let config = PlannerConfig {
             max_calls: 4,
             joystick_symmetric: true,
             joystick_max_calls: 2,
+            joystick_min_speed_mps: min_speed,
             ..Default::default()
         };
         let planner =
@@ -669,6 +671,13 @@ fn bad_planner_settings_name_the_key() {
                 ..Default::default()
             },
             "joystick_guidance_scale",
+        ),
+        (
+            PlannerConfig {
+                joystick_min_speed_mps: f64::NAN,
+                ..Default::default()
+            },
+            "joystick_min_speed_mps",
         ),
     ] {
         let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
