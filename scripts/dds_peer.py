@@ -11,6 +11,11 @@ unitree_hg and ROS 2 types declared here from their IDL / .msg definitions.
       its own bit-serial CRC, and answers every valid one with a LowCmd on rt/lowcmd (reliable)
       whose motor 0 target is the received motor 0 position + 0.5 and whose CRC it computes
       itself; prints one JSON line with counts at the end.
+
+  dds_peer.py cmd-vel --domain D --seconds S --after A --twist "[vx, vy, wz]"
+      publishes geometry_msgs/Twist on rt/cmd_vel (the ROS 2 topic /cmd_vel) at 20 Hz from A
+      seconds after it starts until S seconds (a joystick held from then on); prints one JSON
+      line with the count at the end.
 """
 import argparse
 import json
@@ -252,16 +257,35 @@ def hg_echo(a):
     print(json.dumps(counts), flush=True)
 
 
+def cmd_vel(a):
+    dp = DomainParticipant(a.domain)
+    w = DataWriter(dp, Topic(dp, "rt/cmd_vel", Twist_))
+    vx, vy, wz = json.loads(a.twist)
+    msg = Twist_(Vector3_(vx, vy, 0.0), Vector3_(0.0, 0.0, wz))
+    t0 = time.time()
+    sent = 0
+    while time.time() - t0 < a.seconds:
+        if time.time() - t0 >= a.after:
+            w.write(msg)
+            sent += 1
+        time.sleep(0.05)
+    print(json.dumps({"sent": sent}), flush=True)
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["hg-echo", "joint-poke"])
+    p.add_argument("mode", choices=["hg-echo", "joint-poke", "cmd-vel"])
     p.add_argument("--domain", type=int, default=0)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--targets", default="[]")
     p.add_argument("--kp", default="[]")
     p.add_argument("--kd", default="[]")
+    p.add_argument("--after", type=float, default=0.0)
+    p.add_argument("--twist", default="[0, 0, 0]")
     a = p.parse_args()
     if a.mode == "hg-echo":
         hg_echo(a)
+    elif a.mode == "cmd-vel":
+        cmd_vel(a)
     else:
         joint_poke(a)
