@@ -463,15 +463,11 @@ impl Controller {
             .current
             .as_ref()
             .map(|(p, f)| p.rebased(f, &frame, &self.planner.manifest.stats));
-        // The joystick profile also plans standing without a task (a joystick at rest): in
-        // the real-time chain a forward command after standing with base plans turned the G1
-        // 50–65° to its right in 3 of 6 runs, in none of 6 standing with joystick plans.
         let min_speed = self.planner.config.joystick_min_speed_mps;
         self.planner.set_joystick(match &task {
             Task::Joystick { velocity, yaw_rate } => {
                 velocity[0].hypot(velocity[1]) >= min_speed || yaw_rate.abs() < SPOT_TURN_RPS
             }
-            Task::Free => true,
             _ => false,
         });
         match self

@@ -171,11 +171,9 @@ fn ctl(planner: Planner, cfg: ControlConfig, latency_ms: f64) -> Controller {
 fn setup(good: usize) -> (g1_sim::Sim, Planner) {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let m = default_manifest();
-    // One call per noise level, so that `good` counts whole plans (20 calls fresh, 17 rolling),
-    // for every task (a task-less plan takes the joystick profile, whose calls are capped).
+    // One call per noise level, so that `good` counts whole plans (20 calls fresh, 17 rolling).
     let config = PlannerConfig {
         max_calls: 0,
-        joystick_max_calls: 0,
         ..Default::default()
     };
     let planner = Planner::new(Box::new(Scripted { good, calls: 0 }), m, config).unwrap();
