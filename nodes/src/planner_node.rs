@@ -18,7 +18,7 @@ mod viz;
 mod window;
 
 pub use config::{parse_goal, InputCounters, InputLimits, PlannerNodeConfig};
-pub use core::PlannerCore;
+pub use core::{PlannerCore, STAND};
 pub use viz::{plan_bodies_world, plan_views, planned_trajectory, route_path};
 pub use window::{PlanningWindow, DIAGNOSTICS_EVERY};
 

@@ -5,7 +5,7 @@
 use g1_control::{LatencyModel, Task};
 use g1_msgs::g1d::{BodyPosState, Obstacle, ObstacleArray};
 use g1_msgs::geometry_msgs::{PoseStamped, Twist, Vector3};
-use g1_nodes::planner_node::{PlannerCore, PlannerNodeConfig};
+use g1_nodes::planner_node::{PlannerCore, PlannerNodeConfig, STAND};
 
 fn core() -> PlannerCore {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -85,7 +85,7 @@ fn velocity_commands_are_bounded_and_non_finite_ones_refused() {
     );
     assert_eq!(c.inputs.clamped, 2);
     c.cmd_vel(&twist(0.0, 0.0, 0.0));
-    assert_eq!(c.task, Task::Free);
+    assert_eq!(c.task, STAND);
 }
 
 #[test]

@@ -14,6 +14,15 @@ use g1_msgs::unitree::LowCmd;
 
 use super::{InputCounters, InputLimits, PlannerNodeConfig};
 
+/// The task before any goal or command, and that of a zero `cmd_vel`: stand, holding the
+/// heading (a joystick task at rest). Without it the G1, once the bridge turned active, stood on
+/// the model's unguided plans until a command came, and in the real-time chain a forward
+/// command 1.5 s later sent 3 of 6 starts off 54–66° to the right (docs/EXPERIMENTS.md).
+pub const STAND: Task = Task::Joystick {
+    velocity: [0.0, 0.0],
+    yaw_rate: 0.0,
+};
+
 /// The planner node's processing without DDS: the task from goals and commands
 /// (`goals.rs`), joint states, executed commands and obstacles in; joint targets out.
 pub struct PlannerCore {
@@ -53,7 +62,7 @@ impl PlannerCore {
         let planner = Planner::new(Box::new(net), manifest, cfg.planner.clone())?;
         Ok(Self {
             controller: Controller::new(planner, cfg.control.clone(), latency)?,
-            task: Task::Free,
+            task: STAND,
             obstacles: Vec::new(),
             q: None,
             dq: [0.0; NUM_JOINTS],
@@ -83,10 +92,11 @@ impl PlannerCore {
         p.precondition_floor = cfg.planner.precondition_floor;
     }
 
-    /// A new episode (evaluation): the controller reset with `seed`, no task, no obstacles.
+    /// A new episode (evaluation): the controller reset with `seed`, standing ([`STAND`]), no
+    /// obstacles.
     pub fn reset(&mut self, seed: u64) {
         self.controller.reset(seed);
-        self.task = Task::Free;
+        self.task = STAND;
         self.obstacles.clear();
         self.q = None;
         self.executed = None;

@@ -44,13 +44,11 @@ impl PlannerCore {
         if c != v {
             self.inputs.clamped += 1;
         }
-        self.task = if c == [0.0; 3] {
-            Task::Free
-        } else {
-            Task::Joystick {
-                velocity: [c[0], c[1]],
-                yaw_rate: c[2],
-            }
+        // A zero command is a command too: stand, holding the heading (ROS: a zero Twist
+        // stops the robot), planned as the evaluation plans its stops.
+        self.task = Task::Joystick {
+            velocity: [c[0], c[1]],
+            yaw_rate: c[2],
         };
     }
 
@@ -141,8 +139,8 @@ impl PlannerCore {
         }
     }
 
-    /// A velocity command (`cmd_vel`), clamped into `limits`; all zeros = no task; a
-    /// non-finite one is refused (the task stays).
+    /// A velocity command (`cmd_vel`), clamped into `limits` (all zeros: stand still, the
+    /// heading held); a non-finite one is refused (the task stays).
     pub fn cmd_vel(&mut self, c: &Twist) {
         let refused = self.inputs.rejected;
         self.set_velocity([c.linear.x, c.linear.y, c.angular.z], "cmd_vel");
