@@ -208,10 +208,6 @@ pub struct PlanInfo {
     pub lands_at: u64,
 }
 
-/// A yaw-rate command at least this large (rad/s) with a planar speed under
-/// `PlannerConfig::joystick_min_speed_mps` is a turn on the spot.
-pub const SPOT_TURN_RPS: f64 = 0.1;
-
 pub struct Controller {
     pub planner: Planner,
     pub cfg: ControlConfig,
@@ -463,12 +459,9 @@ impl Controller {
             .current
             .as_ref()
             .map(|(p, f)| p.rebased(f, &frame, &self.planner.manifest.stats));
-        let min_speed = self.planner.config.joystick_min_speed_mps;
-        self.planner.set_joystick(match &task {
-            Task::Joystick { velocity, yaw_rate } => {
-                velocity[0].hypot(velocity[1]) >= min_speed || yaw_rate.abs() < SPOT_TURN_RPS
-            }
-            _ => false,
+        self.planner.set_task(match &task {
+            Task::Joystick { velocity, yaw_rate } => Some((*velocity, *yaw_rate)),
+            _ => None,
         });
         match self
             .planner

@@ -195,6 +195,10 @@ impl Plan {
     }
 }
 
+/// A yaw-rate command at least this large (rad/s) with a planar speed under
+/// `PlannerConfig::joystick_min_speed_mps` is a turn on the spot.
+pub const SPOT_TURN_RPS: f64 = 0.1;
+
 pub struct Planner {
     net: Net,
     pub manifest: Manifest,
@@ -278,6 +282,16 @@ impl Planner {
     /// Whether the next plans are for a joystick task (their profile, [`Self::profile`]).
     pub fn set_joystick(&mut self, on: bool) {
         self.joystick = on;
+    }
+
+    /// The next plans' task: a joystick command (planar velocity as ramped, yaw rate) or
+    /// another task (None). A joystick command gets the joystick profile unless it is a turn
+    /// on the spot (`PlannerConfig::joystick_min_speed_mps`, [`SPOT_TURN_RPS`]).
+    pub fn set_task(&mut self, joystick: Option<([f64; 2], f64)>) {
+        let min_speed = self.config.joystick_min_speed_mps;
+        self.joystick = joystick.is_some_and(|(v, yaw_rate)| {
+            v[0].hypot(v[1]) >= min_speed || yaw_rate.abs() < SPOT_TURN_RPS
+        });
     }
 
     /// The settings the next plan is made with.
