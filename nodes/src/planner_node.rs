@@ -169,9 +169,15 @@ impl PlannerNode {
             return;
         }
         let period_ms = 1e3 / self.core.controller.planner.manifest.control_hz;
+        // Standing (a zero command, or none yet) is a joystick task at rest; say so.
+        let task = if self.core.task == STAND {
+            "stand"
+        } else {
+            self.core.task.kind()
+        };
         let status = self.window.node_status(
             period_ms,
-            self.core.task.kind(),
+            task,
             &self.core.inputs,
             self.publish_failures.load(Ordering::Relaxed),
         );
