@@ -260,7 +260,10 @@ def hg_echo(a):
 def cmd_vel(a):
     dp = DomainParticipant(a.domain)
     w = DataWriter(dp, Topic(dp, "rt/cmd_vel", Twist_))
-    vx, vy, wz = json.loads(a.twist)
+    try:
+        vx, vy, wz = (float(v) for v in json.loads(a.twist))
+    except (ValueError, TypeError) as e:
+        sys.exit(f"--twist must be a JSON list of three numbers [vx, vy, wz], got {a.twist!r}: {e}")
     msg = Twist_(Vector3_(vx, vy, 0.0), Vector3_(0.0, 0.0, wz))
     t0 = time.time()
     sent = 0

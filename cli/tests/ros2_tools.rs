@@ -46,8 +46,7 @@ fn node_graph_rosout_parameters_and_the_bridge_mode_service() {
     // with the gantry holding the G1 throughout: the bridge stays in standby however long the
     // peer's discovery takes on a loaded machine, so the requests below meet the mode they are
     // written for.
-    let dir = std::env::temp_dir().join(format!("g1d-ros2-tools-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = g1_testkit::Scratch::new("ros2-tools");
     let file = std::fs::read_to_string(common::repo().join("config/g1.params.yaml")).unwrap();
     let standby_only = file
         .replace(
@@ -143,7 +142,6 @@ fn node_graph_rosout_parameters_and_the_bridge_mode_service() {
     assert_eq!(r["success"], true, "{r}");
     assert_eq!(r["mode"], "damping");
     let log = finish(chain);
-    std::fs::remove_dir_all(&dir).ok();
     assert!(log.contains("standby → damping (request"), "{log}");
 }
 

@@ -58,7 +58,7 @@ pub struct PlannerConfig {
     /// planned step to K at the last, so that even the next steps' tokens keep this much
     /// noise and the plan can still change them; 0 = the first planned step clean.
     pub staircase_floor: usize,
-    /// Plans for a joystick task (`Planner::set_joystick`) differ: symmetrised (as
+    /// Plans for a joystick task (`Planner::set_task`) differ: symmetrised (as
     /// `symmetric`; false = plain calls), in at most `joystick_max_calls` calls (0 =
     /// `max_calls`) with guidance step `joystick_guidance_scale` (0 = `guidance_scale`). The
     /// symmetrised call costs about two plain ones, so half the calls keep a plan's cost.
@@ -277,11 +277,6 @@ impl Planner {
             rng,
             joystick: false,
         })
-    }
-
-    /// Whether the next plans are for a joystick task (their profile, [`Self::profile`]).
-    pub fn set_joystick(&mut self, on: bool) {
-        self.joystick = on;
     }
 
     /// The next plans' task: a joystick command (planar velocity as ramped, yaw rate) or

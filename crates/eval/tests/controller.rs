@@ -473,7 +473,7 @@ fn joystick_tasks_plan_with_their_own_profile() {
     for (joystick, batch, calls, lambda) in
         [(false, 1, 4, 0.5), (true, 2, 2, 1.5), (false, 1, 4, 0.5)]
     {
-        p.set_joystick(joystick);
+        p.set_task(joystick.then_some(([v, 0.0], 0.0)));
         seen.lock().unwrap().clear();
         let plan = p.plan(0, &hist_s, &hist_a, &guidance, None).unwrap();
         assert_eq!(plan.denoiser_calls, calls, "joystick {joystick}");

@@ -50,6 +50,29 @@ pub fn test_domain(wanted: u32) -> u16 {
     (1 + (wanted.max(1) - 1) % 100) as u16
 }
 
+/// A scratch directory under the system's temporary directory, named after `name` and the
+/// test process, removed (with what is in it) when dropped — also when the test fails.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("g1d-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        Self(dir)
+    }
+
+    /// `file` inside it.
+    pub fn join(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -62,5 +85,15 @@ mod tests {
         }
         assert_eq!(super::test_domain(140), 40);
         assert_eq!(super::test_domain(42), 42);
+    }
+
+    #[test]
+    fn a_scratch_directory_goes_when_dropped() {
+        let s = super::Scratch::new("scratch-test");
+        std::fs::write(s.join("f"), "x").unwrap();
+        let dir = s.join("");
+        assert!(dir.is_dir());
+        drop(s);
+        assert!(!dir.exists());
     }
 }
