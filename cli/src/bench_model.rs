@@ -1,6 +1,7 @@
 //! `g1d bench model`: batch-1 latency of one denoiser call and of a full unguided 20-step plan,
-//! ONNX Runtime against libtorch, for each model size, in one command. Each (size, backend)
-//! runs in its own child process so its peak memory (VmHWM) is its own.
+//! ONNX Runtime against libtorch, for each model size, in one command; with `--shipped`, also
+//! the shipped model's plans as the planner node makes them. Each (size, backend) runs in its
+//! own child process so its peak memory (VmHWM) is its own.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +34,20 @@ pub struct BenchModelArgs {
     /// of two, the sequence and its mirror image), beside the plain network.
     #[arg(long)]
     pub symmetric: bool,
+    /// Also measure the shipped model (`model` of the parameter file) as the planner node plans
+    /// with it: the parameter file's planner settings (rolling plans, calls per plan, the
+    /// joystick profile) on ONNX Runtime, one plan per control step, each guided by the task's
+    /// costs (built anew for every plan, as the node does) — a waypoint task among the
+    /// obstacles of config/scene_forest.yaml and a joystick task. The plan latency budget of
+    /// the 50 Hz loop is checked against these rows.
+    #[arg(long)]
+    pub shipped: bool,
+    /// The parameter file for `--shipped` (default: config/g1.params.yaml, as the launch files).
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// Plans timed per shipped task (after 20 untimed ones).
+    #[arg(long, default_value_t = 500)]
+    pub shipped_plans: usize,
     #[arg(long)]
     pub json: bool,
     /// Internal: run one measurement (`config:backend:dir[:sym]`) and print it as JSON.
@@ -46,8 +61,9 @@ pub struct Row {
     pub parameters: usize,
     pub backend: String,
     pub threads: usize,
-    pub call_ms_p50: f64,
-    pub call_ms_p99: f64,
+    /// One denoiser call (none for the shipped rows: their plans are the measure).
+    pub call_ms_p50: Option<f64>,
+    pub call_ms_p99: Option<f64>,
     pub plan_ms_p50: f64,
     pub plan_ms_p99: f64,
     pub denoiser_calls_per_plan: usize,
@@ -77,7 +93,96 @@ fn random_history(c: &ModelConfig, rng: &mut ChaCha8Rng) -> Sequence {
     Sequence::random(1, c.state_dim, c.action_dim, 0, rng)
 }
 
+/// The shipped model planning a `task` (`waypoint` or `joystick`) with the parameter file's
+/// settings: 20 warm-up plans, then `a.shipped_plans` timed ones, one per control step, each
+/// rolled from the one before, guidance built and applied as the planner node does.
+fn shipped_worker(task: &str, a: &BenchModelArgs) -> Result<Row> {
+    use g1_control::{build_guidance, Planner, Router, Task};
+    let config = g1_sim::default_assets_dir().join("../config");
+    let params = a
+        .params
+        .clone()
+        .unwrap_or_else(|| config.join("g1.params.yaml"));
+    let params = g1_nodes::deployed::ChainParams::from_file(&params)?;
+    let node = &params.planner;
+    let dir = g1_nodes::asset_path(&node.model);
+    let t0 = Instant::now();
+    let (manifest, net) = g1_diffusion::open_ort(&dir, OrtDevice::Cpu, a.threads)
+        .with_context(|| format!("the parameter file's model, {}", dir.display()))?;
+    let shapes: Vec<g1_guidance::Shape> =
+        crate::load_sim_config(Some(&config.join("scene_forest.yaml")))?
+            .obstacles
+            .iter()
+            .map(g1_eval::harness::to_shape)
+            .collect();
+    let (task, shapes) = match task {
+        "waypoint" => (Task::Waypoint { goal: [4.0, 0.0] }, shapes),
+        "joystick" => (
+            Task::Joystick {
+                velocity: [0.5, 0.0],
+                yaw_rate: 0.0,
+            },
+            vec![],
+        ),
+        o => bail!("unknown shipped task `{o}`"),
+    };
+    let hist_s = vec![manifest.stats.state_mean.clone(); g1_diffusion::HISTORY + 1];
+    let mut a_mean = [0.0; g1::NUM_JOINTS];
+    a_mean.copy_from_slice(&manifest.stats.action_mean[..g1::NUM_JOINTS]);
+    let hist_a = vec![a_mean; g1_diffusion::HISTORY];
+    let dt = 1.0 / manifest.control_hz;
+    let mut planner = Planner::new(Box::new(net), manifest, node.planner.clone())?;
+    let load_s = t0.elapsed().as_secs_f64();
+    planner.set_task(match &task {
+        Task::Joystick { velocity, yaw_rate } => Some((*velocity, *yaw_rate)),
+        _ => None,
+    });
+    let frame = g1::bodypos::CharacterFrame::from_root(
+        &g1::nalgebra::Vector3::zeros(),
+        &g1::nalgebra::UnitQuaternion::identity(),
+    );
+    let mut router = Router::default();
+    let mut previous: Option<g1_control::Plan> = None;
+    const WARM_UP: u64 = 20;
+    let (mut plans, mut calls) = (Vec::with_capacity(a.shipped_plans), 0);
+    for step in 0..WARM_UP + a.shipped_plans as u64 {
+        let t = Instant::now();
+        let guidance = build_guidance(
+            &task,
+            &node.control,
+            &shapes,
+            &frame,
+            &mut router,
+            ([0.0; 2], 1.0, dt),
+        );
+        let plan = planner
+            .plan(step, &hist_s, &hist_a, &guidance, previous.as_ref())
+            .map_err(|e| anyhow::anyhow!("plan {step}: {e}"))?;
+        if step >= WARM_UP {
+            plans.push(t.elapsed().as_secs_f64() * 1e3);
+            calls = calls.max(plan.denoiser_calls);
+        }
+        previous = Some(plan);
+    }
+    Ok(Row {
+        config: format!("shipped, {} ({calls} calls a plan)", task.kind()),
+        parameters: planner.manifest.parameters,
+        backend: planner.backend(),
+        threads: a.threads,
+        call_ms_p50: None,
+        call_ms_p99: None,
+        plan_ms_p50: percentile(&plans, 0.5),
+        plan_ms_p99: percentile(&plans, 0.99),
+        denoiser_calls_per_plan: calls,
+        peak_rss_mb: vm_hwm_mb(),
+        load_s,
+    })
+}
+
 fn worker(spec: &str, a: &BenchModelArgs) -> Result<Row> {
+    if let Some(task) = spec.strip_prefix("shipped:") {
+        return shipped_worker(task, a);
+    }
     let (spec, symmetric) = match spec.strip_suffix(":sym") {
         Some(s) => (s, true),
         None => (spec, false),
@@ -151,8 +256,8 @@ fn worker(spec: &str, a: &BenchModelArgs) -> Result<Row> {
         parameters: c.num_params(),
         backend: net.backend(),
         threads: a.threads,
-        call_ms_p50: percentile(&calls, 0.5),
-        call_ms_p99: percentile(&calls, 0.99),
+        call_ms_p50: Some(percentile(&calls, 0.5)),
+        call_ms_p99: Some(percentile(&calls, 0.99)),
         plan_ms_p50: percentile(&plans, 0.5),
         plan_ms_p99: percentile(&plans, 0.99),
         denoiser_calls_per_plan: n_calls,
@@ -183,12 +288,32 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&row)?);
         return Ok(());
     }
-    if a.threads == 0 || a.calls == 0 || a.plans == 0 {
-        bail!("--threads, --calls and --plans must be positive");
+    if a.threads == 0 || a.calls == 0 || a.plans == 0 || a.shipped_plans == 0 {
+        bail!("--threads, --calls, --plans and --shipped-plans must be positive");
     }
     let dir = std::env::temp_dir().join(format!("g1d_bench_model_{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let exe = std::env::current_exe()?;
+    // One measurement in its own process: `spec` as `--worker` takes it.
+    let measure = |spec: String, what: &str| -> Result<Row> {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["bench", "model", "--calls", &a.calls.to_string()])
+            .args(["--plans", &a.plans.to_string()])
+            .args(["--shipped-plans", &a.shipped_plans.to_string()])
+            .args(["--threads", &a.threads.to_string()]);
+        if let Some(p) = &a.params {
+            cmd.arg("--params").arg(p);
+        }
+        let out = cmd
+            .arg("--worker")
+            .arg(spec)
+            .output()
+            .context("running the benchmark worker")?;
+        if !out.status.success() {
+            bail!("{what}: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        serde_json::from_slice::<Row>(&out.stdout).context("worker output")
+    };
     let mut rows = vec![];
     for name in a.configs.iter().map(|c| c.name()) {
         prepare(name, &dir)?;
@@ -204,26 +329,22 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
                     a.calls, a.plans, a.threads
                 );
             }
-            let out = Command::new(&exe)
-                .args([
-                    "bench",
-                    "model",
-                    "--calls",
-                    &a.calls.to_string(),
-                    "--plans",
-                    &a.plans.to_string(),
-                ])
-                .args(["--threads", &a.threads.to_string(), "--worker"])
-                .arg(format!("{name}:{backend}:{}{variant}", dir.display()))
-                .output()
-                .context("running the benchmark worker")?;
-            if !out.status.success() {
-                bail!(
-                    "{name} on {backend}: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
+            let spec = format!("{name}:{backend}:{}{variant}", dir.display());
+            rows.push(measure(spec, &format!("{name} on {backend}"))?);
+        }
+    }
+    if a.shipped {
+        for task in ["waypoint", "joystick"] {
+            if !a.json {
+                eprintln!(
+                    "measuring the shipped model's {task} plans ({} plans, {} threads)…",
+                    a.shipped_plans, a.threads
                 );
             }
-            rows.push(serde_json::from_slice::<Row>(&out.stdout).context("worker output")?);
+            rows.push(measure(
+                format!("shipped:{task}"),
+                &format!("shipped, {task}"),
+            )?);
         }
     }
     std::fs::remove_dir_all(&dir).ok();
@@ -239,7 +360,11 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
         a.calls,
         a.plans,
         if a.symmetric { " --symmetric" } else { "" }
-    );
+    ) + &if a.shipped {
+        format!(" --shipped --shipped-plans {}", a.shipped_plans)
+    } else {
+        String::new()
+    };
     if a.json {
         println!(
             "{}",
@@ -257,14 +382,15 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
         let ratio = base.map_or("—".to_string(), |b| {
             format!("{:.2}×", r.plan_ms_p50 / b.plan_ms_p50)
         });
+        let call = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.3}"));
         println!(
-            "| {} | {:.2} M | {} | {} | {:.3} | {:.3} | {:.2} | {:.2} | {:.0} | {} |",
+            "| {} | {:.2} M | {} | {} | {} | {} | {:.2} | {:.2} | {:.0} | {} |",
             r.config,
             r.parameters as f64 / 1e6,
             r.backend,
             r.threads,
-            r.call_ms_p50,
-            r.call_ms_p99,
+            call(r.call_ms_p50),
+            call(r.call_ms_p99),
             r.plan_ms_p50,
             r.plan_ms_p99,
             r.peak_rss_mb,

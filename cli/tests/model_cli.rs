@@ -342,6 +342,82 @@ fn shipped_default_model_loads_and_its_backends_agree() {
     );
 }
 
+/// `g1d bench model --shipped`: the shipped model's plans as the planner node makes them, with
+/// the parameter file's calls per plan (read here from the file itself) for a waypoint task
+/// and, in the joystick profile, for a joystick task; a parameter file that names no model
+/// that exists is refused, naming it.
+#[test]
+fn bench_model_measures_the_shipped_plans() {
+    let out = ok(&[
+        "bench",
+        "model",
+        "--configs",
+        "tiny",
+        "--backends",
+        "ort",
+        "--calls",
+        "5",
+        "--plans",
+        "2",
+        "--shipped",
+        "--shipped-plans",
+        "25",
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{r}");
+    let params: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("config/g1.params.yaml")).unwrap(),
+    )
+    .unwrap();
+    let planner = &params["g1_planner"]["ros__parameters"]["planner"];
+    let calls = |k: &str| {
+        planner[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k}: {planner:?}"))
+    };
+    for (row, task, expect) in [
+        (&rows[1], "waypoint", calls("max_calls")),
+        (&rows[2], "joystick", calls("joystick_max_calls")),
+    ] {
+        let name = row["config"].as_str().unwrap();
+        assert!(name.starts_with(&format!("shipped, {task}")), "{row}");
+        assert_eq!(
+            row["denoiser_calls_per_plan"].as_u64(),
+            Some(expect),
+            "{row}"
+        );
+        let (p50, p99) = (
+            row["plan_ms_p50"].as_f64().unwrap(),
+            row["plan_ms_p99"].as_f64().unwrap(),
+        );
+        assert!(p50 > 0.0 && p50 <= p99, "{row}");
+        assert!(row["call_ms_p50"].is_null(), "{row}");
+    }
+    // The tiny row is measured as before, beside them.
+    assert_eq!(rows[0]["config"], "tiny");
+    assert!(rows[0]["call_ms_p50"].as_f64().unwrap() > 0.0);
+    let dir = g1_testkit::Scratch::new("bench-params");
+    let file = std::fs::read_to_string(repo().join("config/g1.params.yaml")).unwrap();
+    let bad = file.replace("model: models/default", "model: models/no_such_model");
+    assert_ne!(bad, file, "the parameter file's model line changed");
+    let params = dir.join("p.yaml");
+    std::fs::write(&params, bad).unwrap();
+    let err = fails(&[
+        "bench",
+        "model",
+        "--configs",
+        "tiny",
+        "--backends",
+        "ort",
+        "--shipped",
+        "--params",
+        s(&params),
+    ]);
+    assert!(err.contains("no_such_model"), "{err}");
+}
+
 /// Reads a bag's `/sim/odom` and returns, over every three consecutive messages, the RMS
 /// difference between the recorded linear twist and the poses' central difference expressed
 /// in the pelvis frame (REP-105), the same difference taken in the world frame, the fastest

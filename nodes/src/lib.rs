@@ -40,7 +40,7 @@ pub mod teleop_node;
 pub use g1_ros::NodeContext;
 
 /// A path parameter: absolute or existing as given, else under the assets directory.
-pub(crate) fn asset_path(p: &str) -> std::path::PathBuf {
+pub fn asset_path(p: &str) -> std::path::PathBuf {
     let p = std::path::PathBuf::from(p);
     if p.is_absolute() || p.exists() {
         p
