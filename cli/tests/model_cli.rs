@@ -348,22 +348,21 @@ fn shipped_default_model_loads_and_its_backends_agree() {
 /// that exists is refused, naming it.
 #[test]
 fn bench_model_measures_the_shipped_plans() {
+    const TINY_ORT: [&str; 6] = ["bench", "model", "--configs", "tiny", "--backends", "ort"];
     let out = ok(&[
-        "bench",
-        "model",
-        "--configs",
-        "tiny",
-        "--backends",
-        "ort",
-        "--calls",
-        "5",
-        "--plans",
-        "2",
-        "--shipped",
-        "--shipped-plans",
-        "25",
-        "--json",
-    ]);
+        TINY_ORT.as_slice(),
+        &[
+            "--calls",
+            "5",
+            "--plans",
+            "2",
+            "--shipped",
+            "--shipped-plans",
+            "25",
+            "--json",
+        ],
+    ]
+    .concat());
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     let rows = r["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3, "{r}");
@@ -404,17 +403,7 @@ fn bench_model_measures_the_shipped_plans() {
     assert_ne!(bad, file, "the parameter file's model line changed");
     let params = dir.join("p.yaml");
     std::fs::write(&params, bad).unwrap();
-    let err = fails(&[
-        "bench",
-        "model",
-        "--configs",
-        "tiny",
-        "--backends",
-        "ort",
-        "--shipped",
-        "--params",
-        s(&params),
-    ]);
+    let err = fails(&[TINY_ORT.as_slice(), &["--shipped", "--params", s(&params)]].concat());
     assert!(err.contains("no_such_model"), "{err}");
 }
 
