@@ -22,7 +22,7 @@ test: setup
 
 bench: build
 	./target/release/g1d bench sim
-	./target/release/g1d bench model
+	./target/release/g1d bench model --shipped
 
 fmt:
 	$(CARGO) fmt --all
