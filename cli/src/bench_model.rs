@@ -133,10 +133,7 @@ fn shipped_worker(task: &str, a: &BenchModelArgs) -> Result<Row> {
     let dt = 1.0 / manifest.control_hz;
     let mut planner = Planner::new(Box::new(net), manifest, node.planner.clone())?;
     let load_s = t0.elapsed().as_secs_f64();
-    planner.set_task(match &task {
-        Task::Joystick { velocity, yaw_rate } => Some((*velocity, *yaw_rate)),
-        _ => None,
-    });
+    planner.set_task(task.joystick_command());
     let frame = g1::bodypos::CharacterFrame::from_root(
         &g1::nalgebra::Vector3::zeros(),
         &g1::nalgebra::UnitQuaternion::identity(),
@@ -310,7 +307,9 @@ pub fn bench_model(a: BenchModelArgs) -> Result<()> {
             .output()
             .context("running the benchmark worker")?;
         if !out.status.success() {
-            bail!("{what}: {}", String::from_utf8_lossy(&out.stderr).trim());
+            let err = String::from_utf8_lossy(&out.stderr);
+            let err = err.trim();
+            bail!("{what}: {}", err.strip_prefix("error: ").unwrap_or(err));
         }
         serde_json::from_slice::<Row>(&out.stdout).context("worker output")
     };

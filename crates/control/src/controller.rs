@@ -459,10 +459,7 @@ impl Controller {
             .current
             .as_ref()
             .map(|(p, f)| p.rebased(f, &frame, &self.planner.manifest.stats));
-        self.planner.set_task(match &task {
-            Task::Joystick { velocity, yaw_rate } => Some((*velocity, *yaw_rate)),
-            _ => None,
-        });
+        self.planner.set_task(task.joystick_command());
         match self
             .planner
             .plan(k, &hist_states, &hist_actions, &guidance, previous.as_ref())

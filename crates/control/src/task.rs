@@ -41,6 +41,15 @@ impl Task {
             Task::Waypoint { .. } => "waypoint",
         }
     }
+
+    /// A joystick task's command (planar velocity, yaw rate), as [`crate::Planner::set_task`]
+    /// takes it; None for other tasks.
+    pub fn joystick_command(&self) -> Option<([f64; 2], f64)> {
+        match self {
+            Task::Joystick { velocity, yaw_rate } => Some((*velocity, *yaw_rate)),
+            _ => None,
+        }
+    }
 }
 
 /// Guidance weights and the control fallbacks.
